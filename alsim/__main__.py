@@ -1,0 +1,5 @@
+import sys
+
+from alsim.cli import main
+
+sys.exit(main())
