@@ -1,0 +1,414 @@
+"""Experiment configurations: a TOML file validated against a pydantic schema.
+
+An experiment names the grid axes (datasets, strategies, learners, batch sizes, seeds) and the settings every
+cell shares (budget, initial set, oracle, test split, ...). Validation errors are translated from pydantic's
+wording into one message per problem that names the key path, the value given and what is valid there, so a
+typo in a 500-cell grid is caught before anything runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from alsim.exceptions import ConfigError
+
+__all__ = [
+    "Budget",
+    "DatasetEntry",
+    "ExperimentConfig",
+    "InitialSet",
+    "OracleOptions",
+    "dump_config",
+    "load_config",
+    "parse_config",
+]
+
+_OPENML_SPEC = re.compile(r"^openml:\s*0*(\d+)$")
+_TABLE_SUFFIXES = (".csv", ".parquet", ".arff", ".arff.gz")
+_LABELED_SUFFIXES = (".csv", ".parquet")
+# The contract's learner names, used when alsim.learners cannot be imported (it needs scikit-learn only,
+# so this is a fallback for partial installs, not the usual path).
+_FALLBACK_LEARNERS = ("logreg", "random_forest", "gaussian_nb", "knn", "svm", "extra_trees", "gradient_boosting", "mlp")
+
+
+def _choice_error(expected: str) -> PydanticCustomError:
+    # The message is the "what is valid" half; _describe_error adds the key path and the value.
+    return PydanticCustomError("alsim_choice", "must be {expected}", {"expected": expected})
+
+
+def _check_strategy(name: str) -> str:
+    try:
+        from alsim.strategies import available_strategies, make_strategy
+    except ImportError:  # engine not installed: names are checked when the cell runs
+        return name
+    try:
+        make_strategy(name)
+    except (ValueError, TypeError, KeyError) as exc:
+        choices = ", ".join(repr(s) for s in available_strategies())
+        raise _choice_error(
+            f"a registered strategy name ({choices}) or a composite 'epsilon_<base>' / 'cost_<base>' ({exc})"
+        ) from None
+    return name
+
+
+def _check_learner(name: str) -> str:
+    try:
+        from alsim.learners import LEARNER_NAMES
+    except ImportError:
+        learner_names: tuple[str, ...] = _FALLBACK_LEARNERS
+    else:
+        learner_names = LEARNER_NAMES
+    if name not in learner_names:
+        raise _choice_error("one of " + ", ".join(repr(n) for n in learner_names))
+    return name
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise _choice_error(f"a list without repeats ({value!r} appears twice)")
+        seen.add(value)
+    return values
+
+
+StrategyName = Annotated[str, AfterValidator(_check_strategy)]
+LearnerName = Annotated[str, AfterValidator(_check_learner)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DatasetEntry(_Section):
+    """One dataset of the grid: ``openml:<id>`` or a table file (``label`` required for CSV/parquet).
+
+    In TOML a dataset is either a string (``"openml:61"``, ``"data/mine.arff"``) or a table
+    ``{spec = "data/mine.csv", label = "target"}``. Relative paths are resolved against the directory of
+    the config file, so the stored spec is absolute and a cell's id does not depend on the working directory.
+    """
+
+    spec: str = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"spec": data} if isinstance(data, str) else data
+
+    @field_validator("spec")
+    @classmethod
+    def _normalise_spec(cls, spec: str, info: ValidationInfo) -> str:
+        match = _OPENML_SPEC.match(spec.strip())
+        if match:
+            return f"openml:{int(match.group(1))}"
+        if spec.startswith("openml:"):
+            raise _choice_error("'openml:<integer id>' or a path to a CSV, parquet or ARFF file")
+        if not spec.lower().endswith(_TABLE_SUFFIXES):
+            raise _choice_error(
+                "'openml:<integer id>' or a path to a file ending in " + ", ".join(_TABLE_SUFFIXES)
+            )
+        path = Path(spec).expanduser()
+        base_dir = (info.context or {}).get("base_dir")
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        path = path.resolve()
+        if not path.is_file():
+            raise _choice_error(f"an existing file (looked for {str(path)!r})")
+        return str(path)
+
+    @model_validator(mode="after")
+    def _label_for_tables(self) -> DatasetEntry:
+        if self.spec.lower().endswith(_LABELED_SUFFIXES) and self.label is None:
+            raise PydanticCustomError(
+                "alsim_missing_label",
+                "a CSV or parquet dataset needs its label column: write {{spec = {spec!r}, label = \"<column>\"}}",
+                {"spec": self.spec},
+            )
+        return self
+
+    @model_serializer
+    def _to_toml_value(self) -> str | dict[str, str]:
+        return self.spec if self.label is None else {"spec": self.spec, "label": self.label}
+
+
+class Budget(_Section):
+    """When each simulation stops: after ``labels`` labels and/or ``cost`` spent (none: pool exhausted)."""
+
+    labels: int | None = Field(default=None, ge=1)
+    cost: float | None = Field(default=None, gt=0)
+
+
+class InitialSet(_Section):
+    """How the initial labeled set is drawn: ``method`` and ``size`` (None: the engine's default size)."""
+
+    method: Literal["random", "kmeans_pp", "k_center", "per_class"] = "random"
+    size: int | None = Field(default=None, ge=1)
+
+
+class OracleOptions(_Section):
+    """Parameters of :class:`alsim.oracle.SimulatedOracle` shared by every cell."""
+
+    noise_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
+    confusion: list[list[float]] | None = None
+    cost: float | Literal["difficulty"] | dict[str, float] = 1.0
+    n_annotators: int = Field(default=1, ge=1)
+    annotator_cost_factor: float = Field(default=1.0, gt=0.0)
+
+    @field_validator("cost", mode="wrap")
+    @classmethod
+    def _check_cost(cls, value: Any, handler: Any) -> Any:
+        # A union's default error lists one failure per member; one sentence is more useful.
+        expected = "a positive number, 'difficulty' or a table of per-class positive costs"
+        try:
+            cost = handler(value)
+        except ValidationError:
+            raise _choice_error(expected) from None
+        costs = cost.values() if isinstance(cost, dict) else [] if isinstance(cost, str) else [cost]
+        if any(c <= 0 for c in costs) or (isinstance(cost, dict) and not cost):
+            raise _choice_error(expected)
+        return cost
+
+
+class ExperimentConfig(_Section):
+    """A validated experiment: grid axes plus the settings all cells share.
+
+    Build it with :func:`load_config` (from a TOML file) or :func:`parse_config` (from a mapping).
+    The grid is the cartesian product datasets x strategies x learners x batch_sizes x seeds; see
+    :func:`alsim.experiments.expand_cells`.
+
+    Examples
+    --------
+    >>> from alsim.experiments import parse_config
+    >>> config = parse_config({"name": "demo", "datasets": ["openml:61"], "strategies": ["random"],
+    ...                        "n_seeds": 3, "budget": {"labels": 40}})
+    >>> config.seed_values()
+    [0, 1, 2]
+    """
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    datasets: Annotated[list[DatasetEntry], AfterValidator(_unique)] = Field(min_length=1)
+    strategies: Annotated[list[StrategyName], AfterValidator(_unique)] = Field(min_length=1)
+    learners: Annotated[list[LearnerName], AfterValidator(_unique)] = Field(default=["logreg"], min_length=1)
+    batch_sizes: Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_unique)] = Field(
+        default=[10], min_length=1
+    )
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], AfterValidator(_unique)] | None = Field(
+        default=None, min_length=1
+    )
+    n_seeds: int | None = Field(default=None, ge=1)
+    budget: Budget = Budget()
+    initial: InitialSet = InitialSet()
+    oracle: OracleOptions = OracleOptions()
+    test_size: float = Field(default=0.3, gt=0.0, lt=1.0)
+    record_cv: bool = False
+    committee_size: int = Field(default=5, ge=2)
+    stop_set_size: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_way_to_give_seeds(self) -> ExperimentConfig:
+        if (self.seeds is None) == (self.n_seeds is None):
+            raise PydanticCustomError(
+                "alsim_seeds",
+                "give exactly one of 'seeds' (a list of ints) or 'n_seeds' (a count: seeds 0..n-1)",
+            )
+        return self
+
+    def seed_values(self) -> list[int]:
+        """The seeds of the grid (``seeds`` as given, or ``0 .. n_seeds-1``)."""
+        return list(self.seeds) if self.seeds is not None else list(range(self.n_seeds or 0))
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells in the grid."""
+        return (
+            len(self.datasets) * len(self.strategies) * len(self.learners) * len(self.batch_sizes)
+            * len(self.seed_values())
+        )
+
+
+def _format_loc(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<top level>"
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The schema section a key path points into (to list the keys valid there)."""
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+_EXPECTATIONS = {
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+}
+
+
+def _describe_error(error: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = _format_loc(loc)
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        section = _model_at(loc[:-1])
+        valid = ", ".join(section.model_fields) if section is not None else "?"
+        return f"Unknown key {key!r} (value {value!r}). Valid keys there: {valid}."
+    if kind == "missing":
+        return f"The required key {key!r} is missing."
+    if kind == "literal_error":
+        expected = f"must be one of {ctx['expected']}"
+    elif kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        op, bound = {
+            "greater_than": (">", ctx.get("gt")),
+            "greater_than_equal": (">=", ctx.get("ge")),
+            "less_than": ("<", ctx.get("lt")),
+            "less_than_equal": ("<=", ctx.get("le")),
+        }[kind]
+        expected = f"must be {op} {bound}"
+    elif kind == "too_short":
+        expected = f"must have at least {ctx.get('min_length')} item(s)"
+    elif kind in _EXPECTATIONS:
+        expected = _EXPECTATIONS[kind]
+    else:
+        expected = str(error["msg"])
+    if not loc:
+        return f"The experiment config: {expected}."
+    if isinstance(value, Mapping):
+        return f"The {key!r} key {expected}."
+    return f"The {key!r} key {expected}. Got {value!r} instead."
+
+
+def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,
+                 source: str = "experiment config") -> ExperimentConfig:
+    """Validate a mapping (a parsed TOML document) into an :class:`ExperimentConfig`.
+
+    Parameters
+    ----------
+    data : mapping
+        The configuration, as ``tomllib.load`` returns it.
+    base_dir : path, optional
+        Directory that relative dataset paths are resolved against (default: the working directory).
+    source : str, default="experiment config"
+        How to name the configuration in error messages (e.g. its file path).
+
+    Returns
+    -------
+    ExperimentConfig
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem: key path, value given, and what is valid.
+
+    Examples
+    --------
+    >>> from alsim.experiments import parse_config
+    >>> parse_config({"name": "x", "datasets": ["openml:61"], "strategies": ["random"], "seeds": [0],
+    ...               "batch_size": 5})
+    Traceback (most recent call last):
+    ...
+    alsim.exceptions.ConfigError: Invalid experiment config:
+      - Unknown key 'batch_size' (value 5). Valid keys there: name, description, datasets, ...
+    """
+    context = {"base_dir": Path(base_dir) if base_dir is not None else Path.cwd()}
+    try:
+        return ExperimentConfig.model_validate(dict(data), context=context)
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe_error(error)}" for error in exc.errors())
+        raise ConfigError(f"Invalid {source}:\n{problems}") from None
+
+
+def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
+    """Read and validate an experiment TOML file.
+
+    Parameters
+    ----------
+    path : path
+        The TOML file. Relative dataset paths inside it are resolved against its directory.
+
+    Returns
+    -------
+    ExperimentConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or fails validation.
+
+    Examples
+    --------
+    >>> from alsim.experiments import load_config
+    >>> config = load_config("experiments/quickstart.toml")  # doctest: +SKIP
+    >>> config.n_cells  # doctest: +SKIP
+    36
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"The experiment config {str(path)!r} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The experiment config {str(path)!r} is not valid TOML: {exc}.") from None
+    return parse_config(data, base_dir=path.resolve().parent, source=f"experiment config {str(path)!r}")
+
+
+def dump_config(config: ExperimentConfig) -> str:
+    """The configuration as TOML text, with defaults filled in and dataset paths absolute.
+
+    ``load_config`` of this text gives back an equal configuration, wherever the file is stored.
+
+    Examples
+    --------
+    >>> from alsim.experiments import dump_config, parse_config
+    >>> text = dump_config(parse_config({"name": "x", "datasets": ["openml:61"], "strategies": ["random"],
+    ...                                  "seeds": [0]}))
+    >>> text.splitlines()[0]
+    'name = "x"'
+    """
+    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))

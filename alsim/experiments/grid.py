@@ -1,0 +1,130 @@
+"""Grid cells: one simulation each, identified by a hash of everything that determines its result."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from alsim.experiments.config import ExperimentConfig
+
+__all__ = ["CELL_ID_LENGTH", "Cell", "expand_cells"]
+
+#: Hex digits kept from the sha256 of a cell's canonical JSON (64 bits: collisions are negligible even for
+#: millions of cells, and file names stay short).
+CELL_ID_LENGTH = 16
+# Bump only if the meaning of a cell's parameters changes; the package version is deliberately not part of
+# the id so that upgrading alsim does not orphan finished results.
+_CELL_SCHEMA = "alsim-cell/1"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One simulation of a grid: the exact ``alsim.simulate`` parameters plus the dataset to load.
+
+    ``cell_id`` is a stable hash of these fields only: the experiment's name, description, the order of
+    the grid axes or the other cells never change it, so a cell computed for one config is reused by any
+    other config containing the same simulation.
+    """
+
+    dataset: str
+    dataset_label: str | None
+    strategy: str
+    learner: str
+    batch_size: int
+    seed: int
+    initial: str
+    initial_size: int | None
+    label_budget: int | None
+    cost_budget: float | None
+    oracle: dict[str, Any]
+    test_size: float
+    record_cv: bool
+    committee_size: int
+    stop_set_size: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cell's parameters as a JSON-able dict (what its id hashes)."""
+        return asdict(self)
+
+    @property
+    def cell_id(self) -> str:
+        """Stable hex id: sha256 of the canonical JSON of :meth:`to_dict`, truncated."""
+        canonical = json.dumps(
+            {"schema": _CELL_SCHEMA, **self.to_dict()}, sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:CELL_ID_LENGTH]
+
+    def simulate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``alsim.simulate`` (all but the dataset); None means the engine's default."""
+        kwargs: dict[str, Any] = {
+            "strategy": self.strategy,
+            "learner": self.learner,
+            "batch_size": self.batch_size,
+            "initial": self.initial,
+            "label_budget": self.label_budget,
+            "cost_budget": self.cost_budget,
+            "oracle": dict(self.oracle),
+            "test_size": self.test_size,
+            "committee_size": self.committee_size,
+            "record_cv": self.record_cv,
+            "random_state": self.seed,
+        }
+        if self.initial_size is not None:
+            kwargs["initial_size"] = self.initial_size
+        if self.stop_set_size is not None:
+            kwargs["stop_set_size"] = self.stop_set_size
+        return kwargs
+
+    def describe(self) -> str:
+        """Short human-readable label, e.g. ``openml:61 margin logreg b=10 seed=3``."""
+        return f"{self.dataset} {self.strategy} {self.learner} b={self.batch_size} seed={self.seed}"
+
+
+def expand_cells(config: ExperimentConfig) -> list[Cell]:
+    """All cells of an experiment, in grid order (datasets, strategies, learners, batch sizes, seeds).
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+
+    Returns
+    -------
+    list of Cell
+
+    Examples
+    --------
+    >>> from alsim.experiments import expand_cells, parse_config
+    >>> config = parse_config({"name": "x", "datasets": ["openml:61", "openml:187"],
+    ...                        "strategies": ["random", "margin"], "n_seeds": 2})
+    >>> cells = expand_cells(config)
+    >>> len(cells), cells[0].describe()
+    (8, 'openml:61 random logreg b=10 seed=0')
+    """
+    oracle = config.oracle.model_dump(mode="json", exclude_none=True)
+    cells = []
+    for dataset, strategy, learner, batch_size, seed in itertools.product(
+        config.datasets, config.strategies, config.learners, config.batch_sizes, config.seed_values()
+    ):
+        cells.append(
+            Cell(
+                dataset=dataset.spec,
+                dataset_label=dataset.label,
+                strategy=strategy,
+                learner=learner,
+                batch_size=batch_size,
+                seed=seed,
+                initial=config.initial.method,
+                initial_size=config.initial.size,
+                label_budget=config.budget.labels,
+                cost_budget=config.budget.cost,
+                oracle=oracle,
+                test_size=config.test_size,
+                record_cv=config.record_cv,
+                committee_size=config.committee_size,
+                stop_set_size=config.stop_set_size,
+            )
+        )
+    return cells

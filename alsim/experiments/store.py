@@ -1,0 +1,289 @@
+"""The on-disk layout of a grid run, made safe against kills and concurrent runs.
+
+Layout of an output directory ``DIR``::
+
+    DIR/experiment.toml            the experiment (normalised: defaults filled in, absolute dataset paths)
+    DIR/cells/<cell_id>.parquet    one finished cell (``SimulationResult.save``), cell parameters in metadata
+    DIR/cells/<cell_id>.error.json the last failure of a cell that has not succeeded since
+    DIR/cells/<cell_id>.lock       exists only while some run holds the cell (flock; see below)
+
+Safety rules, each of which the tests exercise:
+
+* A result or error file is first written to a hidden temporary file in the same directory
+  (``.<cell_id>.<random>.tmp<suffix>``), flushed to disk, then renamed over the final name with
+  ``os.replace`` (atomic on POSIX), and the directory entry is fsync'ed. A reader therefore sees either no
+  file or a complete one, whenever the writer is killed.
+* A run holds an exclusive ``fcntl.flock`` on ``<cell_id>.lock`` from the moment it takes a cell until the
+  cell's file is in place. The kernel drops the lock when the process dies, however it dies, so a killed
+  run never leaves a lock that blocks the next one. A second run that finds a cell locked leaves it to the
+  holder and comes back to it later.
+* Temporary files are deleted by whoever holds the cell's lock, so a run never removes a file another live
+  run is still writing.
+
+``flock`` is advisory and local to one kernel: two runs on different machines writing into one shared
+(e.g. NFS) directory do not exclude each other. Duplicate work is then possible but still harmless, since
+the final rename is atomic and both writers produce the same bytes of records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from alsim.exceptions import ConfigError
+from alsim.experiments.config import ExperimentConfig, dump_config, load_config
+from alsim.experiments.grid import CELL_ID_LENGTH, expand_cells
+
+__all__ = ["CellLock", "CellStore", "atomic_write"]
+
+_RESULT_NAME = re.compile(rf"^([0-9a-f]{{{CELL_ID_LENGTH}}})\.parquet$")
+_TEMP_NAME = re.compile(rf"^\.([0-9a-f]{{{CELL_ID_LENGTH}}})\.[0-9a-f]+\.tmp")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], *, temp_prefix: str | None = None) -> None:
+    """Create ``path`` atomically: ``write(temp_path)``, fsync, ``os.replace``, fsync the directory.
+
+    Parameters
+    ----------
+    path : Path
+        Final file name.
+    write : callable
+        Writes the complete content to the temporary path it is given (same directory and suffix).
+    temp_prefix : str, optional
+        Hidden temporary name prefix (default ``.<path stem>``); the name is
+        ``<prefix>.<random hex>.tmp<suffix>``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from alsim.experiments.store import atomic_write
+    >>> target = Path(tempfile.mkdtemp()) / "note.txt"
+    >>> atomic_write(target, lambda tmp: tmp.write_text("hello"))
+    >>> target.read_text()
+    'hello'
+    """
+    prefix = temp_prefix if temp_prefix is not None else f".{path.stem}"
+    suffix = "".join(path.suffixes[-1:])
+    temp = path.with_name(f"{prefix}.{secrets.token_hex(6)}.tmp{suffix}")
+    try:
+        write(temp)
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        # Includes KeyboardInterrupt: never leave our own half-written file behind if we can help it.
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+class CellLock:
+    """An exclusive, crash-safe claim on one cell (``flock`` on ``cells/<cell_id>.lock``).
+
+    Release it with :meth:`release` (or use it as a context manager). The lock file is removed on release;
+    :meth:`CellStore.try_lock` re-checks the file's identity after locking so that removal cannot let two
+    holders in.
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (idempotent)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> CellLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+class CellStore:
+    """Files of one output directory; see the module docstring for the layout and the safety rules.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from alsim.experiments.store import CellStore
+    >>> store = CellStore(tempfile.mkdtemp())
+    >>> store.finished_ids()
+    set()
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+        self.out_dir = Path(out_dir)
+        self.cells_dir = self.out_dir / "cells"
+        self.config_path = self.out_dir / "experiment.toml"
+
+    # -- paths ----------------------------------------------------------------------------------------
+    def result_path(self, cell_id: str) -> Path:
+        return self.cells_dir / f"{cell_id}.parquet"
+
+    def error_path(self, cell_id: str) -> Path:
+        return self.cells_dir / f"{cell_id}.error.json"
+
+    def lock_path(self, cell_id: str) -> Path:
+        return self.cells_dir / f"{cell_id}.lock"
+
+    # -- state ----------------------------------------------------------------------------------------
+    def result_files(self) -> list[Path]:
+        """Finished cell files, sorted by cell id (temporary files are never listed)."""
+        if not self.cells_dir.is_dir():
+            return []
+        return sorted(p for p in self.cells_dir.iterdir() if _RESULT_NAME.match(p.name))
+
+    def finished_ids(self) -> set[str]:
+        """Ids of the cells whose result file is in place."""
+        return {p.name[:CELL_ID_LENGTH] for p in self.result_files()}
+
+    def is_finished(self, cell_id: str) -> bool:
+        return self.result_path(cell_id).is_file()
+
+    # -- locking --------------------------------------------------------------------------------------
+    def try_lock(self, cell_id: str) -> CellLock | None:
+        """Take the cell's lock without waiting; None if another live process holds it."""
+        path = self.lock_path(cell_id)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            # The previous holder may have unlinked the file between our open and our flock: then we hold
+            # a lock on an orphaned inode that nobody else can see, so start again on the current file.
+            try:
+                same_file = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same_file = False
+            if same_file:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
+                return CellLock(path, fd)
+            os.close(fd)
+
+    # -- writing --------------------------------------------------------------------------------------
+    def write_result(self, cell_id: str, save: Callable[[Path], None]) -> Path:
+        """Atomically store a finished cell (``save(temp_path)`` writes the parquet) and drop its error file."""
+        path = self.result_path(cell_id)
+        atomic_write(path, save, temp_prefix=f".{cell_id}")
+        with contextlib.suppress(FileNotFoundError):
+            self.error_path(cell_id).unlink()
+        return path
+
+    def write_error(self, cell_id: str, payload: dict[str, Any]) -> Path:
+        """Atomically store a cell's failure report as JSON."""
+        path = self.error_path(cell_id)
+        text = json.dumps(payload, indent=2, default=str)
+        atomic_write(path, lambda temp: temp.write_text(text, encoding="utf-8"), temp_prefix=f".{cell_id}")
+        return path
+
+    def remove_temp_files(self, cell_id: str | None = None) -> int:
+        """Delete leftover temporary files (of one cell, or of every cell whose lock is free).
+
+        The caller must hold the lock of ``cell_id`` when giving one. Without ``cell_id`` each cell's lock is
+        taken briefly, and files of cells that another live run holds are left alone. Returns how many
+        files were removed.
+        """
+        if not self.cells_dir.is_dir():
+            return 0
+        by_cell: dict[str, list[Path]] = {}
+        for path in self.cells_dir.iterdir():
+            match = _TEMP_NAME.match(path.name)
+            if match and (cell_id is None or match.group(1) == cell_id):
+                by_cell.setdefault(match.group(1), []).append(path)
+        removed = 0
+        for owner, paths in by_cell.items():
+            lock = None if cell_id is not None else self.try_lock(owner)
+            if cell_id is None and lock is None:
+                continue
+            try:
+                for path in paths:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed += 1
+            finally:
+                if lock is not None:
+                    lock.release()
+        return removed
+
+    # -- the experiment file --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _directory_lock(self) -> Iterator[None]:
+        fd = os.open(self.out_dir / ".experiment.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def prepare(self, config: ExperimentConfig) -> None:
+        """Create the directory and record the experiment, refusing to mix unrelated experiments.
+
+        Resuming into a directory is allowed when the cells of ``config`` and of the stored
+        ``experiment.toml`` are equal, or one set contains the other:
+
+        * same cells (e.g. only the name or description changed): the stored file is kept;
+        * ``config`` is a subset (e.g. fewer seeds, to finish part of a grid first): the stored file is kept,
+          since the directory describes the larger experiment;
+        * ``config`` is a superset (e.g. seeds or strategies added): the stored file is replaced by
+          ``config``, which now describes everything in the directory.
+
+        Anything else (a changed budget, oracle, test size... changes every cell id) raises ConfigError:
+        mixing such cells in one directory would make ``load_results`` compare unlike runs. Finished cell
+        files with no stored ``experiment.toml`` must likewise all belong to ``config``.
+        """
+        self.cells_dir.mkdir(parents=True, exist_ok=True)
+        new_ids = {cell.cell_id for cell in expand_cells(config)}
+        with self._directory_lock():
+            if self.config_path.is_file():
+                stored = load_config(self.config_path)
+                old_ids = {cell.cell_id for cell in expand_cells(stored)}
+                if new_ids <= old_ids:
+                    return
+                if not old_ids <= new_ids:
+                    raise ConfigError(
+                        f"The output directory {str(self.out_dir)!r} holds the experiment {stored.name!r} "
+                        f"({len(old_ids)} cells), and this config ({config.name!r}, {len(new_ids)} cells) "
+                        f"shares only {len(old_ids & new_ids)} of them. Resume only with a config whose "
+                        "cells contain, or are contained in, the stored ones (same budget, oracle, test "
+                        "size, initial set...); otherwise use a new --out directory."
+                    )
+            else:
+                strangers = self.finished_ids() - new_ids
+                if strangers:
+                    raise ConfigError(
+                        f"The output directory {str(self.out_dir)!r} has no experiment.toml but holds "
+                        f"{len(strangers)} finished cells that are not in this config (e.g. "
+                        f"{sorted(strangers)[0]}). Use a new --out directory."
+                    )
+            text = dump_config(config)
+            atomic_write(self.config_path, lambda temp: temp.write_text(text, encoding="utf-8"))
