@@ -1,0 +1,547 @@
+"""Run an experiment grid: skip finished cells, compute the rest in parallel, store each one atomically.
+
+Cells run in worker processes (a local process pool, or Dask workers) and send their
+``SimulationResult`` back; only this process writes files, so a worker that is killed or lost can never
+leave anything behind, and Dask workers need no shared filesystem with the output directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from alsim.exceptions import InvalidParameterError
+from alsim.experiments.config import ExperimentConfig, load_config
+from alsim.experiments.grid import Cell, expand_cells
+from alsim.experiments.store import CellLock, CellStore
+
+__all__ = ["CellFailure", "RunSummary", "run_experiment"]
+
+#: Environment that keeps BLAS (OpenMP/OpenBLAS/MKL) and the Rust kernels (rayon) on one thread per worker,
+#: so that N workers use N cores and every cell runs with the same thread count whatever the executor
+#: (a multi-threaded reduction can round differently from a single-threaded one).
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "RAYON_NUM_THREADS": "1",
+}
+_EXECUTORS = ("local", "dask")
+# Seconds between checks of cells held by another run into the same directory.
+_POLL_SECONDS = 0.5
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What runs in a worker
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Task:
+    cell: Cell
+    simulate: Callable[..., Any]
+
+
+@dataclass
+class _Outcome:
+    result: Any = None
+    error: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+@lru_cache(maxsize=8)
+def _load_dataset(spec: str, label: str | None) -> Any:
+    # Parsed once per worker process: a grid runs each dataset many times (strategies x seeds).
+    from alsim.datasets import load_dataset
+
+    return load_dataset(spec, label=label)
+
+
+def _single_threaded_env() -> None:
+    for name, value in SINGLE_THREAD_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def _execute(task: _Task) -> _Outcome:
+    """Run one cell; any Exception becomes a failure outcome (interrupts propagate)."""
+    from threadpoolctl import threadpool_limits
+
+    _single_threaded_env()
+    start = time.perf_counter()
+    try:
+        with threadpool_limits(limits=1):
+            dataset = _load_dataset(task.cell.dataset, task.cell.dataset_label)
+            result = task.simulate(dataset, **task.cell.simulate_kwargs())
+    except Exception as exc:
+        return _Outcome(error=_error_info(exc), seconds=time.perf_counter() - start)
+    return _Outcome(result=result, seconds=time.perf_counter() - start)
+
+
+def _error_info(exc: BaseException) -> dict[str, Any]:
+    return {
+        "error_type": type(exc).__name__,
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(exc)),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+def _init_local_worker(parent_pid: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides what to do; workers just get terminated.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _single_threaded_env()
+
+    # A parent killed with SIGKILL cannot stop its pool; an orphaned worker would keep computing a cell
+    # nobody will store. Exit as soon as the parent is gone.
+    def watch_parent() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, name="alsim-parent-watch", daemon=True).start()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Executors: turn a stream of tasks into a stream of (task, outcome), at most `slots` in flight
+# ---------------------------------------------------------------------------------------------------------
+class _Backend(Protocol):
+    def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]: ...
+
+    def close(self, *, cancel: bool) -> None: ...
+
+
+class _InProcessBackend:
+    """jobs=1: run cells one after the other in this process."""
+
+    def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
+        for task in tasks:
+            yield task, _execute(task)
+
+    def close(self, *, cancel: bool) -> None:
+        return None
+
+
+class _ProcessPoolBackend:
+    """jobs>1: a spawn-started ProcessPoolExecutor (fork is unsafe with polars' and rayon's threads)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _live_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_local_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
+        in_flight: dict[Future[_Outcome], _Task] = {}
+
+        def refill() -> None:
+            # Two tasks per worker keep workers busy while this process writes results.
+            while len(in_flight) < 2 * self.jobs:
+                task = next(tasks, None)
+                if task is None:
+                    return
+                in_flight[self._live_pool().submit(_execute, task)] = task
+
+        refill()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool as exc:
+                    # A worker died (segfault, out of memory, killed): every cell in flight on this pool is
+                    # reported failed, since the culprit cannot be told apart; a rerun retries them.
+                    outcome = _Outcome(error=_error_info(exc))
+                    outcome.error["message"] = (
+                        "A worker process died while this cell was in flight (it or a neighbour crashed "
+                        "the process, e.g. out of memory). Rerun to retry."
+                    )
+                    self._discard_pool()
+                yield task, outcome
+            refill()
+
+    def _discard_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self, *, cancel: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if not cancel:
+            pool.shutdown(wait=True)
+            return
+        # Interrupted: do not wait for running cells to finish (nobody will store them).
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError, AttributeError):
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+
+
+class _DaskBackend:
+    """Dask distributed: join ``scheduler`` or start a LocalCluster of ``jobs`` one-thread worker processes."""
+
+    def __init__(self, jobs: int | None, scheduler: str | None) -> None:
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if scheduler is None:
+            self._cluster = LocalCluster(
+                n_workers=jobs or _default_jobs(),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+                env=dict(SINGLE_THREAD_ENV),
+            )
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(scheduler, timeout="30s")
+            except OSError as exc:
+                raise InvalidParameterError(
+                    f"The 'scheduler' parameter must be the address of a running Dask scheduler "
+                    f"(e.g. 'tcp://10.0.0.5:8786'). Could not connect to {scheduler!r}: {exc}"
+                ) from None
+        total_threads = sum(self._client.nthreads().values()) or 1
+        self.slots = min(jobs, total_threads) if jobs is not None and scheduler is not None else total_threads
+
+    def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
+        from distributed import as_completed
+
+        in_flight: dict[str, _Task] = {}
+        completed = as_completed()
+
+        def refill() -> None:
+            while len(in_flight) < 2 * self.slots:
+                task = next(tasks, None)
+                if task is None:
+                    return
+                future = self._client.submit(_execute, task, pure=False)
+                in_flight[future.key] = task
+                completed.add(future)
+
+        refill()
+        for future in completed:
+            task = in_flight.pop(future.key)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # a lost worker (KilledWorker), a scheduler error...
+                outcome = _Outcome(error=_error_info(exc))
+            future.release()
+            yield task, outcome
+            refill()
+
+    def close(self, *, cancel: bool) -> None:
+        with contextlib.suppress(Exception):  # best-effort teardown of network resources
+            self._client.close()
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                self._cluster.close()
+
+
+def _default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CellFailure:
+    """A cell that failed in this run (its report is at ``error_path``)."""
+
+    cell_id: str
+    cell: Cell
+    error_type: str
+    message: str
+    error_path: Path
+
+    def __str__(self) -> str:
+        first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"{self.cell_id} ({self.cell.describe()}): {self.error_type}: {first_line}"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What :func:`run_experiment` did.
+
+    Attributes
+    ----------
+    out_dir : Path
+    n_cells : int
+        Cells in the grid.
+    n_already_done : int
+        Cells found finished when the run started (skipped).
+    n_completed : int
+        Cells this run computed and stored.
+    n_done_elsewhere : int
+        Cells another run into the same directory finished while this one waited for them.
+    failures : tuple of CellFailure
+        Cells that failed in this run.
+    elapsed_seconds : float
+    """
+
+    out_dir: Path
+    n_cells: int
+    n_already_done: int
+    n_completed: int
+    n_done_elsewhere: int
+    failures: tuple[CellFailure, ...] = field(default_factory=tuple)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def n_finished(self) -> int:
+        """Cells with a result file at the end of the run."""
+        return self.n_already_done + self.n_completed + self.n_done_elsewhere
+
+    @property
+    def ok(self) -> bool:
+        """True when every cell of the grid is finished."""
+        return self.n_finished == self.n_cells
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.n_finished}/{self.n_cells} cells finished in {self.out_dir} "
+            f"({self.n_completed} computed now, {self.n_already_done} already there, "
+            f"{self.n_done_elsewhere} by another run; {self.n_failed} failed) in {self.elapsed_seconds:.1f} s"
+        ]
+        if self.failures:
+            lines.append("Failed cells (rerun the same command to retry them):")
+            lines.extend(f"  {failure}  [{failure.error_path}]" for failure in self.failures)
+        return "\n".join(lines)
+
+
+def _check_run_parameters(jobs: Any, executor: Any, scheduler: Any) -> None:
+    if executor not in _EXECUTORS:
+        raise InvalidParameterError(
+            f"The 'executor' parameter of run_experiment must be one of {list(_EXECUTORS)}. "
+            f"Got {executor!r} instead."
+        )
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InvalidParameterError(
+            f"The 'jobs' parameter of run_experiment must be an int >= 1 or None (all cores). "
+            f"Got {jobs!r} instead."
+        )
+    if scheduler is not None and executor != "dask":
+        raise InvalidParameterError(
+            f"The 'scheduler' parameter of run_experiment needs executor='dask'. Got executor={executor!r} "
+            f"with scheduler={scheduler!r}."
+        )
+
+
+def _make_backend(jobs: int | None, executor: str, scheduler: str | None) -> _Backend:
+    if executor == "dask":
+        return _DaskBackend(jobs, scheduler)
+    n_jobs = jobs if jobs is not None else _default_jobs()
+    return _InProcessBackend() if n_jobs == 1 else _ProcessPoolBackend(n_jobs)
+
+
+def run_experiment(
+    config: ExperimentConfig | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    progress: bool = True,
+    simulate: Callable[..., Any] | None = None,
+) -> RunSummary:
+    """Run every unfinished cell of an experiment grid and store each result in ``out_dir/cells/``.
+
+    Safe to interrupt and to rerun: finished cells are skipped, failed ones retried, and a cell's file
+    is either complete or absent (see :mod:`alsim.experiments.store`). Results do not depend on the
+    executor, the number of jobs or the order of completion: each cell is seeded by its own ``seed``
+    and runs with single-threaded BLAS and kernels.
+
+    Parameters
+    ----------
+    config : ExperimentConfig or path
+        The experiment, or the path of its TOML file.
+    out_dir : path
+        Output directory (created if needed). Resuming into a directory of another experiment raises
+        ConfigError unless the grids contain one another (see :meth:`CellStore.prepare`).
+    jobs : int or None, default=None
+        Worker processes (None: all cores; 1: run in this process). With ``executor="dask"`` and no
+        scheduler, the number of LocalCluster workers; with a scheduler, an optional cap on cells in flight.
+    executor : {"local", "dask"}, default="local"
+        ``"local"``: a process pool on this machine. ``"dask"``: Dask distributed.
+    scheduler : str, optional
+        Address of a running Dask scheduler to join (only with ``executor="dask"``); without it a
+        LocalCluster is started on 127.0.0.1 and closed at the end.
+    progress : bool, default=True
+        Show a progress bar (cells done, failed, ETA) on stderr.
+    simulate : callable, optional
+        Function run for each cell as ``simulate(dataset, **cell.simulate_kwargs())`` and returning a
+        ``SimulationResult``; default :func:`alsim.simulate`. It must be importable by the workers.
+
+    Returns
+    -------
+    RunSummary
+
+    Examples
+    --------
+    >>> from alsim.experiments import run_experiment, load_results
+    >>> summary = run_experiment("experiments/quickstart.toml", "runs/quickstart", jobs=2)  # doctest: +SKIP
+    >>> summary.ok, load_results("runs/quickstart").height  # doctest: +SKIP
+    (True, 1512)
+    """
+    from tqdm.auto import tqdm
+
+    _check_run_parameters(jobs, executor, scheduler)
+    if not isinstance(config, ExperimentConfig):
+        config = load_config(config)
+    if simulate is None:
+        import alsim
+
+        simulate = alsim.simulate
+
+    started = time.perf_counter()
+    store = CellStore(out_dir)
+    store.prepare(config)
+    store.remove_temp_files()
+    cells = expand_cells(config)
+    finished_at_start = store.finished_ids()
+    pending = [cell for cell in cells if cell.cell_id not in finished_at_start]
+    n_already_done = len(cells) - len(pending)
+    n_completed = 0
+    n_done_elsewhere = 0
+    failures: list[CellFailure] = []
+    held: dict[str, CellLock] = {}
+
+    bar = tqdm(
+        total=len(cells), initial=n_already_done, desc=config.name, unit="cell", disable=not progress,
+        file=sys.stderr, dynamic_ncols=True,
+    )
+    bar.set_postfix(failed=0)
+    backend: _Backend | None = None
+    try:
+        while pending:
+            waiting: list[Cell] = []
+            claimed_any = False
+
+            def claim(cells_to_try: list[Cell], waiting: list[Cell] = waiting) -> Iterator[_Task]:
+                nonlocal n_done_elsewhere, claimed_any
+                for cell in cells_to_try:
+                    lock = store.try_lock(cell.cell_id)
+                    if lock is None:  # another live run is computing it
+                        waiting.append(cell)
+                        continue
+                    claimed_any = True
+                    if store.is_finished(cell.cell_id):  # that run finished it since we looked
+                        lock.release()
+                        n_done_elsewhere += 1
+                        bar.update()
+                        continue
+                    store.remove_temp_files(cell.cell_id)
+                    held[cell.cell_id] = lock
+                    yield _Task(cell, simulate)
+
+            tasks = claim(pending)
+            first = next(tasks, None)
+            if first is not None:
+                if backend is None:
+                    backend = _make_backend(jobs, executor, scheduler)
+                for task, outcome in backend.run(_chain(first, tasks)):
+                    cell = task.cell
+                    try:
+                        failure = _store_outcome(store, cell, outcome)
+                    finally:
+                        held.pop(cell.cell_id).release()
+                    if failure is None:
+                        n_completed += 1
+                    else:
+                        failures.append(failure)
+                        bar.set_postfix(failed=len(failures))
+                    bar.update()
+            pending = waiting
+            if pending:
+                bar.set_postfix(failed=len(failures), waiting_for_other_run=len(pending))
+                if not claimed_any:
+                    time.sleep(_POLL_SECONDS)
+        if backend is not None:
+            backend.close(cancel=False)
+    except BaseException:
+        if backend is not None:
+            backend.close(cancel=True)
+        raise
+    finally:
+        for lock in held.values():
+            lock.release()
+        bar.close()
+
+    return RunSummary(
+        out_dir=Path(out_dir),
+        n_cells=len(cells),
+        n_already_done=n_already_done,
+        n_completed=n_completed,
+        n_done_elsewhere=n_done_elsewhere,
+        failures=tuple(failures),
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def _chain(first: _Task, rest: Iterator[_Task]) -> Iterator[_Task]:
+    yield first
+    yield from rest
+
+
+def _store_outcome(store: CellStore, cell: Cell, outcome: _Outcome) -> CellFailure | None:
+    """Write a finished cell, or its error report; a failure to write is itself a cell failure."""
+    error = outcome.error
+    if error is None:
+        result = outcome.result
+        try:
+            # The cell's parameters travel inside its file, so load_results needs nothing else.
+            result.metadata["cell_id"] = cell.cell_id
+            result.metadata["cell"] = cell.to_dict()
+            store.write_result(cell.cell_id, lambda path: result.save(path))
+            return None
+        except Exception as exc:
+            error = _error_info(exc)
+            error["message"] = f"The cell ran but its result could not be stored: {error['message']}"
+    payload = {
+        "cell_id": cell.cell_id,
+        "cell": cell.to_dict(),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(outcome.seconds, 3),
+        **error,
+    }
+    path = store.write_error(cell.cell_id, payload)
+    return CellFailure(cell.cell_id, cell, error["error_type"], error["message"], path)
