@@ -1,0 +1,79 @@
+"""Stopping rules for active learning, and what each one costs you.
+
+Rules from the literature are evaluated after the fact on the recorded rounds of a simulated run (see
+``alsim.simulate``), so one simulation scores every rule; :func:`score_rules` prices each rule's stop with
+the total-cost model of Pullar-Strecker et al. (2023), :func:`summarize_scores` aggregates over seeds and
+datasets and :func:`winner_map` / :func:`plot_winner_map` show which rule wins across label and error costs.
+
+Examples
+--------
+>>> import polars as pl
+>>> from alsim.stopping import StabilizingPredictions
+>>> records = pl.DataFrame({"round": [0, 1, 2, 3], "stop_set_predictions": [[0, 1, 1, 2]] * 4})
+>>> StabilizingPredictions().stop_round(records)
+3
+"""
+
+from __future__ import annotations
+
+from alsim.stopping._agreement import predicted_change_of_f, successive_kappa
+from alsim.stopping._base import StoppingRule, available_rules, make_rule, register_rule
+from alsim.stopping.rules import (
+    ClassificationChange,
+    ConfidenceVariance,
+    CostBudget,
+    LabelBudget,
+    MarginalGainPerLabel,
+    MaxConfidence,
+    MinExpectedError,
+    OracleOptimalStop,
+    OverallUncertainty,
+    PerformanceConvergence,
+    PoolShareBudget,
+    PredictedChangeOfF,
+    SelectedAccuracy,
+    StabilizingPredictions,
+    TargetAccuracy,
+    UncertaintyConvergence,
+)
+from alsim.stopping.scoring import (
+    RUN_COLUMNS,
+    default_rules,
+    plot_winner_map,
+    score_rules,
+    summarize_scores,
+    total_cost,
+    winner_map,
+)
+
+__all__ = [
+    "StoppingRule",
+    "register_rule",
+    "make_rule",
+    "available_rules",
+    "successive_kappa",
+    "predicted_change_of_f",
+    "LabelBudget",
+    "CostBudget",
+    "PoolShareBudget",
+    "StabilizingPredictions",
+    "ClassificationChange",
+    "OverallUncertainty",
+    "MinExpectedError",
+    "MaxConfidence",
+    "SelectedAccuracy",
+    "PerformanceConvergence",
+    "UncertaintyConvergence",
+    "ConfidenceVariance",
+    "PredictedChangeOfF",
+    "MarginalGainPerLabel",
+    "TargetAccuracy",
+    "OracleOptimalStop",
+    "RUN_COLUMNS",
+    "default_rules",
+    "total_cost",
+    "score_rules",
+    "summarize_scores",
+    "winner_map",
+    "plot_winner_map",
+]

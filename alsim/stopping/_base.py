@@ -1,0 +1,229 @@
+"""The stopping-rule interface and the registry that configs and the command line use."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import polars as pl
+
+from alsim.exceptions import InvalidDtypeError, InvalidInputError, InvalidParameterError, MissingSignalError
+
+__all__ = ["StoppingRule", "register_rule", "make_rule", "available_rules"]
+
+# How to make alsim.simulate record a signal that a run lacks, for MissingSignalError messages.
+_HOW_TO_RECORD: dict[str, str] = {
+    "labeled_cv_accuracy": "simulate with record_cv=True (alsim.simulate(..., record_cv=True))",
+    "stop_set_predictions": "simulate with a non-empty stop set (stop_set_size >= 1)",
+    "reference_accuracy": (
+        "it is a cell column of alsim.experiments.load_results; for one run add "
+        "result.metadata['reference_accuracy'] as a column"
+    ),
+}
+_DEFAULT_HINT = "alsim.simulate records it in every round; these records were not produced by it"
+
+# Signals that are null in round 0 by definition (no batch has been bought yet).
+_NULL_IN_ROUND_ZERO = frozenset({"selected_accuracy", "selected_max_uncertainty", "selected_mean_uncertainty"})
+
+
+class StoppingRule:
+    """Base class of stopping rules, evaluated after the fact on the recorded rounds of one run.
+
+    A rule reads only the columns listed in ``required_signals``, so one simulation scores every rule.
+    Subclasses store their parameters in ``__init__`` (scikit-learn style: no validation there), validate
+    them in ``_validate_params`` and implement ``_stop_flags``, which says for each round whether the rule
+    would have stopped after that round.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (set by :func:`register_rule`).
+    required_signals : tuple of str
+        Records columns the rule reads.
+    uses_test_labels : bool
+        True for reference rules that peek at the test labels; they cannot be used in practice.
+    """
+
+    name: ClassVar[str] = ""
+    required_signals: ClassVar[tuple[str, ...]] = ()
+    uses_test_labels: ClassVar[bool] = False
+
+    def stop_round(self, records: pl.DataFrame) -> int | None:
+        """Return the first round after which the rule stops, or None if it never stops.
+
+        Parameters
+        ----------
+        records : polars.DataFrame
+            The per-round records of one run (``SimulationResult.records``).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from alsim.stopping import LabelBudget
+        >>> LabelBudget(max_labels=30).stop_round(pl.DataFrame({"round": [0, 1, 2, 3], "n_labeled": [10, 20, 30, 40]}))
+        2
+        """
+        rounds, flags = self._evaluate(records)
+        hits = np.flatnonzero(flags)
+        return int(rounds[hits[0]]) if hits.size else None
+
+    def stop_flags(self, records: pl.DataFrame) -> pl.DataFrame:
+        """Per-round decisions: a frame with columns ``round`` and ``stop`` (bool), sorted by round."""
+        rounds, flags = self._evaluate(records)
+        return pl.DataFrame({"round": rounds, "stop": flags})
+
+    def get_params(self) -> dict[str, Any]:
+        """Parameters of the rule, as passed to ``__init__``."""
+        signature = inspect.signature(type(self).__init__)
+        return {name: getattr(self, name) for name in signature.parameters if name != "self"}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def _validate_params(self) -> None:
+        """Raise InvalidParameterError for a parameter out of range (subclasses override)."""
+
+    def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def _evaluate(self, records: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        self._validate_params()
+        records = _check_records(records, type(self).__name__)
+        for column in self.required_signals:
+            _require_signal(records, column, self)
+        flags = np.asarray(self._stop_flags(records), dtype=bool)
+        return records["round"].to_numpy(), flags
+
+    # Shared parameter checks, so every rule words its errors the same way.
+    def _check_real(self, name: str, low: float, high: float, *, low_open: bool = False,
+                    high_open: bool = False) -> None:
+        value = getattr(self, name)
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        expected = f"a float in {left}{low}, {high}{right}"
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if ok:
+            number = float(value)
+            above = number > low if low_open else number >= low
+            below = number < high if high_open else number <= high
+            ok = bool(np.isfinite(number)) and above and below
+        if not ok:
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {type(self).__name__} must be {expected}. Got {value!r} instead."
+            )
+
+    def _check_int(self, name: str, low: int, high: float = np.inf) -> None:
+        value = getattr(self, name)
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and low <= value <= high
+        if not ok:
+            upper = "inf" if high == np.inf else str(int(high))
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {type(self).__name__} must be an int in [{low}, {upper}]. "
+                f"Got {value!r} instead."
+            )
+
+    def _check_choice(self, name: str, choices: Sequence[str]) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {type(self).__name__} must be one of "
+                f"{', '.join(repr(c) for c in choices)}. Got {value!r} instead."
+            )
+
+
+def _check_records(records: Any, rule: str) -> pl.DataFrame:
+    if not isinstance(records, pl.DataFrame):
+        raise InvalidDtypeError(
+            f"{rule} needs the records of one run as a polars.DataFrame. Got {type(records).__name__} instead."
+        )
+    if "round" not in records.columns:
+        raise InvalidInputError(f"{rule} needs a 'round' column in the records; got columns {records.columns}.")
+    if records.height == 0:
+        raise InvalidInputError(f"{rule} got empty records (no rounds).")
+    if records["round"].null_count() or records["round"].n_unique() != records.height:
+        raise InvalidInputError(
+            f"{rule} got records whose 'round' values are missing or repeated, so they hold several runs or "
+            "are corrupt; pass the records of one run, or score a long results frame with "
+            "alsim.stopping.score_rules, which splits it into runs."
+        )
+    return records.sort("round")
+
+
+def _require_signal(records: pl.DataFrame, column: str, rule: StoppingRule) -> None:
+    hint = _HOW_TO_RECORD.get(column, _DEFAULT_HINT)
+    label = f"The {rule.name or type(rule).__name__!r} stopping rule"
+    if column not in records.columns:
+        raise MissingSignalError(f"{label} needs the {column!r} column, which this run did not record: {hint}.")
+    values = records[column]
+    if column in _NULL_IN_ROUND_ZERO:
+        values = values.filter(records["round"] > 0)
+    if values.len() and values.null_count() == values.len():
+        raise MissingSignalError(f"{label} needs the {column!r} column, which is null in every round: {hint}.")
+
+
+_REGISTRY: dict[str, type[StoppingRule]] = {}
+RuleType = TypeVar("RuleType", bound=type[StoppingRule])
+
+
+def register_rule(name: str) -> Callable[[RuleType], RuleType]:
+    """Class decorator registering a stopping rule under ``name`` for configs and the command line.
+
+    Examples
+    --------
+    >>> from alsim.stopping import StoppingRule, register_rule
+    >>> @register_rule("never")
+    ... class Never(StoppingRule):
+    ...     def _stop_flags(self, records):
+    ...         return [False] * records.height
+    """
+
+    def decorate(cls: RuleType) -> RuleType:
+        if not (isinstance(cls, type) and issubclass(cls, StoppingRule)):
+            raise InvalidParameterError(f"register_rule({name!r}) decorates StoppingRule subclasses; got {cls!r}.")
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise InvalidParameterError(f"A stopping rule named {name!r} is already registered ({_REGISTRY[name]}).")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def available_rules() -> list[str]:
+    """Names of the registered stopping rules, sorted.
+
+    Examples
+    --------
+    >>> "stabilizing_predictions" in available_rules()
+    True
+    """
+    return sorted(_REGISTRY)
+
+
+def make_rule(rule: str | StoppingRule, **params: Any) -> StoppingRule:
+    """Build a stopping rule from its registry name (with parameters) or pass an instance through.
+
+    Examples
+    --------
+    >>> make_rule("stabilizing_predictions", threshold=0.95)
+    StabilizingPredictions(threshold=0.95, window=3)
+    """
+    if isinstance(rule, StoppingRule):
+        if params:
+            raise InvalidParameterError("make_rule takes parameters only with a rule name, not with an instance.")
+        return rule
+    if rule not in _REGISTRY:
+        raise InvalidParameterError(
+            f"The 'rule' parameter of make_rule must be one of {', '.join(available_rules())}. Got {rule!r} instead."
+        )
+    cls = _REGISTRY[rule]
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise InvalidParameterError(
+            f"Stopping rule {rule!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are {', '.join(sorted(accepted)) or 'none'}."
+        )
+    return cls(**params)

@@ -1,0 +1,491 @@
+"""Scoring stopping rules under a cost model, aggregating over runs, and the map of winning rules.
+
+The cost of stopping after round t (Pullar-Strecker, Dost, Frank and Wicker, 2023, "Hitting the Target:
+Stopping Active Learning at the Cost-Based Optimum", Machine Learning 113, pp. 1529-1547) is
+
+    C(t) = cost_per_label * labeling_cost(t) + (1 - accuracy(t)) * predictions * cost_per_error,
+
+where ``predictions`` is the number of predictions the deployed model makes over its lifetime. The
+labeling part uses the run's recorded cumulative ``cost`` (oracle cost units; ``cost_per_label`` is the
+price of one unit). With the default oracle every label costs one unit, so this is labels x cost per
+label; when labels cost different amounts (per class, by difficulty, several annotators) it charges what
+the labels actually cost. Runs without a ``cost`` column are charged by ``n_labeled``.
+
+A rule's regret on a run is ``C(stop) - min_t C(t)``; the minimum is the ex-post optimal stop. A rule that
+never stops is charged the final recorded round (the budget ran out before the rule fired) and flagged
+``failed_to_stop``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from alsim.exceptions import InvalidInputError, InvalidParameterError, MissingSignalError
+from alsim.stopping._base import StoppingRule, available_rules, make_rule
+
+__all__ = [
+    "RUN_COLUMNS",
+    "default_rules",
+    "total_cost",
+    "score_rules",
+    "summarize_scores",
+    "winner_map",
+    "plot_winner_map",
+]
+
+#: Columns that identify one run in a long results frame (``alsim.experiments.load_results``).
+RUN_COLUMNS: tuple[str, ...] = ("cell_id", "dataset", "strategy", "learner", "batch_size", "seed")
+
+
+def _check_cost(name: str, value: float) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not np.isfinite(value) or value < 0:
+        raise InvalidParameterError(f"The '{name}' parameter must be a finite float >= 0. Got {value!r} instead.")
+    return float(value)
+
+
+def _labeling_units(records: pl.DataFrame) -> np.ndarray:
+    column = "cost" if "cost" in records.columns else "n_labeled"
+    if column not in records.columns:
+        raise MissingSignalError("Scoring needs a 'cost' or 'n_labeled' column in the records; neither is present.")
+    return records[column].cast(pl.Float64).to_numpy()
+
+
+def total_cost(
+    records: pl.DataFrame, cost_per_label: float = 1.0, predictions: float = 10_000, cost_per_error: float = 1.0
+) -> np.ndarray:
+    """Total cost C of stopping after each round of one run, in round order.
+
+    Parameters
+    ----------
+    records : polars.DataFrame
+        Records of one run (``round``, ``accuracy`` and ``cost`` or ``n_labeled``).
+    cost_per_label : float, default=1.0
+        Price of one unit of recorded labeling cost (of one label with the default oracle).
+    predictions : float, default=10000
+        Predictions the deployed model makes over its lifetime.
+    cost_per_error : float, default=1.0
+        Price of one wrong prediction.
+
+    Returns
+    -------
+    numpy.ndarray of float64, one value per round.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> total_cost(pl.DataFrame({"round": [0, 1], "n_labeled": [10, 20], "accuracy": [0.8, 0.9]}), 1.0, 1000, 1.0)
+    array([210., 120.])
+    """
+    cost_per_label = _check_cost("cost_per_label", cost_per_label)
+    predictions = _check_cost("predictions", predictions)
+    cost_per_error = _check_cost("cost_per_error", cost_per_error)
+    if "accuracy" not in records.columns:
+        raise MissingSignalError("Scoring needs the test 'accuracy' column in the records.")
+    records = records.sort("round")
+    accuracy = records["accuracy"].cast(pl.Float64).to_numpy()
+    return cost_per_label * _labeling_units(records) + (1.0 - accuracy) * predictions * cost_per_error
+
+
+def default_rules(cost_per_label: float = 1.0, predictions: float = 10_000, cost_per_error: float = 1.0) -> list[StoppingRule]:
+    """Every registered rule with its default parameters; the ex-post optimum uses the given costs.
+
+    Examples
+    --------
+    >>> [rule.name for rule in default_rules()][:3]
+    ['classification_change', 'confidence_variance', 'cost_budget']
+    """
+    rules = []
+    for name in available_rules():
+        if name == "oracle_optimal":
+            rules.append(make_rule(name, cost_per_label=cost_per_label, predictions=predictions,
+                                   cost_per_error=cost_per_error))
+        else:
+            rules.append(make_rule(name))
+    return rules
+
+
+def _run_columns(results: pl.DataFrame) -> list[str]:
+    return [column for column in RUN_COLUMNS if column in results.columns]
+
+
+def _split_runs(results: pl.DataFrame) -> list[pl.DataFrame]:
+    if not isinstance(results, pl.DataFrame):
+        raise InvalidInputError(f"Expected a polars.DataFrame of records. Got {type(results).__name__} instead.")
+    if results.height == 0:
+        raise InvalidInputError("The results frame is empty: there are no runs to score.")
+    keys = _run_columns(results)
+    runs = results.partition_by(keys, maintain_order=True) if keys else [results]
+    return [run.sort("round") for run in runs]
+
+
+@dataclass(frozen=True)
+class _RunStops:
+    """One run's cost curve and where each rule stopped (index into rounds, or a reason it could not)."""
+
+    key: dict[str, object]
+    rounds: np.ndarray
+    units: np.ndarray  # recorded labeling cost units per round
+    n_labeled: np.ndarray
+    accuracy: np.ndarray
+    stops: dict[str, int | None]  # rule name -> round index (None = never stopped)
+    not_applicable: dict[str, str]  # rule name -> why the rule could not be evaluated on this run
+
+
+def _evaluate_stops(results: pl.DataFrame, rules: Sequence[StoppingRule]) -> list[_RunStops]:
+    names = [rule.name or type(rule).__name__ for rule in rules]
+    if len(set(names)) != len(names):
+        raise InvalidParameterError(f"Each stopping rule can be scored once per call; got names {names}.")
+    keys = _run_columns(results)
+    evaluated = []
+    for run in _split_runs(results):
+        for column in ("round", "accuracy"):
+            if column not in run.columns:
+                raise MissingSignalError(f"Scoring needs the {column!r} column in the records.")
+        rounds = run["round"].to_numpy()
+        stops: dict[str, int | None] = {}
+        not_applicable: dict[str, str] = {}
+        for name, rule in zip(names, rules):
+            try:
+                stop = rule.stop_round(run)
+            except (MissingSignalError, InvalidInputError) as exc:
+                # A rule that cannot read this run is reported, not fatal: other rules still score it.
+                not_applicable[name] = str(exc)
+                continue
+            stops[name] = None if stop is None else int(np.flatnonzero(rounds == stop)[0])
+        evaluated.append(
+            _RunStops(
+                key={column: run[column][0] for column in keys},
+                rounds=rounds,
+                units=_labeling_units(run),
+                n_labeled=run["n_labeled"].to_numpy() if "n_labeled" in run.columns else _labeling_units(run),
+                accuracy=run["accuracy"].cast(pl.Float64).to_numpy(),
+                stops=stops,
+                not_applicable=not_applicable,
+            )
+        )
+    return evaluated
+
+
+def score_rules(
+    results: pl.DataFrame,
+    rules: Sequence[StoppingRule | str] | None = None,
+    *,
+    cost_per_label: float = 1.0,
+    predictions: float = 10_000,
+    cost_per_error: float = 1.0,
+) -> pl.DataFrame:
+    """Score stopping rules on every run of a results frame under the total-cost model.
+
+    Parameters
+    ----------
+    results : polars.DataFrame
+        The records of one run, or the long frame of ``alsim.experiments.load_results`` (runs are told apart
+        by the cell columns ``cell_id, dataset, strategy, learner, batch_size, seed`` that are present).
+    rules : sequence of StoppingRule or rule names, default=None
+        Rules to score; None scores :func:`default_rules` (with the same costs for the ex-post optimum).
+    cost_per_label, predictions, cost_per_error : float
+        The cost model; see :func:`total_cost`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per (run, rule): the run columns, ``rule``, ``uses_test_labels``, ``applicable`` and
+        ``note`` (why a rule could not read the run), ``stop_round`` (null if it never stopped),
+        ``failed_to_stop``, ``charged_round`` (the final round for a rule that never stopped),
+        ``n_labeled_at_stop``, ``cost_at_stop``, ``accuracy_at_stop``, ``best_accuracy``, ``final_accuracy``,
+        ``total_cost``, ``optimal_round``, ``optimal_total_cost``, ``regret`` and ``relative_regret``
+        (regret / optimal total cost).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "accuracy": [0.75, 0.875, 0.875]})
+    >>> scores = score_rules(records, ["label_budget"], predictions=1000)
+    >>> scores.select("rule", "stop_round", "total_cost", "regret").row(0)
+    ('label_budget', None, 155.0, 10.0)
+    """
+    cost_per_label = _check_cost("cost_per_label", cost_per_label)
+    predictions = _check_cost("predictions", predictions)
+    cost_per_error = _check_cost("cost_per_error", cost_per_error)
+    if rules is None:
+        rule_objects = default_rules(cost_per_label, predictions, cost_per_error)
+    else:
+        rule_objects = [make_rule(rule) for rule in rules]
+    error_cost = predictions * cost_per_error
+    rows = []
+    for run in _evaluate_stops(results, rule_objects):
+        curve = cost_per_label * run.units + (1.0 - run.accuracy) * error_cost
+        optimal = int(np.nanargmin(curve))
+        best_accuracy = float(np.nanmax(run.accuracy))
+        for rule in rule_objects:
+            name = rule.name or type(rule).__name__
+            row: dict[str, object] = {**run.key, "rule": name, "uses_test_labels": rule.uses_test_labels}
+            row["optimal_round"] = int(run.rounds[optimal])
+            row["optimal_total_cost"] = float(curve[optimal])
+            row["best_accuracy"] = best_accuracy
+            row["final_accuracy"] = float(run.accuracy[-1])
+            if name in run.not_applicable:
+                row.update(applicable=False, note=run.not_applicable[name])
+                rows.append(row)
+                continue
+            stop = run.stops[name]
+            charged = len(run.rounds) - 1 if stop is None else stop
+            row.update(
+                applicable=True,
+                note=None,
+                stop_round=None if stop is None else int(run.rounds[stop]),
+                failed_to_stop=stop is None,
+                charged_round=int(run.rounds[charged]),
+                n_labeled_at_stop=int(run.n_labeled[charged]),
+                cost_at_stop=float(run.units[charged]),
+                accuracy_at_stop=float(run.accuracy[charged]),
+                total_cost=float(curve[charged]),
+                regret=float(curve[charged] - curve[optimal]),
+                relative_regret=float((curve[charged] - curve[optimal]) / curve[optimal]) if curve[optimal] > 0 else 0.0,
+            )
+            rows.append(row)
+    schema = {
+        **{column: results.schema[column] for column in _run_columns(results)},
+        "rule": pl.String, "uses_test_labels": pl.Boolean, "applicable": pl.Boolean, "note": pl.String,
+        "stop_round": pl.Int64, "failed_to_stop": pl.Boolean, "charged_round": pl.Int64,
+        "n_labeled_at_stop": pl.Int64, "cost_at_stop": pl.Float64, "accuracy_at_stop": pl.Float64,
+        "best_accuracy": pl.Float64, "final_accuracy": pl.Float64, "total_cost": pl.Float64,
+        "optimal_round": pl.Int64, "optimal_total_cost": pl.Float64, "regret": pl.Float64,
+        "relative_regret": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
+    """Aggregate per-run scores over seeds and datasets: mean regret and mean rank per rule.
+
+    Ranks compare the practical rules (not the reference rules that read test labels) on each run by total
+    cost, 1 = cheapest, ties sharing the average rank; a rule is ranked only on the runs it could read.
+
+    Parameters
+    ----------
+    scores : polars.DataFrame
+        Output of :func:`score_rules`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per rule, sorted by mean rank (reference rules last): ``rule``, ``uses_test_labels``,
+        ``n_runs``, ``n_not_applicable``, ``mean_regret``, ``median_regret``, ``mean_relative_regret``,
+        ``mean_rank``, ``failed_to_stop_share``, ``mean_labels_at_stop``, ``mean_accuracy_at_stop``,
+        ``mean_accuracy_below_best``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "accuracy": [0.75, 0.875, 0.875]})
+    >>> summary = summarize_scores(score_rules(records, ["label_budget", "oracle_optimal"], predictions=1000))
+    >>> summary.select("rule", "mean_regret").rows()
+    [('label_budget', 10.0), ('oracle_optimal', 0.0)]
+    """
+    missing = {"rule", "applicable", "total_cost", "regret", "uses_test_labels"} - set(scores.columns)
+    if missing:
+        raise InvalidInputError(f"summarize_scores needs the output of score_rules; columns {sorted(missing)} are missing.")
+    keys = _run_columns(scores)
+    practical = pl.col("applicable") & ~pl.col("uses_test_labels")
+    ranked = scores.with_columns(
+        pl.when(practical).then(pl.col("total_cost")).rank("average").over(keys or pl.lit(0)).alias("rank")
+    )
+    applicable = pl.col("applicable")
+    summary = ranked.group_by("rule", maintain_order=True).agg(
+        pl.col("uses_test_labels").first(),
+        applicable.sum().cast(pl.Int64).alias("n_runs"),
+        (~applicable).sum().cast(pl.Int64).alias("n_not_applicable"),
+        pl.col("regret").filter(applicable).mean().alias("mean_regret"),
+        pl.col("regret").filter(applicable).median().alias("median_regret"),
+        pl.col("relative_regret").filter(applicable).mean().alias("mean_relative_regret"),
+        pl.col("rank").mean().alias("mean_rank"),
+        pl.col("failed_to_stop").filter(applicable).cast(pl.Float64).mean().alias("failed_to_stop_share"),
+        pl.col("n_labeled_at_stop").filter(applicable).cast(pl.Float64).mean().alias("mean_labels_at_stop"),
+        pl.col("accuracy_at_stop").filter(applicable).mean().alias("mean_accuracy_at_stop"),
+        (pl.col("best_accuracy") - pl.col("accuracy_at_stop")).filter(applicable).mean().alias("mean_accuracy_below_best"),
+    )
+    return summary.sort(["uses_test_labels", "mean_rank", "mean_regret"], nulls_last=True)
+
+
+def winner_map(
+    results: pl.DataFrame,
+    rules: Sequence[StoppingRule | str] | None = None,
+    *,
+    label_costs: Sequence[float] | np.ndarray | None = None,
+    lifetime_error_costs: Sequence[float] | np.ndarray | None = None,
+    criterion: str = "mean_regret",
+) -> pl.DataFrame:
+    """Which practical rule wins at each point of a grid of (cost per label, lifetime cost of errors).
+
+    The lifetime cost of errors is ``predictions * cost_per_error`` (the cost if the deployed model were wrong
+    on every prediction). Rules that read test labels are left out: they would always win. Stop rounds do
+    not depend on the costs, so they are computed once; only the ratio of the two costs decides the winner,
+    which is why the map shows diagonal bands.
+
+    Parameters
+    ----------
+    results : polars.DataFrame
+        Records of one run or the long results frame.
+    rules : sequence of StoppingRule or names, default=None
+        Candidates; None means every registered practical rule with default parameters.
+    label_costs : array-like of float > 0, default=np.logspace(-2, 2, 41)
+    lifetime_error_costs : array-like of float > 0, default=np.logspace(1, 6, 51)
+    criterion : {"mean_regret", "mean_rank"}, default="mean_regret"
+        How a rule wins at a grid point: lowest regret averaged over runs, or lowest rank averaged over runs.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per grid point: ``cost_per_label``, ``lifetime_error_cost``, ``winner`` and ``score`` (the
+        winner's mean regret or mean rank).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "n_unlabeled": [90, 80, 70],
+    ...                         "accuracy": [0.7, 0.8, 0.81]})
+    >>> grid = winner_map(records, ["label_budget", "pool_share_budget"], label_costs=[1.0], lifetime_error_costs=[100.0])
+    >>> grid["winner"].to_list()
+    ['pool_share_budget']
+    """
+    if criterion not in ("mean_regret", "mean_rank"):
+        raise InvalidParameterError(
+            f"The 'criterion' parameter of winner_map must be one of 'mean_regret', 'mean_rank'. Got {criterion!r} instead."
+        )
+    label_costs = np.logspace(-2, 2, 41) if label_costs is None else np.asarray(label_costs, dtype=float)
+    error_costs = np.logspace(1, 6, 51) if lifetime_error_costs is None else np.asarray(lifetime_error_costs, dtype=float)
+    for name, grid in (("label_costs", label_costs), ("lifetime_error_costs", error_costs)):
+        if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+            raise InvalidParameterError(
+                f"The '{name}' parameter of winner_map must be a non-empty 1-d sequence of finite floats > 0. "
+                f"Got {grid!r} instead."
+            )
+    if rules is None:
+        candidates = [rule for rule in default_rules() if not rule.uses_test_labels]
+    else:
+        candidates = [make_rule(rule) for rule in rules]
+        leaking = [rule.name for rule in candidates if rule.uses_test_labels]
+        if leaking:
+            raise InvalidParameterError(f"winner_map compares practical rules; {leaking} read test labels.")
+    names = [rule.name or type(rule).__name__ for rule in candidates]
+    label_grid, error_grid = np.meshgrid(label_costs, error_costs, indexing="ij")
+    label_flat, error_flat = label_grid.ravel(), error_grid.ravel()
+    regret_sum = np.zeros((label_flat.size, len(names)))
+    rank_sum = np.zeros_like(regret_sum)
+    counts = np.zeros(len(names))
+    for run in _evaluate_stops(results, candidates):
+        curve = label_flat[:, None] * run.units[None, :] + error_flat[:, None] * (1.0 - run.accuracy[None, :])
+        optimum = curve.min(axis=1)
+        stop_cost = np.full((label_flat.size, len(names)), np.nan)
+        for j, name in enumerate(names):
+            if name in run.not_applicable:
+                continue
+            stop = run.stops[name]
+            stop_cost[:, j] = curve[:, len(run.rounds) - 1 if stop is None else stop]
+            counts[j] += 1
+        readable = ~np.isnan(stop_cost[0])
+        regret_sum[:, readable] += stop_cost[:, readable] - optimum[:, None]
+        rank_sum[:, readable] += _average_ranks(stop_cost[:, readable])
+    usable = counts > 0
+    if not usable.any():
+        raise MissingSignalError("No candidate stopping rule could read any run of these results.")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(usable, (rank_sum if criterion == "mean_rank" else regret_sum) / counts, np.inf)
+    best = np.argmin(score, axis=1)
+    return pl.DataFrame(
+        {
+            "cost_per_label": label_flat,
+            "lifetime_error_cost": error_flat,
+            "winner": [names[j] for j in best],
+            "score": score[np.arange(best.size), best],
+        }
+    )
+
+
+def _average_ranks(costs: np.ndarray) -> np.ndarray:
+    """Ranks (1 = cheapest, ties averaged) of each row's entries, as scipy.stats.rankdata along axis 1."""
+    from scipy.stats import rankdata
+
+    return rankdata(costs, method="average", axis=1)
+
+
+def plot_winner_map(
+    grid: pl.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    highlight: tuple[float, float] | None = None,
+    title: str | None = None,
+) -> None:
+    """Draw the winner map of :func:`winner_map` as a categorical heat map and save it (PNG, Agg backend).
+
+    Parameters
+    ----------
+    grid : polars.DataFrame
+        Output of :func:`winner_map`.
+    path : path-like
+        Where to write the image; the format follows the suffix.
+    highlight : (cost_per_label, lifetime_error_cost), optional
+        A cost point to mark (e.g. the one the table was computed for).
+    title : str, optional
+
+    Examples
+    --------
+    >>> import polars as pl, tempfile, pathlib
+    >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "n_unlabeled": [90, 80, 70],
+    ...                         "accuracy": [0.7, 0.8, 0.81]})
+    >>> grid = winner_map(records, ["label_budget", "pool_share_budget"])
+    >>> plot_winner_map(grid, pathlib.Path(tempfile.mkdtemp()) / "map.png")
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    required = {"cost_per_label", "lifetime_error_cost", "winner"}
+    if not required <= set(grid.columns):
+        raise InvalidInputError(f"plot_winner_map needs the output of winner_map (columns {sorted(required)}).")
+    label_costs = np.unique(grid["cost_per_label"].to_numpy())
+    error_costs = np.unique(grid["lifetime_error_cost"].to_numpy())
+    # Categories in order of the area they win, so the legend reads from the most to the least common.
+    counts = grid["winner"].value_counts(sort=True)
+    names = counts["winner"].to_list()
+    code = {name: i for i, name in enumerate(names)}
+    table = grid.sort(["cost_per_label", "lifetime_error_cost"])
+    codes = np.array([code[w] for w in table["winner"].to_list()]).reshape(label_costs.size, error_costs.size)
+    palette = plt.get_cmap("tab20").colors if len(names) > 10 else plt.get_cmap("tab10").colors
+    cmap = ListedColormap([palette[i % len(palette)] for i in range(len(names))])
+    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
+
+    fig, ax = plt.subplots(figsize=(8.5, 5.5), layout="constrained")
+    ax.pcolormesh(_edges(label_costs), _edges(error_costs), codes.T, cmap=cmap, norm=norm, shading="flat")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cost per label")
+    ax.set_ylabel("lifetime cost of errors (predictions x cost per error)")
+    ax.set_title(title or "Stopping rule with the lowest mean regret")
+    handles = [Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=name) for name in names]
+    if highlight is not None:
+        ax.plot(*highlight, marker="*", markersize=16, color="white", markeredgecolor="black", linestyle="none")
+        handles.append(plt.Line2D([], [], marker="*", markersize=12, color="white", markeredgecolor="black",
+                                  linestyle="none", label="costs of the table"))
+    ax.legend(handles=handles, title="winning rule", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges halfway (in log space) between grid points, for pcolormesh on log axes."""
+    if centres.size == 1:
+        return np.array([centres[0] / 1.5, centres[0] * 1.5])
+    logs = np.log10(centres)
+    middle = (logs[1:] + logs[:-1]) / 2
+    return 10 ** np.concatenate([[logs[0] - (middle[0] - logs[0])], middle, [logs[-1] + (logs[-1] - middle[-1])]])
