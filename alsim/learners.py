@@ -152,7 +152,7 @@ def fit_learner(estimator: Any, X: np.ndarray, y: np.ndarray) -> Any:
     * An estimator fitted before with warm start on a different class set (a round that brought a new
       class) is cloned first, since warm-start state cannot change shape.
     * Convergence warnings are silenced: small labeled sets make them routine and they would flood the
-      output of a long simulation.
+      output of a long simulation (so is scikit-learn 1.9's deprecation notice of ``SVC(probability=True)``).
 
     Returns the fitted estimator, which may be a new object; keep it for the next round's warm start.
 
@@ -172,6 +172,9 @@ def fit_learner(estimator: Any, X: np.ndarray, y: np.ndarray) -> Any:
         estimator = clone(estimator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=ConvergenceWarning)
+        # scikit-learn 1.9 deprecates SVC(probability=True) in favour of CalibratedClassifierCV, whose
+        # internal stratified CV cannot fit the few-labels-per-class sets active learning starts from.
+        warnings.filterwarnings("ignore", message="The `probability` parameter", category=FutureWarning)
         return estimator.fit(X, y)
 
 
