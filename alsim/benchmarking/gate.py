@@ -1,0 +1,498 @@
+"""The performance-regression gate: run the kernel suite, compare same-run speed ratios with a baseline.
+
+Absolute times move with the machine and with the load of a shared machine; the ratio of a kernel's median
+to the median of its plain-numpy reference, and to the median of one read pass over the same input, both
+measured in the same run, move far less. The gate compares these two ratios with a committed baseline and
+fails when one of them worsens by more than a tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from alsim.exceptions import ConfigError, InvalidParameterError
+
+BASELINE_SCHEMA = 1
+DEFAULT_BASELINE: Path = Path(__file__).with_name("baseline.json")
+DEFAULT_TOLERANCE = 0.25
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How much of the suite to run and how long to time each benchmark."""
+
+    name: str
+    sizes: tuple[str, ...]
+    min_rounds: int
+    max_time: float
+    warmup_iterations: int
+
+
+MODES: dict[str, Mode] = {
+    # CI: medium sizes only, enough rounds for a stable median, well under two minutes on 2 cores.
+    "quick": Mode("quick", ("medium",), min_rounds=15, max_time=0.5, warmup_iterations=3),
+    # Refreshes the baseline: every size, more rounds.
+    "full": Mode("full", ("small", "medium", "large"), min_rounds=20, max_time=2.0, warmup_iterations=5),
+}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Same-run medians (seconds) of one case's three timings, and the ratios the gate compares."""
+
+    group: str
+    kernel: str
+    size: str
+    kernel_median: float
+    numpy_median: float
+    read_median: float
+    rounds: int
+    slowed: bool = False
+
+    @property
+    def ratio_numpy(self) -> float:
+        return self.kernel_median / self.numpy_median
+
+    @property
+    def ratio_read(self) -> float:
+        return self.kernel_median / self.read_median
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row of the gate's table."""
+
+    measurement: Measurement
+    baseline_numpy: float | None
+    baseline_read: float | None
+    change_numpy: float | None
+    change_read: float | None
+    status: str  # "ok", "REGRESSED", "improved" or "new"
+
+    def as_dict(self) -> dict[str, Any]:
+        row = asdict(self.measurement)
+        row.update(
+            ratio_numpy=self.measurement.ratio_numpy,
+            ratio_read=self.measurement.ratio_read,
+            baseline_numpy=self.baseline_numpy,
+            baseline_read=self.baseline_read,
+            change_numpy=self.change_numpy,
+            change_read=self.change_read,
+            status=self.status,
+        )
+        return row
+
+
+@dataclass
+class GateResult:
+    """What :func:`run_gate` found; ``exit_code`` is 0 when nothing regressed and the suite passed."""
+
+    comparisons: list[Comparison]
+    pytest_returncode: int
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> list[Comparison]:
+        return [row for row in self.comparisons if row.status == "REGRESSED"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressed or self.missing or self.pytest_returncode != 0 else 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# Reading pytest-benchmark output
+
+
+def measurements_from_json(report: dict[str, Any]) -> dict[str, Measurement]:
+    """Group the benchmarks of a pytest-benchmark JSON report into one :class:`Measurement` per case.
+
+    Cases that lack one of their three timings (a failed or deselected benchmark) are left out.
+    """
+    medians: dict[str, dict[str, float]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    for bench in report.get("benchmarks", []):
+        extra = bench.get("extra_info", {})
+        group, impl = bench.get("group"), extra.get("impl")
+        if group is None or impl is None:
+            continue
+        medians.setdefault(group, {})[impl] = float(bench["stats"]["median"])
+        if impl == "alsim":
+            info[group] = {**extra, "rounds": int(bench["stats"]["rounds"])}
+    result = {}
+    for group, timings in medians.items():
+        if group not in info or not {"numpy", "read_pass"} <= timings.keys():
+            continue
+        extra = info[group]
+        result[group] = Measurement(
+            group=group,
+            kernel=extra["kernel"],
+            size=extra["size"],
+            kernel_median=timings["alsim"],
+            numpy_median=timings["numpy"],
+            read_median=timings["read_pass"],
+            rounds=extra["rounds"],
+            slowed=bool(extra.get("slowed", False)),
+        )
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------
+# Baseline
+
+
+def load_baseline(path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
+    """Baseline ratios by case group: ``{group: {"ratio_numpy": r, "ratio_read": r, ...}}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"The baseline file {str(path)!r} does not exist. Pass an existing file with --baseline, "
+            "or create one with 'alsim bench --full --update-baseline --baseline PATH'."
+        )
+    try:
+        content = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"The baseline file {str(path)!r} is not valid JSON: {exc}.") from exc
+    if not isinstance(content, dict) or content.get("schema") != BASELINE_SCHEMA:
+        raise ConfigError(
+            f"The baseline file {str(path)!r} must be a JSON object with \"schema\": {BASELINE_SCHEMA}. "
+            f"Got schema {content.get('schema') if isinstance(content, dict) else None!r} instead."
+        )
+    entries = content.get("entries")
+    if not isinstance(entries, dict):
+        raise ConfigError(f"The baseline file {str(path)!r} has no \"entries\" object.")
+    for group, entry in entries.items():
+        if not (isinstance(entry, dict) and {"ratio_numpy", "ratio_read"} <= entry.keys()):
+            raise ConfigError(
+                f"Entry {group!r} of the baseline file {str(path)!r} must hold 'ratio_numpy' and "
+                f"'ratio_read'. Got {entry!r} instead."
+            )
+    return entries
+
+
+def write_baseline(
+    path: str | os.PathLike[str],
+    measurements: Iterable[Measurement],
+    *,
+    mode: str,
+    keep: dict[str, dict[str, float]] | None = None,
+) -> Path:
+    """Write a baseline file from measured ratios; entries of ``keep`` not measured again are kept."""
+    measurements = list(measurements)
+    slowed = [m.group for m in measurements if m.slowed]
+    if slowed:
+        raise ConfigError(
+            f"Refusing to write a baseline from deliberately slowed kernels ({', '.join(slowed)}): "
+            "unset ALSIM_BENCH_SLOWDOWN first."
+        )
+    entries = dict(keep or {})
+    for m in measurements:
+        entries[m.group] = {
+            "ratio_numpy": round(m.ratio_numpy, 5),
+            "ratio_read": round(m.ratio_read, 5),
+            "kernel_median": m.kernel_median,
+            "numpy_median": m.numpy_median,
+            "read_median": m.read_median,
+            "rounds": m.rounds,
+        }
+    content = {
+        "schema": BASELINE_SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mode": mode,
+        "machine": _machine_info(),
+        "entries": dict(sorted(entries.items())),
+    }
+    path = Path(path)
+    path.write_text(json.dumps(content, indent=1) + "\n")
+    return path
+
+
+def _machine_info() -> dict[str, Any]:
+    import numpy
+
+    from alsim import __version__
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "numpy": numpy.__version__,
+        "alsim": __version__,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------
+# Comparison
+
+
+def compare(
+    measurements: dict[str, Measurement],
+    baseline: dict[str, dict[str, float]],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> list[Comparison]:
+    """Compare measured ratios with the baseline.
+
+    A case regresses when its ratio to numpy or its ratio to the read pass exceeds the baseline's by more
+    than ``tolerance`` (0.25 = 25% slower relative to the reference); it counts as improved when both
+    ratios are more than ``tolerance`` below the baseline (time to refresh the baseline).
+
+    Examples
+    --------
+    >>> m = Measurement("top_k/medium", "top_k", "medium", 2e-4, 4e-4, 1e-4, rounds=20)
+    >>> compare({"top_k/medium": m}, {"top_k/medium": {"ratio_numpy": 0.5, "ratio_read": 2.0}})[0].status
+    'ok'
+    """
+    _check_tolerance(tolerance, "compare")
+    rows = []
+    for group in sorted(measurements, key=_group_order):
+        m = measurements[group]
+        entry = baseline.get(group)
+        if entry is None:
+            rows.append(Comparison(m, None, None, None, None, "new"))
+            continue
+        base_numpy, base_read = float(entry["ratio_numpy"]), float(entry["ratio_read"])
+        change_numpy = m.ratio_numpy / base_numpy - 1.0
+        change_read = m.ratio_read / base_read - 1.0
+        if max(change_numpy, change_read) > tolerance:
+            status = "REGRESSED"
+        elif max(change_numpy, change_read) < -tolerance:
+            status = "improved"
+        else:
+            status = "ok"
+        rows.append(Comparison(m, base_numpy, base_read, change_numpy, change_read, status))
+    return rows
+
+
+def _check_tolerance(tolerance: float, caller: str) -> None:
+    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 10):
+        raise InvalidParameterError(
+            f"The 'tolerance' parameter of {caller} must be a float in (0, 10). Got {tolerance!r} instead."
+        )
+
+
+def merge_best(first: dict[str, Measurement], second: dict[str, Measurement]) -> dict[str, Measurement]:
+    """Per case, keep the measurement with the better (smaller) ratio to numpy.
+
+    Used to confirm a regression: a case only stays regressed when a second measurement shows it too,
+    which keeps a burst of load from another process from failing the gate.
+    """
+    merged = dict(first)
+    for group, m in second.items():
+        if group not in merged or m.ratio_numpy < merged[group].ratio_numpy:
+            merged[group] = m
+    return merged
+
+
+def _group_order(group: str) -> tuple[str, int, str]:
+    from alsim.benchmarking.cases import SIZES
+
+    name, _, size = group.rpartition("/")
+    return (name.split("[")[0], SIZES.index(size) if size in SIZES else len(SIZES), name)
+
+
+def format_table(rows: Sequence[Comparison], tolerance: float) -> str:
+    """A plain-text table of the comparison, one row per case."""
+    header = ("kernel", "size", "median", "vs numpy", "vs read", "baseline", "change", "status")
+    lines = [header]
+    for row in rows:
+        m = row.measurement
+        name = m.group.rpartition("/")[0] + (" (slowed)" if m.slowed else "")
+        if row.baseline_numpy is None:
+            baseline, change = "-", "-"
+        else:
+            baseline = f"{row.baseline_numpy:.3f} / {row.baseline_read:.2f}"
+            change = f"{row.change_numpy:+.0%} / {row.change_read:+.0%}"
+        lines.append(
+            (
+                name,
+                m.size,
+                _format_seconds(m.kernel_median),
+                f"{m.ratio_numpy:.3f}",
+                f"{m.ratio_read:.2f}",
+                baseline,
+                change,
+                row.status,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = [
+        "  ".join(
+            cell.ljust(width) if column < 2 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(line, widths))
+        )
+        for line in lines
+    ]
+    text.insert(1, "-" * len(text[0]))
+    regressed = sum(row.status == "REGRESSED" for row in rows)
+    text.append("")
+    text.append(
+        f"{len(rows)} cases, {regressed} regressed (tolerance {tolerance:.0%} on the ratio to numpy or to "
+        "one read pass; baseline and change columns: vs numpy / vs read)"
+    )
+    return "\n".join(text)
+
+
+def _format_seconds(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Running the suite
+
+
+def suite_path() -> Path:
+    """Path of the benchmark suite module that ships with the package."""
+    return Path(__file__).with_name("kernel_suite.py")
+
+
+def selection_expression(sizes: Iterable[str], kernels: Iterable[str] | None = None) -> str:
+    """A pytest ``-k`` expression selecting cases by size and, optionally, by kernel or case group."""
+    size_terms = " or ".join(f"-{size}-" for size in sizes)
+    expression = f"({size_terms})"
+    if kernels:
+        expression += " and (" + " or ".join(f"[{name}-" for name in kernels) + ")"
+    return expression
+
+
+def pytest_command(mode: Mode, json_path: Path, expression: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite_path()),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-k",
+        expression,
+        "--benchmark-enable",
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        f"--benchmark-min-rounds={mode.min_rounds}",
+        f"--benchmark-max-time={mode.max_time}",
+        "--benchmark-warmup=on",
+        f"--benchmark-warmup-iterations={mode.warmup_iterations}",
+        "--benchmark-disable-gc",
+        "--benchmark-sort=name",
+        "--benchmark-columns=median,iqr,rounds",
+    ]
+
+
+def run_suite(mode: Mode, expression: str, *, output: Any = None) -> tuple[dict[str, Any], int]:
+    """Run the suite in a pytest subprocess; return its pytest-benchmark JSON report and its exit code."""
+    _require_pytest_benchmark()
+    with tempfile.TemporaryDirectory(prefix="alsim-bench-") as tmp:
+        json_path = Path(tmp) / "benchmark.json"
+        completed = subprocess.run(
+            pytest_command(mode, json_path, expression),
+            stdout=output if output is not None else sys.stderr,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        report = json.loads(json_path.read_text()) if json_path.is_file() else {"benchmarks": []}
+    return report, completed.returncode
+
+
+def _require_pytest_benchmark() -> None:
+    import importlib.util
+
+    missing = [name for name in ("pytest", "pytest_benchmark") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"alsim bench runs the kernel suite with pytest-benchmark, but {', '.join(missing)} "
+            "is not installed. Install the test extra: pip install 'alsim[test]'."
+        )
+
+
+def check_options(mode: str, tolerance: float, kernels: Sequence[str] | None, *, caller: str) -> None:
+    """Raise :class:`~alsim.exceptions.InvalidParameterError` for an unknown mode or kernel or a bad tolerance."""
+    from alsim.benchmarking.cases import KERNELS
+
+    if mode not in MODES:
+        raise InvalidParameterError(
+            f"The 'mode' parameter of {caller} must be one of {sorted(MODES)}. Got {mode!r} instead."
+        )
+    if kernels:
+        unknown = sorted(set(kernels) - set(KERNELS))
+        if unknown:
+            raise InvalidParameterError(
+                f"The 'kernels' parameter of {caller} must name kernels among {list(KERNELS)}. "
+                f"Got {unknown} instead."
+            )
+    _check_tolerance(tolerance, caller)
+
+
+def run_gate(
+    mode: str = "quick",
+    *,
+    baseline: str | os.PathLike[str] | dict[str, dict[str, float]] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    kernels: Sequence[str] | None = None,
+    confirm: bool = True,
+    output: Any = None,
+) -> tuple[GateResult, dict[str, Measurement], list[dict[str, Any]]]:
+    """Run the suite and compare it with the baseline.
+
+    ``baseline`` is a baseline file (default: the one shipped with alsim) or already loaded entries.
+    Returns the gate result, the measurements it used, and the raw pytest-benchmark report(s). Cases that
+    regress in the first run are measured again (``confirm``) and stay regressed only if the second run
+    agrees, so a short burst of load on a shared machine does not fail the gate.
+
+    Examples
+    --------
+    >>> result, measured, reports = run_gate("quick", kernels=["top_k"])  # doctest: +SKIP
+    >>> result.exit_code  # doctest: +SKIP
+    0
+    """
+    check_options(mode, tolerance, kernels, caller="run_gate")
+    chosen = MODES[mode]
+    if isinstance(baseline, dict):
+        baseline_entries = baseline
+    else:
+        baseline_entries = load_baseline(baseline if baseline is not None else DEFAULT_BASELINE)
+    report, returncode = run_suite(chosen, selection_expression(chosen.sizes, kernels), output=output)
+    reports = [report]
+    measured = measurements_from_json(report)
+    rows = compare(measured, baseline_entries, tolerance)
+    regressed = [row.measurement for row in rows if row.status == "REGRESSED"]
+    if confirm and regressed:
+        expression = " or ".join(f"[{_case_prefix(m.group)}-" for m in regressed)
+        again, _ = run_suite(chosen, expression, output=output)
+        reports.append(again)
+        measured = merge_best(measured, measurements_from_json(again))
+        rows = compare(measured, baseline_entries, tolerance)
+    expected = _expected_groups(chosen.sizes, kernels)
+    missing = sorted(expected - measured.keys())
+    return GateResult(rows, returncode, missing), measured, reports
+
+
+def _case_prefix(group: str) -> str:
+    # "select_most_uncertain[margin]/medium" -> "select_most_uncertain-margin-medium" (the test id prefix)
+    name, _, size = group.rpartition("/")
+    return "-".join([*name.replace("]", "").split("["), size])
+
+
+def _expected_groups(sizes: Iterable[str], kernels: Sequence[str] | None) -> set[str]:
+    from alsim.benchmarking.cases import all_cases
+
+    return {
+        case.group
+        for case in all_cases()
+        if case.size in sizes and (not kernels or case.kernel in kernels)
+    }

@@ -1,0 +1,119 @@
+"""``alsim bench``: run the kernel benchmark suite and gate on same-run speed ratios."""
+
+from __future__ import annotations
+
+import argparse
+
+_DESCRIPTION = """\
+Time every kernel of alsim.kernels with pytest-benchmark, next to its plain-numpy reference and one read
+pass over the same input, and compare the same-run ratios (kernel/numpy, kernel/read pass) with a
+baseline. Exit status: 0 when no ratio worsened by more than the tolerance, 1 when one did or the suite
+failed, 2 on a usage error. --quick (the default) times the medium sizes in under two minutes; --full
+times every size and is the mode that refreshes the baseline (--update-baseline)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="benchmark the kernels and fail on a speed regression",
+        description=_DESCRIPTION,
+    )
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--quick", dest="mode", action="store_const", const="quick", help="medium sizes only (default)"
+    )
+    modes.add_argument("--full", dest="mode", action="store_const", const="full", help="every size")
+    parser.set_defaults(mode="quick")
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        default=None,
+        help="baseline JSON file of ratios (default: the baseline shipped with alsim)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.25,
+        help="largest accepted worsening of a ratio, as a fraction (default: 0.25)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="OUT",
+        default=None,
+        help="write the pytest-benchmark JSON report, with the comparison added, to this file",
+    )
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="write the measured ratios to the baseline file instead of failing on changes",
+    )
+    parser.add_argument(
+        "--kernels",
+        metavar="NAMES",
+        default=None,
+        help="comma-separated kernels to run (default: all), e.g. select_most_uncertain,k_center_greedy",
+    )
+    parser.add_argument(
+        "--no-confirm",
+        dest="confirm",
+        action="store_false",
+        help="do not re-measure regressed cases before failing",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from alsim.benchmarking import gate
+
+    kernels = [name.strip() for name in args.kernels.split(",") if name.strip()] if args.kernels else None
+    gate.check_options(args.mode, args.tolerance, kernels, caller="alsim bench")
+    baseline_path = Path(args.baseline) if args.baseline else gate.DEFAULT_BASELINE
+    if args.update_baseline and not baseline_path.exists():
+        baseline: dict = {}
+    else:
+        baseline = gate.load_baseline(baseline_path)
+    print(f"alsim bench: {args.mode} mode, baseline {baseline_path}", file=sys.stderr)
+    result, measured, reports = gate.run_gate(
+        args.mode,
+        baseline=baseline,
+        tolerance=args.tolerance,
+        kernels=kernels,
+        confirm=args.confirm and not args.update_baseline,
+    )
+    print(gate.format_table(result.comparisons, args.tolerance))
+    if result.pytest_returncode != 0:
+        print(
+            f"alsim bench: the benchmark suite failed (pytest exit code {result.pytest_returncode}); "
+            "see its output above.",
+            file=sys.stderr,
+        )
+    if result.missing:
+        print(f"alsim bench: no complete measurement for {', '.join(result.missing)}", file=sys.stderr)
+    if args.json:
+        report = dict(reports[0])
+        report["alsim_gate"] = {
+            "mode": args.mode,
+            "tolerance": args.tolerance,
+            "baseline": str(baseline_path),
+            "exit_code": result.exit_code,
+            "pytest_returncode": result.pytest_returncode,
+            "missing": result.missing,
+            "rows": [row.as_dict() for row in result.comparisons],
+            "confirmation_runs": reports[1:],
+        }
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.update_baseline:
+        if result.pytest_returncode != 0 or result.missing:
+            print("alsim bench: baseline not updated because the suite did not pass.", file=sys.stderr)
+            return 1
+        gate.write_baseline(baseline_path, measured.values(), mode=args.mode, keep=baseline)
+        print(f"alsim bench: wrote {len(measured)} baseline entries to {baseline_path}", file=sys.stderr)
+        return 0
+    if result.regressed:
+        names = ", ".join(row.measurement.group for row in result.regressed)
+        print(f"alsim bench: speed regression beyond {args.tolerance:.0%} in {names}", file=sys.stderr)
+    return result.exit_code
