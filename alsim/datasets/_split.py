@@ -102,6 +102,7 @@ def split_dataset(
             f"Got {test_size!r} instead."
         )
     classes, y = np.unique(np.asarray(dataset.target, dtype=object).astype(str), return_inverse=True)
+    classes = classes.astype(object)  # Python str values, not numpy.str_
     y = y.astype(np.int64)
     _check_class_counts(dataset, classes, np.bincount(y, minlength=len(classes)), float(test_size))
 
@@ -117,7 +118,7 @@ def split_dataset(
         y_pool=np.ascontiguousarray(y[pool_rows]),
         X_test=X_test,
         y_test=np.ascontiguousarray(y[test_rows]),
-        classes=classes.astype(object),
+        classes=classes,
         feature_names=names,
         dataset_name=dataset.name,
     )
