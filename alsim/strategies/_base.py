@@ -1,0 +1,203 @@
+"""The query-strategy interface and the pool state strategies read from."""
+
+from __future__ import annotations
+
+import abc
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim.learners import Committee, predict_proba_full
+
+__all__ = ["PoolState", "QueryStrategy", "ScoreStrategy", "check_batch_size"]
+
+
+class PoolState:
+    """Read access to the pool at one round of the labeling loop, with lazily computed, cached views.
+
+    The loop builds one ``PoolState`` per round; strategies ask it for what they need, so the loop has no
+    per-strategy special cases: probabilities of the current model on the unlabeled pool (computed once
+    per round and shared with the loop's records), a committee fitted on demand, and the oracle's
+    expected cost of each unlabeled example.
+
+    Parameters
+    ----------
+    X_pool : float64 array of shape (n_pool, d)
+        Features of the whole pool.
+    labeled : int array
+        Pool indices labeled so far, in the order they were bought.
+    y_labeled : int array
+        Labels of ``labeled`` as the oracle gave them (possibly noisy).
+    n_classes : int
+        Size of the class set.
+    model : fitted classifier
+        The current model (trained on the labeled set).
+    unlabeled : int array or None
+        Pool indices not labeled yet, ascending; None computes them from ``labeled``.
+    proba_unlabeled : float64 array of shape (n_unlabeled, n_classes) or None
+        Precomputed probabilities of ``model`` on the unlabeled pool (None: computed on first use).
+    committee_factory : callable or None
+        ``factory() -> Committee`` (unfitted); None bags 5 copies of ``model``'s learner.
+    cost_model : callable or None
+        ``cost_model(proba_unlabeled) -> float64[n_unlabeled]`` expected costs; None means unit costs.
+    cache : dict or None
+        A dictionary that lives for the whole run (the loop passes the same one every round); strategies
+        keep per-run precomputations there (e.g. density weights).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from alsim.strategies import PoolState
+    >>> X = np.array([[0.0], [0.2], [0.5], [0.8], [1.0]])
+    >>> model = LogisticRegression().fit(X[[0, 4]], [0, 1])
+    >>> state = PoolState(X, np.array([0, 4]), np.array([0, 1]), 2, model)
+    >>> state.unlabeled
+    array([1, 2, 3])
+    """
+
+    def __init__(
+        self,
+        X_pool: np.ndarray,
+        labeled: np.ndarray,
+        y_labeled: np.ndarray,
+        n_classes: int,
+        model: Any,
+        *,
+        unlabeled: np.ndarray | None = None,
+        proba_unlabeled: np.ndarray | None = None,
+        committee_factory: Callable[[], Committee] | None = None,
+        cost_model: Callable[[np.ndarray], np.ndarray] | None = None,
+        cache: dict[Any, Any] | None = None,
+    ) -> None:
+        self.X_pool = X_pool
+        self.labeled = np.asarray(labeled, dtype=np.int64)
+        self.y_labeled = np.asarray(y_labeled, dtype=np.int64)
+        if self.labeled.shape != self.y_labeled.shape:
+            raise InvalidInputError(
+                f"'labeled' and 'y_labeled' must have the same length. Got {self.labeled.size} and "
+                f"{self.y_labeled.size} instead."
+            )
+        self.n_classes = int(n_classes)
+        self.model = model
+        if unlabeled is None:
+            mask = np.ones(X_pool.shape[0], dtype=bool)
+            mask[self.labeled] = False
+            unlabeled = np.flatnonzero(mask)
+        self.unlabeled = np.asarray(unlabeled, dtype=np.int64)
+        self._proba_unlabeled = proba_unlabeled
+        self._committee_factory = committee_factory
+        self._cost_model = cost_model
+        self.cache: dict[Any, Any] = {} if cache is None else cache
+        self._X_unlabeled: np.ndarray | None = None
+        self._committee: Committee | None = None
+        self._committee_proba: np.ndarray | None = None
+        self._expected_costs: np.ndarray | None = None
+
+    @property
+    def n_unlabeled(self) -> int:
+        """Number of unlabeled pool examples."""
+        return int(self.unlabeled.size)
+
+    @property
+    def X_unlabeled(self) -> np.ndarray:
+        """Features of the unlabeled pool (cached copy, C-contiguous)."""
+        if self._X_unlabeled is None:
+            self._X_unlabeled = np.ascontiguousarray(self.X_pool[self.unlabeled])
+        return self._X_unlabeled
+
+    def proba_unlabeled(self) -> np.ndarray:
+        """Current model's class probabilities on the unlabeled pool, ``(n_unlabeled, n_classes)``, cached."""
+        if self._proba_unlabeled is None:
+            self._proba_unlabeled = predict_proba_full(self.model, self.X_unlabeled, self.n_classes)
+        return self._proba_unlabeled
+
+    def committee(self) -> Committee:
+        """A committee fitted on the labeled set (fitted on first use, then cached for this round)."""
+        if self._committee is None:
+            if self._committee_factory is not None:
+                committee = self._committee_factory()
+            else:
+                committee = Committee(self.model, n_members=5, n_classes=self.n_classes, random_state=0)
+            committee.n_classes = self.n_classes
+            self._committee = committee.fit(self.X_pool[self.labeled], self.y_labeled)
+        return self._committee
+
+    def committee_proba_unlabeled(self) -> np.ndarray:
+        """Each committee member's probabilities on the unlabeled pool, ``(M, n_unlabeled, n_classes)``, cached."""
+        if self._committee_proba is None:
+            self._committee_proba = self.committee().member_proba(self.X_unlabeled)
+        return self._committee_proba
+
+    def committee_votes_unlabeled(self) -> np.ndarray:
+        """Each committee member's predicted class on the unlabeled pool, ``(M, n_unlabeled)`` int64."""
+        return np.ascontiguousarray(self.committee_proba_unlabeled().argmax(axis=2).astype(np.int64))
+
+    def expected_costs(self) -> np.ndarray:
+        """The oracle's expected cost of labeling each unlabeled example, ``(n_unlabeled,)``, cached."""
+        if self._expected_costs is None:
+            if self._cost_model is None:
+                self._expected_costs = np.ones(self.n_unlabeled)
+            else:
+                self._expected_costs = np.asarray(self._cost_model(self.proba_unlabeled()), dtype=np.float64)
+        return self._expected_costs
+
+
+def check_batch_size(state: PoolState, batch_size: int) -> int:
+    """Validate a batch size against the unlabeled pool; return it as an int."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not (
+        1 <= batch_size <= state.n_unlabeled
+    ):
+        raise InvalidParameterError(
+            f"The 'batch_size' parameter of select must be an int in [1, {state.n_unlabeled}] (the number of "
+            f"unlabeled examples). Got {batch_size!r} instead."
+        )
+    return int(batch_size)
+
+
+class QueryStrategy(abc.ABC):
+    """Base class of query strategies: choose which unlabeled pool examples to label next.
+
+    Subclasses implement :meth:`select`. Register a subclass under a name with
+    :func:`alsim.strategies.register_strategy` to use it by name in :func:`alsim.simulate` and configs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from alsim.strategies import QueryStrategy, check_batch_size
+    >>> class FirstUnlabeled(QueryStrategy):
+    ...     def select(self, state, batch_size, random_state):
+    ...         return state.unlabeled[: check_batch_size(state, batch_size)]
+    """
+
+    #: Name the strategy was created under (set by :func:`make_strategy`; class name otherwise).
+    name: str = ""
+
+    @abc.abstractmethod
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        """Return ``batch_size`` distinct pool indices from ``state.unlabeled`` (int64), most wanted first."""
+
+    def get_params(self) -> dict[str, Any]:
+        """The strategy's parameters as JSON-able values (for run configs)."""
+        return {}
+
+
+class ScoreStrategy(QueryStrategy):
+    """A strategy that scores every unlabeled example (higher = more wanted) and takes the top ones.
+
+    Score strategies can be composed with ``cost_<name>`` (score per unit of expected cost).
+    """
+
+    @abc.abstractmethod
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        """Informativeness of each unlabeled example, float64 ``(n_unlabeled,)``, non-negative."""
+
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        from alsim import kernels
+
+        batch_size = check_batch_size(state, batch_size)
+        positions = kernels.top_k(np.ascontiguousarray(self.scores(state, random_state), dtype=np.float64), batch_size)
+        return state.unlabeled[positions]

@@ -1,0 +1,149 @@
+"""Strategy registry: names for configs, composite names (``epsilon_<base>``, ``cost_<base>``)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from alsim.exceptions import InvalidParameterError
+from alsim.strategies._base import QueryStrategy, ScoreStrategy
+
+__all__ = ["available_strategies", "make_strategy", "register_strategy"]
+
+_REGISTRY: dict[str, Callable[..., QueryStrategy]] = {}
+_COMPOSITE_PREFIXES = ("epsilon_", "cost_")
+_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+F = TypeVar("F", bound=Callable[..., QueryStrategy])
+
+
+def register_strategy(name: str, *, overwrite: bool = False) -> Callable[[F], F]:
+    """Register a strategy class (or factory returning a :class:`QueryStrategy`) under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Lower-case identifier (``[a-z][a-z0-9_]*``), not starting with a composite prefix
+        (``epsilon_``, ``cost_``).
+    overwrite : bool, default=False
+        Replace an existing registration of the same name.
+
+    Examples
+    --------
+    >>> from alsim.strategies import QueryStrategy, check_batch_size, make_strategy, register_strategy
+    >>> @register_strategy("first_unlabeled_doc", overwrite=True)
+    ... class FirstUnlabeled(QueryStrategy):
+    ...     def select(self, state, batch_size, random_state):
+    ...         return state.unlabeled[: check_batch_size(state, batch_size)]
+    >>> make_strategy("first_unlabeled_doc").name
+    'first_unlabeled_doc'
+    """
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name) or name.startswith(_COMPOSITE_PREFIXES):
+        raise InvalidParameterError(
+            "The 'name' parameter of register_strategy must match [a-z][a-z0-9_]* and not start with "
+            f"{list(_COMPOSITE_PREFIXES)}. Got {name!r} instead."
+        )
+
+    def decorator(factory: F) -> F:
+        if not callable(factory):
+            raise InvalidParameterError(
+                f"register_strategy({name!r}) must decorate a QueryStrategy class or factory. Got {factory!r}."
+            )
+        if name in _REGISTRY and not overwrite:
+            raise InvalidParameterError(
+                f"A strategy named {name!r} is already registered; pass overwrite=True to replace it."
+            )
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorator
+
+
+def available_strategies() -> list[str]:
+    """Registered strategy names, sorted. Any name can also be prefixed by ``epsilon_`` and (for score
+    strategies) ``cost_``.
+
+    Examples
+    --------
+    >>> from alsim.strategies import available_strategies
+    >>> "margin" in available_strategies()
+    True
+    """
+    return sorted(_REGISTRY)
+
+
+def _unknown_name(name: Any) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"The 'strategy' parameter must be one of {available_strategies()}, optionally prefixed by "
+        f"'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), or a QueryStrategy instance. Got {name!r} instead."
+    )
+
+
+def _build(name: str, factory: Callable[..., QueryStrategy], params: dict[str, Any]) -> QueryStrategy:
+    signature = inspect.signature(factory)
+    try:
+        signature.bind(**params)
+    except TypeError:
+        valid = [p for p in signature.parameters if p != "self"]
+        raise InvalidParameterError(
+            f"The strategy {name!r} does not take the parameter(s) {sorted(params)}; valid parameters: {valid}."
+        ) from None
+    strategy = factory(**params)
+    if not isinstance(strategy, QueryStrategy):
+        raise InvalidParameterError(
+            f"The strategy registered as {name!r} returned {type(strategy).__name__}, not a QueryStrategy."
+        )
+    return strategy
+
+
+def _makes_score_strategy(factory: Callable[..., QueryStrategy]) -> bool:
+    target = getattr(factory, "func", factory)  # functools.partial registrations
+    return isinstance(target, type) and issubclass(target, ScoreStrategy)
+
+
+def make_strategy(strategy: str | QueryStrategy, **params: Any) -> QueryStrategy:
+    """Create a strategy from a registered name (with parameters) or pass an instance through.
+
+    Composite names are parsed recursively: ``epsilon_<base>`` takes ``epsilon`` (default 0.1) and passes
+    the other parameters to the base; ``cost_<base>`` needs a score strategy as base.
+
+    Examples
+    --------
+    >>> from alsim.strategies import make_strategy
+    >>> strategy = make_strategy("epsilon_margin", epsilon=0.2)
+    >>> strategy.name, strategy.epsilon, strategy.base.name
+    ('epsilon_margin', 0.2, 'margin')
+    """
+    if isinstance(strategy, QueryStrategy):
+        if params:
+            raise InvalidParameterError(
+                f"Strategy parameters {sorted(params)} cannot be applied to an existing strategy instance."
+            )
+        if not strategy.name:
+            strategy.name = type(strategy).__name__
+        return strategy
+    if not isinstance(strategy, str):
+        raise _unknown_name(strategy)
+    from alsim.strategies import builtin
+
+    if strategy in _REGISTRY:
+        built = _build(strategy, _REGISTRY[strategy], params)
+    elif strategy.startswith("epsilon_"):
+        epsilon = params.pop("epsilon", 0.1)
+        base = make_strategy(strategy.removeprefix("epsilon_"), **params)
+        built = builtin.EpsilonMixture(base, epsilon=epsilon)
+    elif strategy.startswith("cost_"):
+        base = make_strategy(strategy.removeprefix("cost_"), **params)
+        if not isinstance(base, ScoreStrategy):
+            score_names = [n for n in available_strategies() if _makes_score_strategy(_REGISTRY[n])]
+            raise InvalidParameterError(
+                f"The 'strategy' parameter {strategy!r} needs a base strategy that scores examples; "
+                f"{base.name!r} does not. Score strategies: {score_names}."
+            )
+        built = builtin.CostPerLabel(base)
+    else:
+        raise _unknown_name(strategy)
+    built.name = strategy
+    return built

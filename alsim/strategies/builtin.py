@@ -1,0 +1,298 @@
+"""Built-in query strategies. Every hot path runs in the Rust kernels (:mod:`alsim.kernels`).
+
+Registered names
+----------------
+``random``
+    Uniform sample of the unlabeled pool (the baseline).
+``least_confidence``, ``margin``, ``entropy``
+    Uncertainty sampling with the current model.
+``qbc_vote_entropy``, ``qbc_kl``, ``qbc_pairwise``
+    Query by committee: vote entropy, mean KL divergence of members from the consensus, and the share of
+    disagreeing member pairs. The committee (bagged copies of the learner unless a list was given) is fitted
+    only when one of these strategies asks for it.
+``coreset``
+    k-center greedy over the whole pool, labeled examples as initial centers (Sener & Savarese, 2018).
+``<measure>_kcenter``, ``<measure>_kmeanspp`` for measure in least_confidence, margin, entropy
+    Hybrids: pre-filter the ``prefilter * batch_size`` most uncertain examples (default 10x), then pick a
+    diverse batch among them with k-center greedy (relative to the labeled set) or k-means++ seeding.
+``density_weighted``
+    Information density (Settles & Craven, 2008): uncertainty x representativeness**beta, see
+    :class:`DensityWeighted`.
+
+Composite names (parsed by :func:`alsim.strategies.make_strategy`)
+------------------------------------------------------------------
+``epsilon_<base>``
+    Each pick is random with probability ``epsilon`` (default 0.1), otherwise from ``<base>``.
+``cost_<base>``
+    Score per unit of expected labeling cost, for any score strategy ``<base>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from typing import Any
+
+import numpy as np
+
+from alsim import kernels
+from alsim.exceptions import InvalidParameterError
+from alsim.strategies._base import PoolState, QueryStrategy, ScoreStrategy, check_batch_size
+from alsim.strategies._registry import register_strategy
+
+__all__ = [
+    "CostPerLabel",
+    "Coreset",
+    "DensityWeighted",
+    "EpsilonMixture",
+    "QBCKullbackLeibler",
+    "QBCPairwise",
+    "QBCVoteEntropy",
+    "RandomSampling",
+    "UncertaintyDiverse",
+    "UncertaintySampling",
+]
+
+MEASURES = ("least_confidence", "margin", "entropy")
+
+
+def _kernel_seed(random_state: np.random.Generator) -> int:
+    return int(random_state.integers(2**32))
+
+
+def _check_measure(measure: Any, owner: str) -> str:
+    if measure not in MEASURES:
+        raise InvalidParameterError(
+            f"The 'measure' parameter of {owner} must be one of {list(MEASURES)}. Got {measure!r} instead."
+        )
+    return str(measure)
+
+
+def _check_positive_real(name: str, value: Any, owner: str, *, low: float = 0.0, high: float | None = None) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        upper = "inf)" if high is None else f"{high}]"
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a float in [{low}, {upper}. Got {value!r} instead."
+        )
+    return float(value)
+
+
+@register_strategy("random")
+class RandomSampling(QueryStrategy):
+    """Uniformly random unlabeled examples."""
+
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        batch_size = check_batch_size(state, batch_size)
+        return random_state.choice(state.unlabeled, size=batch_size, replace=False).astype(np.int64)
+
+
+class UncertaintySampling(ScoreStrategy):
+    """The examples the current model is least sure about (``measure``: least_confidence, margin, entropy)."""
+
+    def __init__(self, measure: str = "margin") -> None:
+        self.measure = _check_measure(measure, "UncertaintySampling")
+
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        return kernels.uncertainty_scores(state.proba_unlabeled(), self.measure)
+
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        batch_size = check_batch_size(state, batch_size)
+        return state.unlabeled[kernels.select_most_uncertain(state.proba_unlabeled(), batch_size, self.measure)]
+
+    def get_params(self) -> dict[str, Any]:
+        return {"measure": self.measure}
+
+
+for _measure in MEASURES:
+    register_strategy(_measure)(functools.partial(UncertaintySampling, measure=_measure))
+
+
+@register_strategy("qbc_vote_entropy")
+class QBCVoteEntropy(ScoreStrategy):
+    """Query by committee: entropy of the members' votes."""
+
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        return kernels.vote_entropy(state.committee_votes_unlabeled(), state.n_classes)
+
+
+@register_strategy("qbc_kl")
+class QBCKullbackLeibler(ScoreStrategy):
+    """Query by committee: mean KL divergence of each member's probabilities from the consensus."""
+
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        return kernels.consensus_kl(state.committee_proba_unlabeled())
+
+
+@register_strategy("qbc_pairwise")
+class QBCPairwise(ScoreStrategy):
+    """Query by committee: share of member pairs whose votes disagree."""
+
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        return kernels.pairwise_disagreement(state.committee_votes_unlabeled())
+
+
+@register_strategy("coreset")
+class Coreset(QueryStrategy):
+    """k-center greedy: each pick is the unlabeled example farthest from the labeled set and earlier picks."""
+
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        batch_size = check_batch_size(state, batch_size)
+        return np.asarray(
+            kernels.k_center_greedy(state.X_pool, state.labeled, batch_size, seed=_kernel_seed(random_state)),
+            dtype=np.int64,
+        )
+
+
+class UncertaintyDiverse(QueryStrategy):
+    """Hybrid: the most uncertain candidates, then a diverse batch among them.
+
+    Parameters
+    ----------
+    measure : {"least_confidence", "margin", "entropy"}, default="margin"
+        Uncertainty used for the pre-filter.
+    diversity : {"kcenter", "kmeanspp"}, default="kcenter"
+        ``kcenter``: k-center greedy among the candidates with the labeled set as initial centers (favours
+        candidates far from what is known); ``kmeanspp``: k-means++ seeding among the candidates (spread
+        within the uncertain region).
+    prefilter : float >= 1, default=10.0
+        Candidates kept: ``ceil(prefilter * batch_size)`` (at most the unlabeled pool).
+    """
+
+    def __init__(self, measure: str = "margin", diversity: str = "kcenter", prefilter: float = 10.0) -> None:
+        self.measure = _check_measure(measure, "UncertaintyDiverse")
+        if diversity not in ("kcenter", "kmeanspp"):
+            raise InvalidParameterError(
+                "The 'diversity' parameter of UncertaintyDiverse must be one of ['kcenter', 'kmeanspp']. "
+                f"Got {diversity!r} instead."
+            )
+        self.diversity = diversity
+        self.prefilter = _check_positive_real("prefilter", prefilter, "UncertaintyDiverse", low=1.0)
+
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        batch_size = check_batch_size(state, batch_size)
+        n_candidates = min(state.n_unlabeled, int(np.ceil(self.prefilter * batch_size)))
+        scores = kernels.uncertainty_scores(state.proba_unlabeled(), self.measure)
+        candidates = kernels.top_k(scores, n_candidates)
+        X_candidates = state.X_unlabeled[candidates]
+        seed = _kernel_seed(random_state)
+        if self.diversity == "kmeanspp":
+            picks = kernels.kmeans_pp(np.ascontiguousarray(X_candidates), batch_size, seed)
+        else:
+            n_labeled = state.labeled.size
+            X_sub = np.ascontiguousarray(np.vstack([state.X_pool[state.labeled], X_candidates]))
+            picks = np.asarray(
+                kernels.k_center_greedy(X_sub, np.arange(n_labeled, dtype=np.int64), batch_size, seed=seed)
+            ) - n_labeled
+        return state.unlabeled[candidates[picks]]
+
+    def get_params(self) -> dict[str, Any]:
+        return {"measure": self.measure, "diversity": self.diversity, "prefilter": self.prefilter}
+
+
+for _measure in MEASURES:
+    for _diversity in ("kcenter", "kmeanspp"):
+        register_strategy(f"{_measure}_{_diversity}")(
+            functools.partial(UncertaintyDiverse, measure=_measure, diversity=_diversity)
+        )
+
+
+@register_strategy("density_weighted")
+class DensityWeighted(ScoreStrategy):
+    """Information density: ``uncertainty * representativeness ** beta``.
+
+    Representativeness of example ``i`` is its mean similarity to the whole pool, computed once per run in
+    O(n d) time and memory, exactly (no ``n x n`` matrix, no sampling):
+
+    * ``cosine``: with unit vectors ``u_i``, ``mean_j cos(x_i, x_j) = u_i . mean_j u_j``; mapped to [0, 1]
+      as ``(1 + mean cos) / 2`` since standardised features give negative cosines.
+    * ``euclidean``: ``mean_j ||x_i - x_j||^2 = ||x_i - xbar||^2 + mean_j ||x_j - xbar||^2``; similarity
+      ``1 / (1 + msd_i / mean(msd))``, scale-free in (0, 1].
+
+    Parameters
+    ----------
+    measure : {"least_confidence", "margin", "entropy"}, default="entropy"
+        Uncertainty measure (Settles & Craven used entropy).
+    beta : float >= 0, default=1.0
+        Weight of representativeness (0 = plain uncertainty sampling).
+    similarity : {"cosine", "euclidean"}, default="cosine"
+    """
+
+    def __init__(self, measure: str = "entropy", beta: float = 1.0, similarity: str = "cosine") -> None:
+        self.measure = _check_measure(measure, "DensityWeighted")
+        self.beta = _check_positive_real("beta", beta, "DensityWeighted")
+        if similarity not in ("cosine", "euclidean"):
+            raise InvalidParameterError(
+                "The 'similarity' parameter of DensityWeighted must be one of ['cosine', 'euclidean']. "
+                f"Got {similarity!r} instead."
+            )
+        self.similarity = similarity
+
+    def representativeness(self, X_pool: np.ndarray) -> np.ndarray:
+        """Mean similarity of each pool example to the whole pool, in [0, 1], shape ``(n_pool,)``."""
+        if self.similarity == "cosine":
+            norms = np.linalg.norm(X_pool, axis=1)
+            units = X_pool / np.where(norms > 0, norms, 1.0)[:, None]
+            return (1.0 + units @ units.mean(axis=0)) / 2.0
+        centered = X_pool - X_pool.mean(axis=0)
+        to_mean = np.einsum("ij,ij->i", centered, centered)
+        mean_sq_distance = to_mean + to_mean.mean()
+        scale = mean_sq_distance.mean()
+        return 1.0 / (1.0 + mean_sq_distance / scale) if scale > 0 else np.ones(X_pool.shape[0])
+
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        key = ("density_weighted", self.similarity)
+        if key not in state.cache:
+            state.cache[key] = self.representativeness(state.X_pool)
+        weights = state.cache[key][state.unlabeled] ** self.beta
+        return kernels.uncertainty_scores(state.proba_unlabeled(), self.measure) * weights
+
+    def get_params(self) -> dict[str, Any]:
+        return {"measure": self.measure, "beta": self.beta, "similarity": self.similarity}
+
+
+class EpsilonMixture(QueryStrategy):
+    """Mix random picks into a base strategy: ``Binomial(batch_size, epsilon)`` picks are uniformly random,
+    the rest come from ``base`` (base picks first, then the random ones).
+
+    Guards against uncertainty sampling's blind spots (regions the model is wrongly confident about).
+    """
+
+    def __init__(self, base: QueryStrategy, epsilon: float = 0.1) -> None:
+        if not isinstance(base, QueryStrategy):
+            raise InvalidParameterError(f"The 'base' parameter of EpsilonMixture must be a QueryStrategy. Got {base!r}.")
+        self.base = base
+        self.epsilon = _check_positive_real("epsilon", epsilon, "EpsilonMixture", high=1.0)
+
+    def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
+        batch_size = check_batch_size(state, batch_size)
+        n_random = int(random_state.binomial(batch_size, self.epsilon))
+        chosen = (
+            np.asarray(self.base.select(state, batch_size - n_random, random_state), dtype=np.int64)
+            if n_random < batch_size
+            else np.empty(0, dtype=np.int64)
+        )
+        if n_random:
+            remaining = np.setdiff1d(state.unlabeled, chosen, assume_unique=True)
+            chosen = np.concatenate([chosen, random_state.choice(remaining, size=n_random, replace=False)])
+        return chosen.astype(np.int64)
+
+    def get_params(self) -> dict[str, Any]:
+        return {"epsilon": self.epsilon, "base": self.base.name or type(self.base).__name__, **self.base.get_params()}
+
+
+class CostPerLabel(ScoreStrategy):
+    """Rank by the base strategy's score divided by the oracle's expected cost of each example."""
+
+    def __init__(self, base: ScoreStrategy) -> None:
+        if not isinstance(base, ScoreStrategy):
+            raise InvalidParameterError(f"The 'base' parameter of CostPerLabel must be a ScoreStrategy. Got {base!r}.")
+        self.base = base
+
+    def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
+        return self.base.scores(state, random_state) / state.expected_costs()
+
+    def get_params(self) -> dict[str, Any]:
+        return {"base": self.base.name or type(self.base).__name__, **self.base.get_params()}
