@@ -9,11 +9,12 @@ among the last ``w`` arrivals is estimated by the fading count
 
 and the estimated spending is ``u_t / w``. Two documented departures from the paper:
 
-- The paper allows a label whenever the spending *before* buying is below ``B``, which lets it overshoot by up
-  to one label per window. We allow ``k`` labels only if the estimate *after* buying them stays at or below
-  ``B``, and we start the estimate at its steady state ``u_0 = B w`` (no burst of labels at the start). Then
-  ``u_t <= B w`` at all times and, summing the recursion, the labels bought after ``n`` arrivals are
-  ``u_n - u_0 + (1/w) sum_t u_{t-1} <= B n``: the budget is never exceeded.
+- The paper allows a label whenever the spending *before* buying is below ``B``, so the estimate hovers
+  just above ``B w`` and the stream is labelled at about ``B + 1/(2w)``. We allow ``k`` labels when the
+  estimate *after* buying them rounds to at most the target (``u + k <= B w + 1/2``), and we start the
+  estimate at its steady state ``u_0 = B w`` (no burst of labels at the start). The estimate then hovers
+  around ``B w`` and, since summing the recursion gives ``labels = u_n - u_0 + (1/w) sum_t u_{t-1}``, the
+  long-run share is ``B`` to within half a label per window.
 - A drift response: :meth:`BudgetManager.boost` raises the target to ``boost_factor * B`` for
   ``boost_period`` arrivals. The labels bought above the base rate are a *debt*; once the boost is over the
   target drops to ``payback_rate * B`` until the labels bought are back at ``B`` times the arrivals, so the
@@ -77,8 +78,8 @@ class BudgetManager:
     ...     k = min(1, manager.allowance())
     ...     manager.spend(k)
     ...     bought += k
-    >>> bought <= 100
-    True
+    >>> bought
+    100
     """
 
     def __init__(
@@ -134,8 +135,8 @@ class BudgetManager:
 
     def allowance(self) -> int:
         """Number of labels that can be bought now with the estimate staying at or below the target."""
-        # The small tolerance keeps floating-point residue from refusing a label that exactly fits.
-        return max(0, math.floor(self.target * self.window - self._estimate + 1e-9))
+        # Half a label of slack: the estimate rounds to the target instead of staying strictly below it.
+        return max(0, math.floor(self.target * self.window - self._estimate + 0.5))
 
     def spend(self, n_labels: int = 1) -> None:
         """Register ``n_labels`` labels bought at the current arrival."""
