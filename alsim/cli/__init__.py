@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alsim.exceptions import AlsimError
 
 # Sub-command modules, in the order ``alsim --help`` lists them.
-_COMMANDS: tuple[str, ...] = ("datasets", "bench", "run")
+_COMMANDS: tuple[str, ...] = ("datasets", "bench", "run", "stopping")
 
 
 def build_parser() -> argparse.ArgumentParser:

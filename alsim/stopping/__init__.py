@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from alsim.stopping._agreement import predicted_change_of_f, successive_kappa
 from alsim.stopping._base import StoppingRule, available_rules, make_rule, register_rule
+from alsim.stopping._io import load_runs
 from alsim.stopping.rules import (
     ClassificationChange,
     ConfidenceVariance,
@@ -76,4 +77,5 @@ __all__ = [
     "summarize_scores",
     "winner_map",
     "plot_winner_map",
+    "load_runs",
 ]

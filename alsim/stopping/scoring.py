@@ -137,13 +137,15 @@ class _RunStops:
     not_applicable: dict[str, str]  # rule name -> why the rule could not be evaluated on this run
 
 
-def _evaluate_stops(results: pl.DataFrame, rules: Sequence[StoppingRule]) -> list[_RunStops]:
+def _evaluate_stops(results: pl.DataFrame, rules: Sequence[StoppingRule], progress: bool = False) -> list[_RunStops]:
+    from tqdm import tqdm
+
     names = [rule.name or type(rule).__name__ for rule in rules]
     if len(set(names)) != len(names):
         raise InvalidParameterError(f"Each stopping rule can be scored once per call; got names {names}.")
     keys = _run_columns(results)
     evaluated = []
-    for run in _split_runs(results):
+    for run in tqdm(_split_runs(results), desc="stopping rules", unit="run", disable=not progress):
         for column in ("round", "accuracy"):
             if column not in run.columns:
                 raise MissingSignalError(f"Scoring needs the {column!r} column in the records.")
@@ -179,6 +181,7 @@ def score_rules(
     cost_per_label: float = 1.0,
     predictions: float = 10_000,
     cost_per_error: float = 1.0,
+    progress: bool = False,
 ) -> pl.DataFrame:
     """Score stopping rules on every run of a results frame under the total-cost model.
 
@@ -191,6 +194,8 @@ def score_rules(
         Rules to score; None scores :func:`default_rules` (with the same costs for the ex-post optimum).
     cost_per_label, predictions, cost_per_error : float
         The cost model; see :func:`total_cost`.
+    progress : bool, default=False
+        Show a progress bar over runs on stderr.
 
     Returns
     -------
@@ -219,7 +224,7 @@ def score_rules(
         rule_objects = [make_rule(rule) for rule in rules]
     error_cost = predictions * cost_per_error
     rows = []
-    for run in _evaluate_stops(results, rule_objects):
+    for run in _evaluate_stops(results, rule_objects, progress):
         curve = cost_per_label * run.units + (1.0 - run.accuracy) * error_cost
         optimal = int(np.nanargmin(curve))
         best_accuracy = float(np.nanmax(run.accuracy))
@@ -321,6 +326,7 @@ def winner_map(
     label_costs: Sequence[float] | np.ndarray | None = None,
     lifetime_error_costs: Sequence[float] | np.ndarray | None = None,
     criterion: str = "mean_regret",
+    progress: bool = False,
 ) -> pl.DataFrame:
     """Which practical rule wins at each point of a grid of (cost per label, lifetime cost of errors).
 
@@ -339,6 +345,8 @@ def winner_map(
     lifetime_error_costs : array-like of float > 0, default=np.logspace(1, 6, 51)
     criterion : {"mean_regret", "mean_rank"}, default="mean_regret"
         How a rule wins at a grid point: lowest regret averaged over runs, or lowest rank averaged over runs.
+    progress : bool, default=False
+        Show a progress bar over runs on stderr.
 
     Returns
     -------
@@ -380,7 +388,7 @@ def winner_map(
     regret_sum = np.zeros((label_flat.size, len(names)))
     rank_sum = np.zeros_like(regret_sum)
     counts = np.zeros(len(names))
-    for run in _evaluate_stops(results, candidates):
+    for run in _evaluate_stops(results, candidates, progress):
         curve = label_flat[:, None] * run.units[None, :] + error_flat[:, None] * (1.0 - run.accuracy[None, :])
         optimum = curve.min(axis=1)
         stop_cost = np.full((label_flat.size, len(names)), np.nan)

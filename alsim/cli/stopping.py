@@ -1,0 +1,110 @@
+"""``alsim stopping RESULTS``: score stopping rules on simulated runs under a cost model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+_DESCRIPTION = """\
+Score the stopping rules on simulated runs. For each rule and run: where it stops, the labels and cost
+spent, the test accuracy there, and the total cost C = cost_per_label x labeling cost + (1 - accuracy) x
+predictions x cost_per_error (Pullar-Strecker et al. 2023), with its regret against the ex-post optimal
+stop. Prints the mean regret and rank per rule over all runs, and writes the table (CSV, per-run parquet)
+and a map of which rule wins across label and error costs (PNG).
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "stopping",
+        help="score stopping rules on simulated runs under a cost model",
+        description=_DESCRIPTION,
+    )
+    parser.add_argument(
+        "results",
+        metavar="RESULTS",
+        help="a grid output directory ('alsim run'), one run's parquet file, or a directory of run files",
+    )
+    parser.add_argument("--cost-per-label", type=float, default=1.0, metavar="X",
+                        help="price of one label (of one unit of recorded labeling cost); default 1")
+    parser.add_argument("--predictions", type=float, default=10_000, metavar="N",
+                        help="predictions the deployed model makes over its lifetime; default 10000")
+    parser.add_argument("--cost-per-error", type=float, default=1.0, metavar="Y",
+                        help="price of one wrong prediction; default 1")
+    parser.add_argument("--rules", nargs="+", metavar="RULE", default=None,
+                        help="rules to score (registry names); default: every rule with its paper's defaults")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="where to write the table and the plot; default RESULTS/stopping for a directory, "
+                             "<file>_stopping next to a file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from alsim.stopping import (
+        default_rules,
+        load_runs,
+        make_rule,
+        plot_winner_map,
+        score_rules,
+        summarize_scores,
+        winner_map,
+    )
+
+    source = Path(args.results)
+    results = load_runs(source)
+    costs = {"cost_per_label": args.cost_per_label, "predictions": args.predictions,
+             "cost_per_error": args.cost_per_error}
+    if args.rules is None:
+        rules = default_rules(**costs)
+    else:
+        rules = [make_rule(name, **costs) if name == "oracle_optimal" else make_rule(name) for name in args.rules]
+    scores = score_rules(results, rules, **costs, progress=True)
+    summary = summarize_scores(scores)
+
+    out = Path(args.out) if args.out else (source / "stopping" if source.is_dir() else
+                                           source.with_name(f"{source.stem}_stopping"))
+    out.mkdir(parents=True, exist_ok=True)
+    scores.write_parquet(out / "stopping_scores.parquet")
+    summary.write_csv(out / "stopping_summary.csv")
+
+    n_runs = scores.height // len(rules)
+    practical = [rule for rule in rules if not rule.uses_test_labels]
+    lifetime = args.predictions * args.cost_per_error
+    plot_path = out / "stopping_winner_map.png"
+    if practical and args.cost_per_label > 0 and lifetime > 0:
+        grid = winner_map(results, practical, progress=True)
+        grid.write_csv(out / "stopping_winner_map.csv")
+        plot_winner_map(grid, plot_path, highlight=(args.cost_per_label, lifetime),
+                        title=f"Stopping rule with the lowest mean regret ({n_runs} runs)")
+    else:
+        plot_path = None
+
+    shown = summary.select(
+        pl.when(pl.col("uses_test_labels")).then(pl.col("rule") + pl.lit(" *")).otherwise(pl.col("rule"))
+        .alias("rule"),
+        pl.col("n_runs").alias("runs"),
+        pl.col("mean_regret").alias("regret"),
+        pl.col("mean_relative_regret").alias("rel. regret"),
+        pl.col("mean_rank").alias("rank"),
+        pl.col("failed_to_stop_share").alias("never stopped"),
+        pl.col("mean_labels_at_stop").alias("labels"),
+        pl.col("mean_accuracy_at_stop").alias("accuracy"),
+        pl.col("mean_accuracy_below_best").alias("below best"),
+    )
+    print(f"Stopping rules on {n_runs} run(s); C = {args.cost_per_label:g} x "
+          f"labeling cost + (1 - accuracy) x {args.predictions:g} x {args.cost_per_error:g}")
+    print("means over runs; rank 1 = cheapest practical rule on a run; * = reference rule that reads test labels")
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160, float_precision=3, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        print(shown)
+    skipped = scores.filter(~pl.col("applicable")).group_by("rule", maintain_order=True).agg(
+        pl.len().alias("runs"), pl.col("note").first()
+    )
+    for rule, runs, note in skipped.iter_rows():
+        print(f"not scored on {runs} run(s): {rule}: {note}")
+    print(f"wrote {out / 'stopping_summary.csv'} and {out / 'stopping_scores.parquet'}")
+    if plot_path is not None:
+        print(f"wrote {plot_path}")
+    return 0
