@@ -16,4 +16,17 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["AlsimError", "__version__", "exceptions"]
+__all__ = ["AlsimError", "SimulationResult", "__version__", "exceptions", "load_result", "simulate"]
+
+# The simulation engine pulls in scikit-learn and polars: import it on first use so ``import alsim`` and
+# ``alsim --help`` stay fast.
+_LAZY_EXPORTS = {"simulate": "alsim.loop", "load_result": "alsim.records", "SimulationResult": "alsim.records"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alsim' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

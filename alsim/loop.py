@@ -1,0 +1,559 @@
+"""The pool-based, batch-mode labeling loop: :func:`simulate`.
+
+One run: pick an initial set (cold start), buy its labels from the simulated oracle, then repeat *select a
+batch -> query the oracle -> retrain -> evaluate* until the label budget or the cost budget is spent or the
+pool is empty. Every round is recorded (see :data:`alsim.records.RECORD_SCHEMA`).
+
+Randomness: one integer seed drives everything. The pool/test split uses it directly (so
+``split_dataset(dataset, random_state=seed)`` reproduces the run's split); the initial set, stop set,
+strategy, oracle, learner and committee each get an independent stream spawned from
+``numpy.random.SeedSequence(seed)``. Same seed -> identical records, except the ``*_seconds`` columns.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import os
+import platform
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim.learners import Committee, fit_learner, learner_description, make_learner, predict_proba_full
+from alsim.oracle import SimulatedOracle
+from alsim.records import RECORD_SCHEMA, SimulationResult
+from alsim.strategies import PoolState, QueryStrategy, make_strategy
+
+__all__ = ["INITIAL_METHODS", "simulate"]
+
+#: Cold-start methods for the initial labeled set.
+#:
+#: * ``random``: uniform sample of the pool;
+#: * ``kmeans_pp``: k-means++ seeding on the features (label-free, spread over the data);
+#: * ``k_center``: k-center greedy on the features (label-free, covers the pool);
+#: * ``per_class``: the same number of examples of every class (``initial_size`` split as evenly as
+#:   possible). A benchmark convenience only: it reads the true labels, which a real team cannot do.
+INITIAL_METHODS: tuple[str, ...] = ("random", "kmeans_pp", "k_center", "per_class")
+
+#: Default number of pool examples in the stop set (capped at the pool size).
+DEFAULT_STOP_SET_SIZE = 1000
+
+_MAX_SEED = 2**32 - 1
+
+
+def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
+    return InvalidParameterError(f"The '{name}' parameter of simulate must be {expected}. Got {value!r} instead.")
+
+
+def _check_int(name: str, value: Any, low: int, high: float | None = None) -> int:
+    expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(name, expected, value)
+    if value < low or (high is not None and value > high):
+        raise _fail(name, expected, value)
+    return int(value)
+
+
+def _resolve_seed(random_state: Any) -> int:
+    """The run's integer seed: given, drawn from a Generator, or fresh entropy (then recorded)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (_MAX_SEED + 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, _MAX_SEED + 1))
+    return _check_int("random_state", random_state, 0, _MAX_SEED)
+
+
+def _resolve_dataset(dataset: Any, test_size: Any, seed: int) -> tuple[Any, str, float | None]:
+    """The run's Split, a description of the dataset for the config, and the test share used (None if given a Split)."""
+    from alsim.datasets import Dataset, Split, load_dataset, split_dataset
+
+    if isinstance(dataset, Split):
+        return dataset, dataset.dataset_name, None
+    valid_test_size = (
+        isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) and 0.0 < test_size < 1.0
+    )
+    if not valid_test_size:
+        raise _fail("test_size", "a float in (0, 1)", test_size)
+    if isinstance(dataset, (str, os.PathLike)):
+        loaded = load_dataset(dataset)
+        split = split_dataset(loaded, test_size=float(test_size), random_state=seed)
+        return split, str(os.fspath(dataset)), float(test_size)
+    if isinstance(dataset, Dataset):
+        return split_dataset(dataset, test_size=float(test_size), random_state=seed), dataset.spec, float(test_size)
+    raise _fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset)
+
+
+def _make_oracle(oracle: Any, seed: int) -> SimulatedOracle:
+    if oracle is None:
+        return SimulatedOracle(random_state=seed)
+    if isinstance(oracle, SimulatedOracle):
+        params = oracle.get_params()
+    elif isinstance(oracle, dict):
+        params = dict(oracle)
+        valid = [p for p in inspect.signature(SimulatedOracle).parameters]
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise InvalidParameterError(
+                f"The 'oracle' parameter of simulate got unknown key(s) {unknown}; valid keys: {valid}."
+            )
+    else:
+        raise _fail("oracle", "None, a SimulatedOracle or a dict of SimulatedOracle parameters", oracle)
+    # A fresh oracle per run keeps simulate() free of side effects on the caller's object.
+    if params.get("random_state") is None:
+        params["random_state"] = seed
+    return SimulatedOracle(**params)
+
+
+def _child_seed(sequence: np.random.SeedSequence) -> int:
+    return int(sequence.generate_state(1)[0])
+
+
+def _scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> tuple[float, float, float]:
+    """Accuracy, macro-F1 and balanced accuracy from one confusion matrix.
+
+    Same definitions as scikit-learn's ``accuracy_score``, ``f1_score(average="macro")`` (over the classes
+    present in ``y_true`` or ``y_pred``) and ``balanced_accuracy_score``; computed from a single
+    ``bincount`` because the three sklearn calls would each re-validate the inputs every round.
+    """
+    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    hits = np.diag(confusion).astype(np.float64)
+    support = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+    accuracy = hits.sum() / y_true.size
+    in_truth = support > 0
+    balanced = float(np.mean(hits[in_truth] / support[in_truth]))
+    in_either = in_truth | (predicted > 0)
+    macro_f1 = float(np.mean(2.0 * hits[in_either] / (support[in_either] + predicted[in_either])))
+    return float(accuracy), macro_f1, balanced
+
+
+def _per_class_initial(y_pool: np.ndarray, n_classes: int, initial_size: int, rng: np.random.Generator) -> np.ndarray:
+    counts = np.full(n_classes, initial_size // n_classes)
+    counts[rng.permutation(n_classes)[: initial_size % n_classes]] += 1
+    available = np.bincount(y_pool, minlength=n_classes)
+    short = np.flatnonzero(available < counts)
+    if short.size:
+        raise InvalidParameterError(
+            f"The 'initial_size' parameter of simulate asks for {initial_size} examples split over "
+            f"{n_classes} classes with initial='per_class', but class(es) {short.tolist()} have only "
+            f"{available[short].tolist()} pool examples. Use a smaller initial_size or another initial method."
+        )
+    chosen = [rng.choice(np.flatnonzero(y_pool == c), size=counts[c], replace=False) for c in range(n_classes)]
+    return rng.permutation(np.concatenate(chosen)).astype(np.int64)
+
+
+def _initial_set(
+    method: str, X_pool: np.ndarray, y_pool: np.ndarray, n_classes: int, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    from alsim import kernels
+
+    if method == "random":
+        return rng.choice(X_pool.shape[0], size=size, replace=False).astype(np.int64)
+    if method == "per_class":
+        return _per_class_initial(y_pool, n_classes, size, rng)
+    seed = int(rng.integers(2**32))
+    if method == "kmeans_pp":
+        return np.asarray(kernels.kmeans_pp(X_pool, size, seed), dtype=np.int64)
+    return np.asarray(kernels.k_center_greedy(X_pool, np.empty(0, dtype=np.int64), size, seed=seed), dtype=np.int64)
+
+
+def _check_selection(strategy: QueryStrategy, chosen: Any, k: int, unlabeled_mask: np.ndarray) -> np.ndarray:
+    chosen = np.asarray(chosen)
+    valid = (
+        chosen.ndim == 1
+        and chosen.size == k
+        and np.issubdtype(chosen.dtype, np.integer)
+        and (k == 0 or (chosen.min() >= 0 and chosen.max() < unlabeled_mask.size))
+    )
+    if valid:
+        chosen = chosen.astype(np.int64)
+        valid = bool(np.all(unlabeled_mask[chosen])) and np.unique(chosen).size == k
+    if not valid:
+        raise InvalidInputError(
+            f"The strategy {strategy.name!r} must return {k} distinct unlabeled pool indices (int array). "
+            f"Got {chosen!r} instead."
+        )
+    return chosen
+
+
+def _difficulty(learner: Any, X_pool: np.ndarray, y_pool: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
+    """Intrinsic difficulty ``1 - max p`` from out-of-fold probabilities of a reference learner (true labels)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    n_splits = min(5, int(np.bincount(y_pool, minlength=n_classes).min()))
+    estimator = make_learner(learner, random_state=seed)
+    if n_splits < 2:
+        proba = predict_proba_full(fit_learner(estimator, X_pool, y_pool), X_pool, n_classes)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            proba = cross_val_predict(
+                estimator,
+                X_pool,
+                y_pool,
+                cv=StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed),
+                method="predict_proba",
+            )
+    return np.clip(1.0 - proba.max(axis=1), 0.0, 1.0)
+
+
+def _cv_accuracy(learner: Any, X: np.ndarray, y: np.ndarray, seed: int) -> float | None:
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    n_splits = min(5, int(counts.min()))
+    if counts.size < 2 or n_splits < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(
+            make_learner(learner, random_state=seed),
+            X,
+            y,
+            cv=StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed),
+        )
+    return float(np.mean(scores))
+
+
+def _versions() -> dict[str, str]:
+    import pyarrow
+    import sklearn
+
+    import alsim
+
+    return {
+        "alsim": alsim.__version__,
+        "numpy": np.__version__,
+        "polars": pl.__version__,
+        "pyarrow": pyarrow.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def simulate(
+    dataset: Any,
+    *,
+    strategy: str | QueryStrategy = "margin",
+    learner: str | Any = "logreg",
+    batch_size: int = 10,
+    initial_size: int | None = None,
+    initial: str = "random",
+    label_budget: int | None = None,
+    cost_budget: float | None = None,
+    oracle: SimulatedOracle | dict[str, Any] | None = None,
+    test_size: float = 0.3,
+    stop_set_size: int | None = None,
+    committee_size: int = 5,
+    committee: Sequence[str | Any] | None = None,
+    strategy_params: dict[str, Any] | None = None,
+    record_cv: bool = False,
+    random_state: int | np.random.Generator | None = 0,
+    progress: bool = False,
+) -> SimulationResult:
+    """Replay a pool-based, batch-mode active-learning loop on a labeled dataset.
+
+    Parameters
+    ----------
+    dataset : str, os.PathLike, Dataset or Split
+        ``"openml:<id>"`` or a file path (loaded with :func:`alsim.datasets.load_dataset` and split with
+        :func:`alsim.datasets.split_dataset` using ``test_size`` and the run's seed), a loaded ``Dataset``,
+        or a ready ``Split`` (then ``test_size`` is not used).
+    strategy : str or QueryStrategy, default="margin"
+        A name from :func:`alsim.strategies.available_strategies` (optionally ``epsilon_``/``cost_``
+        prefixed) or a strategy instance.
+    learner : str or scikit-learn classifier, default="logreg"
+        See :func:`alsim.learners.make_learner`. Retrained every round (warm start where supported).
+    batch_size : int, default=10
+        Labels bought per round (the last batch may be smaller: budget or pool exhausted).
+    initial_size : int or None, default=None
+        Size of the initial labeled set; None means ``max(batch_size, n_classes)`` (capped at the pool).
+        Counts towards the label and cost budgets.
+    initial : {"random", "kmeans_pp", "k_center", "per_class"}, default="random"
+        Cold-start method, see :data:`INITIAL_METHODS` (``per_class`` reads true labels: benchmark only).
+    label_budget : int or None, default=None
+        Total labels to buy (initial set included); None: until the pool or the cost budget is exhausted.
+    cost_budget : float or None, default=None
+        Total labeling cost allowed (initial set included). A batch that would overshoot it is trimmed to
+        its longest prefix (the strategy's most wanted picks first) that fits.
+    oracle : SimulatedOracle, dict or None, default=None
+        The simulated annotator or its parameters (see :class:`alsim.oracle.SimulatedOracle`); None is a
+        noise-free oracle with unit cost. It is re-created for the run, seeded by the run's seed unless
+        its own ``random_state`` is set.
+    test_size : float in (0, 1), default=0.3
+        Share of the dataset held out for evaluation.
+    stop_set_size : int or None, default=None
+        Size of the stop set: a fixed, seeded sample of pool examples on which each round's model
+        predictions are recorded (``stop_set_predictions``). None means ``min(1000, n_pool)``. 0 disables.
+    committee_size : int >= 2, default=5
+        Bagged copies of ``learner`` in the committee of the ``qbc_*`` strategies.
+    committee : sequence of learners or None, default=None
+        A committee of different learners (each fitted on the whole labeled set) instead of bagging.
+    strategy_params : dict or None, default=None
+        Parameters of the strategy (e.g. ``{"epsilon": 0.2}`` for ``epsilon_margin``).
+    record_cv : bool, default=False
+        Record the cross-validated accuracy of the learner on the labeled set each round (costly).
+    random_state : int in [0, 2**32 - 1], Generator or None, default=0
+        Seed of the whole run; None draws a fresh seed. The seed used is in ``metadata["seed"]``.
+    progress : bool, default=False
+        Show a progress bar over the label budget (the pool size without one) on stderr.
+
+    Returns
+    -------
+    SimulationResult
+        ``records`` (one row per round), ``config`` and ``metadata``; ``.save(path)`` writes parquet.
+
+    Examples
+    --------
+    >>> import alsim
+    >>> result = alsim.simulate("openml:61", strategy="margin", label_budget=30, random_state=0)
+    >>> result.records.select("round", "n_labeled").row(-1)
+    (2, 30)
+    """
+    started = time.perf_counter()
+    seed = _resolve_seed(random_state)
+    split, dataset_description, used_test_size = _resolve_dataset(dataset, test_size, seed)
+    X_pool = np.ascontiguousarray(split.X_pool, dtype=np.float64)
+    y_pool = np.asarray(split.y_pool, dtype=np.int64)
+    X_test = np.ascontiguousarray(split.X_test, dtype=np.float64)
+    y_test = np.asarray(split.y_test, dtype=np.int64)
+    n_pool, n_classes = X_pool.shape[0], int(split.n_classes)
+    if n_pool == 0 or y_test.size == 0:
+        raise InvalidInputError(f"The dataset {dataset_description!r} has an empty pool or test set.")
+
+    batch_size = _check_int("batch_size", batch_size, 1, n_pool)
+    if initial not in INITIAL_METHODS:
+        raise _fail("initial", f"one of {list(INITIAL_METHODS)}", initial)
+    if initial_size is None:
+        initial_size = min(n_pool, max(batch_size, n_classes))
+    initial_size = _check_int("initial_size", initial_size, n_classes if initial == "per_class" else 1, n_pool)
+    if label_budget is not None:
+        label_budget = _check_int("label_budget", label_budget, initial_size)
+    if cost_budget is not None and not (
+        isinstance(cost_budget, numbers.Real) and not isinstance(cost_budget, bool) and np.isfinite(cost_budget)
+        and cost_budget > 0
+    ):
+        raise _fail("cost_budget", "a positive float or None", cost_budget)
+    stop_set_size = min(DEFAULT_STOP_SET_SIZE, n_pool) if stop_set_size is None else _check_int(
+        "stop_set_size", stop_set_size, 0, n_pool
+    )
+    committee_size = _check_int("committee_size", committee_size, 2)
+    for flag_name, flag in (("record_cv", record_cv), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise _fail(flag_name, "a bool", flag)
+    if strategy_params is not None and not isinstance(strategy_params, dict):
+        raise _fail("strategy_params", "a dict or None", strategy_params)
+    query_strategy = make_strategy(strategy, **(strategy_params or {}))
+    estimator = make_learner(learner)  # validates the learner
+    n_neighbors = estimator.get_params(deep=False).get("n_neighbors")
+    if isinstance(n_neighbors, numbers.Integral) and initial_size < n_neighbors:
+        raise _fail("initial_size", f"at least the learner's n_neighbors ({n_neighbors})", initial_size)
+    if committee is not None:
+        if isinstance(committee, str) or not isinstance(committee, Sequence) or len(committee) < 2:
+            raise _fail("committee", "None or a sequence of at least 2 learners", committee)
+        for member in committee:
+            make_learner(member)
+    streams = np.random.SeedSequence(seed).spawn(6)
+    init_rng, stop_rng, strategy_rng, committee_rng = (np.random.default_rng(s) for s in streams[:4])
+    oracle_seed, learner_seed = _child_seed(streams[4]), _child_seed(streams[5])
+    answerer = _make_oracle(oracle, oracle_seed)
+
+    config: dict[str, Any] = {
+        "dataset": dataset_description,
+        "strategy": query_strategy.name,
+        "strategy_params": dict(strategy_params or {}),
+        "learner": learner_description(learner),
+        "batch_size": batch_size,
+        "initial_size": initial_size,
+        "initial": initial,
+        "label_budget": label_budget,
+        "cost_budget": None if cost_budget is None else float(cost_budget),
+        "oracle": answerer.get_params(),
+        "test_size": used_test_size,
+        "stop_set_size": stop_set_size,
+        "committee_size": committee_size,
+        "committee": None if committee is None else [learner_description(m) for m in committee],
+        "record_cv": record_cv,
+        "random_state": seed,
+    }
+
+    # Reference: the learner trained on the whole pool with true labels (the ceiling of the run).
+    reference = fit_learner(make_learner(learner, random_state=learner_seed), X_pool, y_pool)
+    reference_pred = predict_proba_full(reference, X_test, n_classes).argmax(axis=1)
+    reference_accuracy, reference_macro_f1, _ = _scores(y_test, reference_pred, n_classes)
+    difficulty = _difficulty(learner, X_pool, y_pool, n_classes, learner_seed) if answerer.needs_difficulty else None
+
+    stop_set = np.sort(stop_rng.choice(n_pool, size=stop_set_size, replace=False)).astype(np.int64)
+    unlabeled_mask = np.ones(n_pool, dtype=bool)
+    labeled_parts: list[np.ndarray] = []
+    label_parts: list[np.ndarray] = []
+    run_cache: dict[Any, Any] = {}
+    columns: dict[str, list[Any]] = {name: [] for name in RECORD_SCHEMA}
+    total_cost = 0.0
+    estimator = make_learner(learner, random_state=learner_seed)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=label_budget if label_budget is not None else n_pool,
+        disable=not progress,
+        unit="label",
+        desc=f"{split.dataset_name or 'simulate'} {query_strategy.name}",
+    )
+
+    def batch_costs(chosen: np.ndarray) -> np.ndarray:
+        return answerer.label_costs(chosen, y_pool, None if difficulty is None else difficulty[chosen])
+
+    # Round 0: the initial set.
+    tick = time.perf_counter()
+    chosen = _initial_set(initial, X_pool, y_pool, n_classes, initial_size, init_rng)
+    select_seconds = time.perf_counter() - tick
+    if cost_budget is not None and batch_costs(chosen).sum() > cost_budget:
+        raise _fail(
+            "cost_budget", f"at least the cost of the initial set ({batch_costs(chosen).sum():g})", cost_budget
+        )
+    selected_signals: tuple[float | None, float | None, float | None] = (None, None, None)
+    proba_pool: np.ndarray | None = None
+    stop_reason = "pool_exhausted"
+    round_index = 0
+    from alsim import kernels
+
+    while True:
+        answer = answerer.query(
+            chosen, y_pool, None if difficulty is None else difficulty[chosen], n_classes=n_classes
+        )
+        if proba_pool is not None:
+            previous_pred = proba_pool[chosen].argmax(axis=1)
+            selected_signals = (*selected_signals[:2], float(np.mean(previous_pred == answer.labels)))
+        unlabeled_mask[chosen] = False
+        labeled_parts.append(chosen)
+        label_parts.append(answer.labels)
+        batch_cost = float(answer.costs.sum())
+        total_cost += batch_cost
+        labeled = np.concatenate(labeled_parts)
+        y_labeled = np.concatenate(label_parts)
+        bar.update(chosen.size)
+
+        tick = time.perf_counter()
+        model = fit_learner(estimator, X_pool[labeled], y_labeled)
+        if model.__class__ is estimator.__class__:
+            estimator = model  # keep the fitted object for the next round's warm start
+        fit_seconds = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        proba_pool = predict_proba_full(model, X_pool, n_classes)
+        test_pred = predict_proba_full(model, X_test, n_classes).argmax(axis=1)
+        accuracy, macro_f1, balanced = _scores(y_test, test_pred, n_classes)
+        unlabeled = np.flatnonzero(unlabeled_mask)
+        proba_unlabeled = np.ascontiguousarray(proba_pool[unlabeled])
+        if unlabeled.size:
+            least_confidence = kernels.uncertainty_scores(proba_unlabeled, "least_confidence")
+            entropy = kernels.uncertainty_scores(proba_unlabeled, "entropy")
+            pool_signals: tuple[float | None, ...] = (
+                float(least_confidence.max()),
+                float(least_confidence.mean()),
+                float(entropy.mean()),
+                float(np.var(proba_unlabeled.max(axis=1))),
+            )
+        else:
+            least_confidence = np.empty(0)
+            pool_signals = (None, None, None, None)
+        cv_accuracy = _cv_accuracy(learner, X_pool[labeled], y_labeled, learner_seed) if record_cv else None
+        evaluate_seconds = time.perf_counter() - tick
+
+        row = {
+            "round": round_index,
+            "n_labeled": int(labeled.size),
+            "cost": total_cost,
+            "batch_cost": batch_cost,
+            "accuracy": accuracy,
+            "macro_f1": macro_f1,
+            "balanced_accuracy": balanced,
+            "fit_seconds": fit_seconds,
+            "select_seconds": select_seconds,
+            "evaluate_seconds": evaluate_seconds,
+            "selected": chosen.tolist(),
+            "n_unlabeled": int(unlabeled.size),
+            "pool_max_uncertainty": pool_signals[0],
+            "pool_mean_uncertainty": pool_signals[1],
+            "pool_mean_entropy": pool_signals[2],
+            "pool_confidence_variance": pool_signals[3],
+            "selected_mean_uncertainty": selected_signals[0],
+            "selected_max_uncertainty": selected_signals[1],
+            "selected_accuracy": selected_signals[2],
+            "stop_set_predictions": proba_pool[stop_set].argmax(axis=1).tolist(),
+            "labeled_cv_accuracy": cv_accuracy,
+        }
+        for name, value in row.items():
+            columns[name].append(value)
+
+        # Next batch: size limited by the label budget and the pool; trimmed to the cost budget.
+        if unlabeled.size == 0:
+            stop_reason = "pool_exhausted"
+            break
+        if label_budget is not None and labeled.size >= label_budget:
+            stop_reason = "label_budget"
+            break
+        if cost_budget is not None and total_cost >= cost_budget - 1e-9:
+            stop_reason = "cost_budget"
+            break
+        k = min(batch_size, int(unlabeled.size))
+        if label_budget is not None:
+            k = min(k, label_budget - int(labeled.size))
+        round_seed = int(committee_rng.integers(2**32))
+        state = PoolState(
+            X_pool,
+            labeled,
+            y_labeled,
+            n_classes,
+            model,
+            unlabeled=unlabeled,
+            proba_unlabeled=proba_unlabeled,
+            committee_factory=lambda seed=round_seed: Committee(
+                committee if committee is not None else learner,
+                n_members=committee_size,
+                n_classes=n_classes,
+                random_state=seed,
+            ),
+            cost_model=answerer.expected_costs,
+            cache=run_cache,
+        )
+        tick = time.perf_counter()
+        chosen = _check_selection(query_strategy, query_strategy.select(state, k, strategy_rng), k, unlabeled_mask)
+        select_seconds = time.perf_counter() - tick
+        if cost_budget is not None:
+            affordable = np.cumsum(batch_costs(chosen)) <= cost_budget - total_cost + 1e-9
+            chosen = chosen[: int(np.argmin(affordable)) if not affordable.all() else chosen.size]
+            if chosen.size == 0:
+                stop_reason = "cost_budget"
+                break
+        positions = np.searchsorted(unlabeled, chosen)
+        chosen_uncertainty = least_confidence[positions]
+        selected_signals = (float(chosen_uncertainty.mean()), float(chosen_uncertainty.max()), None)
+        round_index += 1
+    bar.close()
+
+    records = pl.DataFrame(columns, schema=RECORD_SCHEMA)
+    metadata = {
+        "seed": seed,
+        "versions": _versions(),
+        "reference_accuracy": reference_accuracy,
+        "reference_macro_f1": reference_macro_f1,
+        "n_pool": int(n_pool),
+        "n_test": int(y_test.size),
+        "n_classes": n_classes,
+        "n_features": int(X_pool.shape[1]),
+        "dataset": split.dataset_name or dataset_description,
+        "classes": [str(c) for c in split.classes],
+        "stop_set": stop_set.tolist(),
+        "stop_reason": stop_reason,
+        "total_seconds": time.perf_counter() - started,
+    }
+    return SimulationResult(records=records, config=config, metadata=metadata)

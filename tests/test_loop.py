@@ -1,0 +1,276 @@
+"""The labeling loop: records, budgets, determinism, parquet round trip, validation, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+import alsim
+from alsim.cli import main
+from alsim.datasets import Split, load_dataset
+from alsim.exceptions import InvalidParameterError
+from alsim.loop import _scores
+from alsim.oracle import SimulatedOracle
+from alsim.records import RECORD_SCHEMA, TIMING_COLUMNS, SimulationResult, load_result
+from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
+
+
+def _split(n_pool: int = 200, n_test: int = 90, n_classes: int = 3, seed: int = 0) -> Split:
+    X, y = make_classification(
+        n_samples=n_pool + n_test, n_features=6, n_informative=4, n_redundant=0, n_classes=n_classes,
+        random_state=seed,
+    )
+    return Split(
+        X_pool=X[:n_pool], y_pool=y[:n_pool].astype(np.int64), X_test=X[n_pool:], y_test=y[n_pool:].astype(np.int64),
+        classes=np.array([f"c{i}" for i in range(n_classes)], dtype=object),
+        feature_names=[f"x{i}" for i in range(6)], dataset_name="synthetic",
+    )
+
+
+@pytest.fixture(scope="module")
+def split() -> Split:
+    return _split()
+
+
+@pytest.fixture(scope="module")
+def result(split) -> SimulationResult:
+    return alsim.simulate(split, strategy="margin", batch_size=10, label_budget=45, random_state=3)
+
+
+def test_records_have_the_contract_schema(result):
+    assert result.records.schema == pl.Schema(RECORD_SCHEMA)
+    records = result.records
+    assert records["round"].to_list() == list(range(5))
+    assert records["n_labeled"].to_list() == [10, 20, 30, 40, 45]
+    assert records["n_unlabeled"].to_list() == [190, 180, 170, 160, 155]
+    first = records.row(0, named=True)
+    assert first["selected_mean_uncertainty"] is None and first["selected_accuracy"] is None
+    assert records["labeled_cv_accuracy"].null_count() == records.height
+    assert records["selected"].list.len().to_list() == [10, 10, 10, 10, 5]
+    assert records["stop_set_predictions"].list.len().unique().to_list() == [200]
+    later = records.slice(1)
+    for column in ("selected_mean_uncertainty", "selected_max_uncertainty", "selected_accuracy"):
+        assert later[column].null_count() == 0
+    for column in ("accuracy", "macro_f1", "balanced_accuracy", "pool_max_uncertainty", "pool_mean_uncertainty"):
+        assert records[column].is_between(0, 1).all()
+    assert (records["pool_max_uncertainty"] >= records["pool_mean_uncertainty"]).all()
+
+
+def test_selected_indices_are_distinct_across_rounds(result):
+    bought = np.concatenate([np.array(s) for s in result.records["selected"].to_list()])
+    assert np.unique(bought).size == bought.size == 45
+
+
+def test_metadata_and_config(result, split):
+    metadata = result.metadata
+    assert metadata["seed"] == 3
+    assert set(metadata["versions"]) >= {"alsim", "numpy", "polars", "scikit-learn", "python"}
+    assert 0 < metadata["reference_accuracy"] <= 1
+    assert (metadata["n_pool"], metadata["n_test"], metadata["n_classes"]) == (200, 90, 3)
+    assert metadata["stop_reason"] == "label_budget"
+    assert result.config["strategy"] == "margin" and result.config["label_budget"] == 45
+    json.dumps(result.config), json.dumps(metadata)
+
+
+def test_same_seed_gives_identical_records_and_another_seed_does_not(split, result):
+    again = alsim.simulate(split, strategy="margin", batch_size=10, label_budget=45, random_state=3)
+    assert again.records.drop(TIMING_COLUMNS).equals(result.records.drop(TIMING_COLUMNS))
+    assert again.config == result.config
+    other = alsim.simulate(split, strategy="margin", batch_size=10, label_budget=45, random_state=4)
+    assert not other.records["selected"].equals(result.records["selected"])
+
+
+def test_parquet_round_trip_is_exact(result, tmp_path):
+    path = tmp_path / "run.parquet"
+    result.save(path)
+    loaded = load_result(path)
+    assert loaded.records.equals(result.records)
+    assert loaded.records.schema == result.records.schema
+    assert loaded.config == result.config and loaded.metadata == result.metadata
+    keys = pq.read_schema(path).metadata
+    assert b"alsim.config" in keys and b"alsim.metadata" in keys
+
+
+def test_load_result_rejects_other_files(tmp_path):
+    path = tmp_path / "plain.parquet"
+    pl.DataFrame({"a": [1]}).write_parquet(path)
+    with pytest.raises(alsim.exceptions.InvalidInputError, match="not an alsim simulation result"):
+        load_result(path)
+    with pytest.raises(alsim.exceptions.InvalidInputError, match="No simulation result"):
+        load_result(tmp_path / "missing.parquet")
+
+
+def test_pool_exhaustion_labels_everything():
+    small = _split(n_pool=35, n_test=30)
+    result = alsim.simulate(small, strategy="entropy", batch_size=10, random_state=0)
+    assert result.records["n_labeled"].to_list() == [10, 20, 30, 35]
+    assert result.records["n_unlabeled"][-1] == 0
+    assert result.records["pool_max_uncertainty"][-1] is None
+    assert result.metadata["stop_reason"] == "pool_exhausted"
+    bought = np.concatenate([np.array(s) for s in result.records["selected"].to_list()])
+    np.testing.assert_array_equal(np.sort(bought), np.arange(35))
+
+
+def test_cost_budget_is_honoured_and_the_last_batch_trimmed(split):
+    oracle = {"cost": [1.0, 2.0, 3.0]}
+    result = alsim.simulate(split, strategy="random", batch_size=10, cost_budget=75.0, oracle=oracle, random_state=1)
+    records = result.records
+    assert records["cost"][-1] <= 75.0
+    np.testing.assert_allclose(records["cost"].to_numpy(), np.cumsum(records["batch_cost"].to_numpy()))
+    costs = np.array([1.0, 2.0, 3.0])[split.y_pool]
+    for selected, batch_cost in zip(records["selected"].to_list(), records["batch_cost"].to_list()):
+        assert batch_cost == pytest.approx(costs[selected].sum())
+    # the next pick would not have fitted: the run stopped on the cost budget
+    assert result.metadata["stop_reason"] == "cost_budget"
+    assert records["selected"].list.len()[-1] <= 10
+
+
+def test_cost_budget_smaller_than_the_initial_set_is_an_error(split):
+    with pytest.raises(InvalidParameterError, match="'cost_budget'.*initial set"):
+        alsim.simulate(split, initial_size=10, cost_budget=5.0)
+
+
+def test_annotators_multiply_the_cost(split):
+    result = alsim.simulate(
+        split, strategy="random", label_budget=20, oracle=SimulatedOracle(n_annotators=3, noise_rate=0.1), random_state=0
+    )
+    assert result.records["cost"].to_list() == [30.0, 60.0]
+    assert result.config["oracle"]["n_annotators"] == 3
+
+
+def test_difficulty_costs_vary_and_cost_strategy_runs(split):
+    result = alsim.simulate(
+        split, strategy="cost_margin", label_budget=30, oracle={"cost": "difficulty"}, random_state=0
+    )
+    batch_costs = result.records["batch_cost"].to_numpy()
+    assert np.all(batch_costs >= 10.0) and np.all(batch_costs <= 30.0)
+    assert len(set(batch_costs.tolist())) > 1
+
+
+def test_heavy_label_noise_with_one_initial_label_does_not_crash(split):
+    result = alsim.simulate(
+        split, strategy="qbc_vote_entropy", initial_size=1, batch_size=2, label_budget=9,
+        oracle={"noise_rate": 0.5}, random_state=0,
+    )
+    assert result.records["n_labeled"].to_list() == [1, 3, 5, 7, 9]
+
+
+@pytest.mark.parametrize("initial", ["random", "kmeans_pp", "k_center", "per_class"])
+def test_cold_start_methods(split, initial):
+    result = alsim.simulate(split, initial=initial, initial_size=9, label_budget=9, random_state=0)
+    selected = np.array(result.records["selected"][0].to_list())
+    assert np.unique(selected).size == 9
+    if initial == "per_class":
+        np.testing.assert_array_equal(np.bincount(split.y_pool[selected], minlength=3), [3, 3, 3])
+
+
+def test_record_cv_fills_the_column(split):
+    result = alsim.simulate(split, label_budget=30, record_cv=True, random_state=0)
+    assert result.records["labeled_cv_accuracy"].is_between(0, 1).all()
+
+
+def test_dataset_spec_dataset_and_split_give_the_same_run():
+    by_spec = alsim.simulate("openml:61", label_budget=20, random_state=0)
+    by_dataset = alsim.simulate(load_dataset("openml:61"), label_budget=20, random_state=0)
+    assert by_spec.records.drop(TIMING_COLUMNS).equals(by_dataset.records.drop(TIMING_COLUMNS))
+    assert by_spec.metadata["dataset"] == "iris" and by_spec.config["dataset"] == "openml:61"
+    assert by_spec.metadata["n_pool"] + by_spec.metadata["n_test"] == 150
+
+
+def test_a_registered_user_strategy_runs_by_name(split):
+    @register_strategy("test_loop_first", overwrite=True)
+    class First(QueryStrategy):
+        def select(self, state, batch_size, random_state):
+            return state.unlabeled[: check_batch_size(state, batch_size)]
+
+    result = alsim.simulate(split, strategy="test_loop_first", initial_size=5, batch_size=5, label_budget=15)
+    assert result.records["selected"][1].to_list() == sorted(result.records["selected"][1].to_list())
+
+
+def test_a_strategy_returning_bad_indices_is_reported(split):
+    @register_strategy("test_loop_broken", overwrite=True)
+    class Broken(QueryStrategy):
+        def select(self, state, batch_size, random_state):
+            return state.labeled[:batch_size]
+
+    with pytest.raises(alsim.exceptions.InvalidInputError, match="test_loop_broken.*distinct unlabeled"):
+        alsim.simulate(split, strategy="test_loop_broken", label_budget=20)
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 201}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"initial": "clusters"}, "initial"),
+        ({"initial": "per_class", "initial_size": 2}, "initial_size"),
+        ({"initial_size": 0}, "initial_size"),
+        ({"label_budget": 5, "initial_size": 10}, "label_budget"),
+        ({"cost_budget": -1.0}, "cost_budget"),
+        ({"cost_budget": float("nan")}, "cost_budget"),
+        ({"strategy": "marginal"}, "strategy"),
+        ({"learner": "deep_forest"}, "learner"),
+        ({"random_state": -1}, "random_state"),
+        ({"random_state": "zero"}, "random_state"),
+        ({"stop_set_size": 500}, "stop_set_size"),
+        ({"committee_size": 1}, "committee_size"),
+        ({"committee": ["logreg"]}, "committee"),
+        ({"oracle": {"noise": 0.1}}, "oracle"),
+        ({"oracle": "noisy"}, "oracle"),
+        ({"progress": "yes"}, "progress"),
+        ({"strategy_params": [1]}, "strategy_params"),
+        ({"learner": "knn", "initial_size": 3}, "initial_size"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(split, params, name):
+    with pytest.raises(InvalidParameterError, match=f"'{name}'"):
+        alsim.simulate(split, **params)
+
+
+def test_bad_test_size_and_dataset_are_named():
+    with pytest.raises(InvalidParameterError, match="'test_size'.*\\(0, 1\\)"):
+        alsim.simulate("openml:61", test_size=1.5)
+    with pytest.raises(InvalidParameterError, match="'dataset'"):
+        alsim.simulate(42)
+
+
+def test_progress_bar_goes_to_stderr(split, capsys):
+    alsim.simulate(split, label_budget=20, progress=True)
+    assert "20/20" in capsys.readouterr().err
+
+
+def test_scores_match_scikit_learn():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 5, size=300)
+    y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 4, size=300))
+    accuracy, macro_f1, balanced = _scores(y_true, y_pred, 6)
+    assert accuracy == pytest.approx(accuracy_score(y_true, y_pred))
+    assert macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert balanced == pytest.approx(balanced_accuracy_score(y_true, y_pred))
+
+
+def test_cli_simulate_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main([
+        "simulate", "--dataset", "openml:61", "--strategy", "margin", "--seed", "0", "--out", str(out),
+        "--budget", "30", "--batch-size", "5", "--noise", "0.05", "--no-progress",
+    ])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "final accuracy" in printed and "reference accuracy" in printed and "labels 30" in printed
+    loaded = load_result(out / "records.parquet")
+    assert loaded.records["n_labeled"][-1] == 30
+    assert loaded.config["oracle"]["noise_rate"] == 0.05
+
+
+def test_cli_reports_bad_parameters(tmp_path, capsys):
+    code = main(["simulate", "--dataset", "openml:61", "--out", str(tmp_path), "--batch-size", "0", "--no-progress"])
+    assert code == 2
+    assert "'batch_size'" in capsys.readouterr().err
