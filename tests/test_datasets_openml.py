@@ -119,9 +119,10 @@ def _handler_for(server_state: StandInOpenML) -> type[http.server.BaseHTTPReques
             server_state.requested.append(path)
             body = server_state.routes.get(path)
             status = 200
-            if body is None:
-                status = 412 if path.startswith("/api/v1/xml/data/") else 404
-                body = _UNKNOWN_DATASET_XML
+            if body is None and path.startswith("/api/v1/xml/data/"):
+                status, body = 412, _UNKNOWN_DATASET_XML
+            elif body is None:
+                status, body = 404, "<html><body>Not found</body>"
             payload = gzip.compress(body.encode("utf-8"))
             self.send_response(status)
             self.send_header("Content-Type", "text/xml; charset=utf-8")
@@ -248,6 +249,16 @@ def test_unreachable_server_says_how_to_get_data(stand_in_openml):
     assert "not bundled" in message
     assert "set_root_cache_directory" in message
     assert ", ".join(str(i) for i in MANIFEST) in message
+
+
+def test_missing_data_file_on_the_server(stand_in_openml, tmp_path):
+    stand_in_openml.add_dataset(SHOP_ID, "loopback-shop", _shop_arff(), target="outcome")
+    del stand_in_openml.routes[f"/data/v1/download/{SHOP_ID}/loopback-shop.arff"]
+
+    with pytest.raises(DatasetError, match=r"could not fetch it .*Ids available offline"):
+        load_dataset(f"openml:{SHOP_ID}")
+    # The client removes its half-filled cache directory, so a later attempt starts clean.
+    assert not list((tmp_path / "openml-cache").rglob(f"datasets/{SHOP_ID}/*"))
 
 
 def test_bundled_id_never_touches_the_client(stand_in_openml):

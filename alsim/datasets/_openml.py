@@ -36,6 +36,8 @@ def fetch_openml_table(openml_id: int) -> FetchedTable:
         If the server does not know the id, cannot be reached, or the data cannot be parsed. The
         message lists the ids available offline and how to reach a server or cache.
     """
+    import xml.parsers.expat
+
     import openml
     import requests
 
@@ -53,7 +55,14 @@ def fetch_openml_table(openml_id: int) -> FetchedTable:
                 f"answered: {exc.message}). {_offline_hint()}"
             ) from exc
         raise DatasetError(_unreachable_message(openml_id, exc)) from exc
-    except (requests.exceptions.RequestException, openml.exceptions.PyOpenMLError, OSError) as exc:
+    except (
+        requests.exceptions.RequestException,
+        openml.exceptions.PyOpenMLError,
+        OSError,
+        # Answers that are not OpenML's XML (a proxy's HTML error page, another service on that address).
+        xml.parsers.expat.ExpatError,
+        KeyError,
+    ) as exc:
         raise DatasetError(_unreachable_message(openml_id, exc)) from exc
 
     ignore = tuple(dataset.ignore_attribute or ()) + _as_names(dataset.row_id_attribute)
@@ -104,9 +113,10 @@ def _offline_hint() -> str:
 def _unreachable_message(openml_id: int, exc: BaseException) -> str:
     import openml
 
+    reason = " ".join(str(exc).split())  # server answers can span lines; keep the message on one
     return (
         f"OpenML dataset {openml_id} is not bundled with alsim and the openml client could not fetch it "
-        f"from {openml.config.server} ({type(exc).__name__}: {exc}). {_offline_hint()} To use other ids, "
+        f"from {openml.config.server} ({type(exc).__name__}: {reason}). {_offline_hint()} To use other ids, "
         "connect to the internet (or set openml.config.server to a reachable OpenML server), or point the "
         "client at a cache that already holds the dataset with openml.config.set_root_cache_directory(...)."
     )
