@@ -621,8 +621,10 @@ def savings(
     The labels (cost) to reach it are read off the configuration's *mean* learning curve against labels
     (cost) from :func:`learning_curves`: the first grid point where the mean reaches the target. The
     saving is ``100 * (baseline - strategy) / baseline`` percent: positive means fewer labels (less cost)
-    than the baseline, negative means more. It is null, with ``reached`` / ``baseline_reached`` telling
-    which, when either curve never reaches the target within the budget.
+    than the baseline, negative means more. It is null when either curve never reaches the target within
+    the budget; the ``reached_*`` / ``baseline_reached_*`` columns tell which. (The cost curve covers the
+    cost range all seeds reached, which can end before the label range does, so the label and cost
+    answers can differ in whether the target was reached.)
 
     Parameters
     ----------
@@ -638,7 +640,7 @@ def savings(
     -------
     polars.DataFrame
         One row per configuration and fraction: ``dataset, learner, batch_size, strategy, fraction,
-        target, reached, baseline_reached, labels_to_target, baseline_labels_to_target,
+        target, reached_labels, baseline_reached_labels, reached_cost, baseline_reached_cost, labels_to_target, baseline_labels_to_target,
         label_savings_pct, cost_to_target, baseline_cost_to_target, cost_savings_pct``.
 
     Examples
@@ -683,6 +685,8 @@ def savings(
                     target,
                     reached["n_labeled"] is not None,
                     reached["base_n_labeled"] is not None,
+                    reached["cost"] is not None,
+                    reached["base_cost"] is not None,
                     reached["n_labeled"],
                     reached["base_n_labeled"],
                     _saving_pct(reached["n_labeled"], reached["base_n_labeled"]),
@@ -697,8 +701,10 @@ def savings(
             **{c: frame.schema[c] for c in CONFIG_COLUMNS},
             "fraction": pl.Float64,
             "target": pl.Float64,
-            "reached": pl.Boolean,
-            "baseline_reached": pl.Boolean,
+            "reached_labels": pl.Boolean,
+            "baseline_reached_labels": pl.Boolean,
+            "reached_cost": pl.Boolean,
+            "baseline_reached_cost": pl.Boolean,
             "labels_to_target": pl.Float64,
             "baseline_labels_to_target": pl.Float64,
             "label_savings_pct": pl.Float64,

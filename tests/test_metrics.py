@@ -157,7 +157,7 @@ def test_savings_in_labels_and_cost_against_random():
     assert margin_95["baseline_cost_to_target"] == pytest.approx(10 + 30 * 97 / 99)
     assert margin_95["cost_savings_pct"] == pytest.approx(100 * (1 - 20.0 / (10 + 30 * 97 / 99)))
     margin_99 = out.row(1, named=True)
-    assert margin_99["reached"] is False and margin_99["label_savings_pct"] is None
+    assert margin_99["reached_labels"] is False and margin_99["label_savings_pct"] is None
     random_95 = out.filter(pl.col("strategy") == "random", pl.col("fraction") == 0.95).row(0, named=True)
     assert random_95["label_savings_pct"] == 0.0
 

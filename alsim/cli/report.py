@@ -1,0 +1,56 @@
+"""``alsim report DIR``: Markdown/HTML report with figures and tables for a finished (or partial) grid run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+_METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write a Markdown/HTML report with figures for a grid run's results",
+        description=(
+            "Read the finished cells of an 'alsim run' output directory and write DIR/report/: report.md, "
+            "report.html (self-contained, figures by relative path), figures/*.png (learning curves against "
+            "labels and cost per dataset, ranks, critical-difference diagram, seed stability) and "
+            "tables/*.csv (AULC, savings, deficiency, paired tests, win/tie/loss, ranks, Friedman). "
+            "Sections that the results cannot support (no baseline strategy, fewer than 3 strategies, one "
+            "seed) are listed in the report with the reason."
+        ),
+    )
+    parser.add_argument("directory", metavar="DIR", help="output directory of 'alsim run'")
+    parser.add_argument("--out", default=None, metavar="PATH", help="where to write the report (default: DIR/report)")
+    parser.add_argument("--baseline", default="random", help="strategy to compare against (default: random)")
+    parser.add_argument("--metric", choices=_METRICS, default="accuracy", help="test metric (default: accuracy)")
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level of the tests and the CD (default: 0.05)"
+    )
+    parser.add_argument("--title", default=None, help="report title (default: from the experiment name)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from alsim.exceptions import InvalidInputError
+    from alsim.experiments import load_results
+    from alsim.reports import write_report
+
+    directory = Path(args.directory)
+    results = load_results(directory)
+    if results.height == 0:
+        raise InvalidInputError(
+            f"{str(directory)!r} has no finished cells yet (nothing in {str(directory / 'cells')!r}); run "
+            f"'alsim run CONFIG --out {args.directory}' first."
+        )
+    out = Path(args.out) if args.out else directory / "report"
+    title = args.title or f"Active-learning benchmark report: {directory.resolve().name}"
+    path = write_report(
+        results, out, baseline=args.baseline, metric=args.metric, alpha=args.alpha, title=title,
+        source=str(args.directory),
+    )
+    print(f"wrote {path} and {path.with_suffix('.html')}")
+    return 0

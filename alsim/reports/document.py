@@ -1,0 +1,140 @@
+"""A small report document rendered both as Markdown and as self-contained HTML.
+
+A report is a list of blocks (headings, paragraphs, bullet lists, tables, images). Writing the structure
+once and rendering it twice keeps the two formats identical without a Markdown parser dependency. Inline
+text may use ``code`` spans in backticks and ``**bold**``, rendered as ``<code>`` / ``<strong>`` in HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Document"]
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_STRONG = re.compile(r"\*\*(.+?)\*\*")
+
+_STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1200px;
+       margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #ddd; padding-bottom: .3em; }
+h2 { border-bottom: 1px solid #eee; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+tr:nth-child(even) td { background: #fafafa; }
+img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
+code { background: #f3f3f3; padding: 0 3px; border-radius: 3px; }
+figcaption { color: #555; font-size: 0.9em; }
+"""
+
+
+@dataclass
+class _Block:
+    kind: str
+    payload: object
+
+
+@dataclass
+class Document:
+    """Blocks of a report, rendered by :meth:`to_markdown` and :meth:`to_html`.
+
+    Examples
+    --------
+    >>> doc = Document("Demo")
+    >>> doc.heading("Results", level=2)
+    >>> doc.table(["strategy", "AULC"], [["margin", "0.81"]])
+    >>> print(doc.to_markdown().splitlines()[4])
+    | strategy | AULC |
+    """
+
+    title: str
+    blocks: list[_Block] = field(default_factory=list)
+
+    def heading(self, text: str, *, level: int = 2) -> None:
+        self.blocks.append(_Block("heading", (level, text)))
+
+    def paragraph(self, text: str) -> None:
+        self.blocks.append(_Block("paragraph", text))
+
+    def bullets(self, items: Sequence[str]) -> None:
+        if items:
+            self.blocks.append(_Block("bullets", list(items)))
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.blocks.append(_Block("table", (list(header), [list(r) for r in rows])))
+
+    def image(self, path: str, caption: str) -> None:
+        """An image referenced by ``path`` relative to the report file."""
+        self.blocks.append(_Block("image", (path, caption)))
+
+    # ------------------------------------------------------------------------------------------- render
+
+    def to_markdown(self) -> str:
+        lines = [f"# {self.title}", ""]
+        for block in self.blocks:
+            if block.kind == "heading":
+                level, text = block.payload  # type: ignore[misc]
+                lines += ["#" * level + " " + text, ""]
+            elif block.kind == "paragraph":
+                lines += [str(block.payload), ""]
+            elif block.kind == "bullets":
+                lines += [f"- {item}" for item in block.payload] + [""]  # type: ignore[union-attr]
+            elif block.kind == "table":
+                header, rows = block.payload  # type: ignore[misc]
+                lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+                lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(header))) + "|")
+                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+                lines.append("")
+            elif block.kind == "image":
+                path, caption = block.payload  # type: ignore[misc]
+                lines += [f"![{caption}]({path})", "", f"*{caption}*", ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_html(self) -> str:
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(self.title)}</title>",
+            f"<style>{_STYLE}</style></head><body>",
+            f"<h1>{_inline(self.title)}</h1>",
+        ]
+        for block in self.blocks:
+            if block.kind == "heading":
+                level, text = block.payload  # type: ignore[misc]
+                anchor = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+                parts.append(f'<h{level} id="{anchor}">{_inline(text)}</h{level}>')
+            elif block.kind == "paragraph":
+                parts.append(f"<p>{_inline(str(block.payload))}</p>")
+            elif block.kind == "bullets":
+                items = "".join(f"<li>{_inline(i)}</li>" for i in block.payload)  # type: ignore[union-attr]
+                parts.append(f"<ul>{items}</ul>")
+            elif block.kind == "table":
+                header, rows = block.payload  # type: ignore[misc]
+                head = "".join(f"<th>{_inline(h)}</th>" for h in header)
+                body = "".join(
+                    "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows
+                )
+                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif block.kind == "image":
+                path, caption = block.payload  # type: ignore[misc]
+                parts.append(
+                    f'<figure><img src="{html.escape(path, quote=True)}" alt="{html.escape(caption, quote=True)}">'
+                    f"<figcaption>{_inline(caption)}</figcaption></figure>"
+                )
+        parts.append("</body></html>")
+        return "\n".join(parts) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _inline(text: str) -> str:
+    """HTML-escape ``text``; backtick spans become ``<code>`` and ``**double stars**`` ``<strong>``."""
+    escaped = _CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(str(text)))
+    return _STRONG.sub(lambda m: f"<strong>{m.group(1)}</strong>", escaped)

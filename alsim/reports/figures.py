@@ -1,0 +1,288 @@
+"""Report figures: learning curves per dataset, ranks, critical-difference diagram, seed stability.
+
+Every function returns a matplotlib :class:`~matplotlib.figure.Figure` built without pyplot's global
+state (so it works in worker processes and under the Agg backend); save it with ``fig.savefig``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from alsim.exceptions import InvalidInputError
+from alsim.stats import nemenyi_groups
+
+__all__ = [
+    "X_LABELS",
+    "plot_critical_difference",
+    "plot_learning_curves",
+    "plot_ranks",
+    "plot_seed_stability",
+    "strategy_colors",
+]
+
+X_LABELS = {"n_labeled": "labels bought", "cost": "cumulative labeling cost (oracle cost units)"}
+_METRIC_LABELS = {"accuracy": "test accuracy", "macro_f1": "test macro-F1", "balanced_accuracy": "test balanced accuracy"}
+
+
+def strategy_colors(strategies: Sequence[str], baseline: str = "random") -> dict[str, str]:
+    """A fixed colour per strategy, the baseline in black, so every figure of a report agrees."""
+    others = sorted(s for s in set(strategies) if s != baseline)
+    # Greys are left out: they belong to the baseline's band and the full-pool reference line.
+    if len(others) <= 9:
+        palette = [colormaps["tab10"](i) for i in range(10) if i != 7]
+    else:
+        palette = [colormaps["tab20"](i) for i in range(20) if i not in (14, 15)]
+    colors = {s: _hex(palette[i % len(palette)]) for i, s in enumerate(others)}
+    if baseline in strategies:
+        colors[baseline] = "#000000"
+    return colors
+
+
+def _hex(rgba: tuple[float, ...]) -> str:
+    return "#" + "".join(f"{round(255 * c):02x}" for c in rgba[:3])
+
+
+def plot_learning_curves(
+    curves: pl.DataFrame,
+    *,
+    x: str,
+    metric: str = "accuracy",
+    references: dict[str, float] | None = None,
+    colors: dict[str, str] | None = None,
+    baseline: str = "random",
+    title: str = "",
+    ncols: int = 4,
+) -> Figure:
+    """Small multiples, one panel per dataset, of mean learning curves with their confidence bands.
+
+    Parameters
+    ----------
+    curves : polars.DataFrame
+        Output of :func:`alsim.metrics.learning_curves` for one learner and batch size.
+    x : {"n_labeled", "cost"}
+    metric : str
+        Name of the plotted metric, for the axis label.
+    references : dict, optional
+        Full-pool accuracy per dataset, drawn as a dashed grey line.
+    colors : dict, optional
+        Strategy -> colour (see :func:`strategy_colors`).
+    baseline : str
+        Drawn dashed so it stands out from the strategies compared with it.
+    title : str
+    ncols : int
+        Panels per row.
+
+    Examples
+    --------
+    >>> fig = plot_learning_curves(learning_curves(results), x="n_labeled")  # doctest: +SKIP
+    >>> fig.savefig("curves.png")  # doctest: +SKIP
+    """
+    if curves.height == 0:
+        raise InvalidInputError("plot_learning_curves got an empty curves frame; nothing to plot.")
+    datasets = sorted(curves.get_column("dataset").unique().to_list())
+    strategies = sorted(curves.get_column("strategy").unique().to_list())
+    colors = colors or strategy_colors(strategies, baseline)
+    ncols = max(1, min(ncols, len(datasets)))
+    nrows = math.ceil(len(datasets) / ncols)
+    fig = Figure(figsize=(3.6 * ncols + 0.4, 2.9 * nrows + 1.3), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, dataset in zip(axes, datasets):
+        panel = curves.filter(pl.col("dataset") == dataset)
+        for strategy in strategies:
+            line = panel.filter(pl.col("strategy") == strategy).sort(x)
+            if line.height == 0:
+                continue
+            xs = line.get_column(x).to_numpy()
+            style = {"color": colors[strategy], "lw": 1.6 if strategy != baseline else 1.4}
+            if strategy == baseline:
+                style["ls"] = "--"
+            ax.plot(xs, line.get_column("mean").to_numpy(), **style)
+            if line.get_column("ci_low").null_count() == 0:
+                ax.fill_between(
+                    xs,
+                    line.get_column("ci_low").to_numpy(),
+                    line.get_column("ci_high").to_numpy(),
+                    color=colors[strategy],
+                    alpha=0.15,
+                    lw=0,
+                )
+        if references and dataset in references:
+            ax.axhline(references[dataset], color="0.45", ls=":", lw=1.2)
+        n_seeds = int(panel.get_column("n_seeds").max())
+        ax.set_title(f"{dataset} ({n_seeds} seeds)", fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=8)
+    for ax in axes[len(datasets) :]:
+        ax.set_visible(False)
+    for row in range(nrows):
+        axes[row * ncols].set_ylabel(_METRIC_LABELS.get(metric, metric), fontsize=9)
+    for ax in axes[max(0, len(datasets) - ncols) : len(datasets)]:
+        ax.set_xlabel(X_LABELS.get(x, x), fontsize=9)
+    handles = [
+        Line2D([], [], color=colors[s], lw=2, ls="--" if s == baseline else "-", label=s) for s in strategies
+    ]
+    if references:
+        handles.append(Line2D([], [], color="0.45", ls=":", lw=1.2, label="full-pool accuracy"))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=min(len(handles), 6),
+        frameon=False,
+        fontsize=9,
+    )
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_ranks(ranks: pl.DataFrame, average: pl.DataFrame, *, colors: dict[str, str] | None = None, title: str = "") -> Figure:
+    """Rank of every strategy on every dataset (small dots) and its average rank (large marker).
+
+    Parameters
+    ----------
+    ranks : polars.DataFrame
+        Output of :func:`alsim.stats.dataset_ranks` for one learner and batch size.
+    average : polars.DataFrame
+        Output of :func:`alsim.stats.average_ranks` for the same setting.
+
+    Examples
+    --------
+    >>> plot_ranks(dataset_ranks(results), average_ranks(results))  # doctest: +SKIP
+    """
+    order = average.sort("average_rank", "strategy").get_column("strategy").to_list()
+    colors = colors or strategy_colors(order)
+    k = len(order)
+    fig = Figure(figsize=(7.0, 0.45 * k + 1.6), layout="constrained")
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)  # jitter only, so overlapping per-dataset ranks stay visible
+    for row, strategy in enumerate(order):
+        per_dataset = ranks.filter(pl.col("strategy") == strategy).get_column("rank").to_numpy()
+        jitter = rng.uniform(-0.15, 0.15, size=per_dataset.size)
+        ax.scatter(per_dataset, row + jitter, s=14, color=colors.get(strategy, "0.3"), alpha=0.45, lw=0)
+        mean = float(average.filter(pl.col("strategy") == strategy).item(0, "average_rank"))
+        ax.scatter([mean], [row], s=90, marker="D", color=colors.get(strategy, "0.3"), edgecolor="black", zorder=3)
+        ax.annotate(f"{mean:.2f}", (mean, row), xytext=(0, 9), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_yticks(range(k), order)
+    ax.set_ylim(k - 0.4, -0.8)
+    ax.set_xlim(0.5, k + 0.5)
+    ax.set_xticks(range(1, k + 1))
+    ax.set_xlabel("rank on a dataset by mean AULC (1 = best)")
+    ax.grid(True, axis="x", alpha=0.3)
+    n_datasets = int(average.get_column("n_datasets").max())
+    ax.set_title(title or f"Ranks over {n_datasets} datasets (diamond = average rank)", fontsize=11)
+    return fig
+
+
+def plot_critical_difference(
+    average: pl.DataFrame, critical_difference: float, *, title: str = ""
+) -> Figure:
+    """Critical-difference diagram (Demsar 2006, figure 1).
+
+    An axis of average ranks (1 = best, on the left), each strategy joined to its rank by an elbow line
+    with its name beside it (best half on the left, the rest on the right), the CD interval drawn above
+    the axis, and thick bars below joining groups of strategies whose average ranks differ by less than
+    the critical difference (not significantly different by the Nemenyi test).
+
+    Parameters
+    ----------
+    average : polars.DataFrame
+        Output of :func:`alsim.stats.average_ranks` for one learner and batch size.
+    critical_difference : float
+        From :func:`alsim.stats.friedman_test` / :func:`alsim.stats.nemenyi_critical_difference`.
+
+    Examples
+    --------
+    >>> plot_critical_difference(average_ranks(results), 1.25)  # doctest: +SKIP
+    """
+    table = average.sort("average_rank", "strategy")
+    names = table.get_column("strategy").to_list()
+    ranks = table.get_column("average_rank").to_numpy()
+    k = len(names)
+    groups = nemenyi_groups(ranks, critical_difference)
+    n_left = math.ceil(k / 2)
+    height_rows = max(n_left, k - n_left)
+    low, high = 1, max(k, 2)
+    # Leave room beside the axis for the longest label: ~0.6 em per character at 9 pt, plus the elbow.
+    label_points = 0.6 * 9 * max(len(f"{n} ({r:.2f})") for n, r in zip(names, ranks, strict=True)) + 40
+    width_points = max(576.0, 2 * label_points + 300)
+    axis_points = width_points - 2 * label_points
+    pad = label_points * (high - low) / axis_points
+    fig = Figure(figsize=(width_points / 72, 1.9 + 0.32 * (height_rows + len(groups))), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xlim(low - pad, high + pad)
+    axis_y = 0.0
+    # Axis with ticks at every integer rank.
+    ax.plot([low, high], [axis_y, axis_y], color="black", lw=1.2)
+    for tick in range(low, high + 1):
+        ax.plot([tick, tick], [axis_y, axis_y + 0.12], color="black", lw=1.0)
+        ax.text(tick, axis_y + 0.2, str(tick), ha="center", va="bottom", fontsize=9)
+    for tick in np.arange(low + 0.5, high, 1.0):
+        ax.plot([tick, tick], [axis_y, axis_y + 0.06], color="black", lw=0.8)
+    ax.text((low + high) / 2, axis_y + 0.62, "average rank (1 = best)", ha="center", va="bottom", fontsize=9)
+    # Critical difference interval, above the axis at the left.
+    cd_y = axis_y + 1.15
+    ax.plot([low, low + critical_difference], [cd_y, cd_y], color="black", lw=1.6)
+    for end in (low, low + critical_difference):
+        ax.plot([end, end], [cd_y - 0.08, cd_y + 0.08], color="black", lw=1.2)
+    ax.text(low + critical_difference / 2, cd_y + 0.12, f"CD = {critical_difference:.2f}", ha="center", va="bottom", fontsize=9)
+    # Groups of not-significantly-different strategies: thick bars just under the axis.
+    bar_y = axis_y - 0.35
+    for first, last in groups:
+        ax.plot([ranks[first] - 0.04, ranks[last] + 0.04], [bar_y, bar_y], color="#444444", lw=4, solid_capstyle="round")
+        bar_y -= 0.3
+    label_top = bar_y - 0.2
+    # Strategy labels with elbow lines.
+    for i, (name, rank) in enumerate(zip(names, ranks, strict=True)):
+        if i < n_left:
+            y = label_top - 0.42 * i
+            x_text, ha = low - 0.1 * pad, "right"
+        else:
+            y = label_top - 0.42 * (k - 1 - i)
+            x_text, ha = high + 0.1 * pad, "left"
+        ax.plot([rank, rank, x_text], [axis_y, y, y], color="#555555", lw=0.9)
+        ax.text(x_text + (-0.05 if ha == "right" else 0.05), y, f"{name} ({rank:.2f})", ha=ha, va="center", fontsize=9)
+    bottom = label_top - 0.42 * (height_rows - 1) - 0.4
+    ax.set_ylim(bottom, cd_y + 0.6)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return fig
+
+
+def plot_seed_stability(stability: pl.DataFrame, *, threshold: float = 0.9, title: str = "") -> Figure:
+    """Mean and minimum Kendall tau to the all-seeds ranking against the number of seeds used.
+
+    Parameters
+    ----------
+    stability : polars.DataFrame
+        Output of :func:`alsim.stats.seed_stability` for one learner and batch size.
+    threshold : float
+        Drawn as a horizontal line.
+
+    Examples
+    --------
+    >>> plot_seed_stability(seed_stability(results))  # doctest: +SKIP
+    """
+    table = stability.sort("n_seeds")
+    n = table.get_column("n_seeds").to_numpy()
+    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(n, table.get_column("mean_tau").to_numpy(), marker="o", color="#1f77b4", label="mean Kendall tau")
+    ax.plot(n, table.get_column("min_tau").to_numpy(), marker=".", ls="--", color="#ff7f0e", label="worst subset")
+    ax.plot(n, table.get_column("share_identical").to_numpy(), marker="s", ms=4, ls=":", color="#2ca02c", label="share with identical ranking")
+    ax.axhline(threshold, color="0.4", lw=1, ls="-.", label=f"threshold {threshold:g}")
+    ax.set_xlabel("number of seeds averaged")
+    ax.set_ylabel("agreement with the all-seeds ranking")
+    ax.set_xticks(n)
+    ax.set_ylim(min(-0.05, float(table.get_column("min_tau").min()) - 0.05), 1.05)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title or "How many seeds until the strategy ranking settles?", fontsize=11)
+    return fig

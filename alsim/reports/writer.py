@@ -1,0 +1,448 @@
+"""Assemble the benchmark report of a grid run: tables, figures, Markdown and HTML."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from alsim import metrics, stats
+from alsim.exceptions import AlsimError, InvalidParameterError
+from alsim.reports import figures
+from alsim.reports.document import Document
+
+__all__ = ["write_report"]
+
+_SETTING = list(stats.SETTING_COLUMNS)
+
+
+def _slug(*parts: object) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts)).strip("-")
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _setting_text(setting: Sequence[object]) -> str:
+    learner, batch_size = setting
+    return f"learner `{learner}`, batch size {batch_size}"
+
+
+def _in_setting(frame: pl.DataFrame, setting: Sequence[object]) -> pl.DataFrame:
+    return frame.filter(*(pl.col(c) == v for c, v in zip(_SETTING, setting, strict=True)))
+
+
+class _Sections:
+    """Runs the optional parts of a report, turning 'cannot compute this here' into a visible note."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def attempt(self, what: str, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame | None:
+        try:
+            return compute()
+        except AlsimError as exc:
+            self.skipped.append(f"{what}: not computed. {exc}")
+            return None
+
+
+def write_report(
+    results: pl.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    baseline: str = "random",
+    metric: str = "accuracy",
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    fractions: Sequence[float] = (0.95, 0.99),
+    stability_threshold: float = 0.9,
+    n_subsamples: int = 50,
+    random_state: int = 0,
+    title: str = "Active-learning benchmark report",
+    source: str | None = None,
+    dpi: int = 110,
+) -> Path:
+    """Write ``report.md``, ``report.html``, PNG figures and CSV tables for a results frame.
+
+    Layout of ``out_dir``: ``report.md`` and ``report.html`` (self-contained, figures referenced by
+    relative paths), ``figures/*.png``, ``tables/*.csv``. Sections that cannot be computed for these
+    results (no baseline strategy, fewer than 3 strategies for the Friedman test, a single seed, ...)
+    are listed in the report with the reason instead of stopping the whole report; warnings raised while
+    computing (single seeds, incomplete datasets) are listed too.
+
+    Parameters
+    ----------
+    results : polars.DataFrame
+        Long results frame (:func:`alsim.experiments.load_results`).
+    out_dir : path
+        Directory to write into (created if needed; files of a previous report are overwritten).
+    baseline : str, default="random"
+        Strategy that savings, deficiency and paired tests compare against.
+    metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
+    alpha : float, default=0.05
+        Significance level of the paired tests, the Friedman test and the Nemenyi CD.
+    confidence : float, default=0.95
+        Coverage of the learning-curve bands and AULC intervals.
+    fractions : sequence of float, default=(0.95, 0.99)
+        Shares of the full-pool accuracy for labels/cost to target and savings.
+    stability_threshold : float, default=0.9
+        Kendall tau for :func:`alsim.stats.seeds_to_stable_ranking`.
+    n_subsamples : int, default=50
+        Seed subsets per seed count in the stability check.
+    random_state : int, default=0
+        Seed of the stability check's subsampling.
+    title : str
+    source : str, optional
+        Where the results came from (shown in the report).
+    dpi : int, default=110
+
+    Returns
+    -------
+    pathlib.Path
+        Path of ``report.md``.
+
+    Examples
+    --------
+    >>> from alsim.experiments import load_results  # doctest: +SKIP
+    >>> write_report(load_results("runs/quickstart"), "runs/quickstart/report")  # doctest: +SKIP
+    """
+    func = "write_report"
+    if metric not in metrics.METRIC_CHOICES:
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {func} must be one of {list(metrics.METRIC_CHOICES)}. "
+            f"Got {metric!r} instead."
+        )
+    frame = metrics.validate_results(results, func, signals=("n_labeled", "cost", metric))
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    sections = _Sections()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        computed = _compute(frame, sections, baseline, metric, alpha, confidence, fractions, n_subsamples, random_state)
+    for name, table in computed.items():
+        if table is not None:
+            table.write_csv(out / "tables" / f"{name}.csv")
+    doc = Document(title)
+    _overview(doc, frame, metric, baseline, confidence, source)
+    colors = figures.strategy_colors(frame.get_column("strategy").unique().to_list(), baseline)
+    settings = frame.select(_SETTING).unique().sort(_SETTING).rows()
+    for setting in settings:
+        _setting_sections(
+            doc, out, frame, computed, setting, len(settings) > 1, colors,
+            metric=metric, baseline=baseline, alpha=alpha, confidence=confidence,
+            threshold=stability_threshold, dpi=dpi,
+        )
+    notes = list(dict.fromkeys(str(w.message) for w in caught)) + sections.skipped
+    doc.heading("Notes and skipped sections")
+    if notes:
+        doc.bullets(notes)
+    else:
+        doc.paragraph("None: every section was computed and no warning was raised.")
+    _definitions(doc, baseline, alpha, confidence, stability_threshold)
+    doc.paragraph(
+        "Tables as CSV: " + ", ".join(f"`tables/{n}.csv`" for n, t in computed.items() if t is not None) + "."
+    )
+    (out / "report.md").write_text(doc.to_markdown(), encoding="utf-8")
+    (out / "report.html").write_text(doc.to_html(), encoding="utf-8")
+    return out / "report.md"
+
+
+def _compute(
+    frame: pl.DataFrame,
+    sections: _Sections,
+    baseline: str,
+    metric: str,
+    alpha: float,
+    confidence: float,
+    fractions: Sequence[float],
+    n_subsamples: int,
+    random_state: int,
+) -> dict[str, pl.DataFrame | None]:
+    computed: dict[str, pl.DataFrame | None] = {}
+    computed["learning_curves_labels"] = metrics.learning_curves(frame, x="n_labeled", metric=metric, confidence=confidence)
+    computed["learning_curves_cost"] = metrics.learning_curves(frame, x="cost", metric=metric, confidence=confidence)
+    per_run = sections.attempt("AULC", lambda: metrics.aulc(frame, metric=metric))
+    computed["aulc_per_run"] = per_run
+    computed["aulc_summary"] = (
+        None if per_run is None else metrics.summarize_over_seeds(per_run, "aulc", confidence=confidence)
+    )
+    computed["labels_to_target"] = metrics.labels_to_target(frame, fractions=fractions, metric=metric)
+    computed["savings"] = sections.attempt(
+        "Savings", lambda: metrics.savings(frame, baseline=baseline, fractions=fractions, metric=metric)
+    )
+    computed["deficiency"] = sections.attempt(
+        "Deficiency", lambda: metrics.deficiency(frame, baseline=baseline, metric=metric)
+    )
+    tests = sections.attempt(
+        "Paired tests", lambda: stats.paired_tests(frame, baseline=baseline, alpha=alpha, metric=metric)
+    )
+    computed["paired_tests"] = tests
+    computed["win_tie_loss"] = None if tests is None else stats.win_tie_loss(tests)
+    computed["dataset_ranks"] = sections.attempt("Ranks", lambda: stats.dataset_ranks(frame, metric=metric))
+    computed["average_ranks"] = sections.attempt("Average ranks", lambda: stats.average_ranks(frame, metric=metric))
+    computed["friedman"] = sections.attempt(
+        "Friedman test and critical-difference diagram",
+        lambda: stats.friedman_test(frame, alpha=alpha, metric=metric),
+    )
+    stability = sections.attempt(
+        "Seed stability",
+        lambda: stats.seed_stability(frame, n_subsamples=n_subsamples, metric=metric, random_state=random_state),
+    )
+    computed["seed_stability"] = stability
+    return computed
+
+
+def _overview(
+    doc: Document, frame: pl.DataFrame, metric: str, baseline: str, confidence: float, source: str | None
+) -> None:
+    cells = frame.select("cell_id", "dataset", "strategy", "learner", "batch_size", "seed").unique()
+    datasets = sorted(cells.get_column("dataset").unique().to_list())
+    strategies = sorted(cells.get_column("strategy").unique().to_list())
+    seeds = sorted(cells.get_column("seed").unique().to_list())
+    doc.paragraph(
+        f"{cells.height} finished simulation cells ({frame.height} recorded rounds): {len(datasets)} datasets x "
+        f"{len(strategies)} strategies x {len(seeds)} seeds"
+        + (f", from `{source}`." if source else ".")
+    )
+    doc.bullets(
+        [
+            "Datasets: " + ", ".join(f"`{d}`" for d in datasets),
+            "Strategies: " + ", ".join(f"`{s}`" for s in strategies) + f" (baseline: `{baseline}`)",
+            "Learners: " + ", ".join(f"`{v}`" for v in sorted(cells.get_column("learner").unique().to_list())),
+            "Batch sizes: " + ", ".join(str(v) for v in sorted(cells.get_column("batch_size").unique().to_list())),
+            "Seeds: " + ", ".join(str(s) for s in seeds),
+            f"Metric: test `{metric}`; bands and intervals are {confidence:.0%} Student-t intervals over seeds.",
+        ]
+    )
+
+
+def _strategy_order(frame: pl.DataFrame, average: pl.DataFrame | None, setting: Sequence[object], baseline: str) -> list[str]:
+    present = set(_in_setting(frame, setting).get_column("strategy").unique().to_list())
+    if average is not None and _in_setting(average, setting).height:
+        ordered = _in_setting(average, setting).sort("average_rank", "strategy").get_column("strategy").to_list()
+    else:
+        ordered = sorted(present)
+    return [s for s in ordered if s in present]
+
+
+def _wide(
+    table: pl.DataFrame, row_keys: Sequence[str], strategies: list[str], cell: Callable[[dict], str]
+) -> tuple[list[str], list[list[str]]]:
+    """A dataset-by-strategy table of formatted cells."""
+    lookup = {tuple(r[k] for k in (*row_keys, "strategy")): r for r in table.iter_rows(named=True)}
+    row_values = table.select(row_keys).unique().sort(row_keys).rows()
+    rows = []
+    for values in row_values:
+        cells = [" / ".join(_label(v) for v in values)]
+        for strategy in strategies:
+            record = lookup.get((*values, strategy))
+            cells.append("-" if record is None else cell(record))
+        rows.append(cells)
+    return [" / ".join(row_keys), *strategies], rows
+
+
+def _label(value: object) -> str:
+    return f"{value:.0%}" if isinstance(value, float) and value < 1 else str(value)
+
+
+def _save(fig, out: Path, name: str, dpi: int) -> str:
+    fig.savefig(out / "figures" / name, dpi=dpi)
+    return f"figures/{name}"
+
+
+def _setting_sections(
+    doc: Document,
+    out: Path,
+    frame: pl.DataFrame,
+    computed: dict[str, pl.DataFrame | None],
+    setting: tuple[object, ...],
+    several: bool,
+    colors: dict[str, str],
+    *,
+    metric: str,
+    baseline: str,
+    alpha: float,
+    confidence: float,
+    threshold: float,
+    dpi: int,
+) -> None:
+    slug = _slug(*setting)
+    level = 3 if several else 2
+    if several:
+        doc.heading(f"Results for {_setting_text(setting)}", level=2)
+    strategies = _strategy_order(frame, computed["average_ranks"], setting, baseline)
+    references = dict(
+        _in_setting(frame, setting).group_by("dataset").agg(pl.col("reference_accuracy").mean()).rows()
+    )
+
+    doc.heading("Learning curves", level=level)
+    doc.paragraph(
+        f"Mean test {metric} over seeds with {confidence:.0%} confidence bands, against labels bought and "
+        f"against cumulative labeling cost. The dotted grey line is the accuracy of the same learner trained "
+        f"on the whole pool. Curves are shown on the range of labels (cost) every seed reached."
+    )
+    for axis, name in (("n_labeled", "labels"), ("cost", "cost")):
+        curves = _in_setting(computed[f"learning_curves_{name}"], setting)
+        fig = figures.plot_learning_curves(
+            curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
+            title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
+        )
+        path = _save(fig, out, f"curves_{name}_{slug}.png", dpi)
+        doc.image(path, f"Test {metric} against {figures.X_LABELS[axis]}, one panel per dataset.")
+
+    summary = computed["aulc_summary"]
+    if summary is not None:
+        doc.heading("Area under the learning curve", level=level)
+        doc.paragraph(
+            f"Normalised AULC (mean test {metric} over the label range all runs of a dataset share), "
+            f"mean over seeds +/- half-width of the {confidence:.0%} interval. Higher is better. "
+            f"Strategies are ordered by average rank."
+        )
+        header, rows = _wide(
+            _in_setting(summary, setting), ["dataset"], strategies,
+            lambda r: _fmt(r["mean"]) + ("" if r["ci_high"] is None else f" ± {(r['ci_high'] - r['ci_low']) / 2:.3f}"),
+        )
+        doc.table(header, rows)
+
+    saving = computed["savings"]
+    if saving is not None:
+        doc.heading(f"Savings against {baseline}", level=level)
+        doc.paragraph(
+            f"Labels (first table) and labeling cost (second table) the mean learning curve needs to reach "
+            f"95% / 99% of the full-pool accuracy, as the percentage saved against `{baseline}` (positive = "
+            f"fewer labels), with the absolute values in brackets (strategy vs {baseline}). `n/r`: the "
+            f"strategy's mean curve never reached the target within the budget; `({baseline} n/r)`: the "
+            f"strategy did (value shown) but the baseline did not, so no percentage exists."
+        )
+        for axis, unit, digits in (("labels", "labels", 0), ("cost", "cost", 1)):
+            key = "labels_to_target" if axis == "labels" else "cost_to_target"
+            pct = "label_savings_pct" if axis == "labels" else "cost_savings_pct"
+
+            def cell(r: dict, key: str = key, pct: str = pct, digits: int = digits) -> str:
+                if r[key] is None:
+                    return "n/r"
+                if r["baseline_" + key] is None:
+                    return f"{r[key]:.{digits}f} ({baseline} n/r)"
+                return f"{r[pct]:+.0f}% ({r[key]:.{digits}f} vs {r['baseline_' + key]:.{digits}f})"
+
+            header, rows = _wide(
+                _in_setting(saving, setting), ["dataset", "fraction"], [s for s in strategies if s != baseline], cell
+            )
+            doc.paragraph(f"Savings in {unit}:")
+            doc.table(header, rows)
+
+    deficiency = computed["deficiency"]
+    if deficiency is not None:
+        doc.heading("Deficiency", level=level)
+        doc.paragraph(
+            f"Deficiency against `{baseline}` (Baram, El-Yaniv & Luz 2004): summed gap to the full-pool "
+            f"accuracy along the mean learning curve divided by the baseline's summed gap. Below 1 is better "
+            f"than {baseline}; {baseline} itself is 1."
+        )
+        header, rows = _wide(_in_setting(deficiency, setting), ["dataset"], strategies, lambda r: _fmt(r["deficiency"]))
+        doc.table(header, rows)
+
+    tests = computed["paired_tests"]
+    if tests is not None:
+        doc.heading(f"Win / tie / loss against {baseline}", level=level)
+        doc.paragraph(
+            f"Per dataset, each strategy's per-seed AULC against `{baseline}` on the same seeds: Wilcoxon "
+            f"signed-rank test with 6 or more paired seeds, paired t-test (or exact sign test) below that; "
+            f"win or loss when p < {alpha:g}, else tie."
+        )
+        wtl = _in_setting(computed["win_tie_loss"], setting)
+        doc.table(
+            ["strategy", "wins", "ties", "losses", "datasets"],
+            [[r["strategy"], str(r["wins"]), str(r["ties"]), str(r["losses"]), str(r["n_datasets"])] for r in wtl.iter_rows(named=True)],
+        )
+        header, rows = _wide(
+            _in_setting(tests, setting), ["dataset"], [s for s in strategies if s != baseline],
+            lambda r: r["outcome"] + ("" if r["p_value"] is None else f" (p={r['p_value']:.3g}, {r['test']})"),
+        )
+        doc.paragraph("Per dataset (p-value and test used):")
+        doc.table(header, rows)
+
+    average = computed["average_ranks"]
+    if average is not None and _in_setting(average, setting).height:
+        setting_average = _in_setting(average, setting)
+        doc.heading("Ranks across datasets", level=level)
+        friedman = computed["friedman"]
+        friedman_row = None if friedman is None or not _in_setting(friedman, setting).height else _in_setting(friedman, setting).row(0, named=True)
+        if friedman_row is not None:
+            doc.paragraph(
+                f"Friedman test over {friedman_row['n_datasets']} datasets and {friedman_row['n_strategies']} "
+                f"strategies: chi2 = {friedman_row['statistic']:.2f}, p = {friedman_row['p_value']:.3g} "
+                f"(Iman-Davenport F = {friedman_row['iman_davenport']:.2f}, p = "
+                f"{friedman_row['iman_davenport_p_value']:.3g}): the strategies "
+                + ("differ significantly" if friedman_row["significant"] else "do not differ significantly")
+                + f" at alpha = {alpha:g}. Nemenyi critical difference CD = "
+                f"{friedman_row['critical_difference']:.2f}."
+            )
+        doc.table(
+            ["strategy", "average rank", "datasets"],
+            [[r["strategy"], f"{r['average_rank']:.2f}", str(r["n_datasets"])] for r in setting_average.iter_rows(named=True)],
+        )
+        ranks = computed["dataset_ranks"]
+        if ranks is not None:
+            fig = figures.plot_ranks(_in_setting(ranks, setting), setting_average, colors=colors)
+            doc.image(_save(fig, out, f"ranks_{slug}.png", dpi), "Rank on each dataset (dots) and average rank (diamonds).")
+        if friedman_row is not None:
+            fig = figures.plot_critical_difference(
+                setting_average, friedman_row["critical_difference"],
+                title=f"Critical difference diagram (Nemenyi, alpha = {alpha:g})",
+            )
+            doc.image(
+                _save(fig, out, f"critical_difference_{slug}.png", dpi),
+                "Critical-difference diagram: strategies joined by a bar are not significantly different.",
+            )
+
+    stability = computed["seed_stability"]
+    if stability is not None and _in_setting(stability, setting).height:
+        table = _in_setting(stability, setting)
+        needed = stats.seeds_to_stable_ranking(table, threshold=threshold).row(0, named=True)
+        doc.heading("How many seeds does the ranking need?", level=level)
+        verdict = (
+            f"The mean Kendall tau to the all-seeds ranking stays at or above {threshold:g} from "
+            f"**{needed['seeds_needed']}** of {needed['seeds_available']} seeds on."
+        )
+        if needed["seeds_needed"] == needed["seeds_available"]:
+            verdict += " The ranking was still changing when the last seed was added: run more seeds before trusting it."
+        doc.paragraph(verdict)
+        doc.table(
+            ["seeds", "subsets", "mean tau", "worst tau", "identical ranking"],
+            [
+                [str(r["n_seeds"]), str(r["n_subsamples"]), f"{r['mean_tau']:.3f}", f"{r['min_tau']:.3f}", f"{r['share_identical']:.0%}"]
+                for r in table.sort("n_seeds").iter_rows(named=True)
+            ],
+        )
+        fig = figures.plot_seed_stability(table, threshold=threshold)
+        doc.image(_save(fig, out, f"seed_stability_{slug}.png", dpi), "Agreement of the ranking from n seeds with the ranking from all seeds.")
+
+
+def _definitions(doc: Document, baseline: str, alpha: float, confidence: float, threshold: float) -> None:
+    doc.heading("Definitions")
+    doc.bullets(
+        [
+            "Learning curves are linear between recorded rounds; seeds are averaged on the label (cost) range "
+            "every seed covered: label counts are the union of the seeds' rounds, costs a 100-point even grid.",
+            f"Bands: mean +/- t(1 - (1 - {confidence:g})/2, n - 1) * s / sqrt(n) over n seeds; none for one seed.",
+            "AULC: trapezoid area under a run's curve over the label range every run of its dataset shares, "
+            "divided by the width of that range (so it is the curve's mean height, 0-1 for accuracy).",
+            "Labels / cost to target: first point where the curve reaches 95% (99%) of the accuracy of the "
+            "learner trained on the whole pool; n/r when never reached within the budget.",
+            f"Savings: 100 * (baseline - strategy) / baseline, baseline = `{baseline}`.",
+            "Deficiency (Baram et al. 2004): sum_t (acc_max - acc_t(strategy)) / sum_t (acc_max - acc_t(baseline)), "
+            "acc_max the full-pool accuracy, t over the label counts of both mean curves.",
+            f"Paired tests at alpha = {alpha:g} on per-seed AULC; ranks by mean AULC per dataset (1 = best, ties "
+            "averaged); Friedman test and Nemenyi CD = q_alpha sqrt(k(k+1)/(6N)) (Demsar 2006).",
+            f"Seed stability: for n = 1..N seeds, average ranks from random n-seed subsets (seeded) compared "
+            f"with the all-seeds ranking by Kendall tau-b; 'seeds needed' is the smallest n from which the mean "
+            f"tau stays >= {threshold:g} for every larger n.",
+        ]
+    )
