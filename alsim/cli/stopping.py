@@ -72,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
     n_runs = scores.height // len(rules)
     practical = [rule for rule in rules if not rule.uses_test_labels]
     lifetime = args.predictions * args.cost_per_error
-    plot_path = out / "stopping_winner_map.png"
+    plot_path: Path | None = out / "stopping_winner_map.png"
     if practical and args.cost_per_label > 0 and lifetime > 0:
         grid = winner_map(results, practical, progress=True)
         grid.write_csv(out / "stopping_winner_map.csv")
-        plot_winner_map(grid, plot_path, highlight=(args.cost_per_label, lifetime),
+        plot_winner_map(grid, out / "stopping_winner_map.png", highlight=(args.cost_per_label, lifetime),
                         title=f"Stopping rule with the lowest mean regret ({n_runs} runs)")
     else:
         plot_path = None

@@ -56,10 +56,10 @@ def load_runs(path: str | os.PathLike[str]) -> pl.DataFrame:
 def _read_run(path: Path) -> pl.DataFrame:
     import pyarrow as pa
 
-    import alsim
+    from alsim.records import load_result
 
     try:
-        result = alsim.load_result(path)
+        result = load_result(path)
     except InvalidInputError:
         # Not a SimulationResult file: accept a plain records table (e.g. exported or hand-made).
         return _read_plain(path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -252,10 +253,10 @@ def score_rules(
                 accuracy_at_stop=float(run.accuracy[charged]),
                 total_cost=float(curve[charged]),
                 regret=float(curve[charged] - curve[optimal]),
-                relative_regret=float((curve[charged] - curve[optimal]) / curve[optimal]) if curve[optimal] > 0 else 0.0,
+                relative_regret=_relative(float(curve[charged] - curve[optimal]), float(curve[optimal])),
             )
             rows.append(row)
-    schema = {
+    schema: dict[str, Any] = {
         **{column: results.schema[column] for column in _run_columns(results)},
         "rule": pl.String, "uses_test_labels": pl.Boolean, "applicable": pl.Boolean, "note": pl.String,
         "stop_round": pl.Int64, "failed_to_stop": pl.Boolean, "charged_round": pl.Int64,
@@ -265,6 +266,13 @@ def score_rules(
         "relative_regret": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+def _relative(regret: float, optimum: float) -> float | None:
+    """Regret as a share of the optimal cost; undefined (None) when a free optimum was missed."""
+    if optimum > 0:
+        return regret / optimum
+    return 0.0 if regret == 0 else None
 
 
 def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
@@ -456,6 +464,7 @@ def plot_winner_map(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.artist import Artist
     from matplotlib.patches import Patch
 
     required = {"cost_per_label", "lifetime_error_cost", "winner"}
@@ -469,8 +478,8 @@ def plot_winner_map(
     code = {name: i for i, name in enumerate(names)}
     table = grid.sort(["cost_per_label", "lifetime_error_cost"])
     codes = np.array([code[w] for w in table["winner"].to_list()]).reshape(label_costs.size, error_costs.size)
-    palette = plt.get_cmap("tab20").colors if len(names) > 10 else plt.get_cmap("tab10").colors
-    cmap = ListedColormap([palette[i % len(palette)] for i in range(len(names))])
+    palette = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
+    cmap = ListedColormap([palette(i % palette.N) for i in range(len(names))])
     norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
 
     fig, ax = plt.subplots(figsize=(8.5, 5.5), layout="constrained")
@@ -480,7 +489,11 @@ def plot_winner_map(
     ax.set_xlabel("cost per label")
     ax.set_ylabel("lifetime cost of errors (predictions x cost per error)")
     ax.set_title(title or "Stopping rule with the lowest mean regret")
-    handles = [Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=name) for name in names]
+    shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list()))
+    handles: list[Artist] = [
+        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=f"{name} ({shares[name]:.0%} of map)")
+        for name in names
+    ]
     if highlight is not None:
         ax.plot(*highlight, marker="*", markersize=16, color="white", markeredgecolor="black", linestyle="none")
         handles.append(plt.Line2D([], [], marker="*", markersize=12, color="white", markeredgecolor="black",
