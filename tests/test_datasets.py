@@ -168,6 +168,14 @@ def test_parquet_with_label_column_and_ignored_id(tmp_path):
     assert dataset.features["flag"].dtype == np.float64  # booleans become 0/1
 
 
+def test_identifier_like_column_warns(tmp_path):
+    path = tmp_path / "with-id.csv"
+    _table().assign(sample_id=[f"s{i}" for i in range(40)]).to_csv(path, index=False)
+    expected = r"'sample_id' has a different value in every row.*ignore=\['sample_id'\]"
+    with pytest.warns(UserWarning, match=expected):
+        load_dataset(path, label="verdict")
+
+
 def test_integer_labels_become_strings_and_unlabelled_rows_are_dropped(tmp_path):
     table = _table()
     table["verdict"] = np.where(np.arange(40) % 2 == 0, 1, 0).astype(float)
@@ -230,7 +238,10 @@ ARFF_HEADER = "@relation r\n@attribute x numeric\n@attribute y {a,b}\n@data\n"
         (ARFF_HEADER + "1,a\n2\n", r"corrupt: .*line 6"),
         (ARFF_HEADER + "1,a\nabc,b\n", r"corrupt: .*numerical.*line 6"),
         ("this is not an arff file\n", r"corrupt: .*line 1"),
-        ("@relation r\n@attribute x integer [one,10]\n@attribute y {a,b}\n@data\n1,a\n", r"line 2: the range"),
+        (
+            "@relation r\n@attribute x integer [one,10]\n@attribute y {a,b}\n@data\n1,a\n",
+            r"line 2: the range",
+        ),
         ("@relation r\n@attribute d date 'yyyy-MM-dd'\n@attribute y {a,b}\n@data\n", r"line 2: .*'date'"),
         (ARFF_HEADER, r"no data rows"),
         ("", r"is empty"),
@@ -294,7 +305,13 @@ def test_missing_file_and_infinite_feature(tmp_path):
 
 
 def _dataset(features: pd.DataFrame, target) -> Dataset:
-    return Dataset(name="synthetic", spec="synthetic", features=features, target=np.asarray(target, dtype=object), label="y")
+    return Dataset(
+        name="synthetic",
+        spec="synthetic",
+        features=features,
+        target=np.asarray(target, dtype=object),
+        label="y",
+    )
 
 
 def _marked_dataset(n_rows: int = 60, test_rows_value: float | None = None, test_rows=()) -> Dataset:

@@ -101,7 +101,8 @@ def load_dataset(
     """
     if isinstance(ignore, str) or not all(isinstance(name, str) for name in ignore):
         raise InvalidParameterError(
-            f"The 'ignore' parameter of load_dataset must be a sequence of column names. Got {ignore!r} instead."
+            "The 'ignore' parameter of load_dataset must be a sequence of column names. "
+            f"Got {ignore!r} instead."
         )
     if label is not None and not isinstance(label, str):
         raise InvalidParameterError(
@@ -264,6 +265,7 @@ def _dataset_from_table(
     if features.shape[1] == 0:
         raise DatasetError(f"{spec}: no feature column is left after removing the label and ignored columns.")
     features = _normalise_feature_dtypes(features, spec).reset_index(drop=True)
+    _warn_about_identifiers(features, spec)
     return Dataset(
         name=name,
         spec=spec,
@@ -271,6 +273,24 @@ def _dataset_from_table(
         target=np.asarray(target.to_numpy(), dtype=object),
         label=label,
     )
+
+
+def _warn_about_identifiers(features: pd.DataFrame, spec: str, min_rows: int = 20) -> None:
+    """A nominal column with a different value in every row is an identifier: one-hot encoding it
+    gives one useless column per row and nothing that generalises to unseen rows."""
+    import pandas as pd
+
+    if len(features) < min_rows:
+        return
+    for name in features.columns:
+        column = features[name]
+        if isinstance(column.dtype, pd.CategoricalDtype) and column.nunique() == len(column):
+            warnings.warn(
+                f"{spec}: the nominal feature {name!r} has a different value in every row, like an "
+                f"identifier; pass ignore=[{name!r}] to drop it.",
+                UserWarning,
+                stacklevel=5,
+            )
 
 
 def _labels_as_strings(column: pd.Series) -> pd.Series:
@@ -315,7 +335,8 @@ def _normalise_feature_dtypes(features: pd.DataFrame, spec: str) -> pd.DataFrame
         ):
             column = column.astype(object)
             present = column.notna()
-            columns[name] = pd.Categorical(column.where(~present, column[present].map(str)).where(present, None))
+            as_text = column.where(~present, column[present].map(str)).where(present, None)
+            columns[name] = pd.Categorical(as_text)
         else:
             raise DatasetError(
                 f"{spec}: feature {name!r} has dtype {dtype}, which alsim cannot use; features must be "
