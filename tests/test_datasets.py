@@ -424,9 +424,11 @@ def test_too_few_rows_for_the_split():
         split_dataset(dataset, test_size=0.1)
 
 
-def test_dataset_rejects_mismatched_lengths():
+def test_dataset_rejects_mismatched_lengths_and_missing_labels():
     with pytest.raises(DatasetError, match="3 feature rows but 2 labels"):
         _dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), ["a", "b"])
+    with pytest.raises(DatasetError, match="1 missing labels"):
+        _dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), ["a", None, "b"])
 
 
 # --- command line -------------------------------------------------------------------------------------

@@ -48,10 +48,18 @@ class Dataset:
     label: str
 
     def __post_init__(self) -> None:
+        import pandas as pd
+
         if len(self.features) != len(self.target):
             raise DatasetError(
                 f"Dataset {self.name!r} has {len(self.features)} feature rows but {len(self.target)} labels; "
                 "they must match."
+            )
+        missing = int(pd.isna(pd.Series(self.target, dtype=object)).sum())
+        if missing:
+            raise DatasetError(
+                f"Dataset {self.name!r} has {missing} missing labels; drop those rows first "
+                "(load_dataset does this for you)."
             )
 
     @property
