@@ -408,7 +408,8 @@ def winner_map(
             counts[j] += 1
         readable = ~np.isnan(stop_cost[0])
         regret_sum[:, readable] += stop_cost[:, readable] - optimum[:, None]
-        rank_sum[:, readable] += _average_ranks(stop_cost[:, readable])
+        if criterion == "mean_rank":
+            rank_sum[:, readable] += _average_ranks(stop_cost[:, readable])
     usable = counts > 0
     if not usable.any():
         raise MissingSignalError("No candidate stopping rule could read any run of these results.")
