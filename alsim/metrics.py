@@ -331,7 +331,7 @@ def learning_curves(
         if std is None:
             single_seed.append(config)
         n = len(grid)
-        piece = {c: [v] * n for c, v in zip(CONFIG_COLUMNS, config, strict=True)}
+        piece: dict[str, object] = {c: [v] * n for c, v in zip(CONFIG_COLUMNS, config, strict=True)}
         piece |= {
             x: grid,
             "mean": mean,

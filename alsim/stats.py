@@ -19,6 +19,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -210,7 +211,7 @@ def paired_tests(
             FewSeedsWarning,
             stacklevel=2,
         )
-    schema = {
+    schema: dict[str, Any] = {
         **{c: per_run.schema[c] for c in CONFIG_COLUMNS},
         "baseline": pl.String,
         "n_pairs": pl.Int64,
@@ -377,7 +378,7 @@ def nemenyi_critical_difference(n_strategies: int, n_datasets: int, alpha: float
     return q_alpha * math.sqrt(k * (k + 1) / (6.0 * n))
 
 
-def nemenyi_groups(average: Sequence[float], critical_difference: float) -> list[tuple[int, int]]:
+def nemenyi_groups(average: Sequence[float] | np.ndarray, critical_difference: float) -> list[tuple[int, int]]:
     """Maximal runs of strategies, sorted by average rank, that are not significantly different.
 
     ``average`` must be sorted ascending. Returns ``(first, last)`` index pairs (inclusive) of the groups
@@ -469,7 +470,7 @@ def friedman_test(
                 nemenyi_critical_difference(k, n, alpha),
             )
         )
-    schema = {
+    schema: dict[str, Any] = {
         **{c: scores.schema[c] for c in SETTING_COLUMNS},
         "n_strategies": pl.Int64,
         "n_datasets": pl.Int64,
@@ -564,7 +565,7 @@ def seed_stability(
             rows.append(
                 (*setting, n, len(subsets), float(taus.mean()), float(taus.min()), identical / len(subsets))
             )
-    schema = {
+    schema: dict[str, Any] = {
         **{c: per_run.schema[c] for c in SETTING_COLUMNS},
         "n_seeds": pl.Int64,
         "n_subsamples": pl.Int64,
@@ -585,8 +586,8 @@ def _score_cube(group: pl.DataFrame, strategies: list[str], func: str) -> tuple[
     common: set[int] | None = None
     for dataset in datasets:
         found = seeds_per_dataset.filter(pl.col("dataset") == dataset)
-        seeds = set(found.get_column("seed").to_list()[0]) if found.height else set()
-        common = seeds if common is None else common & seeds
+        finished = set(found.get_column("seed").to_list()[0]) if found.height else set()
+        common = finished if common is None else common & finished
     all_seeds = set(per_seed.get_column("seed").unique().to_list())
     seeds = sorted(common or set())
     if not seeds:
@@ -653,7 +654,7 @@ def seeds_to_stable_ranking(stability: pl.DataFrame, *, threshold: float = 0.9) 
                 break
             needed = int(n_seeds[i])
         rows.append((*setting, float(threshold), needed, int(n_seeds[-1])))
-    schema = {
+    schema: dict[str, Any] = {
         **{c: stability.schema[c] for c in SETTING_COLUMNS},
         "threshold": pl.Float64,
         "seeds_needed": pl.Int64,

@@ -33,10 +33,35 @@ figcaption { color: #555; font-size: 0.9em; }
 """
 
 
-@dataclass
-class _Block:
-    kind: str
-    payload: object
+@dataclass(frozen=True)
+class _Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class _Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class _Image:
+    path: str
+    caption: str
+
+
+_Block = _Heading | _Paragraph | _Bullets | _Table | _Image
 
 
 @dataclass
@@ -56,43 +81,40 @@ class Document:
     blocks: list[_Block] = field(default_factory=list)
 
     def heading(self, text: str, *, level: int = 2) -> None:
-        self.blocks.append(_Block("heading", (level, text)))
+        self.blocks.append(_Heading(level, text))
 
     def paragraph(self, text: str) -> None:
-        self.blocks.append(_Block("paragraph", text))
+        self.blocks.append(_Paragraph(text))
 
     def bullets(self, items: Sequence[str]) -> None:
         if items:
-            self.blocks.append(_Block("bullets", list(items)))
+            self.blocks.append(_Bullets(list(items)))
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        self.blocks.append(_Block("table", (list(header), [list(r) for r in rows])))
+        self.blocks.append(_Table(list(header), [list(r) for r in rows]))
 
     def image(self, path: str, caption: str) -> None:
         """An image referenced by ``path`` relative to the report file."""
-        self.blocks.append(_Block("image", (path, caption)))
+        self.blocks.append(_Image(path, caption))
 
     # ------------------------------------------------------------------------------------------- render
 
     def to_markdown(self) -> str:
         lines = [f"# {self.title}", ""]
         for block in self.blocks:
-            if block.kind == "heading":
-                level, text = block.payload  # type: ignore[misc]
-                lines += ["#" * level + " " + text, ""]
-            elif block.kind == "paragraph":
-                lines += [str(block.payload), ""]
-            elif block.kind == "bullets":
-                lines += [f"- {item}" for item in block.payload] + [""]  # type: ignore[union-attr]
-            elif block.kind == "table":
-                header, rows = block.payload  # type: ignore[misc]
-                lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
-                lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(header))) + "|")
-                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+            if isinstance(block, _Heading):
+                lines += ["#" * block.level + " " + block.text, ""]
+            elif isinstance(block, _Paragraph):
+                lines += [block.text, ""]
+            elif isinstance(block, _Bullets):
+                lines += [f"- {item}" for item in block.items] + [""]
+            elif isinstance(block, _Table):
+                lines.append("| " + " | ".join(_md_cell(h) for h in block.header) + " |")
+                lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(block.header))) + "|")
+                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
                 lines.append("")
-            elif block.kind == "image":
-                path, caption = block.payload  # type: ignore[misc]
-                lines += [f"![{caption}]({path})", "", f"*{caption}*", ""]
+            else:
+                lines += [f"![{block.caption}]({block.path})", "", f"*{block.caption}*", ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def to_html(self) -> str:
@@ -104,27 +126,24 @@ class Document:
             f"<h1>{_inline(self.title)}</h1>",
         ]
         for block in self.blocks:
-            if block.kind == "heading":
-                level, text = block.payload  # type: ignore[misc]
-                anchor = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-                parts.append(f'<h{level} id="{anchor}">{_inline(text)}</h{level}>')
-            elif block.kind == "paragraph":
-                parts.append(f"<p>{_inline(str(block.payload))}</p>")
-            elif block.kind == "bullets":
-                items = "".join(f"<li>{_inline(i)}</li>" for i in block.payload)  # type: ignore[union-attr]
-                parts.append(f"<ul>{items}</ul>")
-            elif block.kind == "table":
-                header, rows = block.payload  # type: ignore[misc]
-                head = "".join(f"<th>{_inline(h)}</th>" for h in header)
+            if isinstance(block, _Heading):
+                anchor = re.sub(r"[^a-z0-9]+", "-", block.text.lower()).strip("-")
+                parts.append(f'<h{block.level} id="{anchor}">{_inline(block.text)}</h{block.level}>')
+            elif isinstance(block, _Paragraph):
+                parts.append(f"<p>{_inline(block.text)}</p>")
+            elif isinstance(block, _Bullets):
+                parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
+            elif isinstance(block, _Table):
+                head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
                 body = "".join(
-                    "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows
+                    "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows
                 )
                 parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-            elif block.kind == "image":
-                path, caption = block.payload  # type: ignore[misc]
+            else:
                 parts.append(
-                    f'<figure><img src="{html.escape(path, quote=True)}" alt="{html.escape(caption, quote=True)}">'
-                    f"<figcaption>{_inline(caption)}</figcaption></figure>"
+                    f'<figure><img src="{html.escape(block.path, quote=True)}" '
+                    f'alt="{html.escape(block.caption, quote=True)}">'
+                    f"<figcaption>{_inline(block.caption)}</figcaption></figure>"
                 )
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"

@@ -115,7 +115,7 @@ def plot_learning_curves(
                 )
         if references and dataset in references:
             ax.axhline(references[dataset], color="0.45", ls=":", lw=1.2)
-        n_seeds = int(panel.get_column("n_seeds").max())
+        n_seeds = int(panel.get_column("n_seeds").to_numpy().max())
         ax.set_title(f"{dataset} ({n_seeds} seeds)", fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=8)
@@ -175,7 +175,7 @@ def plot_ranks(ranks: pl.DataFrame, average: pl.DataFrame, *, colors: dict[str, 
     ax.set_xticks(range(1, k + 1))
     ax.set_xlabel("rank on a dataset by mean AULC (1 = best)")
     ax.grid(True, axis="x", alpha=0.3)
-    n_datasets = int(average.get_column("n_datasets").max())
+    n_datasets = int(average.get_column("n_datasets").to_numpy().max())
     ax.set_title(title or f"Ranks over {n_datasets} datasets (diamond = average rank)", fontsize=11)
     return fig
 
@@ -223,8 +223,8 @@ def plot_critical_difference(
     for tick in range(low, high + 1):
         ax.plot([tick, tick], [axis_y, axis_y + 0.12], color="black", lw=1.0)
         ax.text(tick, axis_y + 0.2, str(tick), ha="center", va="bottom", fontsize=9)
-    for tick in np.arange(low + 0.5, high, 1.0):
-        ax.plot([tick, tick], [axis_y, axis_y + 0.06], color="black", lw=0.8)
+    for half in np.arange(low + 0.5, high, 1.0):
+        ax.plot([half, half], [axis_y, axis_y + 0.06], color="black", lw=0.8)
     ax.text((low + high) / 2, axis_y + 0.62, "average rank (1 = best)", ha="center", va="bottom", fontsize=9)
     # Critical difference interval, above the axis at the left.
     cd_y = axis_y + 1.15
@@ -281,7 +281,7 @@ def plot_seed_stability(stability: pl.DataFrame, *, threshold: float = 0.9, titl
     ax.set_xlabel("number of seeds averaged")
     ax.set_ylabel("agreement with the all-seeds ranking")
     ax.set_xticks(n)
-    ax.set_ylim(min(-0.05, float(table.get_column("min_tau").min()) - 0.05), 1.05)
+    ax.set_ylim(min(-0.05, float(table.get_column("min_tau").to_numpy().min()) - 0.05), 1.05)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title or "How many seeds until the strategy ranking settles?", fontsize=11)

@@ -124,7 +124,12 @@ def write_report(
     sections = _Sections()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        curves = {
+            name: metrics.learning_curves(frame, x=axis, metric=metric, confidence=confidence)
+            for axis, name in (("n_labeled", "labels"), ("cost", "cost"))
+        }
         computed = _compute(frame, sections, baseline, metric, alpha, confidence, fractions, n_subsamples, random_state)
+    computed = {**{f"learning_curves_{name}": table for name, table in curves.items()}, **computed}
     for name, table in computed.items():
         if table is not None:
             table.write_csv(out / "tables" / f"{name}.csv")
@@ -134,7 +139,7 @@ def write_report(
     settings = frame.select(_SETTING).unique().sort(_SETTING).rows()
     for setting in settings:
         _setting_sections(
-            doc, out, frame, computed, setting, len(settings) > 1, colors,
+            doc, out, frame, computed, curves, setting, len(settings) > 1, colors,
             metric=metric, baseline=baseline, alpha=alpha, confidence=confidence,
             threshold=stability_threshold, dpi=dpi,
         )
@@ -165,8 +170,6 @@ def _compute(
     random_state: int,
 ) -> dict[str, pl.DataFrame | None]:
     computed: dict[str, pl.DataFrame | None] = {}
-    computed["learning_curves_labels"] = metrics.learning_curves(frame, x="n_labeled", metric=metric, confidence=confidence)
-    computed["learning_curves_cost"] = metrics.learning_curves(frame, x="cost", metric=metric, confidence=confidence)
     per_run = sections.attempt("AULC", lambda: metrics.aulc(frame, metric=metric))
     computed["aulc_per_run"] = per_run
     computed["aulc_summary"] = (
@@ -261,6 +264,7 @@ def _setting_sections(
     out: Path,
     frame: pl.DataFrame,
     computed: dict[str, pl.DataFrame | None],
+    curve_tables: dict[str, pl.DataFrame],
     setting: tuple[object, ...],
     several: bool,
     colors: dict[str, str],
@@ -288,7 +292,7 @@ def _setting_sections(
         f"on the whole pool. Curves are shown on the range of labels (cost) every seed reached."
     )
     for axis, name in (("n_labeled", "labels"), ("cost", "cost")):
-        curves = _in_setting(computed[f"learning_curves_{name}"], setting)
+        curves = _in_setting(curve_tables[name], setting)
         fig = figures.plot_learning_curves(
             curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
             title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
@@ -356,7 +360,7 @@ def _setting_sections(
             f"signed-rank test with 6 or more paired seeds, paired t-test (or exact sign test) below that; "
             f"win or loss when p < {alpha:g}, else tie."
         )
-        wtl = _in_setting(computed["win_tie_loss"], setting)
+        wtl = _in_setting(stats.win_tie_loss(tests), setting)
         doc.table(
             ["strategy", "wins", "ties", "losses", "datasets"],
             [[r["strategy"], str(r["wins"]), str(r["ties"]), str(r["losses"]), str(r["n_datasets"])] for r in wtl.iter_rows(named=True)],
