@@ -184,7 +184,7 @@ def test_cell_ids_are_stable_and_only_depend_on_the_cell():
     cells = expand_cells(_config())
     ids = {cell.describe(): cell.cell_id for cell in cells}
     # Pinned: a change here orphans every stored result, so it must be deliberate (bump _CELL_SCHEMA).
-    assert ids["openml:61 random logreg b=5 seed=0"] == "313a9cbef02cb66f"
+    assert ids["openml:61 random logreg b=5 seed=0"] == "845accbe78aa9df2"
     renamed = _config(name="other", description="words", datasets=["openml:187", "openml:061"],
                       strategies=["margin", "random"], seeds=[2, 1, 0, 7], n_seeds=None)
     renamed_ids = {cell.describe(): cell.cell_id for cell in expand_cells(renamed)}
@@ -352,3 +352,14 @@ def test_interrupted_in_process_run_keeps_finished_cells_and_leaves_no_debris(tm
     summary = run_experiment(config, tmp_path, jobs=1, progress=False, simulate=majority_baseline)
     assert summary.ok and summary.n_already_done == 4 and summary.n_completed == 8
     assert os.listdir(tmp_path / "cells").__len__() == 12
+
+
+def test_strategy_params_reach_only_their_strategy_and_are_checked():
+    config = _config(strategies=["random", "epsilon_margin"], strategy_params={"epsilon_margin": {"epsilon": 0.3}})
+    params = {cell.strategy: cell.simulate_kwargs()["strategy_params"] for cell in expand_cells(config)}
+    assert params == {"random": {}, "epsilon_margin": {"epsilon": 0.3}}
+    message = _errors({**BASE, "strategy_params": {"margin": {"epsilon": 0.3}}})
+    assert "'margin'" in message and "not in 'strategies'" in message
+    pytest.importorskip("alsim.strategies")
+    message = _errors({**BASE, "strategies": ["margin"], "strategy_params": {"margin": {"temperature": 2}}})
+    assert "'strategy_params.margin'" in message and "temperature" in message

@@ -217,6 +217,7 @@ class ExperimentConfig(_Section):
         default=None, min_length=1
     )
     n_seeds: int | None = Field(default=None, ge=1)
+    strategy_params: dict[str, dict[str, int | float | str | bool]] = {}
     budget: Budget = Budget()
     initial: InitialSet = InitialSet()
     oracle: OracleOptions = OracleOptions()
@@ -232,6 +233,29 @@ class ExperimentConfig(_Section):
                 "alsim_seeds",
                 "give exactly one of 'seeds' (a list of ints) or 'n_seeds' (a count: seeds 0..n-1)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _params_of_listed_strategies(self) -> ExperimentConfig:
+        for name, params in self.strategy_params.items():
+            if name not in self.strategies:
+                raise PydanticCustomError(
+                    "alsim_strategy_params",
+                    "'strategy_params' has parameters for '{name}', which is not in 'strategies' ({listed})",
+                    {"name": name, "listed": ", ".join(self.strategies)},
+                )
+            try:
+                from alsim.strategies import make_strategy
+            except ImportError:  # engine not installed: parameters are checked when the cell runs
+                continue
+            try:
+                make_strategy(name, **params)
+            except (ValueError, TypeError) as exc:
+                raise PydanticCustomError(
+                    "alsim_strategy_params",
+                    "'strategy_params.{name}' = {params} is not accepted by the strategy: {reason}",
+                    {"name": name, "params": params, "reason": str(exc)},
+                ) from None
         return self
 
     def seed_values(self) -> list[int]:

@@ -32,6 +32,7 @@ class Cell:
     dataset: str
     dataset_label: str | None
     strategy: str
+    strategy_params: dict[str, Any]
     learner: str
     batch_size: int
     seed: int
@@ -61,6 +62,7 @@ class Cell:
         """Keyword arguments for ``alsim.simulate`` (all but the dataset); None means the engine's default."""
         kwargs: dict[str, Any] = {
             "strategy": self.strategy,
+            "strategy_params": dict(self.strategy_params),
             "learner": self.learner,
             "batch_size": self.batch_size,
             "initial": self.initial,
@@ -113,6 +115,7 @@ def expand_cells(config: ExperimentConfig) -> list[Cell]:
                 dataset=dataset.spec,
                 dataset_label=dataset.label,
                 strategy=strategy,
+                strategy_params=dict(config.strategy_params.get(strategy, {})),
                 learner=learner,
                 batch_size=batch_size,
                 seed=seed,

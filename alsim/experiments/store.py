@@ -264,6 +264,9 @@ class CellStore:
         self.cells_dir.mkdir(parents=True, exist_ok=True)
         new_ids = {cell.cell_id for cell in expand_cells(config)}
         with self._directory_lock():
+            # Only the holder of the directory lock writes experiment.toml, so any temporary copy is stale.
+            for stale in self.out_dir.glob(".experiment.*.tmp.toml"):
+                stale.unlink(missing_ok=True)
             if self.config_path.is_file():
                 stored = load_config(self.config_path)
                 old_ids = {cell.cell_id for cell in expand_cells(stored)}
