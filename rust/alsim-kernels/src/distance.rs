@@ -1,0 +1,87 @@
+//! Squared Euclidean distances with a fixed summation order (so results do not depend on threads).
+
+use crate::real::Real;
+use ndarray::ArrayView1;
+
+const LANES: usize = 8;
+
+/// Squared Euclidean distance of two equal-length slices, accumulated in `T` over eight interleaved
+/// partial sums (a fixed order the compiler can vectorise).
+#[inline]
+pub(crate) fn sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut acc = [T::ZERO; LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
+    for (xa, xb) in (&mut ca).zip(&mut cb) {
+        for l in 0..LANES {
+            let d = xa[l] - xb[l];
+            acc[l] = acc[l] + d * d;
+        }
+    }
+    for (l, (&x, &y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        let d = x - y;
+        acc[l] = acc[l] + d * d;
+    }
+    let s0 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
+    let s1 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    s0 + s1
+}
+
+/// A matrix whose rows can be read as slices: in place for standard layout, otherwise copied once
+/// per call through a one-row scratch buffer.
+pub(crate) struct Rows<'a, T> {
+    view: ndarray::ArrayView2<'a, T>,
+    contiguous: Option<&'a [T]>,
+}
+
+impl<'a, T: Real> Rows<'a, T> {
+    pub(crate) fn new(view: ndarray::ArrayView2<'a, T>) -> Self {
+        let contiguous = view.to_slice();
+        Rows { view, contiguous }
+    }
+
+    pub(crate) fn n(&self) -> usize {
+        self.view.nrows()
+    }
+
+    pub(crate) fn d(&self) -> usize {
+        self.view.ncols()
+    }
+
+    /// Row `i` as a slice, using `scratch` when the row is not contiguous in memory.
+    #[inline]
+    pub(crate) fn row<'s>(&'s self, i: usize, scratch: &'s mut Vec<T>) -> &'s [T] {
+        let d = self.d();
+        if let Some(all) = self.contiguous {
+            return &all[i * d..(i + 1) * d];
+        }
+        let row: ArrayView1<'a, T> = self.view.clone().index_axis_move(ndarray::Axis(0), i);
+        if let Some(s) = row.to_slice() {
+            return s;
+        }
+        scratch.clear();
+        scratch.extend(row.iter().copied());
+        scratch
+    }
+
+    /// Squared distance between row `i` and the point `center` (a contiguous copy of a row).
+    #[inline]
+    pub(crate) fn sq_dist_to(&self, i: usize, center: &[T], scratch: &mut Vec<T>) -> T {
+        sq_dist(self.row(i, scratch), center)
+    }
+
+    /// A contiguous copy of row `i`.
+    pub(crate) fn owned_row(&self, i: usize) -> Vec<T> {
+        self.view.row(i).iter().copied().collect()
+    }
+
+    /// Index of the first row holding a NaN or infinite value, and that value's column.
+    pub(crate) fn first_non_finite(&self) -> Option<(usize, usize)> {
+        let mut scratch = Vec::new();
+        (0..self.n()).find_map(|i| {
+            self.row(i, &mut scratch).iter().position(|v| !v.is_finite()).map(|j| (i, j))
+        })
+    }
+}

@@ -1,0 +1,65 @@
+use thiserror::Error;
+
+/// Why a kernel refused its input. Messages follow scikit-learn's wording: they name the function, the
+/// parameter, what was expected and what was given.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KernelError {
+    /// A scalar parameter (k, measure, n_classes, ...) is outside its valid range or set of choices.
+    #[error("The '{parameter}' parameter of {function} must be {expected}. Got {got} instead.")]
+    InvalidParameter {
+        function: &'static str,
+        parameter: &'static str,
+        expected: String,
+        got: String,
+    },
+    /// An input array has the wrong shape or content (empty, NaN, negative probabilities, ...).
+    #[error("The '{parameter}' parameter of {function} must be {expected}. Got {got} instead.")]
+    InvalidInput {
+        function: &'static str,
+        parameter: &'static str,
+        expected: String,
+        got: String,
+    },
+}
+
+impl KernelError {
+    pub(crate) fn parameter(
+        function: &'static str,
+        parameter: &'static str,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Self {
+        KernelError::InvalidParameter { function, parameter, expected: expected.into(), got: got.into() }
+    }
+
+    pub(crate) fn input(
+        function: &'static str,
+        parameter: &'static str,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Self {
+        KernelError::InvalidInput { function, parameter, expected: expected.into(), got: got.into() }
+    }
+
+    /// The name of the offending parameter.
+    pub fn parameter_name(&self) -> &'static str {
+        match self {
+            KernelError::InvalidParameter { parameter, .. } | KernelError::InvalidInput { parameter, .. } => {
+                parameter
+            }
+        }
+    }
+}
+
+/// Checks `1 <= k <= available`.
+pub(crate) fn check_k(function: &'static str, k: usize, available: usize, what: &str) -> Result<(), KernelError> {
+    if k == 0 || k > available {
+        return Err(KernelError::parameter(
+            function,
+            "k",
+            format!("an int in [1, {available}] ({what})"),
+            k.to_string(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Row access over 2-D views of any memory layout.
+
+use ndarray::ArrayView2;
+
+/// Calls `f(i, row_i)` for rows `start..end` of `a`, in order, handing each row over as a contiguous
+/// slice. Standard-layout arrays are read in place; rows of other layouts are gathered into a scratch
+/// buffer of one row (O(columns) extra memory).
+#[inline]
+pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(a: &ArrayView2<'_, T>, start: usize, end: usize, mut f: F) {
+    let cols = a.ncols();
+    if let Some(all) = a.as_slice() {
+        if cols == 0 {
+            return;
+        }
+        for (offset, row) in all[start * cols..end * cols].chunks_exact(cols).enumerate() {
+            f(start + offset, row);
+        }
+        return;
+    }
+    let mut scratch: Vec<T> = Vec::with_capacity(cols);
+    for i in start..end {
+        let row = a.row(i);
+        match row.as_slice() {
+            Some(s) => f(i, s),
+            None => {
+                scratch.clear();
+                scratch.extend(row.iter().copied());
+                f(i, &scratch);
+            }
+        }
+    }
+}
+
+/// Splits `0..n` into consecutive chunks of `chunk` rows (the last may be shorter).
+pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<(usize, usize)> {
+    (0..n.div_ceil(chunk)).map(|c| (c * chunk, ((c + 1) * chunk).min(n))).collect()
+}

@@ -1,0 +1,359 @@
+//! Hand-computed cases, edge cases and reference comparisons for every kernel.
+
+use alsim_kernels::*;
+use ndarray::{array, Array2, Array3, ShapeBuilder};
+
+const LN2: f64 = std::f64::consts::LN_2;
+
+fn close(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{a:?} vs {b:?}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-12, "{a:?} vs {b:?}");
+    }
+}
+
+/// A small deterministic generator for test data (splitmix64).
+struct Data(u64);
+
+impl Data {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn proba(&mut self, n: usize, c: usize) -> Array2<f64> {
+        let mut p = Array2::from_shape_fn((n, c), |_| self.next().powi(3));
+        for mut row in p.rows_mut() {
+            let s: f64 = row.sum();
+            row.mapv_inplace(|v| v / s);
+        }
+        p
+    }
+
+    fn blobs(&mut self, n: usize, d: usize) -> Array2<f64> {
+        Array2::from_shape_fn((n, d), |(i, _)| (i % 7) as f64 * 3.0 + self.next())
+    }
+}
+
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool").install(f)
+}
+
+#[test]
+fn uncertainty_hand_computed() {
+    let p = array![[0.7, 0.2, 0.1], [0.4, 0.4, 0.2]];
+    close(&uncertainty_scores(p.view(), Measure::LeastConfidence).unwrap(), &[0.3, 0.6]);
+    close(&uncertainty_scores(p.view(), Measure::Margin).unwrap(), &[0.5, 1.0]);
+    let h0 = -(0.7f64 * 0.7f64.ln() + 0.2 * 0.2f64.ln() + 0.1 * 0.1f64.ln());
+    let h1 = -(2.0 * 0.4 * 0.4f64.ln() + 0.2 * 0.2f64.ln());
+    close(&uncertainty_scores(p.view(), Measure::Entropy).unwrap(), &[h0, h1]);
+}
+
+#[test]
+fn uncertainty_edge_rows() {
+    // n = 1, c = 2, uniform row.
+    let p = array![[0.5, 0.5]];
+    close(&uncertainty_scores(p.view(), Measure::LeastConfidence).unwrap(), &[0.5]);
+    close(&uncertainty_scores(p.view(), Measure::Margin).unwrap(), &[1.0]);
+    close(&uncertainty_scores(p.view(), Measure::Entropy).unwrap(), &[LN2]);
+    // One-hot rows score 0 (and +0.0, not -0.0) under every measure.
+    let onehot = array![[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]];
+    for m in [Measure::LeastConfidence, Measure::Margin, Measure::Entropy] {
+        let s = uncertainty_scores(onehot.view(), m).unwrap();
+        assert!(s.iter().all(|v| *v == 0.0 && v.is_sign_positive()), "{m:?}: {s:?}");
+    }
+    // Uniform over four classes.
+    let u = Array2::from_elem((3, 4), 0.25f32);
+    close(&uncertainty_scores(u.view(), Measure::LeastConfidence).unwrap(), &[0.75; 3]);
+    close(&uncertainty_scores(u.view(), Measure::Margin).unwrap(), &[1.0; 3]);
+    let h = uncertainty_scores(u.view(), Measure::Entropy).unwrap();
+    assert!(h.iter().all(|v| (v - 4f64.ln()).abs() < 1e-6));
+    // A single column: the second probability counts as 0.
+    let single = array![[1.0], [1.0]];
+    close(&uncertainty_scores(single.view(), Measure::Margin).unwrap(), &[0.0, 0.0]);
+}
+
+#[test]
+fn uncertainty_rejects_bad_rows_naming_the_first() {
+    let cases: Vec<(Array2<f64>, &str)> = vec![
+        (array![[0.5, 0.5], [f64::NAN, 1.0]], "row 1"),
+        (array![[0.5, 0.5], [0.5, 0.5], [f64::INFINITY, 0.0]], "row 2"),
+        (array![[1.2, -0.2], [0.5, 0.5]], "row 0"),
+        (array![[0.5, 0.5], [0.6, 0.6], [0.9, 0.9]], "row 1"),
+    ];
+    for (p, row) in cases {
+        for m in [Measure::LeastConfidence, Measure::Margin, Measure::Entropy] {
+            let err = uncertainty_scores(p.view(), m).unwrap_err();
+            assert!(matches!(err, KernelError::InvalidInput { parameter: "proba", .. }), "{err}");
+            assert!(err.to_string().contains(row), "{err}");
+            let err = select_most_uncertain(p.view(), 1, m).unwrap_err();
+            assert!(err.to_string().contains(row), "{err}");
+        }
+    }
+    // A deviation within the tolerance is accepted.
+    assert!(uncertainty_scores(array![[0.5, 0.5 + 0.5 * PROBA_SUM_TOLERANCE]].view(), Measure::Entropy).is_ok());
+    let empty = Array2::<f64>::zeros((0, 3));
+    assert!(uncertainty_scores(empty.view(), Measure::Margin).is_err());
+    let no_classes = Array2::<f64>::zeros((3, 0));
+    assert!(select_most_uncertain(no_classes.view(), 1, Measure::Margin).is_err());
+}
+
+#[test]
+fn measure_names_parse() {
+    for name in Measure::NAMES {
+        assert!(Measure::parse(name, "f").is_ok());
+    }
+    let err = Measure::parse("entropie", "f").unwrap_err();
+    assert_eq!(err.parameter_name(), "measure");
+    assert!(err.to_string().contains("'margin'"));
+}
+
+#[test]
+fn top_k_orders_and_breaks_ties_low() {
+    assert_eq!(top_k(&[0.1, 0.9, 0.5, 0.9], 3).unwrap(), vec![1, 3, 2]);
+    assert_eq!(top_k(&[1.0f32; 5], 3).unwrap(), vec![0, 1, 2]);
+    assert_eq!(top_k(&[2.0], 1).unwrap(), vec![0]);
+    assert_eq!(top_k(&[0.0, -0.0, 0.0], 2).unwrap(), vec![0, 1]);
+    assert_eq!(top_k(&[3.0, f64::INFINITY, f64::NEG_INFINITY], 3).unwrap(), vec![1, 0, 2]);
+    assert!(matches!(top_k(&[1.0, 2.0], 0), Err(KernelError::InvalidParameter { parameter: "k", .. })));
+    assert!(matches!(top_k(&[1.0, 2.0], 3), Err(KernelError::InvalidParameter { parameter: "k", .. })));
+    assert!(top_k(&[1.0, f64::NAN], 1).unwrap_err().to_string().contains("index 1"));
+    assert!(top_k::<f64>(&[], 1).is_err());
+}
+
+#[test]
+fn fused_selection_equals_scores_then_top_k() {
+    let mut data = Data(7);
+    for &(n, c, k) in &[(1, 2, 1), (50, 3, 50), (1000, 10, 17), (70_000, 4, 100)] {
+        let mut p = data.proba(n, c);
+        // Duplicate rows create exact ties.
+        if n > 10 {
+            let row = p.row(3).to_owned();
+            p.row_mut(n - 1).assign(&row);
+        }
+        for m in [Measure::LeastConfidence, Measure::Margin, Measure::Entropy] {
+            let scores = uncertainty_scores(p.view(), m).unwrap();
+            let expected = top_k(&scores, k).unwrap();
+            assert_eq!(select_most_uncertain(p.view(), k, m).unwrap(), expected);
+            // F-ordered copy and a strided view give the same answer.
+            let f = {
+                let mut f = Array2::<f64>::zeros((n, c).f());
+                f.assign(&p);
+                f
+            };
+            assert_eq!(select_most_uncertain(f.view(), k, m).unwrap(), expected);
+            assert_eq!(uncertainty_scores(f.view(), m).unwrap(), scores);
+        }
+    }
+    let mut wide = Array2::<f64>::zeros((40, 6));
+    let p = data.proba(40, 3);
+    for j in 0..3 {
+        wide.column_mut(2 * j).assign(&p.column(j));
+    }
+    let strided = wide.slice(ndarray::s![.., ..;2]);
+    assert_eq!(
+        select_most_uncertain(strided, 5, Measure::Entropy).unwrap(),
+        select_most_uncertain(p.view(), 5, Measure::Entropy).unwrap()
+    );
+}
+
+/// Farthest-first traversal the textbook way: a full minimum-distance vector, updated every step.
+fn textbook_k_center(x: &Array2<f64>, labeled: &[usize], k: usize, first: Option<usize>) -> Vec<usize> {
+    let n = x.nrows();
+    let mut min = vec![f64::INFINITY; n];
+    let mut taken = vec![false; n];
+    let mut picks = Vec::new();
+    let mut add = |c: usize, min: &mut Vec<f64>, taken: &mut Vec<bool>| {
+        taken[c] = true;
+        for i in 0..n {
+            let d: f64 = x.row(i).iter().zip(x.row(c).iter()).map(|(a, b)| (a - b) * (a - b)).sum();
+            min[i] = min[i].min(d);
+        }
+    };
+    for &l in labeled {
+        add(l, &mut min, &mut taken);
+    }
+    if let Some(f) = first {
+        picks.push(f);
+        add(f, &mut min, &mut taken);
+    }
+    while picks.len() < k {
+        let mut best: Option<usize> = None;
+        for i in 0..n {
+            if !taken[i] && best.is_none_or(|b| min[i] > min[b]) {
+                best = Some(i);
+            }
+        }
+        let b = best.unwrap();
+        picks.push(b);
+        add(b, &mut min, &mut taken);
+    }
+    picks
+}
+
+#[test]
+fn k_center_hand_computed() {
+    let x = array![[0.0], [1.0], [5.0], [10.0]];
+    assert_eq!(k_center_greedy(x.view(), &[0], 2, 0).unwrap(), vec![3, 2]);
+    assert_eq!(k_center_greedy(x.view(), &[0], 3, 0).unwrap(), vec![3, 2, 1]);
+    assert_eq!(k_center_greedy(x.view(), &[3, 0], 1, 0).unwrap(), vec![2]);
+}
+
+#[test]
+fn k_center_duplicates_and_ties() {
+    // Points coinciding with a center have distance 0 and are picked last, lowest index first.
+    let x = array![[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]];
+    assert_eq!(k_center_greedy(x.view(), &[0], 3, 0).unwrap(), vec![3, 1, 2]);
+    let same = Array2::<f32>::zeros((5, 3));
+    assert_eq!(k_center_greedy(same.view(), &[2], 4, 0).unwrap(), vec![0, 1, 3, 4]);
+    // n = 1, nothing labelled: the seed picks the only point.
+    assert_eq!(k_center_greedy(array![[1.0, 2.0]].view(), &[], 1, 99).unwrap(), vec![0]);
+}
+
+#[test]
+fn k_center_validation() {
+    let x = array![[0.0], [1.0], [2.0]];
+    let err = k_center_greedy(x.view(), &[0, 1, 2], 1, 0).unwrap_err();
+    assert_eq!(err.parameter_name(), "k");
+    assert!(k_center_greedy(x.view(), &[0, 0], 1, 0).unwrap_err().to_string().contains("repeated"));
+    assert!(k_center_greedy(x.view(), &[3], 1, 0).unwrap_err().to_string().contains("[0, 3)"));
+    assert!(k_center_greedy(x.view(), &[-1], 1, 0).is_err());
+    assert!(k_center_greedy(x.view(), &[0], 3, 0).is_err());
+    assert!(k_center_greedy(array![[0.0], [f64::NAN]].view(), &[], 1, 0).unwrap_err().to_string().contains("row 1"));
+    assert!(k_center_greedy(Array2::<f64>::zeros((0, 2)).view(), &[], 1, 0).is_err());
+}
+
+#[test]
+fn k_center_matches_textbook() {
+    let mut data = Data(11);
+    for &(n, d, n_lab, k) in &[(200, 3, 0, 30), (500, 5, 10, 100), (3000, 8, 40, 300), (2000, 2, 1, 1999)] {
+        let x = data.blobs(n, d);
+        let labeled: Vec<usize> = (0..n_lab).map(|i| (i * 37 + 5) % n).collect();
+        let labeled_i64: Vec<i64> = labeled.iter().map(|&i| i as i64).collect();
+        let picks = k_center_greedy(x.view(), &labeled_i64, k, 5).unwrap();
+        let first = if n_lab == 0 { Some(picks[0]) } else { None };
+        assert_eq!(picks, textbook_k_center(&x, &labeled, k, first), "n={n} d={d}");
+        // Any memory layout gives the same picks.
+        let mut f = Array2::<f64>::zeros((n, d).f());
+        f.assign(&x);
+        assert_eq!(k_center_greedy(f.view(), &labeled_i64, k, 5).unwrap(), picks);
+    }
+}
+
+#[test]
+fn k_center_seeded_first_pick() {
+    let x = Data(3).blobs(100, 2);
+    let a = k_center_greedy(x.view(), &[], 5, 42).unwrap();
+    assert_eq!(a, k_center_greedy(x.view(), &[], 5, 42).unwrap());
+    let firsts: std::collections::HashSet<usize> =
+        (0..20).map(|s| k_center_greedy(x.view(), &[], 1, s).unwrap()[0]).collect();
+    assert!(firsts.len() > 5);
+}
+
+#[test]
+fn committee_hand_computed() {
+    let votes = array![[0i64, 1, 2], [0, 0, 1], [0, 1, 0]];
+    let h = vote_entropy(votes.view(), 3).unwrap();
+    let two_one = -(2.0 / 3.0 * (2.0f64 / 3.0).ln() + 1.0 / 3.0 * (1.0f64 / 3.0).ln());
+    close(&h, &[0.0, two_one, 3f64.ln()]);
+    close(&pairwise_disagreement(votes.view()).unwrap(), &[0.0, 2.0 / 3.0, 1.0]);
+    let votes32 = votes.mapv(|v| v as i32);
+    close(&vote_entropy(votes32.view(), 3).unwrap(), &h);
+    // A single member: no disagreement possible, but no pairs to count either.
+    close(&vote_entropy(array![[1i64, 0]].view(), 2).unwrap(), &[0.0, 0.0]);
+    assert!(pairwise_disagreement(array![[1i64, 0]].view()).is_err());
+    let err = vote_entropy(votes.view(), 2).unwrap_err();
+    assert!(err.to_string().contains("member 0, sample 2"), "{err}");
+    assert!(vote_entropy(array![[-1i64]].view(), 2).is_err());
+    assert!(vote_entropy(votes.view(), 0).is_err());
+    // Any integer labels are fine for pairwise disagreement.
+    close(&pairwise_disagreement(array![[-5i64], [-5], [1_000_000]].view()).unwrap(), &[2.0 / 3.0]);
+}
+
+#[test]
+fn consensus_kl_hand_computed() {
+    let mp = Array3::from_shape_vec((2, 2, 2), vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 0.5, 0.5]).unwrap();
+    close(&consensus_kl(mp.view()).unwrap(), &[LN2, 0.0]);
+    let one = Array3::from_shape_vec((1, 1, 3), vec![0.2f32, 0.3, 0.5]).unwrap();
+    close(&consensus_kl(one.view()).unwrap(), &[0.0]);
+    let bad = Array3::from_shape_vec((2, 1, 2), vec![0.5, 0.5, 0.9, 0.3]).unwrap();
+    let err = consensus_kl(bad.view()).unwrap_err();
+    assert!(err.to_string().contains("member 1, row 0"), "{err}");
+}
+
+#[test]
+fn consensus_kl_matches_definition() {
+    let mut data = Data(5);
+    let (m, n, c) = (4, 300, 5);
+    let mut mp = Array3::<f64>::zeros((m, n, c));
+    for member in 0..m {
+        mp.index_axis_mut(ndarray::Axis(0), member).assign(&data.proba(n, c));
+    }
+    let got = consensus_kl(mp.view()).unwrap();
+    for i in 0..n {
+        let mean: Vec<f64> = (0..c).map(|j| (0..m).map(|a| mp[[a, i, j]]).sum::<f64>() / m as f64).collect();
+        let kl: f64 = (0..m)
+            .map(|a| (0..c).map(|j| mp[[a, i, j]] * (mp[[a, i, j]] / mean[j]).ln()).sum::<f64>())
+            .sum::<f64>()
+            / m as f64;
+        assert!((got[i] - kl).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn kmeans_pp_draws_distinct_points() {
+    let x = Data(9).blobs(500, 3);
+    let a = kmeans_pp(x.view(), 20, 1).unwrap();
+    assert_eq!(a, kmeans_pp(x.view(), 20, 1).unwrap());
+    assert_ne!(a, kmeans_pp(x.view(), 20, 2).unwrap());
+    let mut sorted = a.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 20);
+    // All points identical: still k distinct indices.
+    let same = Array2::<f32>::ones((6, 2));
+    let mut picks = kmeans_pp(same.view(), 6, 0).unwrap();
+    picks.sort_unstable();
+    assert_eq!(picks, vec![0, 1, 2, 3, 4, 5]);
+    // Two far-apart groups: the second center comes from the other group.
+    let two = array![[0.0, 0.0], [0.0, 0.1], [100.0, 0.0], [100.0, 0.1]];
+    for seed in 0..10 {
+        let p = kmeans_pp(two.view(), 2, seed).unwrap();
+        assert_ne!(p[0] / 2, p[1] / 2);
+    }
+    assert!(kmeans_pp(two.view(), 5, 0).is_err());
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let mut data = Data(21);
+    let p = data.proba(120_000, 6);
+    let x = data.blobs(20_000, 16);
+    let x32 = x.mapv(|v| v as f32);
+    let votes = Array2::from_shape_fn((7, 50_000), |(a, i)| ((a * 31 + i * 17) % 5) as i64);
+    let mut mp = Array3::<f64>::zeros((3, 40_000, 6));
+    for member in 0..3 {
+        mp.index_axis_mut(ndarray::Axis(0), member).assign(&data.proba(40_000, 6));
+    }
+    let run = || {
+        (
+            uncertainty_scores(p.view(), Measure::Entropy).unwrap(),
+            select_most_uncertain(p.view(), 50, Measure::Margin).unwrap(),
+            k_center_greedy(x.view(), &[1, 2, 3], 40, 0).unwrap(),
+            k_center_greedy(x32.view(), &[], 40, 3).unwrap(),
+            kmeans_pp(x.view(), 30, 4).unwrap(),
+            vote_entropy(votes.view(), 5).unwrap(),
+            pairwise_disagreement(votes.view()).unwrap(),
+            consensus_kl(mp.view()).unwrap(),
+        )
+    };
+    let one = in_pool(1, run);
+    let two = in_pool(2, run);
+    let four = in_pool(4, run);
+    assert_eq!(one.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), two.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(format!("{one:?}"), format!("{two:?}"));
+    assert_eq!(format!("{one:?}"), format!("{four:?}"));
+}
