@@ -229,15 +229,11 @@ def common_range(runs: Sequence[Run], x: str, what: str) -> tuple[float, float]:
     return low, high
 
 
-def curve_grid(runs: Sequence[Run], x: str, n_points: int, what: str) -> np.ndarray:
+def curve_grid(runs: Sequence[Run], x: str, what: str) -> np.ndarray:
     """The common grid runs are interpolated onto (see :func:`learning_curves`)."""
     low, high = common_range(runs, x, what)
-    if x == "n_labeled":
-        grid = np.unique(np.concatenate([r.x for r in runs]))
-        return grid[(grid >= low) & (grid <= high)]
-    if high == low:
-        return np.array([low])
-    return np.linspace(low, high, n_points)
+    grid = np.unique(np.concatenate([r.x for r in runs]))
+    return grid[(grid >= low) & (grid <= high)]
 
 
 def t_interval(values: np.ndarray, confidence: float) -> tuple[float, float | None, float | None, float | None]:
@@ -272,7 +268,6 @@ def learning_curves(
     x: str = "n_labeled",
     metric: str = "accuracy",
     confidence: float = 0.95,
-    n_points: int = 100,
 ) -> pl.DataFrame:
     """Mean learning curve of every configuration with a confidence band over seeds.
 
@@ -280,9 +275,11 @@ def learning_curves(
     the seeds are averaged point by point. The grid spans only the range every seed covered (from the
     latest first point to the earliest last point), so each mean is over the same runs:
 
-    * ``x="n_labeled"``: the union of the label counts the seeds recorded inside that range (when seeds
-      share their rounds, as they do with a fixed batch size, no value is interpolated);
-    * ``x="cost"``: ``n_points`` evenly spaced costs, since costs differ from seed to seed.
+    the grid is the union of the ``x`` values (label counts or cumulative costs) the seeds recorded
+    inside that range. When seeds share their rounds, as label counts do with a fixed batch size, no value
+    is interpolated; costs that differ between seeds are interpolated at each other's rounds. Points are
+    thus only ever where some run actually retrained, which keeps the "labels (cost) to target" read off
+    these curves on bought batches rather than between them.
 
     The band is the two-sided Student-t interval ``mean +/- t_{(1+confidence)/2, n-1} * s / sqrt(n)`` over
     the ``n`` seeds. Configurations with a single seed get null ``std``, ``ci_low`` and ``ci_high`` and a
@@ -298,9 +295,6 @@ def learning_curves(
         Test-split metric on the vertical axis.
     confidence : float in (0, 1), default=0.95
         Coverage of the confidence band.
-    n_points : int >= 2, default=100
-        Grid size for ``x="cost"``.
-
     Returns
     -------
     polars.DataFrame
@@ -316,16 +310,12 @@ def learning_curves(
     _check_choice(x, "x", func, X_CHOICES)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     confidence = _check_fraction(confidence, "confidence", func)
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 2:
-        raise InvalidParameterError(
-            f"The 'n_points' parameter of {func} must be an int >= 2. Got {n_points!r} instead."
-        )
     frame = validate_results(results, func, signals=(x, metric))
     pieces: list[pl.DataFrame] = []
     single_seed: list[tuple[object, ...]] = []
     for config, runs in group_runs(iter_runs(frame, x, metric), "config").items():
         what = _describe(CONFIG_COLUMNS, config)
-        grid = curve_grid(runs, x, n_points, what)
+        grid = curve_grid(runs, x, what)
         values = np.vstack([np.interp(grid, r.x, r.y) for r in runs])
         mean, std, low, high = t_interval(values, confidence)
         if std is None:
@@ -613,7 +603,6 @@ def savings(
     baseline: str = "random",
     fractions: Sequence[float] = (0.95, 0.99),
     metric: str = "accuracy",
-    n_points: int = 100,
 ) -> pl.DataFrame:
     """Labels and cost saved against a baseline strategy to reach a share of the full-pool accuracy.
 
@@ -633,8 +622,6 @@ def savings(
     baseline : str, default="random"
     fractions : sequence of float in (0, 1), default=(0.95, 0.99)
     metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
-    n_points : int, default=100
-        Grid size of the cost curves.
 
     Returns
     -------
@@ -661,7 +648,7 @@ def savings(
         # Single-seed warnings concern bands, which savings do not use.
         warnings.simplefilter("ignore", FewSeedsWarning)
         for axis in X_CHOICES:
-            table = learning_curves(frame, x=axis, metric=metric, n_points=n_points)
+            table = learning_curves(frame, x=axis, metric=metric)
             for config, group in table.group_by(list(CONFIG_COLUMNS), maintain_order=True):
                 curves[(axis, config)] = (
                     group.get_column(axis).to_numpy(),

@@ -54,16 +54,16 @@ def test_learning_curves_interpolate_different_label_grids_on_the_common_range()
     np.testing.assert_allclose(curves.get_column("mean").to_numpy(), [0.5, 0.7, 0.8, 0.85, 0.85])
 
 
-def test_cost_curves_use_an_even_grid_over_the_common_cost_range():
+def test_cost_curves_use_the_union_of_recorded_costs_in_the_common_range():
     frame = frame_from_curves(
         {("iris", "margin", 0): [0.5, 0.7, 0.9], ("iris", "margin", 1): [0.5, 0.6, 0.8]},
         labels=(10, 20, 30),
         costs={("iris", "margin", 0): [10.0, 20.0, 30.0], ("iris", "margin", 1): [10.0, 30.0, 50.0]},
     )
-    curves = metrics.learning_curves(frame, x="cost", n_points=5)
-    np.testing.assert_allclose(curves.get_column("cost").to_numpy(), [10, 15, 20, 25, 30])
-    # At cost 20: seed 0 is at 0.7, seed 1 halfway between 0.5 and 0.6.
-    assert curves.row(2, named=True)["mean"] == pytest.approx((0.7 + 0.55) / 2)
+    curves = metrics.learning_curves(frame, x="cost")
+    np.testing.assert_allclose(curves.get_column("cost").to_numpy(), [10, 20, 30])
+    # At cost 20: seed 0 is at 0.7, seed 1 halfway between 0.5 and 0.6; at 30 seed 1 is at 0.6.
+    np.testing.assert_allclose(curves.get_column("mean").to_numpy(), [0.5, (0.7 + 0.55) / 2, 0.75])
 
 
 def test_single_seed_gives_null_bands_and_a_warning_never_nan():
@@ -144,18 +144,24 @@ def test_savings_in_labels_and_cost_against_random():
             ("iris", "margin", 0): [0.5, 0.86, 0.87, 0.88],
             ("iris", "margin", 1): [0.5, 0.86, 0.87, 0.88],
         },
+        costs={
+            ("iris", "random", 0): [10.0, 20.0, 30.0, 40.0],
+            ("iris", "random", 1): [10.0, 20.0, 30.0, 40.0],
+            ("iris", "margin", 0): [10.0, 14.0, 20.0, 31.0],
+            ("iris", "margin", 1): [10.0, 10.0, 24.0, 35.0],
+        },
         reference=0.9,
     )
     out = metrics.savings(frame, fractions=[0.95, 0.99]).sort("strategy", "fraction")
     margin_95 = out.row(0, named=True)
     assert (margin_95["labels_to_target"], margin_95["baseline_labels_to_target"]) == (20, 40)
     assert margin_95["label_savings_pct"] == pytest.approx(50.0)
-    # The cost curve is sampled on 100 points from cost 10 to 40. The mean crosses 0.855 at cost 19.86;
-    # the first grid point at or past it is 10 + 30 * 33 / 99 = 20.
-    assert margin_95["cost_to_target"] == pytest.approx(20.0)
-    # random crosses at cost 39.17, first grid point past it 10 + 30 * 97 / 99 = 39.39.
-    assert margin_95["baseline_cost_to_target"] == pytest.approx(10 + 30 * 97 / 99)
-    assert margin_95["cost_savings_pct"] == pytest.approx(100 * (1 - 20.0 / (10 + 30 * 97 / 99)))
+    # Margin's cost grid is the union of its seeds' costs inside [10, 31]: 10, 14, 20, 24, 31 (seed 1's
+    # two rounds at cost 10 collapse to the later one, 0.86). At 10 the mean is (0.5 + 0.86) / 2 = 0.68;
+    # at 14 it is (0.86 + 0.8629) / 2 >= 0.855, the first cost reaching the target.
+    assert margin_95["cost_to_target"] == pytest.approx(14.0)
+    assert margin_95["baseline_cost_to_target"] == pytest.approx(40.0)
+    assert margin_95["cost_savings_pct"] == pytest.approx(65.0)
     margin_99 = out.row(1, named=True)
     assert margin_99["reached_labels"] is False and margin_99["label_savings_pct"] is None
     random_95 = out.filter(pl.col("strategy") == "random", pl.col("fraction") == 0.95).row(0, named=True)

@@ -162,3 +162,28 @@ def test_cli_report_on_a_directory_without_cells(tmp_path, capsys):
     assert "no finished cells" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "written by 'alsim run'" in capsys.readouterr().err
+
+
+def test_report_on_a_real_grid_run(tmp_path):
+    """A tiny real grid through the runner (simulate + cell store), then the report command."""
+    from alsim.experiments import load_config, load_results, run_experiment
+
+    config_path = tmp_path / "tiny.toml"
+    config_path.write_text(
+        'name = "tiny"\n'
+        'datasets = ["openml:61", "openml:187"]\n'
+        'strategies = ["random", "margin", "entropy"]\n'
+        'learners = ["logreg"]\nbatch_sizes = [5]\nn_seeds = 2\n'
+        "[budget]\nlabels = 30\n[initial]\nmethod = \"random\"\nsize = 6\n"
+    )
+    out = tmp_path / "grid"
+    run_experiment(load_config(config_path), out, jobs=1, progress=False)
+    results = load_results(out)
+    assert results.select("cell_id").n_unique() == 12
+    assert main(["report", str(out)]) == 0
+    markdown = (out / "report" / "report.md").read_text()
+    assert markdown.startswith("# Active-learning benchmark report: tiny")
+    assert "`iris`" in markdown and "`wine`" in markdown
+    ranks = pl.read_csv(out / "report" / "tables" / "average_ranks.csv")
+    assert sorted(ranks.get_column("strategy").to_list()) == ["entropy", "margin", "random"]
+    assert ranks.get_column("average_rank").sum() == pytest.approx(6.0)  # 1 + 2 + 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 _METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
@@ -33,8 +34,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from alsim.exceptions import InvalidInputError
     from alsim.experiments import load_results
     from alsim.reports import write_report
@@ -47,10 +46,24 @@ def run(args: argparse.Namespace) -> int:
             f"'alsim run CONFIG --out {args.directory}' first."
         )
     out = Path(args.out) if args.out else directory / "report"
-    title = args.title or f"Active-learning benchmark report: {directory.resolve().name}"
+    title = args.title or f"Active-learning benchmark report: {_experiment_name(directory)}"
     path = write_report(
         results, out, baseline=args.baseline, metric=args.metric, alpha=args.alpha, title=title,
         source=str(args.directory),
     )
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0
+
+
+def _experiment_name(directory: Path) -> str:
+    """The experiment's name from the config copy the runner keeps, else the directory's name."""
+    from alsim.exceptions import ConfigError
+    from alsim.experiments import load_config
+
+    config = directory / "experiment.toml"
+    if config.is_file():
+        try:
+            return load_config(config).name
+        except ConfigError:
+            pass  # an unreadable copy only costs the title; the results are still reported
+    return directory.resolve().name

@@ -62,6 +62,9 @@ def plot_learning_curves(
 ) -> Figure:
     """Small multiples, one panel per dataset, of mean learning curves with their confidence bands.
 
+    Bands are drawn clipped to [0, 1], the range of the metrics: with few seeds a t-interval can reach
+    past it (the tables keep the unclipped bounds).
+
     Parameters
     ----------
     curves : polars.DataFrame
@@ -107,8 +110,8 @@ def plot_learning_curves(
             if line.get_column("ci_low").null_count() == 0:
                 ax.fill_between(
                     xs,
-                    line.get_column("ci_low").to_numpy(),
-                    line.get_column("ci_high").to_numpy(),
+                    np.clip(line.get_column("ci_low").to_numpy(), 0.0, 1.0),
+                    np.clip(line.get_column("ci_high").to_numpy(), 0.0, 1.0),
                     color=colors[strategy],
                     alpha=0.15,
                     lw=0,

@@ -434,7 +434,7 @@ def _definitions(doc: Document, baseline: str, alpha: float, confidence: float, 
     doc.bullets(
         [
             "Learning curves are linear between recorded rounds; seeds are averaged on the label (cost) range "
-            "every seed covered: label counts are the union of the seeds' rounds, costs a 100-point even grid.",
+            "every seed covered, on the union of the label counts (costs) at which the seeds recorded a round.",
             f"Bands: mean +/- t(1 - (1 - {confidence:g})/2, n - 1) * s / sqrt(n) over n seeds; none for one seed.",
             "AULC: trapezoid area under a run's curve over the label range every run of its dataset shares, "
             "divided by the width of that range (so it is the curve's mean height, 0-1 for accuracy).",
