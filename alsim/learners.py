@@ -175,6 +175,8 @@ def fit_learner(estimator: Any, X: np.ndarray, y: np.ndarray) -> Any:
         # scikit-learn 1.9 deprecates SVC(probability=True) in favour of CalibratedClassifierCV, whose
         # internal stratified CV cannot fit the few-labels-per-class sets active learning starts from.
         warnings.filterwarnings("ignore", message="The `probability` parameter", category=FutureWarning)
+        # Early rounds label few examples per class; sklearn mistakes that for a regression target.
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
         return estimator.fit(X, y)
 
 

@@ -460,7 +460,7 @@ def simulate(
                 float(least_confidence.max()),
                 float(least_confidence.mean()),
                 float(entropy.mean()),
-                float(np.var(proba_unlabeled.max(axis=1))),
+                float(np.var(least_confidence)),  # = variance of max p, since least confidence = 1 - max p
             )
         else:
             least_confidence = np.empty(0)
