@@ -7,6 +7,8 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from results_factory import frame_from_curves, synthetic_results
 from scipy import stats as sps
 
@@ -237,3 +239,16 @@ def test_outputs_keep_input_key_dtypes_and_are_deterministic():
     first = metrics.learning_curves(frame, x="cost")
     assert first.schema["batch_size"] == pl.Int64
     assert first.equals(metrics.learning_curves(frame.reverse(), x="cost"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    accuracy=st.lists(st.floats(0.0, 1.0), min_size=2, max_size=12),
+    steps=st.lists(st.integers(1, 20), min_size=11, max_size=11),
+)
+def test_aulc_is_the_mean_height_of_the_curve(accuracy, steps):
+    labels = np.concatenate([[5], 5 + np.cumsum(steps[: len(accuracy) - 1])])
+    frame = frame_from_curves({("iris", "random", 0): accuracy}, labels=labels.tolist())
+    value = metrics.aulc(frame).item(0, "aulc")
+    assert min(accuracy) - 1e-12 <= value <= max(accuracy) + 1e-12
+    assert value == pytest.approx(np.trapezoid(accuracy, labels) / (labels[-1] - labels[0]))

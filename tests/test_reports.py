@@ -66,6 +66,8 @@ def test_report_writes_every_file(tmp_path, results):
         assert f"## {heading}" in markdown
     assert "nan" not in markdown.lower().replace("nemenyi", "")
     assert "None: every section was computed" in markdown
+    summary = markdown.split("## Summary")[1].split("## Learning curves")[0]
+    assert "Best average rank: `margin`" in summary and "Friedman test: p =" in summary
     aulc = pl.read_csv(out / "tables" / "aulc_summary.csv")
     assert aulc.height == 3 * 4 and aulc.get_column("mean").is_between(0, 1).all()
 

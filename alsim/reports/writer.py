@@ -137,6 +137,10 @@ def write_report(
     _overview(doc, frame, metric, baseline, confidence, source)
     colors = figures.strategy_colors(frame.get_column("strategy").unique().to_list(), baseline)
     settings = frame.select(_SETTING).unique().sort(_SETTING).rows()
+    doc.heading("Summary")
+    doc.bullets(
+        [line for setting in settings for line in _summary(computed, setting, len(settings) > 1, baseline, alpha, stability_threshold)]
+    )
     for setting in settings:
         _setting_sections(
             doc, out, frame, computed, curves, setting, len(settings) > 1, colors,
@@ -223,6 +227,56 @@ def _overview(
             f"Metric: test `{metric}`; bands and intervals are {confidence:.0%} Student-t intervals over seeds.",
         ]
     )
+
+
+def _summary(
+    computed: dict[str, pl.DataFrame | None],
+    setting: tuple[object, ...],
+    several: bool,
+    baseline: str,
+    alpha: float,
+    threshold: float,
+) -> list[str]:
+    """The few sentences a reader wants first: who ranks best, is it significant, is it stable."""
+    prefix = f"{_setting_text(setting)}: " if several else ""
+    lines = []
+    average = computed["average_ranks"]
+    if average is not None and _in_setting(average, setting).height:
+        table = _in_setting(average, setting)
+        best = table.row(0, named=True)
+        lines.append(
+            f"{prefix}best average rank: `{best['strategy']}` ({best['average_rank']:.2f} over "
+            f"{best['n_datasets']} datasets); order: "
+            + ", ".join(f"`{r['strategy']}` {r['average_rank']:.2f}" for r in table.iter_rows(named=True))
+            + "."
+        )
+    friedman = computed["friedman"]
+    if friedman is not None and _in_setting(friedman, setting).height:
+        row = _in_setting(friedman, setting).row(0, named=True)
+        verdict = "significant" if row["significant"] else "not significant"
+        lines.append(f"{prefix}Friedman test: p = {row['p_value']:.3g}, {verdict} at alpha = {alpha:g}.")
+    tests = computed["paired_tests"]
+    if tests is not None and _in_setting(tests, setting).height:
+        wtl = _in_setting(stats.win_tie_loss(tests), setting)
+        lines.append(
+            f"{prefix}against `{baseline}` (wins/ties/losses over datasets): "
+            + ", ".join(f"`{r['strategy']}` {r['wins']}/{r['ties']}/{r['losses']}" for r in wtl.iter_rows(named=True))
+            + "."
+        )
+    stability = computed["seed_stability"]
+    if stability is not None and _in_setting(stability, setting).height:
+        needed = stats.seeds_to_stable_ranking(_in_setting(stability, setting), threshold=threshold).row(0, named=True)
+        if needed["seeds_needed"] < needed["seeds_available"]:
+            lines.append(
+                f"{prefix}the ranking is stable (Kendall tau >= {threshold:g}) from {needed['seeds_needed']} of "
+                f"{needed['seeds_available']} seeds."
+            )
+        else:
+            lines.append(
+                f"{prefix}the ranking still changed with the last of {needed['seeds_available']} seeds: "
+                f"more seeds are needed before trusting it."
+            )
+    return lines if several else [line[0].upper() + line[1:] for line in lines]
 
 
 def _strategy_order(frame: pl.DataFrame, average: pl.DataFrame | None, setting: Sequence[object], baseline: str) -> list[str]:
