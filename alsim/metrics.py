@@ -153,7 +153,8 @@ def validate_results(
         raise InvalidInputError(
             f"{clashes.height} (dataset, learner, batch_size, strategy, seed) combinations in the 'results' "
             f"frame given to {func} have several cells, e.g. {first}: the grid varies a parameter the "
-            f"metrics do not compare. Filter the frame to one value of that parameter first."
+            f"metrics do not compare. Filter the frame to one value of that parameter first (for "
+            f"`alsim report`, use an output directory that holds a single experiment)."
         )
     return results.sort(["cell_id", "round"])
 

@@ -372,13 +372,18 @@ def _setting_sections(
     if saving is not None:
         doc.heading(f"Savings against {baseline}", level=level)
         doc.paragraph(
-            f"Labels (first table) and labeling cost (second table) the mean learning curve needs to reach "
+            f"Labels and labeling cost the mean learning curve needs to reach "
             f"95% / 99% of the full-pool accuracy, as the percentage saved against `{baseline}` (positive = "
             f"fewer labels), with the absolute values in brackets (strategy vs {baseline}). `n/r`: the "
             f"strategy's mean curve never reached the target within the budget; `({baseline} n/r)`: the "
             f"strategy did (value shown) but the baseline did not, so no percentage exists."
         )
-        for axis, unit, digits in (("labels", "labels", 0), ("cost", "cost", 1)):
+        views = [("labels", "labels", 0), ("cost", "cost", 1)]
+        setting_frame = _in_setting(frame, setting)
+        if setting_frame.select((pl.col("cost") == pl.col("n_labeled")).all()).item():
+            views = views[:1]
+            doc.paragraph("Every label cost one unit in these runs, so savings in cost equal savings in labels.")
+        for axis, unit, digits in views:
             key = "labels_to_target" if axis == "labels" else "cost_to_target"
             pct = "label_savings_pct" if axis == "labels" else "cost_savings_pct"
 
