@@ -286,7 +286,10 @@ class Committee:
 
     def member_proba(self, X: np.ndarray) -> np.ndarray:
         """Each member's class probabilities over the full class set, shape ``(M, n, n_classes)``."""
-        return np.stack([predict_proba_full(member, X, self.n_classes) for member in self.members_])
+        if self.n_classes is None:
+            raise InvalidInputError("Committee.member_proba needs a fitted committee (or n_classes); call fit first.")
+        n_classes = self.n_classes
+        return np.stack([predict_proba_full(member, X, n_classes) for member in self.members_])
 
     def member_votes(self, X: np.ndarray) -> np.ndarray:
         """Each member's predicted class code, shape ``(M, n)``, int64."""

@@ -55,7 +55,7 @@ def _check_int(name: str, value: Any, low: int, high: float | None = None) -> in
     expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _fail(name, expected, value)
-    if value < low or (high is not None and value > high):
+    if int(value) < low or (high is not None and int(value) > high):
         raise _fail(name, expected, value)
     return int(value)
 
@@ -63,7 +63,7 @@ def _check_int(name: str, value: Any, low: int, high: float | None = None) -> in
 def _resolve_seed(random_state: Any) -> int:
     """The run's integer seed: given, drawn from a Generator, or fresh entropy (then recorded)."""
     if random_state is None:
-        return int(np.random.SeedSequence().entropy % (_MAX_SEED + 1))
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, _MAX_SEED + 1))
     return _check_int("random_state", random_state, 0, _MAX_SEED)
@@ -76,7 +76,7 @@ def _resolve_dataset(dataset: Any, test_size: Any, seed: int) -> tuple[Any, str,
     if isinstance(dataset, Split):
         return dataset, dataset.dataset_name, None
     valid_test_size = (
-        isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) and 0.0 < test_size < 1.0
+        isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) and 0.0 < float(test_size) < 1.0
     )
     if not valid_test_size:
         raise _fail("test_size", "a float in (0, 1)", test_size)
@@ -353,7 +353,7 @@ def simulate(
     query_strategy = make_strategy(strategy, **(strategy_params or {}))
     estimator = make_learner(learner)  # validates the learner
     n_neighbors = estimator.get_params(deep=False).get("n_neighbors")
-    if isinstance(n_neighbors, numbers.Integral) and initial_size < n_neighbors:
+    if isinstance(n_neighbors, numbers.Integral) and initial_size < int(n_neighbors):
         raise _fail("initial_size", f"at least the learner's n_neighbors ({n_neighbors})", initial_size)
     if committee is not None:
         if isinstance(committee, str) or not isinstance(committee, Sequence) or len(committee) < 2:
@@ -507,7 +507,10 @@ def simulate(
         k = min(batch_size, int(unlabeled.size))
         if label_budget is not None:
             k = min(k, label_budget - int(labeled.size))
-        round_seed = int(committee_rng.integers(2**32))
+        def make_committee(seed: int = int(committee_rng.integers(2**32))) -> Committee:
+            members = committee if committee is not None else learner
+            return Committee(members, n_members=committee_size, n_classes=n_classes, random_state=seed)
+
         state = PoolState(
             X_pool,
             labeled,
@@ -516,12 +519,7 @@ def simulate(
             model,
             unlabeled=unlabeled,
             proba_unlabeled=proba_unlabeled,
-            committee_factory=lambda seed=round_seed: Committee(
-                committee if committee is not None else learner,
-                n_members=committee_size,
-                n_classes=n_classes,
-                random_state=seed,
-            ),
+            committee_factory=make_committee,
             cost_model=answerer.expected_costs,
             cache=run_cache,
         )

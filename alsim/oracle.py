@@ -41,9 +41,11 @@ class OracleAnswer(NamedTuple):
 
 
 def _check_real(name: str, value: Any, low: float, high: float | None, *, low_open: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value <= high)
+        number = float(value)
+        ok = bool(np.isfinite(number)) and (number > low if low_open else number >= low)
+        ok = ok and (high is None or number <= high)
     if not ok:
         bracket = "(" if low_open else "["
         upper = "inf)" if high is None else f"{high}]"
@@ -107,16 +109,16 @@ class SimulatedOracle:
             raise InvalidParameterError(
                 f"The 'n_annotators' parameter of SimulatedOracle must be an int >= 1. Got {n_annotators!r} instead."
             )
-        self.n_annotators = int(n_annotators)
-        self.annotator_cost_factor = _check_real("annotator_cost_factor", annotator_cost_factor, 0.0, None, low_open=True)
-        self.difficulty_scale = _check_real("difficulty_scale", difficulty_scale, 0.0, None)
+        self.n_annotators: int = int(n_annotators)
+        self.annotator_cost_factor: float = _check_real("annotator_cost_factor", annotator_cost_factor, 0.0, None, low_open=True)
+        self.difficulty_scale: float = _check_real("difficulty_scale", difficulty_scale, 0.0, None)
         if random_state is not None and not isinstance(random_state, (numbers.Integral, np.random.Generator)):
             raise InvalidParameterError(
                 "The 'random_state' parameter of SimulatedOracle must be an int, a numpy Generator or None. "
                 f"Got {random_state!r} instead."
             )
-        self.random_state = random_state
-        self._rng = np.random.default_rng(random_state)
+        self.random_state: int | np.random.Generator | None = random_state
+        self._rng: np.random.Generator = np.random.default_rng(random_state)
 
     @staticmethod
     def _check_confusion(confusion: Any) -> np.ndarray:
@@ -149,12 +151,12 @@ class SimulatedOracle:
                 raise InvalidParameterError(message)
             return cost
         if isinstance(cost, numbers.Real) and not isinstance(cost, bool):
-            if not (np.isfinite(cost) and cost > 0):
+            if not (np.isfinite(float(cost)) and float(cost) > 0):
                 raise InvalidParameterError(message)
             return float(cost)
         if isinstance(cost, Mapping):
             keys = list(cost)
-            if not keys or not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 0 for k in keys):
+            if not keys or not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) and int(k) >= 0 for k in keys):
                 raise InvalidParameterError(message)
             table = np.full(max(int(k) for k in keys) + 1, np.nan)
             for key, value in cost.items():

@@ -134,7 +134,7 @@ def load_result(path: str | os.PathLike[str]) -> SimulationResult:
     if not isinstance(records, pl.DataFrame):
         raise InvalidInputError(f"{path!r} does not hold a table.")
     return SimulationResult(
-        records=records.cast(RECORD_SCHEMA),
+        records=records.cast(pl.Schema({k: v for k, v in RECORD_SCHEMA.items() if k in records.columns})),
         config=json.loads(metadata[_CONFIG_KEY]),
         metadata=json.loads(metadata[_METADATA_KEY]),
     )

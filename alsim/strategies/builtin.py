@@ -69,9 +69,10 @@ def _check_measure(measure: Any, owner: str) -> str:
 
 
 def _check_positive_real(name: str, value: Any, owner: str, *, low: float = 0.0, high: float | None = None) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value >= low
-    if ok and high is not None:
-        ok = value <= high
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        number = float(value)
+        ok = bool(np.isfinite(number)) and number >= low and (high is None or number <= high)
     if not ok:
         upper = "inf)" if high is None else f"{high}]"
         raise InvalidParameterError(
