@@ -364,6 +364,18 @@ def simulate(
     init_rng, stop_rng, strategy_rng, committee_rng = (np.random.default_rng(s) for s in streams[:4])
     oracle_seed, learner_seed = _child_seed(streams[4]), _child_seed(streams[5])
     answerer = _make_oracle(oracle, oracle_seed)
+    if answerer.confusion is not None and answerer.confusion.shape[0] != n_classes:
+        raise InvalidParameterError(
+            f"The 'oracle' parameter of simulate has a {answerer.confusion.shape[0]}x{answerer.confusion.shape[0]} "
+            f"confusion matrix but the dataset has {n_classes} classes."
+        )
+    if isinstance(answerer.cost, np.ndarray) and (
+        answerer.cost.size < n_classes or np.any(np.isnan(answerer.cost[:n_classes]))
+    ):
+        raise InvalidParameterError(
+            f"The 'oracle' parameter of simulate must give a per-class cost for each of the {n_classes} classes "
+            f"(codes 0..{n_classes - 1}). Got {answerer.get_params()['cost']} instead."
+        )
 
     config: dict[str, Any] = {
         "dataset": dataset_description,

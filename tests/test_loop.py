@@ -224,6 +224,8 @@ def test_a_strategy_returning_bad_indices_is_reported(split):
         ({"committee": ["logreg"]}, "committee"),
         ({"oracle": {"noise": 0.1}}, "oracle"),
         ({"oracle": "noisy"}, "oracle"),
+        ({"oracle": {"confusion": [[0.9, 0.1], [0.1, 0.9]]}}, "oracle"),
+        ({"oracle": {"cost": {0: 1.0, 1: 2.0}}}, "oracle"),
         ({"progress": "yes"}, "progress"),
         ({"strategy_params": [1]}, "strategy_params"),
         ({"learner": "knn", "initial_size": 3}, "initial_size"),
