@@ -1,7 +1,10 @@
 """Stream-based active learning: examples arrive one at a time and are labelled or skipped on the spot.
 
-Arrival orders (with abrupt or gradual drift built from the real dataset) live in :mod:`.orders`, the budget
-manager in :mod:`.budget`, the query strategies in :mod:`.strategies` and drift detection in :mod:`.drift`.
+:func:`simulate_stream` replays the loop on a real dataset and returns the same
+:class:`~alsim.records.SimulationResult` as the pool loop (``config["mode"] == "stream"``). Arrival orders
+(with abrupt or gradual drift built from the real dataset) live in :mod:`.orders`, the budget manager in
+:mod:`.budget`, the query strategies in :mod:`.strategies`, drift detection in :mod:`.drift` and the drift
+recovery report in :mod:`.report`.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from alsim.stream.budget import BudgetManager
 from alsim.stream.drift import DETECTORS, DriftDetector, make_drift_detector
 from alsim.stream.orders import ORDERS, ArrivalOrder, make_arrival_order
+from alsim.stream.simulate import STREAM_COLUMNS, simulate_stream
 from alsim.stream.strategies import (
     BufferStrategy,
     StreamStrategy,
@@ -19,6 +23,7 @@ from alsim.stream.strategies import (
 __all__ = [
     "DETECTORS",
     "ORDERS",
+    "STREAM_COLUMNS",
     "ArrivalOrder",
     "BudgetManager",
     "BufferStrategy",
@@ -28,4 +33,5 @@ __all__ = [
     "make_arrival_order",
     "make_drift_detector",
     "make_stream_strategy",
+    "simulate_stream",
 ]

@@ -16,9 +16,11 @@ and the estimated spending is ``u_t / w``. Two documented departures from the pa
   around ``B w`` and, since summing the recursion gives ``labels = u_n - u_0 + (1/w) sum_t u_{t-1}``, the
   long-run share is ``B`` to within half a label per window.
 - A drift response: :meth:`BudgetManager.boost` raises the target to ``boost_factor * B`` for
-  ``boost_period`` arrivals. The labels bought above the base rate are a *debt*; once the boost is over the
-  target drops to ``payback_rate * B`` until the labels bought are back at ``B`` times the arrivals, so the
-  total spend matches a fixed-rate run (provided the stream lasts long enough to repay).
+  ``boost_period`` arrivals. The labels bought during the boost beyond ``B`` per arrival are a *debt*; once
+  the boost is over the target drops to ``payback_rate * B`` until the labels bought since the boost began
+  are back at ``B`` per arrival, so the total spend matches a fixed-rate run (provided the stream lasts long
+  enough to repay). Only boost periods are accounted: labels a picky strategy left unspent before the drift
+  are not spent by the boost.
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ class BudgetManager:
         self._decay = (self.window - 1) / self.window
         self._estimate = self.budget_fraction * self.window
         self._boost_left = 0
+        self._phase = "base"  # "boost", "payback" (repaying a boost's debt) or "base"
+        self._debt = 0.0
         self.n_arrived = 0
         self.n_bought = 0
 
@@ -109,29 +113,37 @@ class BudgetManager:
 
     @property
     def debt(self) -> float:
-        """Labels bought beyond ``B`` times the arrivals so far (negative when under budget)."""
-        return self.n_bought - self.budget_fraction * self.n_arrived
+        """Labels bought since the last boost began beyond ``B`` per arrival, not yet repaid."""
+        return self._debt
 
     @property
     def boosting(self) -> bool:
-        """Whether a drift boost is running."""
-        return self._boost_left > 0
+        """Whether the current arrival is in a drift boost."""
+        return self._phase == "boost"
 
     @property
     def target(self) -> float:
         """The share of arrivals the manager aims to label right now."""
-        if self._boost_left > 0:
+        if self._phase == "boost":
             return min(1.0, self.boost_factor * self.budget_fraction)
-        if self.debt > 0:
+        if self._phase == "payback":
             return self.payback_rate * self.budget_fraction
         return self.budget_fraction
 
     def arrive(self) -> None:
-        """Register one arriving example (fades the spending estimate, advances a running boost)."""
+        """Register one arriving example (fades the spending estimate, advances a boost or its payback)."""
         self._estimate *= self._decay
         self.n_arrived += 1
         if self._boost_left > 0:
             self._boost_left -= 1
+            self._phase = "boost"
+        elif self._debt > 0:
+            self._phase = "payback"
+        else:
+            self._phase = "base"
+            self._debt = 0.0
+        if self._phase != "base":
+            self._debt -= self.budget_fraction
 
     def allowance(self) -> int:
         """Number of labels that can be bought now with the estimate staying at or below the target."""
@@ -146,7 +158,9 @@ class BudgetManager:
             )
         self._estimate += n_labels
         self.n_bought += n_labels
+        if self._phase != "base":
+            self._debt += n_labels
 
     def boost(self) -> None:
-        """Start (or restart) a drift boost of ``boost_period`` arrivals."""
+        """Start (or restart) a drift boost over the next ``boost_period`` arrivals."""
         self._boost_left = self.boost_period
