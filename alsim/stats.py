@@ -577,28 +577,33 @@ def seed_stability(
 
 
 def _score_cube(group: pl.DataFrame, strategies: list[str], func: str) -> tuple[np.ndarray, list[int]]:
-    """AULC as datasets x strategies x seeds, over the datasets and seeds every strategy completed."""
+    """AULC as datasets x strategies x seeds.
+
+    Datasets where some strategy has no finished cell are left out (as in the ranks); of the rest, only
+    the seeds every dataset and strategy finished are used, so every subset compares like with like.
+    """
     per_seed = group.select("dataset", "strategy", "seed", "aulc")
-    datasets = sorted(per_seed.get_column("dataset").unique().to_list())
-    counts = per_seed.group_by("dataset", "seed").agg(pl.col("strategy").n_unique().alias("k"))
-    complete = counts.filter(pl.col("k") == len(strategies))
-    seeds_per_dataset = complete.group_by("dataset").agg(pl.col("seed"))
-    common: set[int] | None = None
-    for dataset in datasets:
-        found = seeds_per_dataset.filter(pl.col("dataset") == dataset)
-        finished = set(found.get_column("seed").to_list()[0]) if found.height else set()
-        common = finished if common is None else common & finished
-    all_seeds = set(per_seed.get_column("seed").unique().to_list())
-    seeds = sorted(common or set())
-    if not seeds:
+    all_datasets = sorted(per_seed.get_column("dataset").unique().to_list())
+    per_dataset = per_seed.group_by("dataset").agg(pl.col("strategy").n_unique().alias("k"))
+    datasets = sorted(per_dataset.filter(pl.col("k") == len(strategies)).get_column("dataset").to_list())
+    complete = (
+        per_seed.filter(pl.col("dataset").is_in(datasets))
+        .group_by("dataset", "seed")
+        .agg(pl.col("strategy").n_unique().alias("k"))
+        .filter(pl.col("k") == len(strategies))
+    )
+    n_datasets_per_seed = complete.group_by("seed").agg(pl.len().alias("n"))
+    seeds = sorted(n_datasets_per_seed.filter(pl.col("n") == len(datasets)).get_column("seed").to_list())
+    if not datasets or not seeds:
         raise InvalidInputError(
-            f"{func} needs seeds that every dataset and strategy finished; the results share none. "
-            f"Rerun the failed cells."
+            f"{func} needs seeds that every strategy finished on the same datasets; these results share "
+            f"none. Rerun the failed cells."
         )
-    if len(seeds) < len(all_seeds):
+    all_seeds = per_seed.get_column("seed").n_unique()
+    if len(datasets) < len(all_datasets) or len(seeds) < all_seeds:
         warnings.warn(
-            f"{func}: using the {len(seeds)} seeds every dataset and strategy finished, out of "
-            f"{len(all_seeds)}.",
+            f"{func}: the ranking-stability check uses the {len(datasets)} of {len(all_datasets)} datasets "
+            f"and {len(seeds)} of {all_seeds} seeds that every strategy finished.",
             UserWarning,
             stacklevel=3,
         )

@@ -214,3 +214,14 @@ def test_seeds_to_stable_ranking_definition():
     )
     row = stats.seeds_to_stable_ranking(stability, threshold=0.9).row(0, named=True)
     assert row["seeds_needed"] == 4  # 2 reaches 0.9 but 3 falls back below it
+
+
+def test_seed_stability_uses_complete_datasets_and_common_seeds():
+    frame = synthetic_results(datasets=("a", "b", "c"), seeds=(0, 1, 2, 3))
+    partial = frame.filter(
+        ~((pl.col("dataset") == "a") & (pl.col("strategy") == "coreset")),
+        ~((pl.col("dataset") == "b") & (pl.col("strategy") == "random") & (pl.col("seed") == 3)),
+    )
+    with pytest.warns(UserWarning, match="uses the 2 of 3 datasets and 3 of 4 seeds"):
+        stability = stats.seed_stability(partial, n_subsamples=3)
+    assert stability.get_column("n_seeds").to_list() == [1, 2, 3]

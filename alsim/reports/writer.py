@@ -147,7 +147,10 @@ def write_report(
             metric=metric, baseline=baseline, alpha=alpha, confidence=confidence,
             threshold=stability_threshold, dpi=dpi,
         )
-    notes = list(dict.fromkeys(str(w.message) for w in caught)) + sections.skipped
+    # The same warning reaches several functions (ranks, Friedman, ...); list it once, without the
+    # name of the function that raised it.
+    warned = (re.sub(r"^\w+: ", "", str(w.message)) for w in caught)
+    notes = list(dict.fromkeys(text[:1].upper() + text[1:] for text in warned)) + sections.skipped
     doc.heading("Notes and skipped sections")
     if notes:
         doc.bullets(notes)
