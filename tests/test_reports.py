@@ -61,7 +61,7 @@ def test_report_writes_every_file(tmp_path, results):
     assert sorted(Path(p).name for p in _images(html)) == sorted(figures_written)
     assert all(not p.startswith(("/", "http")) and (out / p).is_file() for p in _images(html))
     assert "<style>" in html and "<script" not in html and "<link" not in html
-    for heading in ("Learning curves", "Area under the learning curve", "Savings against random", "Deficiency",
+    for heading in ("Learning curves", "Area under the learning curve", "Savings against random", "Labels to target, seed by seed", "Deficiency",
                     "Win / tie / loss against random", "Ranks across datasets", "How many seeds"):
         assert f"## {heading}" in markdown
     assert "nan" not in markdown.lower().replace("nemenyi", "")

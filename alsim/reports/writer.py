@@ -403,6 +403,29 @@ def _setting_sections(
             doc.paragraph(f"Savings in {unit}:")
             doc.table(header, rows)
 
+    per_run_targets = computed["labels_to_target"]
+    if per_run_targets is not None:
+        doc.heading("Labels to target, seed by seed", level=level)
+        doc.paragraph(
+            "Labels each run bought before its test accuracy first reached 95% / 99% of its full-pool accuracy: "
+            "median over the seeds that reached it, with [seeds reached / seeds run]. Runs that never reached "
+            "the target within the budget count in the second number only."
+        )
+        summary = (
+            _in_setting(per_run_targets, setting)
+            .group_by([*metrics.CONFIG_COLUMNS, "fraction"])
+            .agg(
+                pl.col("labels_to_target").median().alias("median"),
+                pl.col("reached").sum().alias("n_reached"),
+                pl.len().alias("n_runs"),
+            )
+        )
+        header, rows = _wide(
+            summary, ["dataset", "fraction"], strategies,
+            lambda r: ("n/r" if r["median"] is None else f"{r['median']:g}") + f" [{r['n_reached']}/{r['n_runs']}]",
+        )
+        doc.table(header, rows)
+
     deficiency = computed["deficiency"]
     if deficiency is not None:
         doc.heading("Deficiency", level=level)
