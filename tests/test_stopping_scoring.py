@@ -133,3 +133,10 @@ def test_plot_winner_map_writes_a_png(tmp_path):
     path = tmp_path / "winners.png"
     plot_winner_map(grid, path, highlight=(1.0, 1000.0))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_winner_map_names_every_rule_in_a_tie():
+    # With cost = labels, a 20-label cap and a 20-unit cost cap stop at the same rounds.
+    grid = winner_map(two_runs(), [LabelBudget(max_labels=20), CostBudget(max_cost=20.0)],
+                      label_costs=[1.0], lifetime_error_costs=[10.0])
+    assert grid["winner"].to_list() == ["label_budget = cost_budget"]

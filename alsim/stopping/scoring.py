@@ -360,7 +360,7 @@ def winner_map(
     -------
     polars.DataFrame
         One row per grid point: ``cost_per_label``, ``lifetime_error_cost``, ``winner`` and ``score`` (the
-        winner's mean regret or mean rank).
+        winner's mean regret or mean rank). Rules that tie are all named, joined by ``" = "``.
 
     Examples
     --------
@@ -415,13 +415,16 @@ def winner_map(
         raise MissingSignalError("No candidate stopping rule could read any run of these results.")
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(usable, (rank_sum if criterion == "mean_rank" else regret_sum) / counts, np.inf)
-    best = np.argmin(score, axis=1)
+    best_score = score.min(axis=1)
+    # Rules that stop at the same rounds tie exactly; name them all rather than pick one arbitrarily.
+    tied = np.isclose(score, best_score[:, None], rtol=1e-9, atol=1e-12)
+    winners = [" = ".join(names[j] for j in np.flatnonzero(row)) for row in tied]
     return pl.DataFrame(
         {
             "cost_per_label": label_flat,
             "lifetime_error_cost": error_flat,
-            "winner": [names[j] for j in best],
-            "score": score[np.arange(best.size), best],
+            "winner": winners,
+            "score": best_score,
         }
     )
 
