@@ -30,6 +30,7 @@ def add_parser(subparsers: Any) -> None:
         "--alpha", type=float, default=0.05, help="significance level of the tests and the CD (default: 0.05)"
     )
     parser.add_argument("--title", default=None, help="report title (default: from the experiment name)")
+    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     parser.set_defaults(func=run)
 
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     title = args.title or f"Active-learning benchmark report: {_experiment_name(directory)}"
     path = write_report(
         results, out, baseline=args.baseline, metric=args.metric, alpha=args.alpha, title=title,
-        source=str(args.directory),
+        source=str(args.directory), progress=not args.no_progress,
     )
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0

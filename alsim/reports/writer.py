@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
+from tqdm.auto import tqdm
 
 from alsim import metrics, stats
 from alsim.exceptions import AlsimError, InvalidParameterError
@@ -66,6 +68,7 @@ def write_report(
     title: str = "Active-learning benchmark report",
     source: str | None = None,
     dpi: int = 110,
+    progress: bool = False,
 ) -> Path:
     """Write ``report.md``, ``report.html``, PNG figures and CSV tables for a results frame.
 
@@ -100,6 +103,8 @@ def write_report(
     source : str, optional
         Where the results came from (shown in the report).
     dpi : int, default=110
+    progress : bool, default=False
+        Show a progress bar on stderr.
 
     Returns
     -------
@@ -124,11 +129,18 @@ def write_report(
     sections = _Sections()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        settings = frame.select(_SETTING).unique().sort(_SETTING).rows()
+        bar = tqdm(
+            total=3 + len(settings), desc="alsim report", unit="step", disable=not progress, file=sys.stderr
+        )
         curves = {
             name: metrics.learning_curves(frame, x=axis, metric=metric, confidence=confidence)
             for axis, name in (("n_labeled", "labels"), ("cost", "cost"))
         }
-        computed = _compute(frame, sections, baseline, metric, alpha, confidence, fractions, n_subsamples, random_state)
+        bar.update()
+        computed = _compute(
+            frame, sections, bar, baseline, metric, alpha, confidence, fractions, n_subsamples, random_state
+        )
     computed = {**{f"learning_curves_{name}": table for name, table in curves.items()}, **computed}
     for name, table in computed.items():
         if table is not None:
@@ -136,7 +148,6 @@ def write_report(
     doc = Document(title)
     _overview(doc, frame, metric, baseline, confidence, source)
     colors = figures.strategy_colors(frame.get_column("strategy").unique().to_list(), baseline)
-    settings = frame.select(_SETTING).unique().sort(_SETTING).rows()
     doc.heading("Summary")
     doc.bullets(
         [line for setting in settings for line in _summary(computed, setting, len(settings) > 1, baseline, alpha, stability_threshold)]
@@ -147,6 +158,7 @@ def write_report(
             metric=metric, baseline=baseline, alpha=alpha, confidence=confidence,
             threshold=stability_threshold, dpi=dpi,
         )
+        bar.update()
     # The same warning reaches several functions (ranks, Friedman, ...); list it once, without the
     # name of the function that raised it.
     warned = (re.sub(r"^\w+: ", "", str(w.message)) for w in caught)
@@ -162,12 +174,14 @@ def write_report(
     )
     (out / "report.md").write_text(doc.to_markdown(), encoding="utf-8")
     (out / "report.html").write_text(doc.to_html(), encoding="utf-8")
+    bar.close()
     return out / "report.md"
 
 
 def _compute(
     frame: pl.DataFrame,
     sections: _Sections,
+    bar: tqdm,
     baseline: str,
     metric: str,
     alpha: float,
@@ -194,6 +208,7 @@ def _compute(
     )
     computed["paired_tests"] = tests
     computed["win_tie_loss"] = None if tests is None else stats.win_tie_loss(tests)
+    bar.update()
     computed["dataset_ranks"] = sections.attempt("Ranks", lambda: stats.dataset_ranks(frame, metric=metric))
     computed["average_ranks"] = sections.attempt("Average ranks", lambda: stats.average_ranks(frame, metric=metric))
     computed["friedman"] = sections.attempt(
@@ -205,6 +220,7 @@ def _compute(
         lambda: stats.seed_stability(frame, n_subsamples=n_subsamples, metric=metric, random_state=random_state),
     )
     computed["seed_stability"] = stability
+    bar.update()
     return computed
 
 
