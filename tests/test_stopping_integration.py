@@ -82,3 +82,23 @@ def test_cli_on_a_saved_simulation(iris_result, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "stabilizing_predictions" in printed and "target_accuracy *" in printed
     assert (tmp_path / "out" / "stopping_winner_map.png").exists()
+
+
+def test_cli_on_a_grid_output_directory(tmp_path, capsys):
+    from alsim.experiments import run_experiment
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        'name = "tiny"\ndatasets = ["openml:61"]\nstrategies = ["random", "margin"]\nlearners = ["logreg"]\n'
+        'batch_sizes = [10]\nn_seeds = 2\n\n[budget]\nlabels = 40\n\n[initial]\nmethod = "random"\nsize = 10\n'
+    )
+    out = tmp_path / "grid"
+    run_experiment(config, out, jobs=1, progress=False)
+    capsys.readouterr()
+    assert main(["stopping", str(out), "--cost-per-label", "0.5"]) == 0
+    assert "on 4 run(s)" in capsys.readouterr().out
+    scores = pl.read_parquet(out / "stopping" / "stopping_scores.parquet")
+    assert scores.select("strategy", "seed").unique().height == 4
+    # Without record_cv the practical marginal-gain rule is reported as not scored, with the remedy.
+    marginal = scores.filter(pl.col("rule") == "marginal_gain")
+    assert not marginal["applicable"].any() and "record_cv=True" in marginal["note"][0]

@@ -486,7 +486,7 @@ def plot_winner_map(
     cmap = ListedColormap([palette(i % palette.N) for i in range(len(names))])
     norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
 
-    fig, ax = plt.subplots(figsize=(8.5, 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
     ax.pcolormesh(_edges(label_costs), _edges(error_costs), codes.T, cmap=cmap, norm=norm, shading="flat")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -495,7 +495,7 @@ def plot_winner_map(
     ax.set_title(title or "Stopping rule with the lowest mean regret")
     shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list()))
     handles: list[Artist] = [
-        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=f"{name} ({shares[name]:.0%} of map)")
+        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=_legend_label(name, shares[name]))
         for name in names
     ]
     if highlight is not None:
@@ -505,6 +505,14 @@ def plot_winner_map(
     ax.legend(handles=handles, title="winning rule", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _legend_label(winner: str, share: float) -> str:
+    """A legend entry; a long tie ("a = b = c ...") is wrapped so the legend does not crowd out the map."""
+    import textwrap
+
+    text = textwrap.fill(winner, width=40, break_long_words=False, subsequent_indent="  ")
+    return f"{text}\n  ({share:.0%} of map)" if "\n" in text else f"{text} ({share:.0%} of map)"
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
