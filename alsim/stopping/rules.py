@@ -37,7 +37,8 @@ __all__ = [
 
 def _values(records: pl.DataFrame, column: str) -> np.ndarray:
     """A signal as float64 with NaN where the run recorded null (e.g. round 0 of selected_*)."""
-    return records[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    # polars turns the nulls of a float column into NaN when converting to numpy.
+    return records[column].cast(pl.Float64).to_numpy()
 
 
 def _stop_set_predictions(records: pl.DataFrame, rule: StoppingRule) -> np.ndarray:
@@ -53,7 +54,8 @@ def _stop_set_predictions(records: pl.DataFrame, rule: StoppingRule) -> np.ndarr
             f"The {rule.name!r} stopping rule needs predictions on a stop set, but the stop set of this run is "
             "empty: simulate with a non-empty stop set (stop_set_size >= 1)."
         )
-    return np.asarray(column.to_list(), dtype=np.int64)
+    # Equal lengths were checked, so the flattened values reshape into one row per round.
+    return column.explode().cast(pl.Int64).to_numpy().reshape(len(lengths), int(lengths[0]))
 
 
 def _budget_flags(spent: np.ndarray, cap: float) -> np.ndarray:
