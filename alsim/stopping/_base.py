@@ -41,7 +41,9 @@ class StoppingRule:
     name : str
         Registry name (set by :func:`register_rule`).
     required_signals : tuple of str
-        Records columns the rule reads.
+        Records columns the rule reads (a class attribute; a property on the few rules whose columns depend
+        on a parameter, such as ``PerformanceConvergence(signal=...)``). A run lacking one raises
+        MissingSignalError naming the rule, the column and how to record it.
     uses_test_labels : bool
         True for reference rules that peek at the test labels; they cannot be used in practice.
     """
