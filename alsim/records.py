@@ -95,6 +95,49 @@ class SimulationResult:
             f"reference accuracy (whole pool) {reference_text}"
         )
 
+    def plot(self, path: str | os.PathLike[str] | None = None, *, x: str = "n_labeled") -> Any:
+        """Learning curve of the run: test accuracy and macro-F1 against labels (or cost), with the
+        reference accuracy of the learner trained on the whole pool as a dashed line.
+
+        Parameters
+        ----------
+        path : path or None
+            Write the figure there (PNG, SVG, PDF by extension); None only returns it.
+        x : {"n_labeled", "cost"}, default="n_labeled"
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> result.plot("learning_curve.png")  # doctest: +SKIP
+        """
+        if x not in ("n_labeled", "cost"):
+            raise InvalidInputError(f"The 'x' parameter of plot must be one of ['n_labeled', 'cost']. Got {x!r} instead.")
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(6, 4), layout="constrained")
+        axes = figure.add_subplot()
+        axes.plot(self.records[x], self.records["accuracy"], marker=".", label="accuracy")
+        axes.plot(self.records[x], self.records["macro_f1"], marker=".", label="macro-F1")
+        reference = self.metadata.get("reference_accuracy")
+        if reference is not None:
+            axes.axhline(reference, linestyle="--", color="grey", label="reference accuracy (whole pool)")
+            top = max(float(reference), float(self.records["accuracy"].to_numpy().max()))
+            axes.set_ylim(top=min(1.02, top + 0.03))  # keep the reference line off the frame
+        axes.set_xlabel("labels bought" if x == "n_labeled" else "labeling cost")
+        axes.set_ylabel("test score")
+        axes.set_title(
+            f"{self.metadata.get('dataset', '')}: {self.config.get('strategy', '')} with "
+            f"{self.config.get('learner', '')}, seed {self.metadata.get('seed', '')}"
+        )
+        axes.grid(alpha=0.3)
+        axes.legend(loc="lower right")
+        if path is not None:
+            figure.savefig(os.fspath(path), dpi=120)
+        return figure
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the records as parquet, with ``config`` and ``metadata`` in the file's key-value metadata.
 

@@ -267,6 +267,7 @@ def test_cli_simulate_end_to_end(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "final accuracy" in printed and "reference accuracy" in printed and "labels 30" in printed
+    assert (out / "learning_curve.png").stat().st_size > 0
     loaded = load_result(out / "records.parquet")
     assert loaded.records["n_labeled"][-1] == 30
     assert loaded.config["oracle"]["noise_rate"] == 0.05
@@ -276,3 +277,11 @@ def test_cli_reports_bad_parameters(tmp_path, capsys):
     code = main(["simulate", "--dataset", "openml:61", "--out", str(tmp_path), "--batch-size", "0", "--no-progress"])
     assert code == 2
     assert "'batch_size'" in capsys.readouterr().err
+
+
+def test_plot_learning_curve(result, tmp_path):
+    figure = result.plot(tmp_path / "curve.png", x="cost")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+    assert figure.axes[0].get_xlabel() == "labeling cost"
+    with pytest.raises(alsim.exceptions.InvalidInputError, match="'x'"):
+        result.plot(x="round")

@@ -13,8 +13,8 @@ def add_parser(subparsers: Any) -> None:
         help="run one simulated active-learning loop and save its per-round records",
         description=(
             "Replay a pool-based labeling loop on a labeled dataset with a simulated oracle; write "
-            "DIR/records.parquet (records + config + metadata, readable with alsim.load_result) and print "
-            "a short summary."
+            "DIR/records.parquet (records + config + metadata, readable with alsim.load_result) and "
+            "DIR/learning_curve.png, and print a short summary."
         ),
     )
     parser.add_argument("--dataset", required=True, metavar="SPEC", help="'openml:<id>' or a CSV/parquet/ARFF path")
@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "records.parquet")
     result.save(path)
+    plot_path = os.path.join(args.out, "learning_curve.png")
+    result.plot(plot_path)
     print(result.summary())
-    print(f"records: {path}")
+    print(f"records: {path}\nlearning curve: {plot_path}")
     return 0
