@@ -24,7 +24,7 @@ from alsim.stopping import (
 
 @pytest.fixture(scope="module")
 def iris_result():
-    return alsim.simulate("openml:61", strategy="margin", batch_size=5, label_budget=60, record_cv=True,
+    return alsim.simulate("openml:61", strategy="margin", batch_size=5, label_budget=40, record_cv=True,
                           random_state=0)
 
 
