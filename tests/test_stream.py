@@ -272,9 +272,10 @@ def test_detector_fires_after_an_abrupt_rise_in_error(name):
 
 
 @pytest.mark.parametrize("name", ["adwin", "page_hinkley"])
-def test_detector_stays_quiet_on_a_stationary_stream(name):
+@pytest.mark.parametrize("error_rate", [0.05, 0.2, 0.45])
+def test_detector_stays_quiet_on_a_stationary_stream(name, error_rate):
     for seed in range(5):
-        errors = _errors(np.random.default_rng(100 + seed), [(0.3, 2000)])
+        errors = _errors(np.random.default_rng(100 + seed), [(error_rate, 1000)])
         detector = DriftDetector(name)
         assert not any(detector.update(e) for e in errors)
 

@@ -64,9 +64,9 @@ class BudgetManager:
         Target share ``B`` of arriving examples to label.
     window : int, default=100
         Memory ``w`` of the spending estimate, in arrivals.
-    boost_factor : float >= 1, default=2.0
+    boost_factor : float >= 1, default=3.0
         Target multiplier during a drift boost (capped at a share of 1).
-    boost_period : int >= 0, default=300
+    boost_period : int >= 0, default=500
         Arrivals a boost lasts; 0 disables boosting.
     payback_rate : float in [0, 1), default=0.5
         Target, as a multiple of ``B``, while the debt of a boost is being repaid.
@@ -89,8 +89,8 @@ class BudgetManager:
         budget_fraction: float,
         *,
         window: int = 100,
-        boost_factor: float = 2.0,
-        boost_period: int = 300,
+        boost_factor: float = 3.0,
+        boost_period: int = 500,
         payback_rate: float = 0.5,
     ) -> None:
         self.budget_fraction = _check_real(budget_fraction, "budget_fraction", 0.0, 1.0, low_open=True, high_open=False)
