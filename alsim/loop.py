@@ -475,7 +475,7 @@ def simulate(
                 float(np.var(least_confidence)),  # = variance of max p, since least confidence = 1 - max p
             )
         else:
-            least_confidence = np.empty(0)
+            least_confidence = entropy = np.empty(0)
             pool_signals = (None, None, None, None)
         cv_accuracy = _cv_accuracy(learner, X_pool[labeled], y_labeled, learner_seed) if record_cv else None
         evaluate_seconds = time.perf_counter() - tick
@@ -533,6 +533,7 @@ def simulate(
             proba_unlabeled=proba_unlabeled,
             committee_factory=make_committee,
             cost_model=answerer.expected_costs,
+            uncertainty={"least_confidence": least_confidence, "entropy": entropy},
             cache=run_cache,
         )
         tick = time.perf_counter()

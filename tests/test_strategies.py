@@ -212,3 +212,15 @@ def test_instances_pass_through_and_reject_parameters():
     assert make_strategy(strategy) is strategy
     with pytest.raises(InvalidParameterError, match="existing strategy instance"):
         make_strategy(strategy, measure="entropy")
+
+
+def test_precomputed_uncertainty_scores_are_used_instead_of_a_new_pass():
+    base = _state()
+    scores = np.zeros(base.n_unlabeled)
+    scores[[4, 2, 9]] = [3.0, 2.0, 1.0]
+    state = PoolState(
+        base.X_pool, base.labeled, base.y_labeled, 3, base.model, uncertainty={"least_confidence": scores}
+    )
+    assert state.has_uncertainty_scores("least_confidence") and not state.has_uncertainty_scores("entropy")
+    chosen = make_strategy("least_confidence").select(state, 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(chosen, state.unlabeled[[4, 2, 9]])

@@ -43,6 +43,9 @@ class PoolState:
         ``factory() -> Committee`` (unfitted); None bags 5 copies of ``model``'s learner.
     cost_model : callable or None
         ``cost_model(proba_unlabeled) -> float64[n_unlabeled]`` expected costs; None means unit costs.
+    uncertainty : dict or None
+        Precomputed uncertainty scores of the unlabeled pool by measure name (the loop passes the ones it
+        already computed for its records, so strategies do not recompute them).
     cache : dict or None
         A dictionary that lives for the whole run (the loop passes the same one every round); strategies
         keep per-run precomputations there (e.g. density weights).
@@ -71,6 +74,7 @@ class PoolState:
         proba_unlabeled: np.ndarray | None = None,
         committee_factory: Callable[[], Committee] | None = None,
         cost_model: Callable[[np.ndarray], np.ndarray] | None = None,
+        uncertainty: dict[str, np.ndarray] | None = None,
         cache: dict[Any, Any] | None = None,
     ) -> None:
         self.X_pool = X_pool
@@ -92,6 +96,7 @@ class PoolState:
         self._committee_factory = committee_factory
         self._cost_model = cost_model
         self.cache: dict[Any, Any] = {} if cache is None else cache
+        self._uncertainty: dict[str, np.ndarray] = dict(uncertainty or {})
         self._X_unlabeled: np.ndarray | None = None
         self._committee: Committee | None = None
         self._committee_proba: np.ndarray | None = None
@@ -114,6 +119,19 @@ class PoolState:
         if self._proba_unlabeled is None:
             self._proba_unlabeled = predict_proba_full(self.model, self.X_unlabeled, self.n_classes)
         return self._proba_unlabeled
+
+    def uncertainty_scores(self, measure: str) -> np.ndarray:
+        """Uncertainty of each unlabeled example under the current model (:func:`alsim.kernels.uncertainty_scores`
+        of :meth:`proba_unlabeled`), cached per measure."""
+        if measure not in self._uncertainty:
+            from alsim import kernels
+
+            self._uncertainty[measure] = kernels.uncertainty_scores(self.proba_unlabeled(), measure)
+        return self._uncertainty[measure]
+
+    def has_uncertainty_scores(self, measure: str) -> bool:
+        """True when the scores of ``measure`` are already computed (no kernel pass needed)."""
+        return measure in self._uncertainty
 
     def committee(self) -> Committee:
         """A committee fitted on the labeled set (fitted on first use, then cached for this round)."""

@@ -97,10 +97,13 @@ class UncertaintySampling(ScoreStrategy):
         self.measure = _check_measure(measure, "UncertaintySampling")
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
-        return kernels.uncertainty_scores(state.proba_unlabeled(), self.measure)
+        return state.uncertainty_scores(self.measure)
 
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
+        if state.has_uncertainty_scores(self.measure):
+            return state.unlabeled[kernels.top_k(state.uncertainty_scores(self.measure), batch_size)]
+        # One fused pass that never materialises the score vector.
         return state.unlabeled[kernels.select_most_uncertain(state.proba_unlabeled(), batch_size, self.measure)]
 
     def get_params(self) -> dict[str, Any]:
@@ -175,8 +178,7 @@ class UncertaintyDiverse(QueryStrategy):
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         n_candidates = min(state.n_unlabeled, int(np.ceil(self.prefilter * batch_size)))
-        scores = kernels.uncertainty_scores(state.proba_unlabeled(), self.measure)
-        candidates = kernels.top_k(scores, n_candidates)
+        candidates = kernels.top_k(state.uncertainty_scores(self.measure), n_candidates)
         X_candidates = state.X_unlabeled[candidates]
         seed = _kernel_seed(random_state)
         if self.diversity == "kmeanspp":
@@ -248,7 +250,7 @@ class DensityWeighted(ScoreStrategy):
         if key not in state.cache:
             state.cache[key] = self.representativeness(state.X_pool)
         weights = state.cache[key][state.unlabeled] ** self.beta
-        return kernels.uncertainty_scores(state.proba_unlabeled(), self.measure) * weights
+        return state.uncertainty_scores(self.measure) * weights
 
     def get_params(self) -> dict[str, Any]:
         return {"measure": self.measure, "beta": self.beta, "similarity": self.similarity}
