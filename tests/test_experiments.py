@@ -363,3 +363,22 @@ def test_strategy_params_reach_only_their_strategy_and_are_checked():
     pytest.importorskip("alsim.strategies")
     message = _errors({**BASE, "strategies": ["margin"], "strategy_params": {"margin": {"temperature": 2}}})
     assert "'strategy_params.margin'" in message and "temperature" in message
+
+
+def crash_on_seed_one(dataset, *, random_state=0, **settings):
+    """Kills its worker process outright (as an out-of-memory kill would) for seed 1."""
+    if random_state == 1:
+        os._exit(1)
+    return majority_baseline(dataset, random_state=random_state, **settings)
+
+
+@pytest.mark.slow
+def test_a_dying_worker_fails_only_the_cells_in_flight_and_the_pool_recovers(tmp_path):
+    config = _config(datasets=["openml:61"], strategies=["random"], n_seeds=8)
+    summary = run_experiment(config, tmp_path, jobs=2, progress=False, simulate=crash_on_seed_one)
+    failed_seeds = {failure.cell.seed for failure in summary.failures}
+    assert 1 in failed_seeds and summary.n_completed + summary.n_failed == config.n_cells
+    assert summary.n_completed >= 8 - 4  # at most 2 x jobs cells were in flight when it died
+    assert all(failure.error_type == "BrokenProcessPool" for failure in summary.failures)
+    retry = run_experiment(config, tmp_path, jobs=2, progress=False, simulate=majority_baseline)
+    assert retry.ok and retry.n_completed == summary.n_failed
