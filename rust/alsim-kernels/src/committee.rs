@@ -2,7 +2,8 @@
 
 use crate::error::KernelError;
 use crate::real::Real;
-use crate::uncertainty::{check_member_row, sum_xlogx, xlogx};
+use crate::fastmath::{ln, xlogx};
+use crate::uncertainty::{check_member_row, sum_xlogx};
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -146,7 +147,7 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
             let inv = 1.0 / m as f64;
             for (lm, acc) in log_mean.iter_mut().zip(mean.iter_mut()) {
                 *acc *= inv;
-                *lm = if *acc > 0.0 { acc.ln() } else { 0.0 };
+                *lm = if *acc > 0.0 { ln(acc.max(f64::MIN_POSITIVE)) } else { 0.0 };
             }
             // sum_m sum_c p ln p  -  sum_m sum_c p ln p_mean, divided by M; the second term equals
             // M sum_c p_mean ln p_mean.

@@ -3,10 +3,10 @@
 use crate::real::Real;
 use ndarray::ArrayView1;
 
-const LANES: usize = 8;
+const LANES: usize = 16;
 
-/// Squared Euclidean distance of two equal-length slices, accumulated in `T` over eight interleaved
-/// partial sums (a fixed order the compiler can vectorise).
+/// Squared Euclidean distance of two equal-length slices, accumulated in `T` over sixteen interleaved
+/// partial sums combined pairwise (a fixed order the compiler can vectorise).
 #[inline]
 pub(crate) fn sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
     let len = a.len().min(b.len());
@@ -24,9 +24,31 @@ pub(crate) fn sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
         let d = x - y;
         acc[l] = acc[l] + d * d;
     }
-    let s0 = (acc[0] + acc[4]) + (acc[1] + acc[5]);
-    let s1 = (acc[2] + acc[6]) + (acc[3] + acc[7]);
-    s0 + s1
+    let mut quad = [T::ZERO; 4];
+    for l in 0..4 {
+        quad[l] = (acc[l] + acc[l + 4]) + (acc[l + 8] + acc[l + 12]);
+    }
+    (quad[0] + quad[2]) + (quad[1] + quad[3])
+}
+
+/// Asks the CPU to start loading `data` into cache (a hint with no effect on results).
+#[inline(always)]
+pub(crate) fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        const LINE: usize = 64;
+        let bytes = std::mem::size_of_val(data);
+        let base = data.as_ptr().cast::<i8>();
+        let mut offset = 0;
+        while offset < bytes {
+            // SAFETY: the address lies inside `data`; a prefetch never faults and has no visible effect.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(offset)) };
+            offset += LINE;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 /// A matrix whose rows can be read as slices: in place for standard layout, otherwise copied once
@@ -64,6 +86,13 @@ impl<'a, T: Real> Rows<'a, T> {
         scratch.clear();
         scratch.extend(row.iter().copied());
         scratch
+    }
+
+    /// Row `i` when the matrix is stored in standard layout (for prefetching), else `None`.
+    #[inline]
+    pub(crate) fn contiguous_row(&self, i: usize) -> Option<&'a [T]> {
+        let d = self.d();
+        self.contiguous.and_then(|all| all.get(i * d..(i + 1) * d))
     }
 
     /// Squared distance between row `i` and the point `center` (a contiguous copy of a row).

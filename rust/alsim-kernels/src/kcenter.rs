@@ -8,7 +8,7 @@
 //! that covers the rounding of the computed distances, so the pruned run yields exactly the minimum
 //! distances (and hence the picks) of the full computation.
 
-use crate::distance::{sq_dist, Rows};
+use crate::distance::{prefetch, sq_dist, Rows};
 use crate::error::{check_k, KernelError};
 use crate::real::Real;
 use crate::rng::PortableRng;
@@ -19,7 +19,14 @@ use std::cmp::Ordering;
 /// Below this many matrix entries, work stays on the calling thread.
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 /// Rows per chunk of the first full pass.
-const CHUNK_ROWS: usize = 4096;
+const CHUNK_ROWS: usize = 2048;
+/// Clusters per chunk of a center update.
+const CHUNK_CLUSTERS: usize = 32;
+/// At most this many labelled points seed the clusters in the first pass (which compares every point
+/// with each of them); the others are added one by one, when pruning is already effective.
+const MAX_INITIAL_CENTERS: usize = 256;
+/// How many rows ahead of use the update loops ask for memory.
+const PREFETCH_AHEAD: usize = 4;
 
 #[derive(Clone, Copy, Debug)]
 struct Member<T> {
@@ -53,43 +60,123 @@ struct State<'a, T> {
     clusters: Vec<Cluster<T>>,
     /// Cluster id of every candidate point (stale for points that are centers).
     assignment: Vec<usize>,
-    /// `1 / (4 (1 + margin)^2)`: a point with `d2 <= D2 * prune_factor` cannot move to a center at
-    /// squared distance `D2` from its own center.
+    /// `1 / (4 (1 + margin)^2)`: a point at squared distance `d2` from its own center cannot move to a
+    /// center at squared distance `D2` from that center when `d2 <= D2 * prune_factor`.
     prune_factor: f64,
     parallel: bool,
 }
 
 impl<'a, T: Real> State<'a, T> {
-    /// Starts from a single center: every candidate's distance to it, in one pass.
-    fn new(rows: Rows<'a, T>, first: usize, is_center: &[bool]) -> Self {
+    /// Starts from the centers `initial` (at most [`MAX_INITIAL_CENTERS`]) in one pass over the points:
+    /// each point is compared with the centers in order, skipping those that the triangle inequality
+    /// rules out given the best center found so far.
+    fn new(rows: Rows<'a, T>, initial: &[usize], is_center: &[bool]) -> Self {
         let (n, d) = (rows.n(), rows.d());
-        // Relative error bound of a computed squared distance, doubled and then some for the margin.
+        // Relative error bound of a computed squared distance (differences, squares, d-term sum),
+        // doubled, then quadrupled again as the pruning margin.
         let rel = 2.0 * (d as f64 + 4.0) * T::UNIT_ROUNDOFF;
         let margin = 4.0 * rel;
         let prune_factor = 1.0 / (4.0 * (1.0 + margin) * (1.0 + margin));
         let parallel = n * d >= PARALLEL_MIN_ENTRIES;
-        let center = rows.owned_row(first);
-        let pass = |(start, end): (usize, usize)| -> Vec<Member<T>> {
+        let b = initial.len();
+        let centers: Vec<T> = initial.iter().flat_map(|&c| rows.owned_row(c)).collect();
+        let center = |j: usize| &centers[j * d..(j + 1) * d];
+        // Squared distances between the initial centers, scaled for the pruning test.
+        let mut between = vec![0.0f64; b * b];
+        for i in 0..b {
+            for j in 0..i {
+                let v = sq_dist(center(i), center(j)).to_f64() * prune_factor;
+                between[i * b + j] = v;
+                between[j * b + i] = v;
+            }
+        }
+        let pass = |(start, end): (usize, usize)| -> Vec<(usize, Member<T>)> {
             let mut scratch = Vec::new();
-            (start..end)
-                .filter(|&i| !is_center[i])
-                .map(|i| Member { index: i, d2: rows.sq_dist_to(i, &center, &mut scratch) })
-                .collect()
+            let mut out = Vec::with_capacity(end - start);
+            for i in start..end {
+                if is_center[i] {
+                    continue;
+                }
+                let row = rows.row(i, &mut scratch);
+                let mut best = 0;
+                let mut best_d2 = sq_dist(row, center(0));
+                for j in 1..b {
+                    if best_d2.to_f64() <= between[best * b + j] {
+                        continue;
+                    }
+                    let d2 = sq_dist(row, center(j));
+                    if d2 < best_d2 {
+                        best = j;
+                        best_d2 = d2;
+                    }
+                }
+                out.push((best, Member { index: i, d2: best_d2 }));
+            }
+            out
         };
         let ranges = crate::rows::chunk_ranges(n, CHUNK_ROWS);
-        let members: Vec<Member<T>> = if parallel {
-            ranges.into_par_iter().map(pass).collect::<Vec<_>>().concat()
-        } else {
-            ranges.into_iter().map(pass).collect::<Vec<_>>().concat()
-        };
-        let far = farthest(&members);
-        State {
-            rows,
-            clusters: vec![Cluster { center: first, members, far }],
-            assignment: vec![0; n],
-            prune_factor,
-            parallel,
+        let assigned: Vec<Vec<(usize, Member<T>)>> =
+            if parallel { ranges.into_par_iter().map(pass).collect() } else { ranges.into_iter().map(pass).collect() };
+        let mut clusters: Vec<Cluster<T>> =
+            initial.iter().map(|&c| Cluster { center: c, members: Vec::new(), far: None }).collect();
+        let mut assignment = vec![0; n];
+        for (j, member) in assigned.into_iter().flatten() {
+            assignment[member.index] = j;
+            clusters[j].members.push(member);
         }
+        for cluster in &mut clusters {
+            cluster.far = farthest(&cluster.members);
+        }
+        State { rows, clusters, assignment, prune_factor, parallel }
+    }
+
+    /// Updates one cluster for the new center `center`: moves out (and returns) the members now closer
+    /// to it, and refreshes the cluster's farthest member. `dirty` says the cluster lost a member (the
+    /// new center itself) and needs that refresh even when nothing else changes.
+    fn update_cluster(&self, cluster: &mut Cluster<T>, center: &[T], dirty: bool, scratch: &mut Vec<T>) -> Vec<Member<T>> {
+        let Some(far) = cluster.far else { return Vec::new() };
+        if cluster.members.is_empty() {
+            cluster.far = None;
+            return Vec::new();
+        }
+        let between = self.rows.sq_dist_to(cluster.center, center, scratch).to_f64();
+        let threshold = between * self.prune_factor;
+        if far.d2.to_f64() <= threshold {
+            if dirty {
+                cluster.far = farthest(&cluster.members);
+            }
+            return Vec::new();
+        }
+        let members = &mut cluster.members;
+        let len = members.len();
+        let mut moved = Vec::new();
+        let mut kept_far: Option<Member<T>> = None;
+        let mut kept = 0;
+        for r in 0..len {
+            if let Some(ahead) = members.get(r + PREFETCH_AHEAD) {
+                if ahead.d2.to_f64() > threshold {
+                    if let Some(row) = self.rows.contiguous_row(ahead.index) {
+                        prefetch(row);
+                    }
+                }
+            }
+            let m = members[r];
+            if m.d2.to_f64() > threshold {
+                let d2 = sq_dist(self.rows.row(m.index, scratch), center);
+                if d2 < m.d2 {
+                    moved.push(Member { index: m.index, d2 });
+                    continue;
+                }
+            }
+            if kept_far.is_none_or(|f| farther(&m, &f)) {
+                kept_far = Some(m);
+            }
+            members[kept] = m;
+            kept += 1;
+        }
+        members.truncate(kept);
+        cluster.far = kept_far;
+        moved
     }
 
     /// Adds center `c`; `candidate` says whether `c` was a candidate point (a pick) that must leave its
@@ -103,47 +190,29 @@ impl<'a, T: Real> State<'a, T> {
             }
         }
         let center = self.rows.owned_row(c);
-        let rows = &self.rows;
-        let prune_factor = self.prune_factor;
-        let update = |(id, cluster): (usize, &mut Cluster<T>)| -> Vec<Member<T>> {
-            let dirty = home == Some(id);
-            let Some(far) = cluster.far else { return Vec::new() };
-            if cluster.members.is_empty() {
-                cluster.far = None;
-                return Vec::new();
-            }
+        let mut clusters = std::mem::take(&mut self.clusters);
+        let this = &*self;
+        let update_chunk = |(chunk, group): (usize, &mut [Cluster<T>])| -> Vec<Member<T>> {
             let mut scratch = Vec::new();
-            let between = rows.sq_dist_to(cluster.center, &center, &mut scratch).to_f64();
-            let threshold = between * prune_factor;
-            if far.d2.to_f64() <= threshold {
-                if dirty {
-                    cluster.far = farthest(&cluster.members);
-                }
-                return Vec::new();
-            }
             let mut moved = Vec::new();
-            let mut kept_far: Option<Member<T>> = None;
-            cluster.members.retain_mut(|m| {
-                if m.d2.to_f64() > threshold {
-                    let d2 = sq_dist(rows.row(m.index, &mut scratch), &center);
-                    if d2 < m.d2 {
-                        moved.push(Member { index: m.index, d2 });
-                        return false;
+            for offset in 0..group.len() {
+                // The center row of a cluster a few positions ahead, so that it is in cache when needed.
+                if let Some(ahead) = group.get(offset + PREFETCH_AHEAD) {
+                    if let Some(row) = this.rows.contiguous_row(ahead.center) {
+                        prefetch(row);
                     }
                 }
-                if kept_far.is_none_or(|f| farther(m, &f)) {
-                    kept_far = Some(*m);
-                }
-                true
-            });
-            cluster.far = kept_far;
+                let id = chunk * CHUNK_CLUSTERS + offset;
+                moved.extend(this.update_cluster(&mut group[offset], &center, home == Some(id), &mut scratch));
+            }
             moved
         };
         let moved: Vec<Vec<Member<T>>> = if self.parallel {
-            self.clusters.par_iter_mut().enumerate().with_min_len(8).map(update).collect()
+            clusters.par_chunks_mut(CHUNK_CLUSTERS).enumerate().map(update_chunk).collect()
         } else {
-            self.clusters.iter_mut().enumerate().map(update).collect()
+            clusters.chunks_mut(CHUNK_CLUSTERS).enumerate().map(update_chunk).collect()
         };
+        self.clusters = clusters;
         let id = self.clusters.len();
         let members: Vec<Member<T>> = moved.concat();
         for m in &members {
@@ -209,20 +278,18 @@ pub fn k_center_greedy<T: Real>(
     check_k(FUNCTION, k, n - labelled.len(), "the number of unlabelled points")?;
 
     let mut picks = Vec::with_capacity(k);
-    let mut state = match labelled.split_first() {
-        Some((&first, rest)) => {
-            let mut state = State::new(rows, first, &is_center);
-            for &l in rest {
-                state.add_center(l, false);
-            }
-            state
+    let mut state = if labelled.is_empty() {
+        let first = PortableRng::new(seed).index(n);
+        is_center[first] = true;
+        picks.push(first);
+        State::new(rows, &[first], &is_center)
+    } else {
+        let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
+        let mut state = State::new(rows, initial, &is_center);
+        for &l in rest {
+            state.add_center(l, false);
         }
-        None => {
-            let first = PortableRng::new(seed).index(n);
-            is_center[first] = true;
-            picks.push(first);
-            State::new(rows, first, &is_center)
-        }
+        state
     };
     while picks.len() < k {
         // k <= number of candidates, so a candidate is always left here.

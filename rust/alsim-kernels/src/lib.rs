@@ -6,6 +6,7 @@
 
 mod distance;
 mod error;
+mod fastmath;
 mod real;
 mod rows;
 

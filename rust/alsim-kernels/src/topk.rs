@@ -41,16 +41,29 @@ impl TopK {
         TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
     }
 
+    /// Offers a candidate; returns whether it was kept.
     #[inline(always)]
-    pub(crate) fn offer(&mut self, score: f64, index: usize) {
+    pub(crate) fn offer(&mut self, score: f64, index: usize) -> bool {
         let candidate = Ranked { score, index };
         if self.heap.len() < self.k {
             self.heap.push(Reverse(candidate));
-        } else if let Some(mut worst) = self.heap.peek_mut() {
+            return true;
+        }
+        if let Some(mut worst) = self.heap.peek_mut() {
             if candidate > worst.0 {
                 *worst = Reverse(candidate);
+                return true;
             }
         }
+        false
+    }
+
+    /// The score a candidate must beat once `k` candidates are kept.
+    pub(crate) fn threshold(&self) -> Option<f64> {
+        if self.heap.len() < self.k {
+            return None;
+        }
+        self.heap.peek().map(|worst| worst.0.score)
     }
 
     pub(crate) fn into_vec(self) -> Vec<Ranked> {

@@ -1,6 +1,7 @@
 //! Uncertainty scores of class-probability rows, and the fused selection of the most uncertain rows.
 
 use crate::error::{check_k, KernelError};
+use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
 use crate::real::Real;
 use crate::rows::{chunk_ranges, for_each_row};
 use crate::topk::{merge_top, Ranked, TopK};
@@ -97,42 +98,98 @@ fn locate_fault<T: Real>(row: &[T]) -> RowFault {
     RowFault::Sum(row.iter().map(|v| v.to_f64()).sum())
 }
 
-/// `p ln p`, with `0 ln 0 = 0`.
-#[inline(always)]
-pub(crate) fn xlogx(p: f64) -> f64 {
-    if p > 0.0 {
-        p * p.ln()
-    } else {
-        0.0
+/// The sum of `p ln p` over a validated probability row (`0 ln 0 = 0`); bit-identical to what
+/// [`EntropyBatch`] computes for the same row.
+#[inline]
+pub(crate) fn sum_xlogx<T: Real>(row: &[T]) -> f64 {
+    const LANES: usize = 4;
+    let mut acc = [0.0f64; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += xlogx(chunk[l].to_f64());
+        }
+    }
+    for (l, v) in chunks.remainder().iter().enumerate() {
+        acc[l] += xlogx(v.to_f64());
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3])
+}
+
+/// Rows gathered for a joint entropy computation, so that the logarithms run as one vectorised loop.
+pub(crate) struct EntropyBatch {
+    width: usize,
+    values: Vec<f64>,
+    indices: Vec<usize>,
+}
+
+impl EntropyBatch {
+    /// Rows per batch: large enough to amortise the loop, small enough to stay in L1/L2 cache.
+    pub(crate) const ROWS: usize = 256;
+
+    pub(crate) fn new(width: usize) -> Self {
+        EntropyBatch { width, values: Vec::with_capacity(width * Self::ROWS), indices: Vec::with_capacity(Self::ROWS) }
+    }
+
+    pub(crate) fn push<T: Real>(&mut self, index: usize, row: &[T]) {
+        self.values.extend(row.iter().map(|v| v.to_f64()));
+        self.indices.push(index);
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.indices.len() >= Self::ROWS
+    }
+
+    /// Hands `(index, entropy)` of every gathered row to `sink`, in the order pushed, and empties the batch.
+    pub(crate) fn flush(&mut self, mut sink: impl FnMut(usize, f64)) {
+        xlogx_in_place(&mut self.values);
+        let width = self.width.max(1);
+        for (&index, terms) in self.indices.iter().zip(self.values.chunks_exact(width)) {
+            // `0.0 -` keeps the entropy of a one-hot row at +0.0 rather than -0.0.
+            sink(index, 0.0 - fixed_order_sum(terms));
+        }
+        self.values.clear();
+        self.indices.clear();
     }
 }
 
-/// The sum of `p ln p` over a validated probability row.
-#[inline]
-pub(crate) fn sum_xlogx<T: Real>(row: &[T]) -> f64 {
-    row.iter().map(|v| xlogx(v.to_f64())).sum()
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
 }
 
-/// Validates one probability row (finite, non-negative, sums to 1) in a single pass, returning the
-/// largest and second-largest entries (the second is 0 for a single column).
 #[inline(always)]
-fn check_row<T: Real>(row: &[T]) -> Result<(f64, f64), RowFault> {
+fn min(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Validates one probability row (finite, non-negative, sums to 1) in a single branch-free pass,
+/// returning the largest entry and, when `TOP2`, the second largest (0 for a single column).
+#[inline(always)]
+fn check_row<T: Real, const TOP2: bool>(row: &[T]) -> Result<(f64, f64), RowFault> {
     let mut sum = 0.0f64;
-    let mut min = f64::INFINITY;
+    let mut low = f64::INFINITY;
     let mut first = 0.0f64;
     let mut second = 0.0f64;
     for v in row {
         let p = v.to_f64();
         sum += p;
-        min = min.min(p);
-        if p > first {
-            second = first;
-            first = p;
-        } else if p > second {
-            second = p;
+        low = min(low, p);
+        if TOP2 {
+            second = max(second, min(first, p));
         }
+        first = max(first, p);
     }
-    if !sum.is_finite() || min < 0.0 {
+    // NaN or infinite entries make the sum NaN or infinite.
+    if !sum.is_finite() || low < 0.0 {
         return Err(locate_fault(row));
     }
     if (sum - 1.0).abs() > PROBA_SUM_TOLERANCE {
@@ -144,12 +201,17 @@ fn check_row<T: Real>(row: &[T]) -> Result<(f64, f64), RowFault> {
 /// Validates a probability row and scores it.
 #[inline(always)]
 fn score_row<T: Real>(row: &[T], measure: Measure) -> Result<f64, RowFault> {
-    let (first, second) = check_row(row)?;
     Ok(match measure {
-        Measure::LeastConfidence => 1.0 - first,
-        Measure::Margin => 1.0 - (first - second),
+        Measure::LeastConfidence => 1.0 - check_row::<T, false>(row)?.0,
+        Measure::Margin => {
+            let (first, second) = check_row::<T, true>(row)?;
+            1.0 - (first - second)
+        }
         // `0.0 -` keeps the score of a one-hot row at +0.0 rather than -0.0.
-        Measure::Entropy => 0.0 - sum_xlogx(row),
+        Measure::Entropy => {
+            check_row::<T, false>(row)?;
+            0.0 - sum_xlogx(row)
+        }
     })
 }
 
@@ -160,7 +222,7 @@ pub(crate) fn check_member_row<T: Real>(
     member: usize,
     example: usize,
 ) -> Result<(), KernelError> {
-    check_row(row)
+    check_row::<T, false>(row)
         .map(|_| ())
         .map_err(|fault| fault.into_error(function, "member_proba", format!("member {member}, row {example}")))
 }
@@ -187,15 +249,32 @@ pub fn uncertainty_scores<T: Real>(proba: ArrayView2<'_, T>, measure: Measure) -
     let mut scores = vec![0.0f64; n];
     let fill = |(start, out): (usize, &mut [f64])| -> Result<(), (usize, RowFault)> {
         let mut fault = None;
-        for_each_row(&proba, start, start + out.len(), |i, row| {
-            if fault.is_some() {
-                return;
-            }
-            match score_row(row, measure) {
-                Ok(s) => out[i - start] = s,
-                Err(f) => fault = Some((i, f)),
-            }
-        });
+        if measure == Measure::Entropy {
+            let mut batch = EntropyBatch::new(c);
+            for_each_row(&proba, start, start + out.len(), |i, row| {
+                if fault.is_some() {
+                    return;
+                }
+                match check_row::<T, false>(row) {
+                    Ok(_) => batch.push(i, row),
+                    Err(f) => fault = Some((i, f)),
+                }
+                if batch.is_full() {
+                    batch.flush(|j, h| out[j - start] = h);
+                }
+            });
+            batch.flush(|j, h| out[j - start] = h);
+        } else {
+            for_each_row(&proba, start, start + out.len(), |i, row| {
+                if fault.is_some() {
+                    return;
+                }
+                match score_row(row, measure) {
+                    Ok(s) => out[i - start] = s,
+                    Err(f) => fault = Some((i, f)),
+                }
+            });
+        }
         fault.map_or(Ok(()), Err)
     };
     let outcome: Result<(), (usize, RowFault)> = if n * c >= PARALLEL_MIN_ENTRIES {
@@ -212,9 +291,62 @@ pub fn uncertainty_scores<T: Real>(proba: ArrayView2<'_, T>, measure: Measure) -
     Ok(scores)
 }
 
+/// Rows per chunk of the fused selection: larger than [`CHUNK_ROWS`] so that each chunk's heap threshold
+/// rises early and prunes most rows.
+const SELECT_CHUNK_ROWS: usize = 1 << 16;
+/// How many rows may enter a chunk's heap before the entropy cutoff is recomputed.
+const CUTOFF_REFRESH: usize = 16;
+/// Absolute slack of the entropy pruning test, far above the rounding error of computed entropies.
+const ENTROPY_SLACK: f64 = 1e-9;
+
+/// An upper bound on the entropy of a validated row from its largest entry `m` alone, used to skip the
+/// logarithms of rows that cannot reach the heap.
+///
+/// For a row summing to `s` (within `tol = PROBA_SUM_TOLERANCE` of 1) with largest entry `m`, write
+/// `p = s q`: `H(p) = s H(q) - s ln s`. Among distributions over `c` classes whose largest entry is
+/// `x >= 1/c`, entropy is largest when the rest is spread evenly:
+/// `G(x) = -x ln x - (1 - x) ln((1 - x) / (c - 1))`, which decreases on `[1/c, 1]`. Since `m / s >= m / (1 + tol)`
+/// and `-s ln s <= tol`, `H(p) <= (1 + tol) G(max(m / (1 + tol), 1/c)) + tol`.
+struct EntropyBound {
+    classes: f64,
+}
+
+impl EntropyBound {
+    fn bound(&self, m: f64) -> f64 {
+        let tol = PROBA_SUM_TOLERANCE;
+        let x = (m / (1.0 + tol)).max(1.0 / self.classes).min(1.0);
+        let rest = 1.0 - x;
+        let spread = if rest > 0.0 && self.classes > 1.0 { -rest * (rest / (self.classes - 1.0)).ln() } else { 0.0 };
+        (1.0 + tol) * (-x * x.ln() + spread) + tol
+    }
+
+    /// The largest entry above which a row's entropy is certainly below `threshold - ENTROPY_SLACK`
+    /// (infinite when no row can be ruled out).
+    fn cutoff(&self, threshold: f64) -> f64 {
+        let target = threshold - ENTROPY_SLACK;
+        if self.bound(1.0) >= target {
+            return f64::INFINITY;
+        }
+        let (mut lo, mut hi) = (1.0 / self.classes, 1.0);
+        if self.bound(lo) < target {
+            return 0.0;
+        }
+        for _ in 0..64 {
+            let mid = 0.5 * (lo + hi);
+            if self.bound(mid) < target {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi
+    }
+}
+
 /// Indices of the `k` most uncertain rows of `proba`, most uncertain first, ties to the lower index.
-/// Scores are computed row by row and kept in a bounded heap per chunk; the n-length score vector is
-/// never materialised.
+/// Rows are validated and scored one at a time and kept in a bounded heap per chunk; the n-length score
+/// vector is never materialised. For entropy, rows whose largest probability proves (by
+/// [`EntropyBound`]) that they cannot enter the heap are validated but not scored.
 pub fn select_most_uncertain<T: Real>(
     proba: ArrayView2<'_, T>,
     k: usize,
@@ -224,24 +356,56 @@ pub fn select_most_uncertain<T: Real>(
     check_shape(FUNCTION, &proba)?;
     let (n, c) = proba.dim();
     check_k(FUNCTION, k, n, "the number of rows of proba")?;
+    let bound = EntropyBound { classes: c as f64 };
     let scan = |(start, end): (usize, usize)| -> Result<Vec<Ranked>, (usize, RowFault)> {
         let mut top = TopK::new(k);
         let mut fault = None;
-        for_each_row(&proba, start, end, |i, row| {
-            if fault.is_some() {
-                return;
-            }
-            match score_row(row, measure) {
-                Ok(score) => top.offer(score, i),
-                Err(f) => fault = Some((i, f)),
-            }
-        });
+        if measure == Measure::Entropy {
+            let mut batch = EntropyBatch::new(c);
+            let mut cutoff = f64::INFINITY;
+            let mut entered = 0usize;
+            let mut offer_batch = |batch: &mut EntropyBatch, top: &mut TopK, cutoff: &mut f64| {
+                batch.flush(|j, h| entered += usize::from(top.offer(h, j)));
+                if entered >= CUTOFF_REFRESH {
+                    if let Some(threshold) = top.threshold() {
+                        *cutoff = bound.cutoff(threshold);
+                        entered = 0;
+                    }
+                }
+            };
+            for_each_row(&proba, start, end, |i, row| {
+                if fault.is_some() {
+                    return;
+                }
+                match check_row::<T, false>(row) {
+                    Ok((largest, _)) if largest <= cutoff => batch.push(i, row),
+                    Ok(_) => {}
+                    Err(f) => fault = Some((i, f)),
+                }
+                if batch.is_full() {
+                    offer_batch(&mut batch, &mut top, &mut cutoff);
+                }
+            });
+            offer_batch(&mut batch, &mut top, &mut cutoff);
+        } else {
+            for_each_row(&proba, start, end, |i, row| {
+                if fault.is_some() {
+                    return;
+                }
+                match score_row(row, measure) {
+                    Ok(score) => {
+                        top.offer(score, i);
+                    }
+                    Err(f) => fault = Some((i, f)),
+                }
+            });
+        }
         match fault {
             Some(f) => Err(f),
             None => Ok(top.into_vec()),
         }
     };
-    let ranges = chunk_ranges(n, CHUNK_ROWS);
+    let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
     let partial: Vec<Result<Vec<Ranked>, (usize, RowFault)>> = if n * c >= PARALLEL_MIN_ENTRIES {
         ranges.into_par_iter().map(scan).collect()
     } else {
@@ -252,4 +416,31 @@ pub fn select_most_uncertain<T: Real>(
         tops.push(part.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?);
     }
     Ok(merge_top(tops, k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_bound_holds_and_cutoff_is_consistent() {
+        for c in [1usize, 2, 3, 10, 100] {
+            let bound = EntropyBound { classes: c as f64 };
+            // Rows with the largest entry m, the rest spread evenly: the worst case of the bound.
+            for step in 0..=200 {
+                let m = 1.0 / c as f64 + (1.0 - 1.0 / c as f64) * step as f64 / 200.0;
+                let rest = if c > 1 { (1.0 - m) / (c - 1) as f64 } else { 0.0 };
+                let mut row = vec![rest; c];
+                row[0] = m;
+                let h = 0.0 - sum_xlogx(&row);
+                assert!(h <= bound.bound(m) + 1e-12, "c={c} m={m}");
+            }
+            for threshold in [0.0, 0.001, 0.01, 0.3, 0.69, 1.5, 5.0] {
+                let cut = bound.cutoff(threshold);
+                if cut.is_finite() && cut < 1.0 {
+                    assert!(bound.bound(cut.max(1.0 / c as f64)) < threshold);
+                }
+            }
+        }
+    }
 }
