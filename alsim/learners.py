@@ -91,7 +91,9 @@ def make_learner(learner: str | Any = "logreg", random_state: RandomState = None
     learner : str or estimator, default="logreg"
         One of :data:`LEARNER_NAMES` or a scikit-learn classifier with ``fit`` and ``predict_proba``.
         An estimator is cloned; if its ``random_state`` parameter is None it is set from ``random_state``
-        so that runs are reproducible.
+        so that runs are reproducible. ``"logreg"`` and ``"mlp"`` are created with ``warm_start=True``
+        (each round's fit starts from the previous round's weights; deterministic for a given seed); an
+        estimator object keeps its own ``warm_start`` setting.
     random_state : int, Generator or None, default=None
         Seed for the estimator's own randomness.
 
