@@ -78,7 +78,11 @@ def test_records_layout_and_round_trip(blobs, tmp_path):
     assert loaded.config == result.config and loaded.metadata == result.metadata
 
 
-@pytest.mark.parametrize("strategy", ["variable_uncertainty", "randomized_variable_uncertainty", "split", "buffer_margin"])
+@pytest.mark.parametrize(
+    "strategy",
+    ["variable_uncertainty", "randomized_variable_uncertainty", "split", "buffer_margin", "buffer_coreset",
+     "buffer_epsilon_margin", "buffer_qbc_vote_entropy"],
+)
 def test_labelled_share_stays_near_the_budget(blobs, strategy):
     result = simulate_stream(blobs, strategy=strategy, budget_fraction=0.1, random_state=1)
     share = result.metadata["stream_label_share"]

@@ -225,7 +225,6 @@ class _StreamRun:
         self.block = _Block()
         self.buffer: list[int] = []
         self.buffer_proba: list[np.ndarray] = []
-        self.pool_cache: dict[Any, Any] = {}
         # Between two model updates the predictions of upcoming arrivals do not change, so they are
         # computed in look-ahead chunks rather than one row at a time; a model update drops the chunk.
         self.lookahead = int(np.clip(2.0 / budget.budget_fraction, 16, 256))
@@ -312,43 +311,57 @@ class _StreamRun:
         self._record()
 
     def _flush_buffer(self) -> None:
-        """Let the pool strategy pick, among the buffered arrivals, as many as the budget allows."""
+        """Let the pool strategy pick, among the buffered arrivals, as many as the budget allows.
+
+        The strategy sees a pool made of the labelled examples and the buffer only: a stream learner has no
+        access to examples that have not arrived yet (nor to skipped ones it did not keep).
+        """
         from alsim.strategies import PoolState
 
         tick = time.perf_counter()
         candidates = np.asarray(self.buffer, dtype=np.int64)
-        ascending = np.argsort(candidates)
-        candidates = candidates[ascending]
-        proba = np.vstack(self.buffer_proba)[ascending]
+        proba = np.vstack(self.buffer_proba)
         self.buffer, self.buffer_proba = [], []
         k = min(self.budget.allowance(), candidates.size)
-        chosen = np.empty(0, dtype=np.int64)
+        picked = np.empty(0, dtype=np.int64)
         if k > 0:
+            labeled = np.asarray(self.labeled, dtype=np.int64)
+            n_labeled = labeled.size
+            local_pool = np.vstack([self.X_pool[labeled], self.X_pool[candidates]])
             round_seed = int(self.committee_rng.integers(2**32))
             state = PoolState(
-                self.X_pool,
-                np.asarray(self.labeled, dtype=np.int64),
+                local_pool,
+                np.arange(n_labeled, dtype=np.int64),
                 np.asarray(self.y_labeled, dtype=np.int64),
                 self.n_classes,
                 self.model.model,
-                unlabeled=candidates,
+                unlabeled=np.arange(n_labeled, n_labeled + candidates.size, dtype=np.int64),
                 proba_unlabeled=proba,
                 committee_factory=lambda: Committee(
                     self.learner, n_members=5, n_classes=self.n_classes, random_state=round_seed
                 ),
                 cost_model=self.oracle.expected_costs,
-                cache=self.pool_cache,
             )
-            chosen = np.asarray(self.pool_strategy.select(state, k, self.strategy_rng), dtype=np.int64)
-            if chosen.shape != (k,) or np.unique(chosen).size != k or not np.isin(chosen, candidates).all():
+            chosen = np.asarray(self.pool_strategy.select(state, k, self.strategy_rng))
+            positions = chosen - n_labeled
+            valid = (
+                chosen.shape == (k,)
+                and np.issubdtype(chosen.dtype, np.integer)
+                and np.unique(chosen).size == k
+                and bool(np.all((positions >= 0) & (positions < candidates.size)))
+            )
+            if not valid:
                 raise InvalidInputError(
                     f"The pool strategy {self.pool_strategy.name!r} must return {k} distinct indices of the "
-                    f"buffered examples {candidates.tolist()}. Got {chosen.tolist()} instead."
+                    f"unlabeled (buffered) examples {state.unlabeled.tolist()}. Got {chosen.tolist()} instead."
                 )
+            picked = positions.astype(np.int64)
         self.block.select_seconds += time.perf_counter() - tick
-        if chosen.size:
-            self._learn(chosen, proba[np.searchsorted(candidates, chosen)])
-        self.recent.extend(candidates[~np.isin(candidates, chosen)].tolist())
+        if picked.size:
+            self._learn(candidates[picked], proba[picked])
+        skipped = np.ones(candidates.size, dtype=bool)
+        skipped[picked] = False
+        self.recent.extend(candidates[skipped].tolist())
 
     # -- records --------------------------------------------------------------------------------------
     def _record(self) -> None:

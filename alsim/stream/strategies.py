@@ -290,6 +290,8 @@ def _pool_strategy_names() -> list[str]:
 def available_stream_strategies() -> list[str]:
     """Names accepted by :func:`make_stream_strategy`: per-example strategies, then ``buffer_<pool name>``.
 
+    Composite pool names (``buffer_epsilon_margin``, ``buffer_cost_entropy``, ...) are accepted too.
+
     Examples
     --------
     >>> "variable_uncertainty" in available_stream_strategies()
@@ -329,11 +331,17 @@ def make_stream_strategy(
         except TypeError as exc:
             raise InvalidParameterError(f"Invalid parameters {sorted(params)} for stream strategy {strategy!r}: {exc}") from exc
     if isinstance(strategy, str) and strategy.startswith(BUFFER_PREFIX):
+        from alsim.strategies import make_strategy
+
         pool_name = strategy[len(BUFFER_PREFIX) :]
-        pool_names = _pool_strategy_names()
-        if pool_name in pool_names:
-            pool_params = dict(params)
-            buffer_size = pool_params.pop("buffer_size", 20)
+        pool_params = dict(params)
+        buffer_size = pool_params.pop("buffer_size", 20)
+        try:  # any name the pool registry accepts, composites (epsilon_/cost_) included
+            make_strategy(pool_name)
+        except InvalidParameterError:
+            pass
+        else:
+            make_strategy(pool_name, **pool_params)  # the pool registry words errors in its parameters
             return BufferStrategy(pool_name, buffer_size=buffer_size, pool_params=pool_params)
     raise InvalidParameterError(
         f"The 'strategy' parameter of simulate_stream must be one of {available_stream_strategies()} "
