@@ -411,7 +411,7 @@ def simulate(
     total_cost = 0.0
     estimator = make_learner(learner, random_state=learner_seed)
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(
         total=label_budget if label_budget is not None else n_pool,
