@@ -63,7 +63,7 @@ def _as_array(value: object, function: str, parameter: str) -> np.ndarray:
     except ValueError as exc:  # ragged nested sequences
         raise InvalidInputError(
             f"The '{parameter}' parameter of {function} must be an array-like of consistent shape. "
-            f"Got a ragged sequence instead ({exc})."
+            f"Got a ragged sequence ({exc}) instead."
         ) from exc
 
 

@@ -2,13 +2,15 @@
 
 use crate::error::KernelError;
 use crate::real::Real;
-use crate::fastmath::{ln, xlogx};
-use crate::uncertainty::{check_member_row, sum_xlogx};
+use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
+use crate::uncertainty::check_member_row;
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
 /// Examples per chunk of work (fixed, so results do not depend on the thread count).
 const CHUNK_EXAMPLES: usize = 2048;
+/// Examples per block of the consensus KL computation (keeps its buffers in cache).
+const BLOCK_EXAMPLES: usize = 32;
 /// Below this many input entries, work stays on the calling thread.
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
@@ -57,7 +59,7 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>, n_clas
         let width = out.len();
         let mut counts = vec![0u32; width * n_classes];
         for (member, row) in votes.axis_iter(Axis(0)).enumerate() {
-            for (j, v) in row.iter().skip(start).take(width).enumerate() {
+            for (j, v) in row.slice(ndarray::s![start..start + width]).iter().enumerate() {
                 let vote: i64 = (*v).into();
                 let class = usize::try_from(vote).ok().filter(|&c| c < n_classes).ok_or_else(|| {
                     KernelError::input(
@@ -107,7 +109,8 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V
 
 /// Mean over members of `KL(p_m || p_mean)` per example, where `p_mean` is the members' average
 /// distribution, in nats with `0 ln 0 = 0`. `member_proba` is `M x n x c`; each member row is validated like
-/// `proba` in the uncertainty kernels. Rounding can make the exact value 0 come out a hair below zero;
+/// `proba` in the uncertainty kernels. Computed as `(1/M) sum_m sum_c p ln p - sum_c p_mean ln p_mean`
+/// (all logarithms in vectorised batches); rounding can make an exact 0 come out a hair below zero, and
 /// such values are clipped to 0.
 pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "consensus_kl";
@@ -120,39 +123,47 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
             format!("shape ({m}, {n}, {c})"),
         ));
     }
+    let inv = 1.0 / m as f64;
     fill_chunks(n, m * n * c, |start, out| {
-        let mut mean = vec![0.0f64; c];
-        let mut log_mean = vec![0.0f64; c];
+        // Per block of examples: every member row as f64, then all `p ln p` terms in one vectorised
+        // pass; likewise for the consensus rows.
+        let mut terms: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * m * c);
+        let mut consensus: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
         let mut scratch: Vec<T> = Vec::with_capacity(c);
-        for (j, o) in out.iter_mut().enumerate() {
-            let i = start + j;
-            mean.iter_mut().for_each(|v| *v = 0.0);
-            let mut own = 0.0f64;
-            for member in 0..m {
-                let lane = member_proba.slice(ndarray::s![member, i, ..]);
-                let row: &[T] = match lane.to_slice() {
-                    Some(s) => s,
-                    None => {
-                        scratch.clear();
-                        scratch.extend(lane.iter().copied());
-                        &scratch
+        for (b, block) in out.chunks_mut(BLOCK_EXAMPLES).enumerate() {
+            let first = start + b * BLOCK_EXAMPLES;
+            terms.clear();
+            consensus.clear();
+            consensus.resize(block.len() * c, 0.0);
+            for j in 0..block.len() {
+                let i = first + j;
+                let mean = &mut consensus[j * c..(j + 1) * c];
+                for member in 0..m {
+                    let lane = member_proba.slice(ndarray::s![member, i, ..]);
+                    let row: &[T] = match lane.to_slice() {
+                        Some(s) => s,
+                        None => {
+                            scratch.clear();
+                            scratch.extend(lane.iter().copied());
+                            &scratch
+                        }
+                    };
+                    check_member_row(row, FUNCTION, member, i)?;
+                    for (acc, v) in mean.iter_mut().zip(row) {
+                        *acc += v.to_f64();
                     }
-                };
-                check_member_row(row, FUNCTION, member, i)?;
-                own += sum_xlogx(row);
-                for (acc, v) in mean.iter_mut().zip(row) {
-                    *acc += v.to_f64();
+                    terms.extend(row.iter().map(|v| v.to_f64()));
                 }
+                mean.iter_mut().for_each(|v| *v *= inv);
             }
-            let inv = 1.0 / m as f64;
-            for (lm, acc) in log_mean.iter_mut().zip(mean.iter_mut()) {
-                *acc *= inv;
-                *lm = if *acc > 0.0 { ln(acc.max(f64::MIN_POSITIVE)) } else { 0.0 };
+            xlogx_in_place(&mut terms);
+            xlogx_in_place(&mut consensus);
+            for (j, o) in block.iter_mut().enumerate() {
+                let own = fixed_order_sum(&terms[j * m * c..(j + 1) * m * c]);
+                let cross = fixed_order_sum(&consensus[j * c..(j + 1) * c]);
+                // mean_m KL(p_m || p_mean) = (1/M) sum_m sum_c p ln p - sum_c p_mean ln p_mean.
+                *o = (own * inv - cross).max(0.0);
             }
-            // sum_m sum_c p ln p  -  sum_m sum_c p ln p_mean, divided by M; the second term equals
-            // M sum_c p_mean ln p_mean.
-            let cross: f64 = mean.iter().zip(&log_mean).map(|(p, l)| p * l).sum();
-            *o = (own * inv - cross).max(0.0);
         }
         Ok(())
     })
