@@ -153,7 +153,9 @@ class _ProcessPoolBackend:
         return self._pool
 
     def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
-        in_flight: dict[Future[_Outcome], _Task] = {}
+        # Each future remembers its pool: when a pool breaks, only that pool is replaced, never a fresh one
+        # that later reports of the old breakage would otherwise tear down.
+        in_flight: dict[Future[_Outcome], tuple[_Task, ProcessPoolExecutor]] = {}
 
         def refill() -> None:
             # Two tasks per worker keep workers busy while this process writes results.
@@ -161,13 +163,20 @@ class _ProcessPoolBackend:
                 task = next(tasks, None)
                 if task is None:
                     return
-                in_flight[self._live_pool().submit(_execute, task)] = task
+                pool = self._live_pool()
+                try:
+                    future = pool.submit(_execute, task)
+                except BrokenProcessPool:  # broke after our last wait(): its in-flight futures report it
+                    self._discard_pool(pool)
+                    pool = self._live_pool()
+                    future = pool.submit(_execute, task)
+                in_flight[future] = (task, pool)
 
         refill()
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
-                task = in_flight.pop(future)
+                task, pool = in_flight.pop(future)
                 try:
                     outcome = future.result()
                 except BrokenProcessPool as exc:
@@ -178,14 +187,14 @@ class _ProcessPoolBackend:
                         "A worker process died while this cell was in flight (it or a neighbour crashed "
                         "the process, e.g. out of memory). Rerun to retry."
                     )
-                    self._discard_pool()
+                    self._discard_pool(pool)
                 yield task, outcome
             refill()
 
-    def _discard_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+    def _discard_pool(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is pool:
             self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self, *, cancel: bool) -> None:
         pool, self._pool = self._pool, None
