@@ -83,8 +83,8 @@ def _paired(summary: pl.DataFrame, strategy: str, column: str) -> dict[str, Any]
     nonzero = diff[np.abs(diff) > 1e-12]
     p_value = float(wilcoxon(nonzero).pvalue) if nonzero.size >= 2 else float("nan")
     return {
-        "fixed": float(frame["fixed"].mean()),
-        "detector": float(frame["detector"].mean()),
+        "fixed": float(frame["fixed"].to_numpy().mean()),
+        "detector": float(frame["detector"].to_numpy().mean()),
         "mean_difference": float(diff.mean()),
         "sd_difference": float(diff.std(ddof=1)) if diff.size > 1 else float("nan"),
         "wins": int((diff > 1e-12).sum()),
@@ -102,7 +102,7 @@ def _plot(curves: pl.DataFrame, summary: pl.DataFrame, strategies: Sequence[str]
     fig, axes = plt.subplots(2, len(strategies), figsize=(5.5 * len(strategies), 7), squeeze=False, sharex=True)
     colours = {"fixed": "tab:blue", "detector": "tab:red"}
     for column, strategy in enumerate(strategies):
-        drift = float(summary.filter(pl.col("strategy") == strategy)["drift_position"].mean())
+        drift = float(summary.filter(pl.col("strategy") == strategy)["drift_position"].to_numpy().mean())
         for variant in ("fixed", "detector"):
             mean = (
                 curves.filter((pl.col("strategy") == strategy) & (pl.col("variant") == variant))
@@ -263,7 +263,7 @@ def drift_recovery_report(
         "## Detector",
         "",
         f"- detected the drift in {delays.len()} of {detected.height} runs; median delay "
-        f"{_fmt(float(delays.median()) if delays.len() else None, 0)} arrivals",
+        f"{_fmt(float(np.median(delays.to_numpy())) if delays.len() else None, 0)} arrivals",
         f"- detections before the drift (false alarms): {int(detected['detections_before_drift'].sum())} "
         f"in {detected.height} runs",
         "",

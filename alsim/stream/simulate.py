@@ -30,6 +30,7 @@ import numbers
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -85,15 +86,17 @@ def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
 
 def _check_int(name: str, value: Any, low: int, high: float | None = None) -> int:
     expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _fail(name, expected, value)
-    if high is not None and value > high:
+    if int(value) < low or (high is not None and int(value) > high):
         raise _fail(name, expected, value)
     return int(value)
 
 
 def _check_real(name: str, value: Any, expected: str, ok: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or not ok(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
+        raise _fail(name, expected, value)
+    if not ok(float(value)):
         raise _fail(name, expected, value)
     return float(value)
 
@@ -102,7 +105,7 @@ def _check_update(update: Any) -> str | int:
     if isinstance(update, str):
         if update in UPDATE_MODES:
             return update
-    elif isinstance(update, numbers.Integral) and not isinstance(update, bool) and update >= 1:
+    elif isinstance(update, numbers.Integral) and not isinstance(update, bool) and int(update) >= 1:
         return int(update)
     raise _fail("update", "'partial_fit' or an int >= 1 (retrain on all labels every N new labels)", update)
 
@@ -113,6 +116,7 @@ class _Learner:
     def __init__(self, learner: Any, update: str | int, n_classes: int, seed: int) -> None:
         self.estimator = make_learner(learner, random_state=seed)
         self.update = update
+        self._refit_every = update if isinstance(update, int) else None
         self.n_classes = n_classes
         self.model: Any = None
         self._pending = 0
@@ -133,9 +137,11 @@ class _Learner:
         else:
             self._refit(X, y)
 
-    def learn(self, X_new: np.ndarray, y_new: np.ndarray, X_all: np.ndarray, y_all: np.ndarray) -> bool:
-        """Take new labels; return whether the model changed."""
-        if self.update == "partial_fit":
+    def learn(
+        self, X_new: np.ndarray, y_new: np.ndarray, labeled_set: Callable[[], tuple[np.ndarray, np.ndarray]]
+    ) -> bool:
+        """Take new labels (``labeled_set()`` gives all labels so far, for a refit); return whether the model changed."""
+        if self._refit_every is None:
             self.estimator.partial_fit(X_new, y_new)
             if self._variance_floor is not None:
                 # GaussianNB.partial_fit recomputes its variance floor from each batch; a one-example batch
@@ -145,9 +151,9 @@ class _Learner:
                 self.estimator.epsilon_ = self._variance_floor
             return True
         self._pending += y_new.size
-        if self._pending < self.update:
+        if self._pending < self._refit_every:
             return False
-        self._refit(X_all, y_all)
+        self._refit(*labeled_set())
         return True
 
     def _refit(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -271,8 +277,7 @@ class _StreamRun:
         changed = self.model.learn(
             self.X_pool[chosen],
             labels,
-            self.X_pool[np.asarray(self.labeled, dtype=np.int64)],
-            np.asarray(self.y_labeled, dtype=np.int64),
+            lambda: (self.X_pool[np.asarray(self.labeled, dtype=np.int64)], np.asarray(self.y_labeled, dtype=np.int64)),
         )
         self.block.fit_seconds += time.perf_counter() - tick
         if changed:
@@ -542,9 +547,8 @@ def simulate_stream(
         boost_period=boost_period if detector is not None else 0,
         payback_rate=payback_rate,
     )
-    buffered = isinstance(stream_strategy, BufferStrategy)
     pool_strategy = None
-    if buffered:
+    if isinstance(stream_strategy, BufferStrategy):
         from alsim.strategies import make_strategy
 
         pool_strategy = make_strategy(stream_strategy.pool_strategy, **stream_strategy.pool_params)

@@ -263,10 +263,10 @@ class BufferStrategy:
             raise InvalidParameterError(
                 f"The 'buffer_size' parameter of BufferStrategy must be an int >= 2. Got {buffer_size!r} instead."
             )
-        self.pool_strategy = pool_strategy
-        self.buffer_size = int(buffer_size)
-        self.pool_params = dict(pool_params or {})
-        self.name = f"{BUFFER_PREFIX}{pool_strategy}"
+        self.pool_strategy: str = pool_strategy
+        self.buffer_size: int = int(buffer_size)
+        self.pool_params: dict[str, Any] = dict(pool_params or {})
+        self.name: str = f"{BUFFER_PREFIX}{pool_strategy}"
 
     def params(self) -> dict[str, Any]:
         return {"buffer_size": self.buffer_size, **self.pool_params}
