@@ -35,7 +35,7 @@ def _dataset_name(metadata: dict[str, Any], spec: str) -> str:
 
 
 def _cell_frame(path: Path) -> pl.DataFrame:
-    from alsim import load_result
+    from alsim.records import load_result
 
     result = load_result(path)
     metadata = result.metadata

@@ -77,7 +77,7 @@ def _single_threaded_env() -> None:
 
 def _execute(task: _Task) -> _Outcome:
     """Run one cell; any Exception becomes a failure outcome (interrupts propagate)."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     _single_threaded_env()
     start = time.perf_counter()
@@ -182,11 +182,12 @@ class _ProcessPoolBackend:
                 except BrokenProcessPool as exc:
                     # A worker died (segfault, out of memory, killed): every cell in flight on this pool is
                     # reported failed, since the culprit cannot be told apart; a rerun retries them.
-                    outcome = _Outcome(error=_error_info(exc))
-                    outcome.error["message"] = (
+                    error = _error_info(exc)
+                    error["message"] = (
                         "A worker process died while this cell was in flight (it or a neighbour crashed "
                         "the process, e.g. out of memory). Rerun to retry."
                     )
+                    outcome = _Outcome(error=error)
                     self._discard_pool(pool)
                 yield task, outcome
             refill()
@@ -247,7 +248,7 @@ class _DaskBackend:
     def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
         from distributed import as_completed
 
-        in_flight: dict[str, _Task] = {}
+        in_flight: dict[Any, _Task] = {}  # by Dask future key
         completed = as_completed()
 
         def refill() -> None:
@@ -431,15 +432,16 @@ def run_experiment(
     >>> summary.ok, load_results("runs/quickstart").height  # doctest: +SKIP
     (True, 1512)
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     _check_run_parameters(jobs, executor, scheduler)
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
     if simulate is None:
-        import alsim
+        from alsim.loop import simulate as engine_simulate
 
-        simulate = alsim.simulate
+        simulate = engine_simulate
+    cell_function: Callable[..., Any] = simulate  # a name the closure below sees as never None
 
     started = time.perf_counter()
     store = CellStore(out_dir)
@@ -480,7 +482,7 @@ def run_experiment(
                         continue
                     store.remove_temp_files(cell.cell_id)
                     held[cell.cell_id] = lock
-                    yield _Task(cell, simulate)
+                    yield _Task(cell, cell_function)
 
             tasks = claim(pending)
             first = next(tasks, None)

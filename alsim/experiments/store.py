@@ -56,7 +56,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], *, temp_prefix: str | None = None) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object], *, temp_prefix: str | None = None) -> None:
     """Create ``path`` atomically: ``write(temp_path)``, fsync, ``os.replace``, fsync the directory.
 
     Parameters
@@ -191,7 +191,7 @@ class CellStore:
             os.close(fd)
 
     # -- writing --------------------------------------------------------------------------------------
-    def write_result(self, cell_id: str, save: Callable[[Path], None]) -> Path:
+    def write_result(self, cell_id: str, save: Callable[[Path], object]) -> Path:
         """Atomically store a finished cell (``save(temp_path)`` writes the parquet) and drop its error file."""
         path = self.result_path(cell_id)
         atomic_write(path, save, temp_prefix=f".{cell_id}")
