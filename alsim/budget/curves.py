@@ -305,6 +305,8 @@ class LabelsToTarget:
     n_observed_max: float
     model: LearningCurveModel
     samples: _Array
+    band_grid: _Array | None = None
+    band_80: tuple[_Array, _Array] | None = None
 
     @property
     def extrapolated(self) -> bool:
@@ -312,7 +314,7 @@ class LabelsToTarget:
         return bool(self.median > self.n_observed_max)
 
 
-def _observed_crossing(x: _Array, y: _Array, target: float) -> float | None:
+def observed_crossing(x: _Array, y: _Array, target: float) -> float | None:
     """Labels at which a curve first reaches ``target``, interpolated linearly; ``None`` if it never does."""
     hit = np.nonzero(y >= target)[0]
     if hit.size == 0:
@@ -332,6 +334,7 @@ def bootstrap_labels_to_target(
     n_max: float,
     n_boot: int = 200,
     families: Sequence[str] = ("pow3", "mmf", "weibull"),
+    band_grid: Sequence[float] | _Array | None = None,
     random_state: int | np.random.Generator | None = None,
 ) -> LabelsToTarget:
     """Labels-to-target of a strategy from its curves over seeds, with a seed bootstrap.
@@ -352,6 +355,9 @@ def bootstrap_labels_to_target(
         The largest label count considered; a target not reached by then counts as unreachable.
     n_boot : int
         Bootstrap replicates.
+    band_grid : array, optional
+        Label counts at which to return an 80% band of the fitted curve over the replicates (each
+        replicate then fits a model, also where it reads its crossing off the curve).
     random_state : int, Generator or None
         Seeds the resampling.
     """
@@ -376,18 +382,24 @@ def bootstrap_labels_to_target(
     samples = np.empty(n_boot)
     extrapolated = np.zeros(n_boot, dtype=bool)
     n_seeds = scores.shape[0]
+    grid = None if band_grid is None else np.asarray(band_grid, dtype=np.float64)
+    band_curves = None if grid is None else np.empty((n_boot, grid.size))
     for b in range(n_boot):
         mean_curve = scores[rng.integers(0, n_seeds, n_seeds)].mean(axis=0)
-        observed = _observed_crossing(x, mean_curve, target)
+        observed = observed_crossing(x, mean_curve, target)
+        model = full_model
+        if observed is None or band_curves is not None:
+            try:
+                model = fit_learning_curve(x, mean_curve, families=families, warm_start=full_model)
+            except InvalidInputError:
+                model = full_model
+        if band_curves is not None:
+            band_curves[b] = model.predict(grid)
         if observed is not None:
             samples[b] = observed
-            continue
-        extrapolated[b] = True
-        try:
-            model = fit_learning_curve(x, mean_curve, families=families, warm_start=full_model)
-        except InvalidInputError:
-            model = full_model
-        samples[b] = model.labels_to_reach(target, n_min=float(x.max()), n_max=n_max)
+        else:
+            extrapolated[b] = True
+            samples[b] = model.labels_to_reach(target, n_min=float(x.max()), n_max=n_max)
     return LabelsToTarget(
         target=float(target),
         median=float(np.quantile(samples, 0.5, method="inverted_cdf")),
@@ -398,6 +410,9 @@ def bootstrap_labels_to_target(
         n_observed_max=float(x.max()),
         model=full_model,
         samples=samples,
+        band_grid=grid,
+        band_80=None if band_curves is None else (
+            np.quantile(band_curves, 0.1, axis=0), np.quantile(band_curves, 0.9, axis=0)),
     )
 
 
