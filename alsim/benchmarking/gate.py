@@ -23,6 +23,7 @@ from typing import Any
 from alsim.exceptions import ConfigError, InvalidParameterError
 
 BASELINE_SCHEMA = 1
+_THREAD_ENV_VARS = ("RAYON_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 DEFAULT_BASELINE: Path = Path(__file__).with_name("baseline.json")
 DEFAULT_TOLERANCE = 0.25
 
@@ -58,6 +59,8 @@ class Measurement:
     read_median: float
     rounds: int
     slowed: bool = False
+    threads: int = 1  # threads given to rayon and BLAS; 0 = their defaults
+    unit: str = "s"  # "s" for median seconds, "Ir" for callgrind instruction counts
 
     @property
     def ratio_numpy(self) -> float:
@@ -114,7 +117,7 @@ class GateResult:
 # Reading pytest-benchmark output
 
 
-def measurements_from_json(report: dict[str, Any]) -> dict[str, Measurement]:
+def measurements_from_json(report: dict[str, Any], threads: int = 1) -> dict[str, Measurement]:
     """Group the benchmarks of a pytest-benchmark JSON report into one :class:`Measurement` per case.
 
     Cases that lack one of their three timings (a failed or deselected benchmark) are left out.
@@ -143,6 +146,7 @@ def measurements_from_json(report: dict[str, Any]) -> dict[str, Measurement]:
             read_median=timings["read_pass"],
             rounds=extra["rounds"],
             slowed=bool(extra.get("slowed", False)),
+            threads=threads,
         )
     return result
 
@@ -151,8 +155,11 @@ def measurements_from_json(report: dict[str, Any]) -> dict[str, Measurement]:
 # Baseline
 
 
-def load_baseline(path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
-    """Baseline ratios by case group: ``{group: {"ratio_numpy": r, "ratio_read": r, ...}}``."""
+def load_baseline(path: str | os.PathLike[str], section: str = "entries") -> dict[str, dict[str, float]]:
+    """Baseline ratios by case group: ``{group: {"ratio_numpy": r, "ratio_read": r, ...}}``.
+
+    ``section`` is ``"entries"`` for timed ratios and ``"instruction_entries"`` for callgrind ratios.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(
@@ -168,9 +175,9 @@ def load_baseline(path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
             f"The baseline file {str(path)!r} must be a JSON object with \"schema\": {BASELINE_SCHEMA}. "
             f"Got schema {content.get('schema') if isinstance(content, dict) else None!r} instead."
         )
-    entries = content.get("entries")
+    entries = content.get(section, {} if section != "entries" else None)
     if not isinstance(entries, dict):
-        raise ConfigError(f"The baseline file {str(path)!r} has no \"entries\" object.")
+        raise ConfigError(f"The baseline file {str(path)!r} has no \"{section}\" object.")
     for group, entry in entries.items():
         if not (isinstance(entry, dict) and {"ratio_numpy", "ratio_read"} <= entry.keys()):
             raise ConfigError(
@@ -186,8 +193,13 @@ def write_baseline(
     *,
     mode: str,
     keep: dict[str, dict[str, float]] | None = None,
+    section: str = "entries",
 ) -> Path:
-    """Write a baseline file from measured ratios; entries of ``keep`` not measured again are kept."""
+    """Write measured ratios to a baseline file.
+
+    Entries of ``keep`` that were not measured again are kept, and so are the other sections of an existing
+    file (timed ``entries`` and callgrind ``instruction_entries`` are refreshed separately).
+    """
     measurements = list(measurements)
     slowed = [m.group for m in measurements if m.slowed]
     if slowed:
@@ -204,15 +216,18 @@ def write_baseline(
             "numpy_median": m.numpy_median,
             "read_median": m.read_median,
             "rounds": m.rounds,
+            "threads": m.threads,
+            "unit": m.unit,
         }
-    content = {
-        "schema": BASELINE_SCHEMA,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "mode": mode,
-        "machine": _machine_info(),
-        "entries": dict(sorted(entries.items())),
-    }
     path = Path(path)
+    content = json.loads(path.read_text()) if path.is_file() else {"entries": {}}
+    content.update(
+        schema=BASELINE_SCHEMA,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        mode=mode,
+        machine=_machine_info(),
+    )
+    content[section] = dict(sorted(entries.items()))
     path.write_text(json.dumps(content, indent=1) + "\n")
     return path
 
@@ -303,7 +318,8 @@ def _group_order(group: str) -> tuple[str, int, str]:
 
 def format_table(rows: Sequence[Comparison], tolerance: float) -> str:
     """A plain-text table of the comparison, one row per case."""
-    header = ("kernel", "size", "median", "vs numpy", "vs read", "baseline", "change", "status")
+    value_name = "instructions" if rows and rows[0].measurement.unit == "Ir" else "median"
+    header = ("kernel", "size", value_name, "vs numpy", "vs read", "baseline", "change", "status")
     lines = [header]
     for row in rows:
         m = row.measurement
@@ -317,7 +333,7 @@ def format_table(rows: Sequence[Comparison], tolerance: float) -> str:
             (
                 name,
                 m.size,
-                _format_seconds(m.kernel_median),
+                _format_value(m.kernel_median, m.unit),
                 f"{m.ratio_numpy:.3f}",
                 f"{m.ratio_read:.2f}",
                 baseline,
@@ -343,11 +359,16 @@ def format_table(rows: Sequence[Comparison], tolerance: float) -> str:
     return "\n".join(text)
 
 
-def _format_seconds(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
+def _format_value(value: float, unit: str) -> str:
+    if unit == "Ir":
+        for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+            if value >= scale:
+                return f"{value / scale:.3g}{suffix} Ir"
+        return f"{value:.0f} Ir"
+    for suffix, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {suffix}"
+    return f"{value / 1e-9:.3g} ns"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -368,7 +389,25 @@ def selection_expression(sizes: Iterable[str], kernels: Iterable[str] | None = N
     return expression
 
 
-def pytest_command(mode: Mode, json_path: Path, expression: str) -> list[str]:
+def timer_name(threads: int) -> str:
+    """Timer of the suite: CPU time of the process when single-threaded, else wall time.
+
+    On a shared machine a process loses the CPU to others at random; its own CPU time does not count
+    those pauses, which removes most of the run-to-run noise. With several threads CPU time would add the
+    threads up, so parallel runs are timed by the wall clock.
+    """
+    return "time.process_time" if threads == 1 else "time.perf_counter"
+
+
+def suite_environment(threads: int) -> dict[str, str]:
+    """Environment of the suite's subprocess: ``threads`` threads for rayon and BLAS (0 = their defaults)."""
+    env = dict(os.environ)
+    if threads > 0:
+        env.update({name: str(threads) for name in _THREAD_ENV_VARS})
+    return env
+
+
+def pytest_command(mode: Mode, json_path: Path, expression: str, threads: int = 1) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -389,18 +428,22 @@ def pytest_command(mode: Mode, json_path: Path, expression: str) -> list[str]:
         "--benchmark-warmup=on",
         f"--benchmark-warmup-iterations={mode.warmup_iterations}",
         "--benchmark-disable-gc",
+        f"--benchmark-timer={timer_name(threads)}",
         "--benchmark-sort=name",
         "--benchmark-columns=median,iqr,rounds",
     ]
 
 
-def run_suite(mode: Mode, expression: str, *, output: Any = None) -> tuple[dict[str, Any], int]:
+def run_suite(
+    mode: Mode, expression: str, *, threads: int = 1, output: Any = None
+) -> tuple[dict[str, Any], int]:
     """Run the suite in a pytest subprocess; return its pytest-benchmark JSON report and its exit code."""
     _require_pytest_benchmark()
     with tempfile.TemporaryDirectory(prefix="alsim-bench-") as tmp:
         json_path = Path(tmp) / "benchmark.json"
         completed = subprocess.run(
-            pytest_command(mode, json_path, expression),
+            pytest_command(mode, json_path, expression, threads),
+            env=suite_environment(threads),
             stdout=output if output is not None else sys.stderr,
             stderr=subprocess.STDOUT,
             check=False,
@@ -420,7 +463,9 @@ def _require_pytest_benchmark() -> None:
         )
 
 
-def check_options(mode: str, tolerance: float, kernels: Sequence[str] | None, *, caller: str) -> None:
+def check_options(
+    mode: str, tolerance: float, kernels: Sequence[str] | None, *, caller: str, threads: int = 1
+) -> None:
     """Raise :class:`~alsim.exceptions.InvalidParameterError` for an unknown mode or kernel or a bad tolerance."""
     from alsim.benchmarking.cases import KERNELS
 
@@ -436,6 +481,21 @@ def check_options(mode: str, tolerance: float, kernels: Sequence[str] | None, *,
                 f"Got {unknown} instead."
             )
     _check_tolerance(tolerance, caller)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise InvalidParameterError(
+            f"The 'threads' parameter of {caller} must be an int >= 0 (0 = the libraries' defaults). "
+            f"Got {threads!r} instead."
+        )
+
+
+def check_baseline_threads(entries: dict[str, dict[str, Any]], groups: Iterable[str], threads: int) -> None:
+    """Refuse to compare with baseline entries measured with another number of threads."""
+    other = sorted({int(entries[g].get("threads", 1)) for g in groups if g in entries} - {threads})
+    if other:
+        raise ConfigError(
+            f"The baseline was measured with threads={other[0]}, this run uses threads={threads}: ratios "
+            f"are only comparable with the same setting. Pass --threads {other[0]} or refresh the baseline."
+        )
 
 
 def run_gate(
@@ -445,9 +505,15 @@ def run_gate(
     tolerance: float = DEFAULT_TOLERANCE,
     kernels: Sequence[str] | None = None,
     confirm: bool = True,
+    instructions: bool = False,
+    threads: int = 1,
     output: Any = None,
 ) -> tuple[GateResult, dict[str, Measurement], list[dict[str, Any]]]:
     """Run the suite and compare it with the baseline.
+
+    With ``instructions=True`` the cases are counted with callgrind (see :mod:`alsim.benchmarking.callgrind`)
+    instead of timed, and compared with the baseline's ``instruction_entries``. ``threads`` is the number
+    of threads given to rayon and BLAS (see :func:`timer_name` for why 1 is the default).
 
     ``baseline`` is a baseline file (default: the one shipped with alsim) or already loaded entries.
     Returns the gate result, the measurements it used, and the raw pytest-benchmark report(s). Cases that
@@ -460,26 +526,65 @@ def run_gate(
     >>> result.exit_code  # doctest: +SKIP
     0
     """
-    check_options(mode, tolerance, kernels, caller="run_gate")
+    check_options(mode, tolerance, kernels, caller="run_gate", threads=threads)
     chosen = MODES[mode]
     if isinstance(baseline, dict):
         baseline_entries = baseline
     else:
-        baseline_entries = load_baseline(baseline if baseline is not None else DEFAULT_BASELINE)
-    report, returncode = run_suite(chosen, selection_expression(chosen.sizes, kernels), output=output)
+        baseline_entries = load_baseline(
+            baseline if baseline is not None else DEFAULT_BASELINE,
+            section="instruction_entries" if instructions else "entries",
+        )
+    if instructions:
+        return _run_instruction_gate(chosen, baseline_entries, tolerance, kernels, output)
+    expected = _expected_groups(chosen.sizes, kernels)
+    check_baseline_threads(baseline_entries, expected, threads)
+    expression = selection_expression(chosen.sizes, kernels)
+    report, returncode = run_suite(chosen, expression, threads=threads, output=output)
     reports = [report]
-    measured = measurements_from_json(report)
+    measured = measurements_from_json(report, threads)
     rows = compare(measured, baseline_entries, tolerance)
     regressed = [row.measurement for row in rows if row.status == "REGRESSED"]
     if confirm and regressed:
         expression = " or ".join(f"[{_case_prefix(m.group)}-" for m in regressed)
-        again, _ = run_suite(chosen, expression, output=output)
+        again, _ = run_suite(chosen, expression, threads=threads, output=output)
         reports.append(again)
-        measured = merge_best(measured, measurements_from_json(again))
+        measured = merge_best(measured, measurements_from_json(again, threads))
         rows = compare(measured, baseline_entries, tolerance)
-    expected = _expected_groups(chosen.sizes, kernels)
     missing = sorted(expected - measured.keys())
     return GateResult(rows, returncode, missing), measured, reports
+
+
+def _run_instruction_gate(
+    mode: Mode,
+    baseline_entries: dict[str, dict[str, float]],
+    tolerance: float,
+    kernels: Sequence[str] | None,
+    output: Any,
+) -> tuple[GateResult, dict[str, Measurement], list[dict[str, Any]]]:
+    from alsim.benchmarking.callgrind import count_instructions
+    from alsim.benchmarking.cases import all_cases, slowed_kernels
+
+    groups = sorted(_expected_groups(mode.sizes, kernels), key=_group_order)
+    counts = count_instructions(groups, output=output)
+    by_group = {case.group: case for case in all_cases()}
+    slowed = slowed_kernels()
+    measured = {
+        group: Measurement(
+            group=group,
+            kernel=by_group[group].kernel,
+            size=by_group[group].size,
+            kernel_median=float(count["alsim"]),
+            numpy_median=float(count["numpy"]),
+            read_median=float(count["read_pass"]),
+            rounds=1,
+            slowed=by_group[group].kernel in slowed,
+            unit="Ir",
+        )
+        for group, count in counts.items()
+    }
+    rows = compare(measured, baseline_entries, tolerance)
+    return GateResult(rows, pytest_returncode=0), measured, [{"callgrind": counts}]
 
 
 def _case_prefix(group: str) -> str:

@@ -54,6 +54,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated kernels to run (default: all), e.g. select_most_uncertain,k_center_greedy",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads for the kernels (rayon) and BLAS; 1 (default) times CPU time, which load on a "
+        "shared machine hardly disturbs; 0 = the libraries' defaults, timed by the wall clock",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions with valgrind's callgrind instead of timing (immune to load; slower)",
+    )
+    parser.add_argument(
         "--no-confirm",
         dest="confirm",
         action="store_false",
@@ -70,19 +82,23 @@ def run(args: argparse.Namespace) -> int:
     from alsim.benchmarking import gate
 
     kernels = [name.strip() for name in args.kernels.split(",") if name.strip()] if args.kernels else None
-    gate.check_options(args.mode, args.tolerance, kernels, caller="alsim bench")
+    gate.check_options(args.mode, args.tolerance, kernels, caller="alsim bench", threads=args.threads)
     baseline_path = Path(args.baseline) if args.baseline else gate.DEFAULT_BASELINE
+    section = "instruction_entries" if args.instructions else "entries"
     if args.update_baseline and not baseline_path.exists():
         baseline: dict = {}
     else:
-        baseline = gate.load_baseline(baseline_path)
-    print(f"alsim bench: {args.mode} mode, baseline {baseline_path}", file=sys.stderr)
+        baseline = gate.load_baseline(baseline_path, section=section)
+    counter = "instruction counts (callgrind)" if args.instructions else "timings"
+    print(f"alsim bench: {args.mode} mode, {counter}, baseline {baseline_path}", file=sys.stderr)
     result, measured, reports = gate.run_gate(
         args.mode,
         baseline=baseline,
         tolerance=args.tolerance,
         kernels=kernels,
         confirm=args.confirm and not args.update_baseline,
+        instructions=args.instructions,
+        threads=args.threads,
     )
     print(gate.format_table(result.comparisons, args.tolerance))
     if result.pytest_returncode != 0:
@@ -110,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if result.pytest_returncode != 0 or result.missing:
             print("alsim bench: baseline not updated because the suite did not pass.", file=sys.stderr)
             return 1
-        gate.write_baseline(baseline_path, measured.values(), mode=args.mode, keep=baseline)
+        gate.write_baseline(baseline_path, measured.values(), mode=args.mode, keep=baseline, section=section)
         print(f"alsim bench: wrote {len(measured)} baseline entries to {baseline_path}", file=sys.stderr)
         return 0
     if result.regressed:
