@@ -175,3 +175,17 @@ def test_one_cell_of_the_cc18_grid_runs(tmp_path):
     assert summary.ok and summary.n_completed == 1
     frame = load_results(tmp_path)
     assert frame["n_labeled"].max() == cc18.budget.labels
+
+
+@pytest.mark.slow
+def test_cli_joins_a_running_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    config_path = _write_config(tmp_path, strategies=["margin"])
+    run_experiment(load_config(config_path), tmp_path / "inline", jobs=1, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        process = _alsim_run(config_path, tmp_path / "dask", "--scheduler", cluster.scheduler_address)
+        stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert _comparable(load_results(tmp_path / "inline")).equals(_comparable(load_results(tmp_path / "dask")))
