@@ -18,8 +18,8 @@ and the estimated spending is ``u_t / w``. Two documented departures from the pa
 - A drift response: :meth:`BudgetManager.boost` raises the target to ``boost_factor * B`` for
   ``boost_period`` arrivals. The labels bought during the boost beyond ``B`` per arrival are a *debt*; once
   the boost is over the target drops to ``payback_rate * B`` until the labels bought since the boost began
-  are back at ``B`` per arrival, so the total spend matches a fixed-rate run (provided the stream lasts long
-  enough to repay). Only boost periods are accounted: labels a picky strategy left unspent before the drift
+  are back at ``B`` per arrival (less the burst that the return to the base target buys), so the total spend
+  matches a fixed-rate run (provided the stream lasts long enough to repay). Only boost periods are accounted: labels a picky strategy left unspent before the drift
   are not spent by the boost.
 """
 
@@ -103,6 +103,9 @@ class BudgetManager:
         self._boost_left = 0
         self._phase = "base"  # "boost", "payback" (repaying a boost's debt) or "base"
         self._debt = 0.0
+        # Back at the base target the estimate climbs from payback_rate * B w to B w at once, buying this
+        # many labels in a burst: the payback runs until it has saved them too.
+        self._catch_up = (1.0 - self.payback_rate) * self.budget_fraction * self.window
         self.n_arrived = 0
         self.n_bought = 0
 
@@ -137,7 +140,7 @@ class BudgetManager:
         if self._boost_left > 0:
             self._boost_left -= 1
             self._phase = "boost"
-        elif self._debt > 0:
+        elif self._phase != "base" and self._debt > -self._catch_up:
             self._phase = "payback"
         else:
             self._phase = "base"

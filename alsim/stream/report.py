@@ -70,7 +70,7 @@ def _summarise_run(result: Any, strategy: str, variant: str, seed: int) -> dict[
 
 
 def _curves(result: Any, strategy: str, variant: str, seed: int) -> pl.DataFrame:
-    return result.records.select("examples_seen", "prequential_accuracy", "n_labeled", "accuracy").with_columns(
+    return result.records.select("round", "examples_seen", "prequential_accuracy", "n_labeled", "accuracy").with_columns(
         pl.lit(strategy).alias("strategy"), pl.lit(variant).alias("variant"), pl.lit(seed).alias("seed")
     )
 
@@ -99,30 +99,46 @@ def _plot(curves: pl.DataFrame, summary: pl.DataFrame, strategies: Sequence[str]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, len(strategies), figsize=(5.5 * len(strategies), 7), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(3, len(strategies), figsize=(5.5 * len(strategies), 10), squeeze=False, sharex=True)
     colours = {"fixed": "tab:blue", "detector": "tab:red"}
+    labels = {"fixed": "fixed rate", "detector": "drift detector + boost"}
     for column, strategy in enumerate(strategies):
         drift = float(summary.filter(pl.col("strategy") == strategy)["drift_position"].to_numpy().mean())
+        runs = curves.filter((pl.col("strategy") == strategy) & (pl.col("round") > 0))
         for variant in ("fixed", "detector"):
             mean = (
-                curves.filter((pl.col("strategy") == strategy) & (pl.col("variant") == variant))
+                runs.filter(pl.col("variant") == variant)
                 .group_by("examples_seen")
                 .agg(pl.col("prequential_accuracy").mean(), pl.col("n_labeled").mean())
                 .sort("examples_seen")
             )
-            label = "fixed rate" if variant == "fixed" else "drift detector + boost"
-            axes[0, column].plot(mean["examples_seen"], mean["prequential_accuracy"], color=colours[variant], label=label)
-            axes[1, column].plot(mean["examples_seen"], mean["n_labeled"], color=colours[variant], label=label)
-        for row in range(2):
+            axes[0, column].plot(mean["examples_seen"], mean["prequential_accuracy"], color=colours[variant], label=labels[variant])
+            axes[1, column].plot(mean["examples_seen"], mean["n_labeled"], color=colours[variant], label=labels[variant])
+        paired = (
+            runs.pivot(on="variant", index=["seed", "examples_seen"], values="prequential_accuracy")
+            .with_columns((pl.col("detector") - pl.col("fixed")).alias("difference"))
+            .group_by("examples_seen")
+            .agg(pl.col("difference").mean().alias("mean"), pl.col("difference").std().alias("sd"), pl.len().alias("n"))
+            .sort("examples_seen")
+        )
+        x = paired["examples_seen"].to_numpy()
+        mean_diff = paired["mean"].to_numpy()
+        half_band = np.nan_to_num(paired["sd"].to_numpy()) / np.sqrt(paired["n"].to_numpy())
+        axes[2, column].plot(x, mean_diff, color="black", linewidth=1)
+        axes[2, column].fill_between(x, mean_diff - half_band, mean_diff + half_band, color="grey", alpha=0.3, label="mean +/- 1 s.e.")
+        axes[2, column].axhline(0.0, color="grey", linewidth=0.8)
+        for row in range(3):
             axes[row, column].axvline(drift, color="grey", linestyle="--", linewidth=1)
         axes[0, column].set_title(strategy)
-        axes[0, column].set_ylabel("prequential accuracy (per block, mean over seeds)")
-        axes[1, column].set_ylabel("labels bought (mean over seeds)")
-        axes[1, column].set_xlabel("examples seen")
+        axes[0, column].set_ylabel("prequential accuracy per block")
+        axes[1, column].set_ylabel("labels bought")
+        axes[2, column].set_ylabel("prequential accuracy, detector - fixed")
+        axes[2, column].set_xlabel("examples seen")
         axes[0, column].legend(loc="lower right", fontsize=8)
-    fig.suptitle(title)
+        axes[2, column].legend(loc="upper right", fontsize=8)
+    fig.suptitle(f"{title}\n(mean over seeds; dashed line: the drift)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
