@@ -21,6 +21,7 @@ import pytest
 
 from alsim.exceptions import ConfigError, InvalidInputError, InvalidParameterError
 from alsim.experiments import (
+    CELL_COLUMNS,
     expand_cells,
     load_config,
     load_results,
@@ -382,3 +383,9 @@ def test_a_dying_worker_fails_only_the_cells_in_flight_and_the_pool_recovers(tmp
     assert all(failure.error_type == "BrokenProcessPool" for failure in summary.failures)
     retry = run_experiment(config, tmp_path, jobs=2, progress=False, simulate=majority_baseline)
     assert retry.ok and retry.n_completed == summary.n_failed
+
+
+def test_load_results_of_a_run_with_no_finished_cell_has_the_columns(tmp_path):
+    (tmp_path / "cells").mkdir()
+    frame = load_results(tmp_path)
+    assert frame.height == 0 and frame.columns[:8] == list(CELL_COLUMNS) and "accuracy" in frame.columns

@@ -14,17 +14,19 @@ from alsim.experiments.store import CellStore
 
 __all__ = ["CELL_COLUMNS", "load_results"]
 
+_CELL_SCHEMA: dict[str, pl.DataType] = {
+    "cell_id": pl.String(),
+    "dataset": pl.String(),
+    "dataset_spec": pl.String(),
+    "strategy": pl.String(),
+    "learner": pl.String(),
+    "batch_size": pl.Int64(),
+    "seed": pl.Int64(),
+    "reference_accuracy": pl.Float64(),
+}
+
 #: Columns ``load_results`` adds in front of every record row, in this order.
-CELL_COLUMNS: tuple[str, ...] = (
-    "cell_id",
-    "dataset",
-    "dataset_spec",
-    "strategy",
-    "learner",
-    "batch_size",
-    "seed",
-    "reference_accuracy",
-)
+CELL_COLUMNS: tuple[str, ...] = tuple(_CELL_SCHEMA)
 
 
 def _dataset_name(metadata: dict[str, Any], spec: str) -> str:
@@ -46,18 +48,18 @@ def _cell_frame(path: Path) -> pl.DataFrame:
             "run_experiment. Remove it or use a fresh output directory."
         )
     reference = metadata.get("reference_accuracy")
-    columns = {
-        "cell_id": pl.lit(str(metadata.get("cell_id", path.stem)), dtype=pl.String),
-        "dataset": pl.lit(_dataset_name(metadata, cell["dataset"]), dtype=pl.String),
-        "dataset_spec": pl.lit(cell["dataset"], dtype=pl.String),
-        "strategy": pl.lit(cell["strategy"], dtype=pl.String),
-        "learner": pl.lit(cell["learner"], dtype=pl.String),
-        "batch_size": pl.lit(cell["batch_size"], dtype=pl.Int64),
-        "seed": pl.lit(cell["seed"], dtype=pl.Int64),
-        "reference_accuracy": pl.lit(None if reference is None else float(reference), dtype=pl.Float64),
+    values = {
+        "cell_id": str(metadata.get("cell_id", path.stem)),
+        "dataset": _dataset_name(metadata, cell["dataset"]),
+        "dataset_spec": cell["dataset"],
+        "strategy": cell["strategy"],
+        "learner": cell["learner"],
+        "batch_size": cell["batch_size"],
+        "seed": cell["seed"],
+        "reference_accuracy": None if reference is None else float(reference),
     }
-    records = result.records
-    return records.select([expr.alias(name) for name, expr in columns.items()] + [pl.all()])
+    cell_columns = [pl.lit(values[name], dtype=dtype).alias(name) for name, dtype in _CELL_SCHEMA.items()]
+    return result.records.select([*cell_columns, pl.all()])
 
 
 def load_results(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
@@ -97,7 +99,9 @@ def load_results(out_dir: str | os.PathLike[str]) -> pl.DataFrame:
         )
     paths = store.result_files()
     if not paths:
-        return pl.DataFrame()
+        from alsim.records import RECORD_SCHEMA
+
+        return pl.DataFrame(schema={**_CELL_SCHEMA, **RECORD_SCHEMA})
     # Parquet reads release the GIL, so a few threads overlap file I/O and decoding on large grids.
     with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
         frames = list(pool.map(_cell_frame, paths))

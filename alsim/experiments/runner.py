@@ -376,10 +376,12 @@ def _check_run_parameters(jobs: Any, executor: Any, scheduler: Any) -> None:
         )
 
 
-def _make_backend(jobs: int | None, executor: str, scheduler: str | None) -> _Backend:
+def _make_backend(jobs: int | None, executor: str, scheduler: str | None, n_pending: int) -> _Backend:
     if executor == "dask":
+        if scheduler is None:  # no point starting more local workers than there are cells
+            jobs = min(jobs or _default_jobs(), n_pending)
         return _DaskBackend(jobs, scheduler)
-    n_jobs = jobs if jobs is not None else _default_jobs()
+    n_jobs = min(jobs if jobs is not None else _default_jobs(), n_pending)
     return _InProcessBackend() if n_jobs == 1 else _ProcessPoolBackend(n_jobs)
 
 
@@ -488,7 +490,7 @@ def run_experiment(
             first = next(tasks, None)
             if first is not None:
                 if backend is None:
-                    backend = _make_backend(jobs, executor, scheduler)
+                    backend = _make_backend(jobs, executor, scheduler, len(pending))
                 for task, outcome in backend.run(_chain(first, tasks)):
                     cell = task.cell
                     try:
