@@ -409,7 +409,7 @@ def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
     >>> from alsim.experiments import load_config
     >>> config = load_config("experiments/quickstart.toml")  # doctest: +SKIP
     >>> config.n_cells  # doctest: +SKIP
-    36
+    250
     """
     path = Path(path)
     try:
