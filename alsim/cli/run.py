@@ -14,7 +14,9 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Run every cell of an experiment TOML (datasets x strategies x learners x batch sizes x seeds). "
             "Each finished cell is stored atomically as DIR/cells/<cell_id>.parquet; rerunning the same "
-            "command skips finished cells and retries failed ones, so it is safe to interrupt. "
+            "command skips finished cells and retries failed ones, so it is safe to interrupt. DIR keeps "
+            "a copy of the experiment (DIR/experiment.toml); resuming with a config whose grid neither "
+            "contains nor is contained in it (e.g. another budget) is refused. "
             "Exit status: 0 when every cell is finished, 1 when some cells failed (listed at the end), "
             "2 for a bad config or option, 130 when interrupted."
         ),
