@@ -153,7 +153,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def drift_recovery_report(
     out_dir: str | os.PathLike[str] = "reports/stream",
     *,
-    dataset: str = "openml:32",
+    dataset: Any = "openml:32",
     strategies: Sequence[str] = ("random", "variable_uncertainty", "split"),
     learner: Any = "gaussian_nb",
     order: str = "abrupt_feature",
@@ -175,7 +175,8 @@ def drift_recovery_report(
         are written.
     dataset, strategies, learner, order, drift_detector, budget_fraction, boost_factor, boost_period,
     payback_rate, block_size
-        Passed to :func:`alsim.stream.simulate_stream` (the fixed-rate runs get no detector).
+        Passed to :func:`alsim.stream.simulate_stream` (the fixed-rate runs get no detector); ``dataset`` is
+        a spec (``"openml:32"``), a ``Dataset`` or a ``Split``.
     seeds : sequence of int, default=0..9
         One pair of runs per seed and strategy.
     progress : bool, default=True
@@ -223,7 +224,8 @@ def drift_recovery_report(
     curve_frame = pl.concat(curves)
     summary.write_csv(out / "runs.csv")
     curve_frame.write_parquet(out / "curves.parquet")
-    title = f"{metadata['dataset']} ({dataset}), {order}, budget {budget_fraction:g}, {len(seeds)} seeds"
+    spec = dataset if isinstance(dataset, str) else metadata["dataset"]
+    title = f"{metadata['dataset']} ({spec}), {order}, budget {budget_fraction:g}, {len(seeds)} seeds"
     _plot(curve_frame, summary, list(strategies), out / "drift_recovery.png", title)
 
     lines = [
@@ -234,7 +236,7 @@ def drift_recovery_report(
         "",
         "## Setup",
         "",
-        f"- dataset: {metadata['dataset']} (`{dataset}`), {metadata['n_pool']} pool examples arrive once each, "
+        f"- dataset: {metadata['dataset']} (`{spec}`), {metadata['n_pool']} pool examples arrive once each, "
         f"{metadata['n_test']} held-out test examples, {metadata['n_classes']} classes",
         f"- order: `{order}` (drift at arrival {summary['drift_position'][0]} for seed {seeds[0]}; "
         "the pool's first principal axis, low end first)" if order.endswith("feature") else f"- order: `{order}`",
