@@ -26,6 +26,10 @@ MEASURES: tuple[str, ...] = ("least_confidence", "margin", "entropy")
 # (comma-separated, or "all") are replaced in the "alsim" timing by their plain-numpy fallback. It exists
 # to prove that the gate catches a kernel that lost its fast path.
 SLOWDOWN_ENV = "ALSIM_BENCH_SLOWDOWN"
+# Number of times each case's three timings are taken in turn (kernel, numpy, read pass, kernel, ...).
+# The gate takes the median of the per-repeat ratios, so a change of load on a shared machine during one
+# repeat moves one ratio, not the result.
+REPEATS_ENV = "ALSIM_BENCH_REPEATS"
 
 # Problem sizes per kernel. "large" are the sizes named in the kernels issue (issue 2).
 SIZE_PARAMS: dict[str, dict[str, dict[str, int]]] = {
@@ -46,7 +50,7 @@ SIZE_PARAMS: dict[str, dict[str, dict[str, int]]] = {
     },
     "k_center_greedy": {
         "small": {"n": 2_000, "d": 16, "clusters": 5, "labeled": 10, "k": 20},
-        "medium": {"n": 20_000, "d": 64, "clusters": 20, "labeled": 50, "k": 200},
+        "medium": {"n": 20_000, "d": 64, "clusters": 20, "labeled": 50, "k": 100},
         "large": {"n": 100_000, "d": 128, "clusters": 50, "labeled": 100, "k": 1_000},
     },
     "kmeans_pp": {
@@ -123,6 +127,16 @@ def slowed_kernels(environ: dict[str, str] | None = None) -> frozenset[str]:
             f"(comma-separated) or be 'all'. Got {unknown} instead."
         )
     return frozenset(names)
+
+
+def repeats(environ: dict[str, str] | None = None) -> int:
+    """Number of interleaved repeats of every case, from ``ALSIM_BENCH_REPEATS`` (default 1)."""
+    raw = (os.environ if environ is None else environ).get(REPEATS_ENV, "1").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(
+            f"The {REPEATS_ENV} environment variable must be an int >= 1. Got {raw!r} instead."
+        )
+    return int(raw)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """pytest-benchmark suite of the kernels of :mod:`alsim.kernels` (run by ``alsim bench`` and by pytest).
 
 Each case is one pytest-benchmark group holding three timings taken in the same run: the kernel
-(``alsim``), its plain-numpy reference (``numpy``) and one read pass over the input (``read_pass``). With
+(``alsim``), its plain-numpy reference (``numpy``) and one read pass over the input (``read_pass``),
+taken in turn ``ALSIM_BENCH_REPEATS`` times (test ids ``...-r0-alsim``, ``...-r0-numpy``, ...). With
 benchmarks disabled (the project's default) every body runs once as a test: the kernel body checks its
 result against the numpy reference, and the ``large`` sizes are skipped so that normal test runs stay fast.
 
@@ -21,6 +22,7 @@ from alsim.benchmarking.cases import (
     BenchCase,
     all_cases,
     make_inputs,
+    repeats,
     run_kernel,
     run_numpy,
     run_read_pass,
@@ -28,6 +30,7 @@ from alsim.benchmarking.cases import (
 )
 
 _CASES = all_cases()
+_REPEATS = repeats()
 
 
 def _check_against_reference(case: BenchCase, inputs: dict[str, Any], result: np.ndarray) -> None:
@@ -82,13 +85,14 @@ def _check_seeding_picks(X: np.ndarray, k: int, picks: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("repeat", range(_REPEATS), ids=[f"r{i}" for i in range(_REPEATS)])
 @pytest.mark.parametrize("case", _CASES, ids=[case.test_id for case in _CASES])
-def test_kernel(benchmark: Any, case: BenchCase, impl: str) -> None:
+def test_kernel(benchmark: Any, case: BenchCase, repeat: int, impl: str) -> None:
     if case.size == "large" and benchmark.disabled:
         pytest.skip("large sizes run only with --benchmark-enable (alsim bench --full)")
     benchmark.group = case.group
     benchmark.extra_info.update(
-        kernel=case.kernel, variant=case.variant, size=case.size, impl=impl, params=case.params
+        kernel=case.kernel, variant=case.variant, size=case.size, impl=impl, repeat=repeat, params=case.params
     )
     inputs = make_inputs(case)
     if impl == "read_pass":
@@ -100,6 +104,8 @@ def test_kernel(benchmark: Any, case: BenchCase, impl: str) -> None:
     slowed = case.kernel in slowed_kernels()
     benchmark.extra_info["slowed"] = slowed
     result = benchmark(run_numpy if slowed else run_kernel, case, inputs)
+    if repeat > 0:
+        return  # checked once per case
     _check_against_reference(case, inputs, result)
     if case.kernel == "kmeans_pp":
         np.testing.assert_array_equal(result, (run_numpy if slowed else run_kernel)(case, inputs))
