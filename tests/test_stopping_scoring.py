@@ -140,3 +140,13 @@ def test_winner_map_names_every_rule_in_a_tie():
     grid = winner_map(two_runs(), [LabelBudget(max_labels=20), CostBudget(max_cost=20.0)],
                       label_costs=[1.0], lifetime_error_costs=[10.0])
     assert grid["winner"].to_list() == ["label_budget = cost_budget"]
+
+
+def test_ex_post_optimum_by_name_uses_the_scoring_costs():
+    # Run a with 1000 predictions: C = 510, 270, 155, 102.5, optimum round 3; with the rule's default of
+    # 10000 predictions it would also pick round 3, so use dear labels where the two optima differ:
+    # cost_per_label 10 -> C = 600, 450, 425, 462.5, optimum round 2 (default costs would pick round 3).
+    run_a = two_runs().filter(pl.col("cell_id") == "a")
+    scores = score_rules(run_a, ["oracle_optimal"], cost_per_label=10.0, predictions=1000)
+    row = scores.row(0, named=True)
+    assert (row["stop_round"], row["optimal_round"], row["regret"]) == (2, 2, 0.0)

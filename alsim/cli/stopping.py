@@ -43,10 +43,9 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from alsim.stopping import (
-        default_rules,
         load_runs,
-        make_rule,
         plot_winner_map,
+        resolve_rules,
         score_rules,
         summarize_scores,
         winner_map,
@@ -56,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
     results = load_runs(source)
     costs = {"cost_per_label": args.cost_per_label, "predictions": args.predictions,
              "cost_per_error": args.cost_per_error}
-    if args.rules is None:
-        rules = default_rules(**costs)
-    else:
-        rules = [make_rule(name, **costs) if name == "oracle_optimal" else make_rule(name) for name in args.rules]
+    rules = resolve_rules(args.rules, **costs)
     scores = score_rules(results, rules, **costs, progress=True)
     summary = summarize_scores(scores)
 

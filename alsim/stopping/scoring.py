@@ -32,6 +32,7 @@ from alsim.stopping._base import StoppingRule, available_rules, make_rule
 __all__ = [
     "RUN_COLUMNS",
     "default_rules",
+    "resolve_rules",
     "total_cost",
     "score_rules",
     "summarize_scores",
@@ -101,14 +102,30 @@ def default_rules(cost_per_label: float = 1.0, predictions: float = 10_000, cost
     >>> [rule.name for rule in default_rules()][:3]
     ['classification_change', 'confidence_variance', 'cost_budget']
     """
-    rules = []
-    for name in available_rules():
-        if name == "oracle_optimal":
-            rules.append(make_rule(name, cost_per_label=cost_per_label, predictions=predictions,
-                                   cost_per_error=cost_per_error))
-        else:
-            rules.append(make_rule(name))
-    return rules
+    return resolve_rules(available_rules(), cost_per_label, predictions, cost_per_error)
+
+
+def resolve_rules(
+    rules: Sequence[StoppingRule | str] | None,
+    cost_per_label: float = 1.0,
+    predictions: float = 10_000,
+    cost_per_error: float = 1.0,
+) -> list[StoppingRule]:
+    """Rule objects from names or instances (None: :func:`default_rules`).
+
+    A rule given by name gets its default parameters, except the ex-post optimum, which is built with the
+    given costs: its stop must be the optimum of the cost model the rules are scored under. Instances are
+    used as they are.
+
+    Examples
+    --------
+    >>> resolve_rules(["label_budget", "oracle_optimal"], predictions=1000)[1]
+    OracleOptimalStop(cost_per_label=1.0, predictions=1000, cost_per_error=1.0)
+    """
+    if rules is None:
+        return default_rules(cost_per_label, predictions, cost_per_error)
+    costs = {"cost_per_label": cost_per_label, "predictions": predictions, "cost_per_error": cost_per_error}
+    return [make_rule(rule, **costs) if rule == "oracle_optimal" else make_rule(rule) for rule in rules]
 
 
 def _run_columns(results: pl.DataFrame) -> list[str]:
@@ -192,7 +209,8 @@ def score_rules(
         The records of one run, or the long frame of ``alsim.experiments.load_results`` (runs are told apart
         by the cell columns ``cell_id, dataset, strategy, learner, batch_size, seed`` that are present).
     rules : sequence of StoppingRule or rule names, default=None
-        Rules to score; None scores :func:`default_rules` (with the same costs for the ex-post optimum).
+        Rules to score; None scores :func:`default_rules`. The ex-post optimum given by name
+        (``"oracle_optimal"``) is built with this call's costs, see :func:`resolve_rules`.
     cost_per_label, predictions, cost_per_error : float
         The cost model; see :func:`total_cost`.
     progress : bool, default=False
@@ -219,10 +237,7 @@ def score_rules(
     cost_per_label = _check_cost("cost_per_label", cost_per_label)
     predictions = _check_cost("predictions", predictions)
     cost_per_error = _check_cost("cost_per_error", cost_per_error)
-    if rules is None:
-        rule_objects = default_rules(cost_per_label, predictions, cost_per_error)
-    else:
-        rule_objects = [make_rule(rule) for rule in rules]
+    rule_objects = resolve_rules(rules, cost_per_label, predictions, cost_per_error)
     error_cost = predictions * cost_per_error
     rows = []
     for run in _evaluate_stops(results, rule_objects, progress):
