@@ -39,6 +39,7 @@ __all__ = [
     "learner_description",
     "make_learner",
     "predict_proba_full",
+    "votes_from_proba",
 ]
 
 RandomState = int | np.random.Generator | np.random.RandomState | None
@@ -215,7 +216,9 @@ class Committee:
 
     Either bagged copies of one learner (each member is fitted on a seeded bootstrap sample of the labeled
     set) or a list of different learners (each fitted on the whole labeled set; the diversity comes from
-    the models).
+    the models). Parameters are stored as given and checked by :meth:`fit` (scikit-learn style); every
+    ``fit`` starts from fresh, unfitted members, so refitting never carries over a member that fell back
+    to a constant model on a one-class bootstrap.
 
     Parameters
     ----------
@@ -227,6 +230,12 @@ class Committee:
         Size of the full class set; None takes ``max(y) + 1`` at fit time.
     random_state : int, Generator or None, default=None
         Seed for the bootstrap samples and the members' own randomness.
+
+    Attributes
+    ----------
+    members_ : list of fitted classifiers
+    n_classes_ : int
+        Size of the class set the members' probabilities are mapped to.
 
     Examples
     --------
@@ -246,40 +255,42 @@ class Committee:
         n_classes: int | None = None,
         random_state: RandomState = None,
     ) -> None:
-        self.bagging = isinstance(learners, str) or not isinstance(learners, Sequence)
-        if self.bagging:
+        self.learners = learners
+        self.n_members = n_members
+        self.n_classes = n_classes
+        self.random_state = random_state
+
+    def _specs(self) -> list[str | Any]:
+        """The learner of each member, after checking the parameters."""
+        if isinstance(self.learners, str) or not isinstance(self.learners, Sequence):
+            n_members = self.n_members
             if isinstance(n_members, bool) or not isinstance(n_members, numbers.Integral) or n_members < 2:
                 raise InvalidParameterError(
                     f"The 'n_members' parameter of Committee must be an int >= 2. Got {n_members!r} instead."
                 )
-            specs = [learners] * int(n_members)
-        else:
-            specs = list(learners)
-            if len(specs) < 2:
-                raise InvalidParameterError(
-                    "The 'learners' parameter of Committee must be one learner to bag or a sequence of at "
-                    f"least 2 learners. Got a sequence of {len(specs)} instead."
-                )
-        self._rng = np.random.default_rng(_seed_int(random_state))
-        self.members_ = [make_learner(spec, random_state=int(self._rng.integers(2**31 - 1))) for spec in specs]
-        self.n_classes = n_classes
-
-    @property
-    def n_members(self) -> int:
-        """Number of committee members."""
-        return len(self.members_)
+            return [self.learners] * int(n_members)
+        specs = list(self.learners)
+        if len(specs) < 2:
+            raise InvalidParameterError(
+                "The 'learners' parameter of Committee must be one learner to bag or a sequence of at "
+                f"least 2 learners. Got a sequence of {len(specs)} instead."
+            )
+        return specs
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Committee:
         """Fit every member (on a bootstrap sample when bagging); return self."""
+        specs = self._specs()
+        bagging = isinstance(self.learners, str) or not isinstance(self.learners, Sequence)
         y = np.asarray(y, dtype=np.int64)
         if y.size == 0:
             raise InvalidInputError("Committee.fit needs at least one labeled example. Got 0 instead.")
-        if self.n_classes is None:
-            self.n_classes = int(y.max()) + 1
+        rng = np.random.default_rng(_seed_int(self.random_state))
+        members = [make_learner(spec, random_state=int(rng.integers(2**31 - 1))) for spec in specs]
+        self.n_classes_ = int(y.max()) + 1 if self.n_classes is None else int(self.n_classes)
         fitted = []
-        for member in self.members_:
-            if self.bagging:
-                rows = self._rng.integers(0, y.size, size=y.size)
+        for member in members:
+            if bagging:
+                rows = rng.integers(0, y.size, size=y.size)
                 fitted.append(fit_learner(member, X[rows], y[rows]))
             else:
                 fitted.append(fit_learner(member, X, y))
@@ -288,11 +299,22 @@ class Committee:
 
     def member_proba(self, X: np.ndarray) -> np.ndarray:
         """Each member's class probabilities over the full class set, shape ``(M, n, n_classes)``."""
-        if self.n_classes is None:
-            raise InvalidInputError("Committee.member_proba needs a fitted committee (or n_classes); call fit first.")
-        n_classes = self.n_classes
-        return np.stack([predict_proba_full(member, X, n_classes) for member in self.members_])
+        if not hasattr(self, "members_"):
+            raise InvalidInputError("Committee.member_proba needs a fitted committee; call fit first.")
+        return np.stack([predict_proba_full(member, X, self.n_classes_) for member in self.members_])
 
     def member_votes(self, X: np.ndarray) -> np.ndarray:
         """Each member's predicted class code, shape ``(M, n)``, int64."""
-        return np.ascontiguousarray(self.member_proba(X).argmax(axis=2).astype(np.int64))
+        return votes_from_proba(self.member_proba(X))
+
+
+def votes_from_proba(member_proba: np.ndarray) -> np.ndarray:
+    """Each member's predicted class code from its probabilities: ``(M, n, c) -> (M, n)`` int64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> votes_from_proba(np.array([[[0.2, 0.8], [0.6, 0.4]]]))
+    array([[1, 0]])
+    """
+    return np.ascontiguousarray(np.asarray(member_proba).argmax(axis=2).astype(np.int64))

@@ -92,7 +92,7 @@ def test_bagged_committee_shapes_and_determinism(data):
 def test_committee_from_a_list_of_learners(data):
     X, y = data
     committee = Committee(["logreg", "gaussian_nb", LogisticRegression(C=0.1)], random_state=0).fit(X, y)
-    assert committee.n_members == 3
+    assert len(committee.members_) == 3
     assert committee.member_votes(X).shape == (3, X.shape[0])
 
 
@@ -105,7 +105,34 @@ def test_committee_handles_bootstraps_missing_classes():
     np.testing.assert_allclose(proba.sum(axis=2), 1.0)
 
 
+def test_refitting_a_committee_starts_from_fresh_members():
+    # Every bootstrap of two rows from classes {0, 1} has one class with probability 1/2, so some members of
+    # the first fit fall back to a constant model; a refit on plenty of data must not keep those.
+    X = np.array([[0.0], [1.0]])
+    committee = Committee("logreg", n_members=8, n_classes=2, random_state=0).fit(X, np.array([0, 1]))
+    assert any(type(member).__name__ == "DummyClassifier" for member in committee.members_)
+    X_big = np.linspace(-1.0, 2.0, 60)[:, None]
+    committee.fit(X_big, (X_big[:, 0] > 0.5).astype(np.int64))
+    assert all(isinstance(member, LogisticRegression) for member in committee.members_)
+
+
+def test_committee_stores_its_parameters_and_validates_them_at_fit(data):
+    X, y = data
+    committee = Committee("logreg", n_members=4, random_state=1)
+    assert (committee.learners, committee.n_members, committee.random_state) == ("logreg", 4, 1)
+    assert not hasattr(committee, "members_")
+    with pytest.raises(InvalidInputError, match="call fit first"):
+        committee.member_proba(X)
+
+
 @pytest.mark.parametrize("bad", [1, 0, True, 2.5])
-def test_committee_size_is_validated(bad):
+def test_committee_size_is_validated(bad, data):
+    X, y = data
     with pytest.raises(InvalidParameterError, match="'n_members'"):
-        Committee("logreg", n_members=bad)
+        Committee("logreg", n_members=bad).fit(X, y)
+
+
+def test_committee_of_one_learner_in_a_list_is_rejected(data):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="'learners'.*at least 2"):
+        Committee(["logreg"]).fit(X, y)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from alsim.exceptions import InvalidInputError, InvalidParameterError
-from alsim.learners import Committee, predict_proba_full
+from alsim.learners import Committee, predict_proba_full, votes_from_proba
 
 __all__ = ["PoolState", "QueryStrategy", "ScoreStrategy", "check_batch_size"]
 
@@ -152,7 +152,7 @@ class PoolState:
 
     def committee_votes_unlabeled(self) -> np.ndarray:
         """Each committee member's predicted class on the unlabeled pool, ``(M, n_unlabeled)`` int64."""
-        return np.ascontiguousarray(self.committee_proba_unlabeled().argmax(axis=2).astype(np.int64))
+        return votes_from_proba(self.committee_proba_unlabeled())
 
     def expected_costs(self) -> np.ndarray:
         """The oracle's expected cost of labeling each unlabeled example, ``(n_unlabeled,)``, cached."""
