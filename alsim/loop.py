@@ -12,6 +12,7 @@ strategy, oracle, learner and committee each get an independent stream spawned f
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import os
@@ -519,10 +520,14 @@ def simulate(
         k = min(batch_size, int(unlabeled.size))
         if label_budget is not None:
             k = min(k, label_budget - int(labeled.size))
-        def make_committee(seed: int = int(committee_rng.integers(2**32))) -> Committee:
-            members = committee if committee is not None else learner
-            return Committee(members, n_members=committee_size, n_classes=n_classes, random_state=seed)
-
+        # Drawn every round, used or not, so a strategy's use of the committee never shifts later rounds.
+        make_committee = functools.partial(
+            Committee,
+            committee if committee is not None else learner,
+            n_members=committee_size,
+            n_classes=n_classes,
+            random_state=int(committee_rng.integers(2**32)),
+        )
         state = PoolState(
             X_pool,
             labeled,

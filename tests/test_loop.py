@@ -15,6 +15,7 @@ import alsim
 from alsim.cli import main
 from alsim.datasets import Split, load_dataset
 from alsim.exceptions import InvalidParameterError
+from alsim.learners import fit_learner, make_learner, predict_proba_full
 from alsim.loop import _scores
 from alsim.oracle import SimulatedOracle
 from alsim.records import RECORD_SCHEMA, TIMING_COLUMNS, SimulationResult, load_result
@@ -60,6 +61,40 @@ def test_records_have_the_contract_schema(result):
     for column in ("accuracy", "macro_f1", "balanced_accuracy", "pool_max_uncertainty", "pool_mean_uncertainty"):
         assert records[column].is_between(0, 1).all()
     assert (records["pool_max_uncertainty"] >= records["pool_mean_uncertainty"]).all()
+
+
+def test_signals_follow_their_definitions(split):
+    # gaussian_nb has no warm start and no randomness, so each round's model can be refitted here from the
+    # recorded batches and every signal recomputed from its definition in the records contract.
+    run = alsim.simulate(split, strategy="margin", learner="gaussian_nb", batch_size=10, label_budget=50, random_state=2)
+    records = run.records
+    stop_set = np.array(run.metadata["stop_set"])
+    batches = [np.array(batch) for batch in records["selected"].to_list()]
+    previous_proba = None
+    for t, batch in enumerate(batches):
+        row = records.row(t, named=True)
+        if previous_proba is None:
+            assert row["selected_accuracy"] is None and row["selected_max_uncertainty"] is None
+        else:
+            # the previous model (the one that chose the batch) against the labels just bought
+            chosen_proba = previous_proba[batch]
+            assert row["selected_accuracy"] == pytest.approx(np.mean(chosen_proba.argmax(axis=1) == split.y_pool[batch]))
+            assert row["selected_mean_uncertainty"] == pytest.approx(np.mean(1 - chosen_proba.max(axis=1)))
+            assert row["selected_max_uncertainty"] == pytest.approx(np.max(1 - chosen_proba.max(axis=1)))
+        labeled = np.concatenate(batches[: t + 1])
+        model = fit_learner(make_learner("gaussian_nb"), split.X_pool[labeled], split.y_pool[labeled])
+        proba = predict_proba_full(model, split.X_pool, 3)
+        unlabeled = np.setdiff1d(np.arange(split.y_pool.size), labeled)
+        confidence = proba[unlabeled].max(axis=1)
+        assert row["n_labeled"] == labeled.size and row["n_unlabeled"] == unlabeled.size
+        assert row["accuracy"] == pytest.approx(
+            accuracy_score(split.y_test, predict_proba_full(model, split.X_test, 3).argmax(axis=1))
+        )
+        assert row["pool_max_uncertainty"] == pytest.approx(np.max(1 - confidence))
+        assert row["pool_mean_uncertainty"] == pytest.approx(np.mean(1 - confidence))
+        assert row["pool_confidence_variance"] == pytest.approx(np.var(confidence))
+        assert row["stop_set_predictions"] == proba[stop_set].argmax(axis=1).tolist()
+        previous_proba = proba
 
 
 def test_selected_indices_are_distinct_across_rounds(result):
@@ -212,6 +247,7 @@ def test_a_strategy_returning_bad_indices_is_reported(split):
         ({"initial": "clusters"}, "initial"),
         ({"initial": "per_class", "initial_size": 2}, "initial_size"),
         ({"initial_size": 0}, "initial_size"),
+        ({"initial_size": 201}, "initial_size"),  # more than the 200 pool rows
         ({"label_budget": 5, "initial_size": 10}, "label_budget"),
         ({"cost_budget": -1.0}, "cost_budget"),
         ({"cost_budget": float("nan")}, "cost_budget"),
