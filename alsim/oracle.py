@@ -279,12 +279,8 @@ class SimulatedOracle:
 
         Parameters
         ----------
-        indices : int array of shape (b,)
-            Positions in ``y_true`` to label.
-        y_true : int array of shape (n_pool,)
-            True class codes of the whole pool.
-        difficulty : float array of shape (b,) or None
-            Difficulty of each queried example; required by the ``"difficulty"`` cost model.
+        indices, y_true, difficulty
+            As in :meth:`label_costs`.
         n_classes : int or None
             Size of the class set for uniform noise; None takes ``max(y_true) + 1`` (or the confusion
             matrix size).
@@ -294,8 +290,8 @@ class SimulatedOracle:
         OracleAnswer
             ``labels`` (int64[b]) and ``costs`` (float64[b]).
         """
-        indices, true_labels = self._true_labels(indices, y_true)
-        costs = self._per_annotator_cost(true_labels, difficulty) * self.cost_multiplier
+        costs = self.label_costs(indices, y_true, difficulty)
+        _, true_labels = self._true_labels(indices, y_true)
         if n_classes is None:
             n_classes = int(np.asarray(y_true).max()) + 1 if np.asarray(y_true).size else 0
         if self.confusion is not None:
