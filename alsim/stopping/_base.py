@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -28,7 +29,7 @@ _DEFAULT_HINT = "alsim.simulate records it in every round; these records were no
 _NULL_IN_ROUND_ZERO = frozenset({"selected_accuracy", "selected_max_uncertainty", "selected_mean_uncertainty"})
 
 
-class StoppingRule:
+class StoppingRule(abc.ABC):
     """Base class of stopping rules, evaluated after the fact on the recorded rounds of one run.
 
     A rule reads only the columns listed in ``required_signals``, so one simulation scores every rule.
@@ -88,8 +89,9 @@ class StoppingRule:
     def _validate_params(self) -> None:
         """Raise InvalidParameterError for a parameter out of range (subclasses override)."""
 
+    @abc.abstractmethod
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
-        raise NotImplementedError
+        """Whether the rule stops after each round of ``records`` (sorted by round, signals checked)."""
 
     def _evaluate(self, records: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         self._validate_params()
