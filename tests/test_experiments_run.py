@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from alsim.exceptions import ConfigError
 from alsim.experiments import dump_config, load_config, load_results, parse_config, run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,3 +190,29 @@ def test_cli_joins_a_running_dask_cluster(tmp_path):
         stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert _comparable(load_results(tmp_path / "inline")).equals(_comparable(load_results(tmp_path / "dask")))
+
+
+USER_STRATEGY = '''
+from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
+
+
+@register_strategy("lowest_index_first", overwrite=True)
+class LowestIndexFirst(QueryStrategy):
+    def select(self, state, batch_size, random_state):
+        return state.unlabeled[: check_batch_size(state, batch_size)]
+'''
+
+
+@pytest.mark.slow
+def test_a_user_strategy_module_listed_in_imports_runs_in_the_workers(tmp_path, monkeypatch):
+    (tmp_path / "lab_strategies.py").write_text(USER_STRATEGY)
+    grid = {**TINY, "datasets": ["openml:61"], "strategies": ["lowest_index_first"], "n_seeds": 2}
+    with pytest.raises(ConfigError, match="'lowest_index_first'"):
+        parse_config(grid)  # unknown until its module is imported
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
+    config = parse_config({**grid, "imports": ["lab_strategies"]})
+    summary = run_experiment(config, tmp_path / "out", jobs=2, progress=False)
+    assert summary.ok, str(summary)
+    assert set(load_results(tmp_path / "out")["strategy"]) == {"lowest_index_first"}
+    with pytest.raises(ConfigError, match="'imports\\[0\\]' key must be an importable Python module"):
+        parse_config({**grid, "imports": ["no_such_lab_module"]})

@@ -8,6 +8,7 @@ typo in a 500-cell grid is caught before anything runs.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import tomllib
@@ -53,6 +54,18 @@ _FALLBACK_LEARNERS = ("logreg", "random_forest", "gaussian_nb", "knn", "svm", "e
 def _choice_error(expected: str) -> PydanticCustomError:
     # The message is the "what is valid" half; _describe_error adds the key path and the value.
     return PydanticCustomError("alsim_choice", "must be {expected}", {"expected": expected})
+
+
+def _import_module(name: str) -> str:
+    # Modules that register user-written strategies (or anything else cells need by name); fields are
+    # validated in order, so these are imported before the strategy names are checked.
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        raise _choice_error(
+            f"an importable Python module (on sys.path or PYTHONPATH, also for the workers): {exc}"
+        ) from None
+    return name
 
 
 def _check_strategy(name: str) -> str:
@@ -193,6 +206,9 @@ class ExperimentConfig(_Section):
     """A validated experiment: grid axes plus the settings all cells share.
 
     Build it with :func:`load_config` (from a TOML file) or :func:`parse_config` (from a mapping).
+    ``imports`` names Python modules to import before validating and in every worker before running a
+    cell: that is how a user-written strategy registered with ``@register_strategy("name")`` in
+    ``mylab/strategies.py`` is used by name in a grid (``imports = ["mylab.strategies"]``).
     The grid is the cartesian product datasets x strategies x learners x batch_sizes x seeds; see
     :func:`alsim.experiments.expand_cells`.
 
@@ -207,6 +223,7 @@ class ExperimentConfig(_Section):
 
     name: str = Field(min_length=1)
     description: str = ""
+    imports: list[Annotated[str, AfterValidator(_import_module)]] = []
     datasets: Annotated[list[DatasetEntry], AfterValidator(_unique)] = Field(min_length=1)
     strategies: Annotated[list[StrategyName], AfterValidator(_unique)] = Field(min_length=1)
     learners: Annotated[list[LearnerName], AfterValidator(_unique)] = Field(default=["logreg"], min_length=1)

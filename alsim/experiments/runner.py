@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import multiprocessing
 import os
 import signal
@@ -53,6 +54,7 @@ _POLL_SECONDS = 0.5
 class _Task:
     cell: Cell
     simulate: Callable[..., Any]
+    imports: tuple[str, ...] = ()  # modules a worker imports first (e.g. user strategies registering names)
 
 
 @dataclass
@@ -82,6 +84,8 @@ def _execute(task: _Task) -> _Outcome:
     _single_threaded_env()
     start = time.perf_counter()
     try:
+        for module in task.imports:
+            importlib.import_module(module)
         with threadpool_limits(limits=1):
             dataset = _load_dataset(task.cell.dataset, task.cell.dataset_label)
             result = task.simulate(dataset, **task.cell.simulate_kwargs())
@@ -484,7 +488,7 @@ def run_experiment(
                         continue
                     store.remove_temp_files(cell.cell_id)
                     held[cell.cell_id] = lock
-                    yield _Task(cell, cell_function)
+                    yield _Task(cell, cell_function, tuple(config.imports))
 
             tasks = claim(pending)
             first = next(tasks, None)
