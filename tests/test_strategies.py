@@ -176,6 +176,9 @@ def test_cost_needs_a_score_strategy():
     ("name", "params", "match"),
     [
         ("margin", {"beta": 1.0}, "does not take"),
+        # a registered name fixes its measure/diversity: entropy sampling must not run under the name "margin"
+        ("margin", {"measure": "entropy"}, r"does not take the parameter\(s\) \['measure'\]"),
+        ("margin_kcenter", {"diversity": "kmeanspp"}, r"'diversity'.*valid parameters: \['prefilter'\]"),
         ("epsilon_margin", {"epsilon": 1.5}, "'epsilon'"),
         ("density_weighted", {"similarity": "manhattan"}, "'similarity'"),
         ("density_weighted", {"beta": -1.0}, "'beta'"),

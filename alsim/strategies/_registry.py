@@ -83,13 +83,21 @@ def _unknown_name(name: Any) -> InvalidParameterError:
 
 def _build(name: str, factory: Callable[..., QueryStrategy], params: dict[str, Any]) -> QueryStrategy:
     signature = inspect.signature(factory)
-    try:
-        signature.bind(**params)
-    except TypeError:
-        valid = [p for p in signature.parameters if p != "self"]
+    # A name registered as functools.partial(cls, measure=...) fixes those parameters: overriding them would
+    # run another strategy under this name (e.g. entropy sampling recorded as "margin").
+    fixed = set(getattr(factory, "keywords", None) or ())
+    valid = [p for p in signature.parameters if p != "self" and p not in fixed]
+    accepted = not fixed & params.keys()
+    if accepted:
+        try:
+            signature.bind(**params)
+        except TypeError:
+            accepted = False
+    if not accepted:
+        rejected = sorted(set(params) - set(valid)) or sorted(params)
         raise InvalidParameterError(
-            f"The strategy {name!r} does not take the parameter(s) {sorted(params)}; valid parameters: {valid}."
-        ) from None
+            f"The strategy {name!r} does not take the parameter(s) {rejected}; valid parameters: {valid}."
+        )
     strategy = factory(**params)
     if not isinstance(strategy, QueryStrategy):
         raise InvalidParameterError(

@@ -100,10 +100,10 @@ class UncertaintySampling(ScoreStrategy):
         return state.uncertainty_scores(self.measure)
 
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
-        batch_size = check_batch_size(state, batch_size)
         if state.has_uncertainty_scores(self.measure):
-            return state.unlabeled[kernels.top_k(state.uncertainty_scores(self.measure), batch_size)]
+            return super().select(state, batch_size, random_state)
         # One fused pass that never materialises the score vector.
+        batch_size = check_batch_size(state, batch_size)
         return state.unlabeled[kernels.select_most_uncertain(state.proba_unlabeled(), batch_size, self.measure)]
 
     def get_params(self) -> dict[str, Any]:
