@@ -251,8 +251,30 @@ class ClassificationChange(StoppingRule):
         return changed <= self.max_changed_share
 
 
+class _ThresholdRule(StoppingRule):
+    """Shared checks and decision of the rules that compare one recorded signal with ``threshold``.
+
+    Subclasses set ``required_signals`` (the one column read), ``_threshold_range`` and whether the rule
+    stops when the signal is at or above the threshold (accuracy-like) or strictly below it (uncertainty-like).
+    """
+
+    _threshold_range: tuple[float, float] = (0.0, 1.0)
+    _stops_at_or_above: bool = False
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def _validate_params(self) -> None:
+        low, high = self._threshold_range
+        self._check_real("threshold", low, high, high_open=high == np.inf)
+
+    def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
+        values = _values(records, self.required_signals[0])
+        return values >= self.threshold if self._stops_at_or_above else values < self.threshold
+
+
 @register_rule("overall_uncertainty")
-class OverallUncertainty(StoppingRule):
+class OverallUncertainty(_ThresholdRule):
     """Stop when the mean entropy of the model's predictions over the unlabeled pool is below a threshold.
 
     Zhu, J., Wang, H. and Hovy, E. (2008). "Multi-criteria-based Strategy to Stop Active Learning for Data
@@ -272,19 +294,14 @@ class OverallUncertainty(StoppingRule):
     """
 
     required_signals = ("pool_mean_entropy",)
+    _threshold_range = (0.0, np.inf)
 
     def __init__(self, threshold: float = 0.01) -> None:
-        self.threshold = threshold
-
-    def _validate_params(self) -> None:
-        self._check_real("threshold", 0.0, np.inf, high_open=True)
-
-    def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
-        return _values(records, "pool_mean_entropy") < self.threshold
+        super().__init__(threshold)
 
 
 @register_rule("min_expected_error")
-class MinExpectedError(StoppingRule):
+class MinExpectedError(_ThresholdRule):
     """Stop when the model's expected error on the unlabeled pool is below a threshold.
 
     The expected error is the mean over the pool of ``1 - max_y P(y | x)``, the model's own estimate of its
@@ -307,17 +324,11 @@ class MinExpectedError(StoppingRule):
     required_signals = ("pool_mean_uncertainty",)
 
     def __init__(self, threshold: float = 0.01) -> None:
-        self.threshold = threshold
-
-    def _validate_params(self) -> None:
-        self._check_real("threshold", 0.0, 1.0)
-
-    def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
-        return _values(records, "pool_mean_uncertainty") < self.threshold
+        super().__init__(threshold)
 
 
 @register_rule("max_confidence")
-class MaxConfidence(StoppingRule):
+class MaxConfidence(_ThresholdRule):
     """Stop when even the most uncertain example of the batch just bought was nearly certain.
 
     Zhu, J. and Hovy, E. (2007). "Active Learning for Word Sense Disambiguation with Methods for Addressing
@@ -341,17 +352,11 @@ class MaxConfidence(StoppingRule):
     required_signals = ("selected_max_uncertainty",)
 
     def __init__(self, threshold: float = 0.001) -> None:
-        self.threshold = threshold
-
-    def _validate_params(self) -> None:
-        self._check_real("threshold", 0.0, 1.0)
-
-    def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
-        return _values(records, "selected_max_uncertainty") < self.threshold
+        super().__init__(threshold)
 
 
 @register_rule("selected_accuracy")
-class SelectedAccuracy(StoppingRule):
+class SelectedAccuracy(_ThresholdRule):
     """Stop when the previous model was right on most of the labels just bought ("minimum error").
 
     The oracle's answers on the batch are free feedback on the model that chose the batch: once it predicts
@@ -372,15 +377,10 @@ class SelectedAccuracy(StoppingRule):
     """
 
     required_signals = ("selected_accuracy",)
+    _stops_at_or_above = True
 
     def __init__(self, threshold: float = 0.9) -> None:
-        self.threshold = threshold
-
-    def _validate_params(self) -> None:
-        self._check_real("threshold", 0.0, 1.0)
-
-    def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
-        return _values(records, "selected_accuracy") >= self.threshold
+        super().__init__(threshold)
 
 
 class _GradientConvergence(StoppingRule):
