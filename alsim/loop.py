@@ -19,7 +19,7 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,9 @@ def _resolve_dataset(dataset: Any, test_size: Any, seed: int) -> tuple[Any, str,
     raise _fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset)
 
 
-def _make_oracle(oracle: Any, seed: int) -> SimulatedOracle:
+def _make_oracle(oracle: Any, seed: int, classes: Sequence[Any] | None = None) -> SimulatedOracle:
+    """A fresh oracle for the run; per-class costs keyed by class label are translated to class codes
+    when the dataset's ``classes`` are given (a grid config's TOML table can only have string keys)."""
     if oracle is None:
         return SimulatedOracle(random_state=seed)
     if isinstance(oracle, SimulatedOracle):
@@ -108,7 +110,20 @@ def _make_oracle(oracle: Any, seed: int) -> SimulatedOracle:
     # A fresh oracle per run keeps simulate() free of side effects on the caller's object.
     if params.get("random_state") is None:
         params["random_state"] = seed
+    cost = params.get("cost")
+    if classes is not None and isinstance(cost, Mapping) and any(isinstance(key, str) for key in cost):
+        params["cost"] = _costs_by_code(cost, [str(label) for label in classes])
     return SimulatedOracle(**params)
+
+
+def _costs_by_code(cost: Mapping[Any, Any], labels: list[str]) -> dict[Any, Any]:
+    unknown = sorted(str(key) for key in cost if isinstance(key, str) and key not in labels)
+    if unknown:
+        raise InvalidParameterError(
+            f"The 'oracle' parameter of simulate has per-class costs for unknown class label(s) {unknown}; "
+            f"valid labels: {labels} (or class codes 0..{len(labels) - 1})."
+        )
+    return {labels.index(key) if isinstance(key, str) else key: value for key, value in cost.items()}
 
 
 def _child_seed(sequence: np.random.SeedSequence) -> int:
@@ -287,7 +302,8 @@ def simulate(
     oracle : SimulatedOracle, dict or None, default=None
         The simulated annotator or its parameters (see :class:`alsim.oracle.SimulatedOracle`); None is a
         noise-free oracle with unit cost. It is re-created for the run, seeded by the run's seed unless
-        its own ``random_state`` is set.
+        its own ``random_state`` is set. Per-class costs in a dict may be keyed by class code or by class
+        label (``{"Iris-setosa": 1.0, ...}``, the values of ``Split.classes``).
     test_size : float in (0, 1), default=0.3
         Share of the dataset held out for evaluation.
     stop_set_size : int or None, default=None
@@ -364,7 +380,7 @@ def simulate(
     streams = np.random.SeedSequence(seed).spawn(6)
     init_rng, stop_rng, strategy_rng, committee_rng = (np.random.default_rng(s) for s in streams[:4])
     oracle_seed, learner_seed = _child_seed(streams[4]), _child_seed(streams[5])
-    answerer = _make_oracle(oracle, oracle_seed)
+    answerer = _make_oracle(oracle, oracle_seed, split.classes)
     if answerer.confusion is not None and answerer.confusion.shape[0] != n_classes:
         raise InvalidParameterError(
             f"The 'oracle' parameter of simulate has a {answerer.confusion.shape[0]}x{answerer.confusion.shape[0]} "

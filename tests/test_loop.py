@@ -174,6 +174,16 @@ def test_cost_budget_is_honoured_and_the_last_batch_trimmed(split):
     assert records["selected"].list.len()[-1] <= 10
 
 
+def test_per_class_costs_keyed_by_class_label(split):
+    # A grid config's TOML table has string keys: the labels of Split.classes stand for their codes.
+    by_label = alsim.simulate(split, strategy="random", label_budget=30, oracle={"cost": {"c0": 1.0, "c1": 2.0, "c2": 3.0}})
+    by_code = alsim.simulate(split, strategy="random", label_budget=30, oracle={"cost": [1.0, 2.0, 3.0]})
+    assert by_label.records.drop(TIMING_COLUMNS).equals(by_code.records.drop(TIMING_COLUMNS))
+    assert by_label.config["oracle"]["cost"] == [1.0, 2.0, 3.0]
+    with pytest.raises(InvalidParameterError, match=r"unknown class label\(s\) \['c9'\]; valid labels: \['c0', 'c1', 'c2'\]"):
+        alsim.simulate(split, oracle={"cost": {"c0": 1.0, "c1": 2.0, "c9": 3.0}})
+
+
 def test_cost_budget_smaller_than_the_initial_set_is_an_error(split):
     with pytest.raises(InvalidParameterError, match="'cost_budget'.*initial set"):
         alsim.simulate(split, initial_size=10, cost_budget=5.0)
