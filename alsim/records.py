@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from alsim.exceptions import InvalidInputError
+from alsim.exceptions import InvalidInputError, InvalidParameterError
 
 __all__ = ["RECORD_SCHEMA", "SimulationResult", "load_result"]
 
@@ -114,7 +114,9 @@ class SimulationResult:
         >>> result.plot("learning_curve.png")  # doctest: +SKIP
         """
         if x not in ("n_labeled", "cost"):
-            raise InvalidInputError(f"The 'x' parameter of plot must be one of ['n_labeled', 'cost']. Got {x!r} instead.")
+            raise InvalidParameterError(
+                f"The 'x' parameter of plot must be one of ['n_labeled', 'cost']. Got {x!r} instead."
+            )
         from matplotlib.figure import Figure
 
         figure = Figure(figsize=(6, 4), layout="constrained")

@@ -337,5 +337,5 @@ def test_plot_learning_curve(result, tmp_path):
     figure = result.plot(tmp_path / "curve.png", x="cost")
     assert (tmp_path / "curve.png").stat().st_size > 0
     assert figure.axes[0].get_xlabel() == "labeling cost"
-    with pytest.raises(alsim.exceptions.InvalidInputError, match="'x'"):
+    with pytest.raises(InvalidParameterError, match="'x' parameter of plot must be one of"):
         result.plot(x="round")
