@@ -180,7 +180,7 @@ def drift_recovery_report(
     seeds : sequence of int, default=0..9
         One pair of runs per seed and strategy.
     progress : bool, default=True
-        Print one line per finished pair on stderr.
+        Show a progress bar over the runs on stderr.
 
     Returns
     -------
@@ -208,18 +208,22 @@ def drift_recovery_report(
         payback_rate=payback_rate,
         block_size=block_size,
     )
+    from tqdm.auto import tqdm
+
     rows: list[dict[str, Any]] = []
     curves: list[pl.DataFrame] = []
     metadata: dict[str, Any] = {}
-    for strategy in strategies:
-        for seed in seeds:
-            for variant, detector in (("fixed", None), ("detector", drift_detector)):
-                result = simulate_stream(dataset, strategy=strategy, drift_detector=detector, random_state=seed, **shared)
-                rows.append(_summarise_run(result, strategy, variant, seed))
-                curves.append(_curves(result, strategy, variant, seed))
-                metadata = result.metadata
-            if progress:
-                print(f"[stream report] {strategy} seed {seed} done", file=sys.stderr)
+    with tqdm(total=2 * len(strategies) * len(seeds), desc="stream report", unit="run", disable=not progress) as bar:
+        for strategy in strategies:
+            for seed in seeds:
+                for variant, detector in (("fixed", None), ("detector", drift_detector)):
+                    result = simulate_stream(
+                        dataset, strategy=strategy, drift_detector=detector, random_state=seed, **shared
+                    )
+                    rows.append(_summarise_run(result, strategy, variant, seed))
+                    curves.append(_curves(result, strategy, variant, seed))
+                    metadata = result.metadata
+                    bar.update()
     summary = pl.DataFrame(rows)
     curve_frame = pl.concat(curves)
     summary.write_csv(out / "runs.csv")
