@@ -320,7 +320,7 @@ def simulate(
     random_state : int in [0, 2**32 - 1], Generator or None, default=0
         Seed of the whole run; None draws a fresh seed. The seed used is in ``metadata["seed"]``.
     progress : bool, default=False
-        Show a progress bar over the label budget (the pool size without one) on stderr.
+        Show a progress bar over the labels to buy (the label budget, at most the pool size) on stderr.
 
     Returns
     -------
@@ -431,7 +431,7 @@ def simulate(
     from tqdm import tqdm
 
     bar = tqdm(
-        total=label_budget if label_budget is not None else n_pool,
+        total=n_pool if label_budget is None else min(label_budget, n_pool),
         disable=not progress,
         unit="label",
         desc=f"{split.dataset_name or 'simulate'} {query_strategy.name}",

@@ -300,6 +300,9 @@ def test_bad_test_size_and_dataset_are_named():
 def test_progress_bar_goes_to_stderr(split, capsys):
     alsim.simulate(split, label_budget=20, progress=True)
     assert "20/20" in capsys.readouterr().err
+    # a budget larger than the pool ends when the pool is empty: the bar's total is the pool, and it is full
+    alsim.simulate(_split(n_pool=35, n_test=30), label_budget=100, progress=True)
+    assert "35/35" in capsys.readouterr().err
 
 
 def test_scores_match_scikit_learn():
