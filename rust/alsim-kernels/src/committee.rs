@@ -3,6 +3,7 @@
 use crate::error::KernelError;
 use crate::real::Real;
 use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
+use crate::rows::for_each_row;
 use crate::uncertainty::check_member_row;
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
@@ -10,7 +11,9 @@ use rayon::prelude::*;
 /// Examples per chunk of work (fixed, so results do not depend on the thread count).
 const CHUNK_EXAMPLES: usize = 2048;
 /// Examples per block of the consensus KL computation (keeps its buffers in cache).
-const BLOCK_EXAMPLES: usize = 32;
+const BLOCK_EXAMPLES: usize = 256;
+/// Largest class count handled with count tables (entries per table); more classes are counted by sorting.
+const COUNTING_MAX_CLASSES: usize = 1 << 14;
 /// Below this many input entries, work stays on the calling thread.
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
@@ -55,25 +58,50 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>, n_clas
     let (m, n) = votes.dim();
     // Entropy contribution of a class with v votes, for every possible v.
     let share: Vec<f64> = (0..=m).map(|v| -xlogx(v as f64 / m as f64)).collect();
-    fill_chunks(n, m * n, |start, out| {
-        let width = out.len();
-        let mut counts = vec![0u32; width * n_classes];
-        for (member, row) in votes.axis_iter(Axis(0)).enumerate() {
-            for (j, v) in row.slice(ndarray::s![start..start + width]).iter().enumerate() {
-                let vote: i64 = (*v).into();
-                let class = usize::try_from(vote).ok().filter(|&c| c < n_classes).ok_or_else(|| {
-                    KernelError::input(
-                        FUNCTION,
-                        "votes",
-                        format!("class labels in [0, {n_classes}) (n_classes={n_classes})"),
-                        format!("{vote} at member {member}, sample {}", start + j),
-                    )
-                })?;
-                counts[j * n_classes + class] += 1;
+    let bad_vote = |vote: i64, member: usize, sample: usize| {
+        KernelError::input(
+            FUNCTION,
+            "votes",
+            format!("class labels in [0, {n_classes}) (n_classes={n_classes})"),
+            format!("{vote} at member {member}, sample {sample}"),
+        )
+    };
+    let class_of = |vote: i64| usize::try_from(vote).ok().filter(|&c| c < n_classes);
+    if n_classes > COUNTING_MAX_CLASSES {
+        // Too many classes for count tables: sort each column's votes and read the counts off the runs
+        // (the same terms, summed in the same class order).
+        return fill_chunks(n, m * n, |start, out| {
+            let mut column: Vec<i64> = Vec::with_capacity(m);
+            for (j, o) in out.iter_mut().enumerate() {
+                column.clear();
+                for (member, v) in votes.column(start + j).iter().enumerate() {
+                    let vote: i64 = (*v).into();
+                    class_of(vote).ok_or_else(|| bad_vote(vote, member, start + j))?;
+                    column.push(vote);
+                }
+                column.sort_unstable();
+                *o = column.chunk_by(|a, b| a == b).map(|run| share[run.len()]).sum::<f64>() + 0.0;
             }
-        }
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = counts[j * n_classes..(j + 1) * n_classes].iter().map(|&v| share[v as usize]).sum::<f64>() + 0.0;
+            Ok(())
+        });
+    }
+    // Columns per count table, so that the table stays in cache.
+    let width = (COUNTING_MAX_CLASSES / n_classes).max(1);
+    fill_chunks(n, m * n, |start, out| {
+        let mut counts = vec![0u32; width.min(out.len()) * n_classes];
+        for (b, block) in out.chunks_mut(width).enumerate() {
+            let first = start + b * width;
+            counts.iter_mut().for_each(|c| *c = 0);
+            for (member, row) in votes.axis_iter(Axis(0)).enumerate() {
+                for (j, v) in row.slice(ndarray::s![first..first + block.len()]).iter().enumerate() {
+                    let vote: i64 = (*v).into();
+                    let class = class_of(vote).ok_or_else(|| bad_vote(vote, member, first + j))?;
+                    counts[j * n_classes + class] += 1;
+                }
+            }
+            for (j, o) in block.iter_mut().enumerate() {
+                *o = counts[j * n_classes..(j + 1) * n_classes].iter().map(|&v| share[v as usize]).sum::<f64>() + 0.0;
+            }
         }
         Ok(())
     })
@@ -125,46 +153,51 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
     }
     let inv = 1.0 / m as f64;
     fill_chunks(n, m * n * c, |start, out| {
-        // Per block of examples: every member row as f64, then all `p ln p` terms in one vectorised
-        // pass; likewise for the consensus rows.
-        let mut terms: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * m * c);
+        // Per block of examples and per member: the member's rows as one flat f64 buffer, validated row
+        // by row, added into the consensus, turned into `p ln p` terms in one vectorised pass and added
+        // into per-(example, class) sums. Every step is a flat loop over the block.
+        let mut values: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
         let mut consensus: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
-        let mut scratch: Vec<T> = Vec::with_capacity(c);
+        let mut own: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
         for (b, block) in out.chunks_mut(BLOCK_EXAMPLES).enumerate() {
             let first = start + b * BLOCK_EXAMPLES;
-            terms.clear();
+            let len = block.len();
             consensus.clear();
-            consensus.resize(block.len() * c, 0.0);
-            for j in 0..block.len() {
-                let i = first + j;
-                let mean = &mut consensus[j * c..(j + 1) * c];
-                for member in 0..m {
-                    let lane = member_proba.slice(ndarray::s![member, i, ..]);
-                    let row: &[T] = match lane.to_slice() {
-                        Some(s) => s,
-                        None => {
-                            scratch.clear();
-                            scratch.extend(lane.iter().copied());
-                            &scratch
-                        }
-                    };
-                    check_member_row(row, FUNCTION, member, i)?;
-                    for (acc, v) in mean.iter_mut().zip(row) {
-                        *acc += v.to_f64();
-                    }
-                    terms.extend(row.iter().map(|v| v.to_f64()));
+            consensus.resize(len * c, 0.0);
+            own.clear();
+            own.resize(len * c, 0.0);
+            for member in 0..m {
+                let rows = member_proba.index_axis(Axis(0), member);
+                load_rows(&rows, first, len, &mut values);
+                for (j, row) in values.chunks_exact(c).enumerate() {
+                    check_member_row(row, FUNCTION, member, first + j)?;
                 }
-                mean.iter_mut().for_each(|v| *v *= inv);
+                for (acc, v) in consensus.iter_mut().zip(&values) {
+                    *acc += v;
+                }
+                xlogx_in_place(&mut values);
+                for (acc, v) in own.iter_mut().zip(&values) {
+                    *acc += v;
+                }
             }
-            xlogx_in_place(&mut terms);
+            consensus.iter_mut().for_each(|v| *v *= inv);
             xlogx_in_place(&mut consensus);
-            for (j, o) in block.iter_mut().enumerate() {
-                let own = fixed_order_sum(&terms[j * m * c..(j + 1) * m * c]);
-                let cross = fixed_order_sum(&consensus[j * c..(j + 1) * c]);
+            for ((o, own_terms), consensus_terms) in block.iter_mut().zip(own.chunks_exact(c)).zip(consensus.chunks_exact(c)) {
                 // mean_m KL(p_m || p_mean) = (1/M) sum_m sum_c p ln p - sum_c p_mean ln p_mean.
-                *o = (own * inv - cross).max(0.0);
+                *o = (fixed_order_sum(own_terms) * inv - fixed_order_sum(consensus_terms)).max(0.0);
             }
         }
         Ok(())
     })
+}
+
+/// Rows `first..first + len` of `rows` as one flat row-major f64 buffer (read in place when they are
+/// contiguous, row by row otherwise).
+fn load_rows<T: Real>(rows: &ArrayView2<'_, T>, first: usize, len: usize, values: &mut Vec<f64>) {
+    values.clear();
+    let block = rows.slice(ndarray::s![first..first + len, ..]);
+    match block.as_slice() {
+        Some(flat) => values.extend(flat.iter().map(|v| v.to_f64())),
+        None => for_each_row(&block, 0, len, |_, row| values.extend(row.iter().map(|v| v.to_f64()))),
+    }
 }

@@ -357,3 +357,16 @@ fn results_do_not_depend_on_thread_count() {
     assert_eq!(format!("{one:?}"), format!("{two:?}"));
     assert_eq!(format!("{one:?}"), format!("{four:?}"));
 }
+
+#[test]
+fn vote_entropy_with_many_classes_counts_by_sorting() {
+    // Labels below 40,000 with repeats: both counting methods must give identical entropies.
+    let votes = Array2::from_shape_fn((6, 300), |(a, i)| ((a % 3) * 7_919 + i * 104_729) as i64 % 40_000);
+    assert_eq!(vote_entropy(votes.view(), 1 << 40).unwrap(), vote_entropy(votes.view(), 40_000).unwrap());
+    let counted = vote_entropy(votes.mapv(|v| v % 100).view(), 100).unwrap();
+    assert_eq!(counted, vote_entropy(votes.mapv(|v| v % 100).view(), 1 << 20).unwrap());
+    assert!(vote_entropy(array![[5i64]].view(), 1 << 40).is_ok());
+    assert!(vote_entropy(array![[-5i64]].view(), 1 << 40).is_err());
+    let small = array![[0i64, 1], [0, 0]];
+    close(&vote_entropy(small.view(), 2).unwrap(), &vote_entropy(small.view(), 1 << 20).unwrap());
+}
