@@ -199,6 +199,14 @@ def test_bad_input_gets_a_clear_error(blobs, kwargs, message):
         simulate_stream(blobs, **kwargs)
 
 
+def test_oracle_costs_are_recorded(blobs):
+    result = simulate_stream(blobs, oracle={"cost": 2.0, "n_annotators": 3}, block_size=200, random_state=0)
+    records = result.records
+    assert records["cost"].to_list() == pytest.approx((records["n_labeled"] * 6.0).to_list())
+    assert records["batch_cost"].sum() == pytest.approx(records["cost"][-1])
+    assert result.config["oracle"]["n_annotators"] == 3
+
+
 def test_real_bundled_dataset():
     result = simulate_stream("openml:61", budget_fraction=0.2, block_size=25, random_state=0)
     assert result.records.select("round", "examples_seen").row(-1) == (4, 105)

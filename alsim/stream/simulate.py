@@ -27,7 +27,6 @@ the ``*_seconds`` columns.
 from __future__ import annotations
 
 import numbers
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -465,7 +464,8 @@ def simulate_stream(
     order : {"shuffle", "abrupt_class", "gradual_class", "abrupt_feature", "gradual_feature"}
         Arrival order, see :func:`alsim.stream.make_arrival_order`.
     budget_fraction : float in (0, 1], default=0.1
-        Target share of (post-warm-up) arrivals to label.
+        Target share of (post-warm-up) arrivals to label. The budget counts labels; with per-label costs
+        the ``cost`` column follows what those labels cost.
     update : "partial_fit" or int >= 1, default="partial_fit"
         Incremental updates, or a full refit on all labels every ``update`` new labels.
     drift_detector : {None, "adwin", "page_hinkley"}, default=None
