@@ -124,6 +124,7 @@ def test_same_seed_gives_identical_records_and_another_seed_does_not(split, resu
 def test_same_seed_is_identical_with_every_source_of_randomness(split):
     # committee bootstraps, random picks mixed into the base, noisy annotators with ties, seeded cold start
     params = dict(strategy="epsilon_qbc_vote_entropy", strategy_params={"epsilon": 0.3}, initial="kmeans_pp",
+                  learner="gaussian_nb",
                   oracle={"noise_rate": 0.2, "n_annotators": 2}, batch_size=8, label_budget=40, random_state=11)
     first, second = alsim.simulate(split, **params), alsim.simulate(split, **params)
     assert first.records.drop(TIMING_COLUMNS).equals(second.records.drop(TIMING_COLUMNS))
