@@ -194,6 +194,10 @@ class LearningCurveModel:
     def asymptote(self) -> float:
         return float(sum(w * c.asymptote for c, w in zip(self.curves, self.weights)))
 
+    def only(self, index: int) -> LearningCurveModel:
+        """The model reduced to its ``index``-th family."""
+        return LearningCurveModel((self.curves[index],), (1.0,), self.extrapolation_rmse, self.n_observed_max)
+
     @property
     def families(self) -> tuple[str, ...]:
         return tuple(c.family.name for c in self.curves)
@@ -341,7 +345,8 @@ def bootstrap_labels_to_target(
 
     Each replicate resamples the seeds with replacement and averages their curves. Where the mean curve
     reaches ``target`` within the simulated labels, the crossing is read off the curve itself; beyond
-    them it is extrapolated with a :func:`fit_learning_curve` model refitted on the replicate.
+    them it is extrapolated with a :func:`fit_learning_curve` model refitted on the replicate, reduced to
+    one family drawn with the model's weights.
 
     Parameters
     ----------
@@ -393,6 +398,9 @@ def bootstrap_labels_to_target(
                 model = fit_learning_curve(x, mean_curve, families=families, warm_start=full_model)
             except InvalidInputError:
                 model = full_model
+            # Each replicate extrapolates with one family drawn by its weight, so the intervals carry the
+            # families' disagreement as well as the seeds' spread (averaging them would hide it).
+            model = model.only(int(rng.choice(len(model.curves), p=model.weights)))
         if band_curves is not None:
             band_curves[b] = model.predict(grid)
         if observed is not None:
