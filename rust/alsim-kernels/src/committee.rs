@@ -1,8 +1,8 @@
 //! Committee disagreement: vote entropy, consensus KL divergence, pairwise disagreement.
 
 use crate::error::KernelError;
-use crate::real::Real;
 use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
+use crate::real::Real;
 use crate::rows::for_each_row;
 use crate::uncertainty::check_member_row;
 use ndarray::{ArrayView2, ArrayView3, Axis};
@@ -25,15 +25,24 @@ where
 {
     let mut out = vec![0.0f64; n];
     let results: Vec<Result<(), KernelError>> = if entries >= PARALLEL_MIN_ENTRIES {
-        out.par_chunks_mut(CHUNK_EXAMPLES).enumerate().map(|(c, o)| fill(c * CHUNK_EXAMPLES, o)).collect()
+        out.par_chunks_mut(CHUNK_EXAMPLES)
+            .enumerate()
+            .map(|(c, o)| fill(c * CHUNK_EXAMPLES, o))
+            .collect()
     } else {
-        out.chunks_mut(CHUNK_EXAMPLES).enumerate().map(|(c, o)| fill(c * CHUNK_EXAMPLES, o)).collect()
+        out.chunks_mut(CHUNK_EXAMPLES)
+            .enumerate()
+            .map(|(c, o)| fill(c * CHUNK_EXAMPLES, o))
+            .collect()
     };
     results.into_iter().collect::<Result<(), _>>()?;
     Ok(out)
 }
 
-fn check_votes_shape(function: &'static str, votes: &ArrayView2<'_, impl Copy>) -> Result<(), KernelError> {
+fn check_votes_shape(
+    function: &'static str,
+    votes: &ArrayView2<'_, impl Copy>,
+) -> Result<(), KernelError> {
     let (m, n) = votes.dim();
     if m == 0 || n == 0 {
         return Err(KernelError::input(
@@ -49,11 +58,19 @@ fn check_votes_shape(function: &'static str, votes: &ArrayView2<'_, impl Copy>) 
 /// Vote entropy of each example: `-sum_c (V_c / M) ln (V_c / M)` in nats, where `V_c` is the number of the
 /// `M` members voting for class `c` (not normalised by `ln(n_classes)`). `votes` is `M x n`; every vote
 /// must lie in `[0, n_classes)`.
-pub fn vote_entropy<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>, n_classes: usize) -> Result<Vec<f64>, KernelError> {
+pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
+    votes: ArrayView2<'_, V>,
+    n_classes: usize,
+) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "vote_entropy";
     check_votes_shape(FUNCTION, &votes)?;
     if n_classes == 0 {
-        return Err(KernelError::parameter(FUNCTION, "n_classes", "an int >= 1", "0"));
+        return Err(KernelError::parameter(
+            FUNCTION,
+            "n_classes",
+            "an int >= 1",
+            "0",
+        ));
     }
     let (m, n) = votes.dim();
     // Entropy contribution of a class with v votes, for every possible v.
@@ -80,7 +97,11 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>, n_clas
                     column.push(vote);
                 }
                 column.sort_unstable();
-                *o = column.chunk_by(|a, b| a == b).map(|run| share[run.len()]).sum::<f64>() + 0.0;
+                *o = column
+                    .chunk_by(|a, b| a == b)
+                    .map(|run| share[run.len()])
+                    .sum::<f64>()
+                    + 0.0;
             }
             Ok(())
         });
@@ -93,14 +114,22 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>, n_clas
             let first = start + b * width;
             counts.iter_mut().for_each(|c| *c = 0);
             for (member, row) in votes.axis_iter(Axis(0)).enumerate() {
-                for (j, v) in row.slice(ndarray::s![first..first + block.len()]).iter().enumerate() {
+                for (j, v) in row
+                    .slice(ndarray::s![first..first + block.len()])
+                    .iter()
+                    .enumerate()
+                {
                     let vote: i64 = (*v).into();
                     let class = class_of(vote).ok_or_else(|| bad_vote(vote, member, first + j))?;
                     counts[j * n_classes + class] += 1;
                 }
             }
             for (j, o) in block.iter_mut().enumerate() {
-                *o = counts[j * n_classes..(j + 1) * n_classes].iter().map(|&v| share[v as usize]).sum::<f64>() + 0.0;
+                *o = counts[j * n_classes..(j + 1) * n_classes]
+                    .iter()
+                    .map(|&v| share[v as usize])
+                    .sum::<f64>()
+                    + 0.0;
             }
         }
         Ok(())
@@ -109,7 +138,9 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>, n_clas
 
 /// Fraction of member pairs `(i < j)` whose votes differ, per example: `1 - sum_c C(V_c, 2) / C(M, 2)`,
 /// computed from the vote counts in O(M log M) per example. Needs at least two members.
-pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V>) -> Result<Vec<f64>, KernelError> {
+pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(
+    votes: ArrayView2<'_, V>,
+) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "pairwise_disagreement";
     check_votes_shape(FUNCTION, &votes)?;
     let (m, n) = votes.dim();
@@ -128,7 +159,10 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(votes: ArrayView2<'_, V
             column.clear();
             column.extend(votes.column(start + j).iter().map(|&v| v.into()));
             column.sort_unstable();
-            let agreeing: usize = column.chunk_by(|a, b| a == b).map(|run| run.len() * (run.len() - 1) / 2).sum();
+            let agreeing: usize = column
+                .chunk_by(|a, b| a == b)
+                .map(|run| run.len() * (run.len() - 1) / 2)
+                .sum();
             *o = 1.0 - agreeing as f64 / pairs;
         }
         Ok(())
@@ -182,7 +216,11 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
             }
             consensus.iter_mut().for_each(|v| *v *= inv);
             xlogx_in_place(&mut consensus);
-            for ((o, own_terms), consensus_terms) in block.iter_mut().zip(own.chunks_exact(c)).zip(consensus.chunks_exact(c)) {
+            for ((o, own_terms), consensus_terms) in block
+                .iter_mut()
+                .zip(own.chunks_exact(c))
+                .zip(consensus.chunks_exact(c))
+            {
                 // mean_m KL(p_m || p_mean) = (1/M) sum_m sum_c p ln p - sum_c p_mean ln p_mean.
                 *o = (fixed_order_sum(own_terms) * inv - fixed_order_sum(consensus_terms)).max(0.0);
             }
@@ -198,6 +236,8 @@ fn load_rows<T: Real>(rows: &ArrayView2<'_, T>, first: usize, len: usize, values
     let block = rows.slice(ndarray::s![first..first + len, ..]);
     match block.as_slice() {
         Some(flat) => values.extend(flat.iter().map(|v| v.to_f64())),
-        None => for_each_row(&block, 0, len, |_, row| values.extend(row.iter().map(|v| v.to_f64()))),
+        None => for_each_row(&block, 0, len, |_, row| {
+            values.extend(row.iter().map(|v| v.to_f64()))
+        }),
     }
 }

@@ -79,7 +79,7 @@ impl<'a, T: Real> Rows<'a, T> {
         if let Some(all) = self.contiguous {
             return &all[i * d..(i + 1) * d];
         }
-        let row: ArrayView1<'a, T> = self.view.clone().index_axis_move(ndarray::Axis(0), i);
+        let row: ArrayView1<'a, T> = self.view.index_axis_move(ndarray::Axis(0), i);
         if let Some(s) = row.to_slice() {
             return s;
         }
@@ -110,7 +110,10 @@ impl<'a, T: Real> Rows<'a, T> {
     pub(crate) fn first_non_finite(&self) -> Option<(usize, usize)> {
         let mut scratch = Vec::new();
         (0..self.n()).find_map(|i| {
-            self.row(i, &mut scratch).iter().position(|v| !v.is_finite()).map(|j| (i, j))
+            self.row(i, &mut scratch)
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|j| (i, j))
         })
     }
 }

@@ -29,7 +29,12 @@ impl KernelError {
         expected: impl Into<String>,
         got: impl Into<String>,
     ) -> Self {
-        KernelError::InvalidParameter { function, parameter, expected: expected.into(), got: got.into() }
+        KernelError::InvalidParameter {
+            function,
+            parameter,
+            expected: expected.into(),
+            got: got.into(),
+        }
     }
 
     pub(crate) fn input(
@@ -38,21 +43,30 @@ impl KernelError {
         expected: impl Into<String>,
         got: impl Into<String>,
     ) -> Self {
-        KernelError::InvalidInput { function, parameter, expected: expected.into(), got: got.into() }
+        KernelError::InvalidInput {
+            function,
+            parameter,
+            expected: expected.into(),
+            got: got.into(),
+        }
     }
 
     /// The name of the offending parameter.
     pub fn parameter_name(&self) -> &'static str {
         match self {
-            KernelError::InvalidParameter { parameter, .. } | KernelError::InvalidInput { parameter, .. } => {
-                parameter
-            }
+            KernelError::InvalidParameter { parameter, .. }
+            | KernelError::InvalidInput { parameter, .. } => parameter,
         }
     }
 }
 
 /// Checks `1 <= k <= available`.
-pub(crate) fn check_k(function: &'static str, k: usize, available: usize, what: &str) -> Result<(), KernelError> {
+pub(crate) fn check_k(
+    function: &'static str,
+    k: usize,
+    available: usize,
+    what: &str,
+) -> Result<(), KernelError> {
     if k == 0 || k > available {
         return Err(KernelError::parameter(
             function,

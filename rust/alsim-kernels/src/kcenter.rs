@@ -46,7 +46,10 @@ fn farther<T: Real>(a: &Member<T>, b: &Member<T>) -> bool {
 }
 
 fn farthest<T: Real>(members: &[Member<T>]) -> Option<Member<T>> {
-    members.iter().copied().reduce(|best, m| if farther(&m, &best) { m } else { best })
+    members
+        .iter()
+        .copied()
+        .reduce(|best, m| if farther(&m, &best) { m } else { best })
 }
 
 struct Cluster<T> {
@@ -93,10 +96,7 @@ impl<'a, T: Real> State<'a, T> {
         let pass = |(start, end): (usize, usize)| -> Vec<(usize, Member<T>)> {
             let mut scratch = Vec::new();
             let mut out = Vec::with_capacity(end - start);
-            for i in start..end {
-                if is_center[i] {
-                    continue;
-                }
+            for i in (start..end).filter(|&i| !is_center[i]) {
                 let row = rows.row(i, &mut scratch);
                 let mut best = 0;
                 let mut best_d2 = sq_dist(row, center(0));
@@ -110,15 +110,30 @@ impl<'a, T: Real> State<'a, T> {
                         best_d2 = d2;
                     }
                 }
-                out.push((best, Member { index: i, d2: best_d2 }));
+                out.push((
+                    best,
+                    Member {
+                        index: i,
+                        d2: best_d2,
+                    },
+                ));
             }
             out
         };
         let ranges = crate::rows::chunk_ranges(n, CHUNK_ROWS);
-        let assigned: Vec<Vec<(usize, Member<T>)>> =
-            if parallel { ranges.into_par_iter().map(pass).collect() } else { ranges.into_iter().map(pass).collect() };
-        let mut clusters: Vec<Cluster<T>> =
-            initial.iter().map(|&c| Cluster { center: c, members: Vec::new(), far: None }).collect();
+        let assigned: Vec<Vec<(usize, Member<T>)>> = if parallel {
+            ranges.into_par_iter().map(pass).collect()
+        } else {
+            ranges.into_iter().map(pass).collect()
+        };
+        let mut clusters: Vec<Cluster<T>> = initial
+            .iter()
+            .map(|&c| Cluster {
+                center: c,
+                members: Vec::new(),
+                far: None,
+            })
+            .collect();
         let mut assignment = vec![0; n];
         for (j, member) in assigned.into_iter().flatten() {
             assignment[member.index] = j;
@@ -127,19 +142,36 @@ impl<'a, T: Real> State<'a, T> {
         for cluster in &mut clusters {
             cluster.far = farthest(&cluster.members);
         }
-        State { rows, clusters, assignment, prune_factor, parallel }
+        State {
+            rows,
+            clusters,
+            assignment,
+            prune_factor,
+            parallel,
+        }
     }
 
     /// Updates one cluster for the new center `center`: moves out (and returns) the members now closer
     /// to it, and refreshes the cluster's farthest member. `dirty` says the cluster lost a member (the
     /// new center itself) and needs that refresh even when nothing else changes.
-    fn update_cluster(&self, cluster: &mut Cluster<T>, center: &[T], dirty: bool, scratch: &mut Vec<T>) -> Vec<Member<T>> {
-        let Some(far) = cluster.far else { return Vec::new() };
+    fn update_cluster(
+        &self,
+        cluster: &mut Cluster<T>,
+        center: &[T],
+        dirty: bool,
+        scratch: &mut Vec<T>,
+    ) -> Vec<Member<T>> {
+        let Some(far) = cluster.far else {
+            return Vec::new();
+        };
         if cluster.members.is_empty() {
             cluster.far = None;
             return Vec::new();
         }
-        let between = self.rows.sq_dist_to(cluster.center, center, scratch).to_f64();
+        let between = self
+            .rows
+            .sq_dist_to(cluster.center, center, scratch)
+            .to_f64();
         let threshold = between * self.prune_factor;
         if far.d2.to_f64() <= threshold {
             if dirty {
@@ -182,7 +214,11 @@ impl<'a, T: Real> State<'a, T> {
     /// Adds center `c`; `candidate` says whether `c` was a candidate point (a pick) that must leave its
     /// cluster.
     fn add_center(&mut self, c: usize, candidate: bool) {
-        let home = if candidate { Some(self.assignment[c]) } else { None };
+        let home = if candidate {
+            Some(self.assignment[c])
+        } else {
+            None
+        };
         if let Some(h) = home {
             let cluster = &mut self.clusters[h];
             if let Some(pos) = cluster.members.iter().position(|m| m.index == c) {
@@ -203,14 +239,27 @@ impl<'a, T: Real> State<'a, T> {
                     }
                 }
                 let id = chunk * CHUNK_CLUSTERS + offset;
-                moved.extend(this.update_cluster(&mut group[offset], &center, home == Some(id), &mut scratch));
+                moved.extend(this.update_cluster(
+                    &mut group[offset],
+                    &center,
+                    home == Some(id),
+                    &mut scratch,
+                ));
             }
             moved
         };
         let moved: Vec<Vec<Member<T>>> = if self.parallel {
-            clusters.par_chunks_mut(CHUNK_CLUSTERS).enumerate().map(update_chunk).collect()
+            clusters
+                .par_chunks_mut(CHUNK_CLUSTERS)
+                .enumerate()
+                .map(update_chunk)
+                .collect()
         } else {
-            clusters.chunks_mut(CHUNK_CLUSTERS).enumerate().map(update_chunk).collect()
+            clusters
+                .chunks_mut(CHUNK_CLUSTERS)
+                .enumerate()
+                .map(update_chunk)
+                .collect()
         };
         self.clusters = clusters;
         let id = self.clusters.len();
@@ -219,7 +268,11 @@ impl<'a, T: Real> State<'a, T> {
             self.assignment[m.index] = id;
         }
         let far = farthest(&members);
-        self.clusters.push(Cluster { center: c, members, far });
+        self.clusters.push(Cluster {
+            center: c,
+            members,
+            far,
+        });
     }
 
     /// The candidate farthest from every center (lowest index among ties).
@@ -256,13 +309,23 @@ pub fn k_center_greedy<T: Real>(
     }
     let rows = Rows::new(x);
     if let Some((i, j)) = rows.first_non_finite() {
-        return Err(KernelError::input(FUNCTION, "X", "an array of finite values", format!("a NaN or infinite value at row {i}, column {j}")));
+        return Err(KernelError::input(
+            FUNCTION,
+            "X",
+            "an array of finite values",
+            format!("a NaN or infinite value at row {i}, column {j}"),
+        ));
     }
     let mut is_center = vec![false; n];
     let mut labelled = Vec::with_capacity(labeled.len());
     for (pos, &l) in labeled.iter().enumerate() {
         let index = usize::try_from(l).ok().filter(|&i| i < n).ok_or_else(|| {
-            KernelError::input(FUNCTION, "labeled", format!("indices in [0, {n})"), format!("{l} at position {pos}"))
+            KernelError::input(
+                FUNCTION,
+                "labeled",
+                format!("indices in [0, {n})"),
+                format!("{l} at position {pos}"),
+            )
         })?;
         if is_center[index] {
             return Err(KernelError::input(
@@ -275,7 +338,12 @@ pub fn k_center_greedy<T: Real>(
         is_center[index] = true;
         labelled.push(index);
     }
-    check_k(FUNCTION, k, n - labelled.len(), "the number of unlabelled points")?;
+    check_k(
+        FUNCTION,
+        k,
+        n - labelled.len(),
+        "the number of unlabelled points",
+    )?;
 
     let mut picks = Vec::with_capacity(k);
     let mut state = if labelled.is_empty() {
@@ -293,7 +361,9 @@ pub fn k_center_greedy<T: Real>(
     };
     while picks.len() < k {
         // k <= number of candidates, so a candidate is always left here.
-        let Some(next) = state.farthest_candidate() else { break };
+        let Some(next) = state.farthest_candidate() else {
+            break;
+        };
         picks.push(next);
         state.add_center(next, true);
     }

@@ -17,7 +17,11 @@ const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 /// in a fixed chunked order, so results are identical across platforms and thread counts. Points are never
 /// chosen twice: when every remaining point coincides with a center (all weights zero), the next center
 /// is drawn uniformly from the points not chosen yet.
-pub fn kmeans_pp<T: Real>(x: ArrayView2<'_, T>, k: usize, seed: u64) -> Result<Vec<usize>, KernelError> {
+pub fn kmeans_pp<T: Real>(
+    x: ArrayView2<'_, T>,
+    k: usize,
+    seed: u64,
+) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "kmeans_pp";
     let (n, d) = x.dim();
     if n == 0 || d == 0 {
@@ -30,7 +34,12 @@ pub fn kmeans_pp<T: Real>(x: ArrayView2<'_, T>, k: usize, seed: u64) -> Result<V
     }
     let rows = Rows::new(x);
     if let Some((i, j)) = rows.first_non_finite() {
-        return Err(KernelError::input(FUNCTION, "X", "an array of finite values", format!("a NaN or infinite value at row {i}, column {j}")));
+        return Err(KernelError::input(
+            FUNCTION,
+            "X",
+            "an array of finite values",
+            format!("a NaN or infinite value at row {i}, column {j}"),
+        ));
     }
     check_k(FUNCTION, k, n, "the number of rows of X")?;
     let parallel = n * d >= PARALLEL_MIN_ENTRIES;
@@ -50,7 +59,9 @@ pub fn kmeans_pp<T: Real>(x: ArrayView2<'_, T>, k: usize, seed: u64) -> Result<V
             let mut scratch = Vec::new();
             let mut total = 0.0;
             for (j, wi) in w.iter_mut().enumerate() {
-                let d2 = rows.sq_dist_to(c * CHUNK_ROWS + j, &center, &mut scratch).to_f64();
+                let d2 = rows
+                    .sq_dist_to(c * CHUNK_ROWS + j, &center, &mut scratch)
+                    .to_f64();
                 if d2 < *wi {
                     *wi = d2;
                 }
@@ -59,9 +70,17 @@ pub fn kmeans_pp<T: Real>(x: ArrayView2<'_, T>, k: usize, seed: u64) -> Result<V
             total
         };
         let chunk_totals: Vec<f64> = if parallel {
-            weight.par_chunks_mut(CHUNK_ROWS).enumerate().map(update).collect()
+            weight
+                .par_chunks_mut(CHUNK_ROWS)
+                .enumerate()
+                .map(update)
+                .collect()
         } else {
-            weight.chunks_mut(CHUNK_ROWS).enumerate().map(update).collect()
+            weight
+                .chunks_mut(CHUNK_ROWS)
+                .enumerate()
+                .map(update)
+                .collect()
         };
         let total: f64 = chunk_totals.iter().sum();
         next = if total > 0.0 && total.is_finite() {
@@ -85,13 +104,19 @@ fn draw_weighted(weight: &[f64], chunk_totals: &[f64], target: f64) -> usize {
         if acc + chunk_total <= target {
             acc += chunk_total;
             if chunk_total > 0.0 {
-                if let Some(p) = weight[start..(start + CHUNK_ROWS).min(weight.len())].iter().rposition(|&w| w > 0.0) {
+                if let Some(p) = weight[start..(start + CHUNK_ROWS).min(weight.len())]
+                    .iter()
+                    .rposition(|&w| w > 0.0)
+                {
                     last_positive = start + p;
                 }
             }
             continue;
         }
-        for (j, &w) in weight[start..(start + CHUNK_ROWS).min(weight.len())].iter().enumerate() {
+        for (j, &w) in weight[start..(start + CHUNK_ROWS).min(weight.len())]
+            .iter()
+            .enumerate()
+        {
             if w > 0.0 {
                 acc += w;
                 last_positive = start + j;

@@ -3,7 +3,16 @@ use std::ops::{Add, Mul, Sub};
 
 /// The floating-point element types the kernels accept (`f32` and `f64`).
 pub trait Real:
-    Copy + Send + Sync + PartialOrd + Debug + Default + 'static + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self>
+    Copy
+    + Send
+    + Sync
+    + PartialOrd
+    + Debug
+    + Default
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
 {
     const ZERO: Self;
     const INFINITY: Self;

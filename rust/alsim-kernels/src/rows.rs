@@ -6,7 +6,12 @@ use ndarray::ArrayView2;
 /// slice. Standard-layout arrays are read in place; rows of other layouts are gathered into a scratch
 /// buffer of one row (O(columns) extra memory).
 #[inline]
-pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(a: &ArrayView2<'_, T>, start: usize, end: usize, mut f: F) {
+pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(
+    a: &ArrayView2<'_, T>,
+    start: usize,
+    end: usize,
+    mut f: F,
+) {
     let cols = a.ncols();
     if let Some(all) = a.as_slice() {
         if cols == 0 {
@@ -33,5 +38,7 @@ pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(a: &ArrayView2<'_, T>
 
 /// Splits `0..n` into consecutive chunks of `chunk` rows (the last may be shorter).
 pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<(usize, usize)> {
-    (0..n.div_ceil(chunk)).map(|c| (c * chunk, ((c + 1) * chunk).min(n))).collect()
+    (0..n.div_ceil(chunk))
+        .map(|c| (c * chunk, ((c + 1) * chunk).min(n)))
+        .collect()
 }

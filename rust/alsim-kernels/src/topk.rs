@@ -38,7 +38,10 @@ pub(crate) struct TopK {
 
 impl TopK {
     pub(crate) fn new(k: usize) -> Self {
-        TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
+        }
     }
 
     /// Offers a candidate; returns whether it was kept.
@@ -86,13 +89,30 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
     const FUNCTION: &str = "top_k";
     let n = scores.len();
     if n == 0 {
-        return Err(KernelError::input(FUNCTION, "scores", "a non-empty 1-D array", "an empty array"));
+        return Err(KernelError::input(
+            FUNCTION,
+            "scores",
+            "a non-empty 1-D array",
+            "an empty array",
+        ));
     }
     check_k(FUNCTION, k, n, "the number of scores")?;
     if let Some(i) = scores.iter().position(|s| s.to_f64().is_nan()) {
-        return Err(KernelError::input(FUNCTION, "scores", "an array without NaN", format!("NaN at index {i}")));
+        return Err(KernelError::input(
+            FUNCTION,
+            "scores",
+            "an array without NaN",
+            format!("NaN at index {i}"),
+        ));
     }
-    let mut ranked: Vec<Ranked> = scores.iter().enumerate().map(|(index, s)| Ranked { score: s.to_f64(), index }).collect();
+    let mut ranked: Vec<Ranked> = scores
+        .iter()
+        .enumerate()
+        .map(|(index, s)| Ranked {
+            score: s.to_f64(),
+            index,
+        })
+        .collect();
     let best_first = |a: &Ranked, b: &Ranked| b.cmp(a);
     if k < n {
         ranked.select_nth_unstable_by(k - 1, best_first);

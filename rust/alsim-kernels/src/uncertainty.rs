@@ -56,7 +56,12 @@ enum RowFault {
 }
 
 impl RowFault {
-    pub(crate) fn into_error(self, function: &'static str, parameter: &'static str, row: String) -> KernelError {
+    pub(crate) fn into_error(
+        self,
+        function: &'static str,
+        parameter: &'static str,
+        row: String,
+    ) -> KernelError {
         match self {
             RowFault::NonFinite { column, value } => KernelError::input(
                 function,
@@ -128,7 +133,11 @@ impl EntropyBatch {
     pub(crate) const ROWS: usize = 256;
 
     pub(crate) fn new(width: usize) -> Self {
-        EntropyBatch { width, values: Vec::with_capacity(width * Self::ROWS), indices: Vec::with_capacity(Self::ROWS) }
+        EntropyBatch {
+            width,
+            values: Vec::with_capacity(width * Self::ROWS),
+            indices: Vec::with_capacity(Self::ROWS),
+        }
     }
 
     pub(crate) fn push<T: Real>(&mut self, index: usize, row: &[T]) {
@@ -222,12 +231,19 @@ pub(crate) fn check_member_row<T: Real>(
     member: usize,
     example: usize,
 ) -> Result<(), KernelError> {
-    check_row::<T, false>(row)
-        .map(|_| ())
-        .map_err(|fault| fault.into_error(function, "member_proba", format!("member {member}, row {example}")))
+    check_row::<T, false>(row).map(|_| ()).map_err(|fault| {
+        fault.into_error(
+            function,
+            "member_proba",
+            format!("member {member}, row {example}"),
+        )
+    })
 }
 
-fn check_shape(function: &'static str, proba: &ArrayView2<'_, impl Real>) -> Result<(), KernelError> {
+fn check_shape(
+    function: &'static str,
+    proba: &ArrayView2<'_, impl Real>,
+) -> Result<(), KernelError> {
     let (n, c) = proba.dim();
     if n == 0 || c == 0 {
         return Err(KernelError::input(
@@ -242,7 +258,10 @@ fn check_shape(function: &'static str, proba: &ArrayView2<'_, impl Real>) -> Res
 
 /// Uncertainty score of every row of `proba` (n x c). Rows must hold finite, non-negative values summing
 /// to 1 within [`PROBA_SUM_TOLERANCE`]; the first offending row is named in the error.
-pub fn uncertainty_scores<T: Real>(proba: ArrayView2<'_, T>, measure: Measure) -> Result<Vec<f64>, KernelError> {
+pub fn uncertainty_scores<T: Real>(
+    proba: ArrayView2<'_, T>,
+    measure: Measure,
+) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "uncertainty_scores";
     check_shape(FUNCTION, &proba)?;
     let (n, c) = proba.dim();
@@ -285,7 +304,10 @@ pub fn uncertainty_scores<T: Real>(proba: ArrayView2<'_, T>, measure: Measure) -
             .collect();
         results.into_iter().collect()
     } else {
-        scores.chunks_mut(CHUNK_ROWS).enumerate().map(|(ci, out)| fill((ci * CHUNK_ROWS, out))).collect()
+        scores
+            .chunks_mut(CHUNK_ROWS)
+            .enumerate()
+            .try_for_each(|(ci, out)| fill((ci * CHUNK_ROWS, out)))
     };
     outcome.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?;
     Ok(scores)
@@ -316,7 +338,11 @@ impl EntropyBound {
         let tol = PROBA_SUM_TOLERANCE;
         let x = (m / (1.0 + tol)).max(1.0 / self.classes).min(1.0);
         let rest = 1.0 - x;
-        let spread = if rest > 0.0 && self.classes > 1.0 { -rest * (rest / (self.classes - 1.0)).ln() } else { 0.0 };
+        let spread = if rest > 0.0 && self.classes > 1.0 {
+            -rest * (rest / (self.classes - 1.0)).ln()
+        } else {
+            0.0
+        };
         (1.0 + tol) * (-x * x.ln() + spread) + tol
     }
 
@@ -413,7 +439,9 @@ pub fn select_most_uncertain<T: Real>(
     };
     let mut tops = Vec::with_capacity(partial.len());
     for part in partial {
-        tops.push(part.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?);
+        tops.push(
+            part.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?,
+        );
     }
     Ok(merge_top(tops, k))
 }
@@ -429,7 +457,11 @@ mod tests {
             // Rows with the largest entry m, the rest spread evenly: the worst case of the bound.
             for step in 0..=200 {
                 let m = 1.0 / c as f64 + (1.0 - 1.0 / c as f64) * step as f64 / 200.0;
-                let rest = if c > 1 { (1.0 - m) / (c - 1) as f64 } else { 0.0 };
+                let rest = if c > 1 {
+                    (1.0 - m) / (c - 1) as f64
+                } else {
+                    0.0
+                };
                 let mut row = vec![rest; c];
                 row[0] = m;
                 let h = 0.0 - sum_xlogx(&row);

@@ -39,62 +39,112 @@ impl Data {
 }
 
 fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool").install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(f)
 }
 
 #[test]
 fn uncertainty_hand_computed() {
     let p = array![[0.7, 0.2, 0.1], [0.4, 0.4, 0.2]];
-    close(&uncertainty_scores(p.view(), Measure::LeastConfidence).unwrap(), &[0.3, 0.6]);
-    close(&uncertainty_scores(p.view(), Measure::Margin).unwrap(), &[0.5, 1.0]);
+    close(
+        &uncertainty_scores(p.view(), Measure::LeastConfidence).unwrap(),
+        &[0.3, 0.6],
+    );
+    close(
+        &uncertainty_scores(p.view(), Measure::Margin).unwrap(),
+        &[0.5, 1.0],
+    );
     let h0 = -(0.7f64 * 0.7f64.ln() + 0.2 * 0.2f64.ln() + 0.1 * 0.1f64.ln());
     let h1 = -(2.0 * 0.4 * 0.4f64.ln() + 0.2 * 0.2f64.ln());
-    close(&uncertainty_scores(p.view(), Measure::Entropy).unwrap(), &[h0, h1]);
+    close(
+        &uncertainty_scores(p.view(), Measure::Entropy).unwrap(),
+        &[h0, h1],
+    );
 }
 
 #[test]
 fn uncertainty_edge_rows() {
     // n = 1, c = 2, uniform row.
     let p = array![[0.5, 0.5]];
-    close(&uncertainty_scores(p.view(), Measure::LeastConfidence).unwrap(), &[0.5]);
-    close(&uncertainty_scores(p.view(), Measure::Margin).unwrap(), &[1.0]);
-    close(&uncertainty_scores(p.view(), Measure::Entropy).unwrap(), &[LN2]);
+    close(
+        &uncertainty_scores(p.view(), Measure::LeastConfidence).unwrap(),
+        &[0.5],
+    );
+    close(
+        &uncertainty_scores(p.view(), Measure::Margin).unwrap(),
+        &[1.0],
+    );
+    close(
+        &uncertainty_scores(p.view(), Measure::Entropy).unwrap(),
+        &[LN2],
+    );
     // One-hot rows score 0 (and +0.0, not -0.0) under every measure.
     let onehot = array![[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]];
     for m in [Measure::LeastConfidence, Measure::Margin, Measure::Entropy] {
         let s = uncertainty_scores(onehot.view(), m).unwrap();
-        assert!(s.iter().all(|v| *v == 0.0 && v.is_sign_positive()), "{m:?}: {s:?}");
+        assert!(
+            s.iter().all(|v| *v == 0.0 && v.is_sign_positive()),
+            "{m:?}: {s:?}"
+        );
     }
     // Uniform over four classes.
     let u = Array2::from_elem((3, 4), 0.25f32);
-    close(&uncertainty_scores(u.view(), Measure::LeastConfidence).unwrap(), &[0.75; 3]);
-    close(&uncertainty_scores(u.view(), Measure::Margin).unwrap(), &[1.0; 3]);
+    close(
+        &uncertainty_scores(u.view(), Measure::LeastConfidence).unwrap(),
+        &[0.75; 3],
+    );
+    close(
+        &uncertainty_scores(u.view(), Measure::Margin).unwrap(),
+        &[1.0; 3],
+    );
     let h = uncertainty_scores(u.view(), Measure::Entropy).unwrap();
     assert!(h.iter().all(|v| (v - 4f64.ln()).abs() < 1e-6));
     // A single column: the second probability counts as 0.
     let single = array![[1.0], [1.0]];
-    close(&uncertainty_scores(single.view(), Measure::Margin).unwrap(), &[0.0, 0.0]);
+    close(
+        &uncertainty_scores(single.view(), Measure::Margin).unwrap(),
+        &[0.0, 0.0],
+    );
 }
 
 #[test]
 fn uncertainty_rejects_bad_rows_naming_the_first() {
     let cases: Vec<(Array2<f64>, &str)> = vec![
         (array![[0.5, 0.5], [f64::NAN, 1.0]], "row 1"),
-        (array![[0.5, 0.5], [0.5, 0.5], [f64::INFINITY, 0.0]], "row 2"),
+        (
+            array![[0.5, 0.5], [0.5, 0.5], [f64::INFINITY, 0.0]],
+            "row 2",
+        ),
         (array![[1.2, -0.2], [0.5, 0.5]], "row 0"),
         (array![[0.5, 0.5], [0.6, 0.6], [0.9, 0.9]], "row 1"),
     ];
     for (p, row) in cases {
         for m in [Measure::LeastConfidence, Measure::Margin, Measure::Entropy] {
             let err = uncertainty_scores(p.view(), m).unwrap_err();
-            assert!(matches!(err, KernelError::InvalidInput { parameter: "proba", .. }), "{err}");
+            assert!(
+                matches!(
+                    err,
+                    KernelError::InvalidInput {
+                        parameter: "proba",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
             assert!(err.to_string().contains(row), "{err}");
             let err = select_most_uncertain(p.view(), 1, m).unwrap_err();
             assert!(err.to_string().contains(row), "{err}");
         }
     }
     // A deviation within the tolerance is accepted.
-    assert!(uncertainty_scores(array![[0.5, 0.5 + 0.5 * PROBA_SUM_TOLERANCE]].view(), Measure::Entropy).is_ok());
+    assert!(uncertainty_scores(
+        array![[0.5, 0.5 + 0.5 * PROBA_SUM_TOLERANCE]].view(),
+        Measure::Entropy
+    )
+    .is_ok());
     let empty = Array2::<f64>::zeros((0, 3));
     assert!(uncertainty_scores(empty.view(), Measure::Margin).is_err());
     let no_classes = Array2::<f64>::zeros((3, 0));
@@ -117,10 +167,22 @@ fn top_k_orders_and_breaks_ties_low() {
     assert_eq!(top_k(&[1.0f32; 5], 3).unwrap(), vec![0, 1, 2]);
     assert_eq!(top_k(&[2.0], 1).unwrap(), vec![0]);
     assert_eq!(top_k(&[0.0, -0.0, 0.0], 2).unwrap(), vec![0, 1]);
-    assert_eq!(top_k(&[3.0, f64::INFINITY, f64::NEG_INFINITY], 3).unwrap(), vec![1, 0, 2]);
-    assert!(matches!(top_k(&[1.0, 2.0], 0), Err(KernelError::InvalidParameter { parameter: "k", .. })));
-    assert!(matches!(top_k(&[1.0, 2.0], 3), Err(KernelError::InvalidParameter { parameter: "k", .. })));
-    assert!(top_k(&[1.0, f64::NAN], 1).unwrap_err().to_string().contains("index 1"));
+    assert_eq!(
+        top_k(&[3.0, f64::INFINITY, f64::NEG_INFINITY], 3).unwrap(),
+        vec![1, 0, 2]
+    );
+    assert!(matches!(
+        top_k(&[1.0, 2.0], 0),
+        Err(KernelError::InvalidParameter { parameter: "k", .. })
+    ));
+    assert!(matches!(
+        top_k(&[1.0, 2.0], 3),
+        Err(KernelError::InvalidParameter { parameter: "k", .. })
+    ));
+    assert!(top_k(&[1.0, f64::NAN], 1)
+        .unwrap_err()
+        .to_string()
+        .contains("index 1"));
     assert!(top_k::<f64>(&[], 1).is_err());
 }
 
@@ -161,16 +223,26 @@ fn fused_selection_equals_scores_then_top_k() {
 }
 
 /// Farthest-first traversal the textbook way: a full minimum-distance vector, updated every step.
-fn textbook_k_center(x: &Array2<f64>, labeled: &[usize], k: usize, first: Option<usize>) -> Vec<usize> {
+fn textbook_k_center(
+    x: &Array2<f64>,
+    labeled: &[usize],
+    k: usize,
+    first: Option<usize>,
+) -> Vec<usize> {
     let n = x.nrows();
     let mut min = vec![f64::INFINITY; n];
     let mut taken = vec![false; n];
     let mut picks = Vec::new();
-    let mut add = |c: usize, min: &mut Vec<f64>, taken: &mut Vec<bool>| {
+    let add = |c: usize, min: &mut Vec<f64>, taken: &mut Vec<bool>| {
         taken[c] = true;
-        for i in 0..n {
-            let d: f64 = x.row(i).iter().zip(x.row(c).iter()).map(|(a, b)| (a - b) * (a - b)).sum();
-            min[i] = min[i].min(d);
+        for (i, m) in min.iter_mut().enumerate() {
+            let d: f64 = x
+                .row(i)
+                .iter()
+                .zip(x.row(c).iter())
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum();
+            *m = m.min(d);
         }
     };
     for &l in labeled {
@@ -198,7 +270,10 @@ fn textbook_k_center(x: &Array2<f64>, labeled: &[usize], k: usize, first: Option
 fn k_center_hand_computed() {
     let x = array![[0.0], [1.0], [5.0], [10.0]];
     assert_eq!(k_center_greedy(x.view(), &[0], 2, 0).unwrap(), vec![3, 2]);
-    assert_eq!(k_center_greedy(x.view(), &[0], 3, 0).unwrap(), vec![3, 2, 1]);
+    assert_eq!(
+        k_center_greedy(x.view(), &[0], 3, 0).unwrap(),
+        vec![3, 2, 1]
+    );
     assert_eq!(k_center_greedy(x.view(), &[3, 0], 1, 0).unwrap(), vec![2]);
 }
 
@@ -206,11 +281,20 @@ fn k_center_hand_computed() {
 fn k_center_duplicates_and_ties() {
     // Points coinciding with a center have distance 0 and are picked last, lowest index first.
     let x = array![[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]];
-    assert_eq!(k_center_greedy(x.view(), &[0], 3, 0).unwrap(), vec![3, 1, 2]);
+    assert_eq!(
+        k_center_greedy(x.view(), &[0], 3, 0).unwrap(),
+        vec![3, 1, 2]
+    );
     let same = Array2::<f32>::zeros((5, 3));
-    assert_eq!(k_center_greedy(same.view(), &[2], 4, 0).unwrap(), vec![0, 1, 3, 4]);
+    assert_eq!(
+        k_center_greedy(same.view(), &[2], 4, 0).unwrap(),
+        vec![0, 1, 3, 4]
+    );
     // n = 1, nothing labelled: the seed picks the only point.
-    assert_eq!(k_center_greedy(array![[1.0, 2.0]].view(), &[], 1, 99).unwrap(), vec![0]);
+    assert_eq!(
+        k_center_greedy(array![[1.0, 2.0]].view(), &[], 1, 99).unwrap(),
+        vec![0]
+    );
 }
 
 #[test]
@@ -218,28 +302,49 @@ fn k_center_validation() {
     let x = array![[0.0], [1.0], [2.0]];
     let err = k_center_greedy(x.view(), &[0, 1, 2], 1, 0).unwrap_err();
     assert_eq!(err.parameter_name(), "k");
-    assert!(k_center_greedy(x.view(), &[0, 0], 1, 0).unwrap_err().to_string().contains("repeated"));
-    assert!(k_center_greedy(x.view(), &[3], 1, 0).unwrap_err().to_string().contains("[0, 3)"));
+    assert!(k_center_greedy(x.view(), &[0, 0], 1, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("repeated"));
+    assert!(k_center_greedy(x.view(), &[3], 1, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("[0, 3)"));
     assert!(k_center_greedy(x.view(), &[-1], 1, 0).is_err());
     assert!(k_center_greedy(x.view(), &[0], 3, 0).is_err());
-    assert!(k_center_greedy(array![[0.0], [f64::NAN]].view(), &[], 1, 0).unwrap_err().to_string().contains("row 1"));
+    assert!(k_center_greedy(array![[0.0], [f64::NAN]].view(), &[], 1, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("row 1"));
     assert!(k_center_greedy(Array2::<f64>::zeros((0, 2)).view(), &[], 1, 0).is_err());
 }
 
 #[test]
 fn k_center_matches_textbook() {
     let mut data = Data(11);
-    for &(n, d, n_lab, k) in &[(200, 3, 0, 30), (500, 5, 10, 100), (3000, 8, 40, 300), (2000, 2, 1, 1999)] {
+    for &(n, d, n_lab, k) in &[
+        (200, 3, 0, 30),
+        (500, 5, 10, 100),
+        (3000, 8, 40, 300),
+        (900, 2, 1, 899),
+    ] {
         let x = data.blobs(n, d);
         let labeled: Vec<usize> = (0..n_lab).map(|i| (i * 37 + 5) % n).collect();
         let labeled_i64: Vec<i64> = labeled.iter().map(|&i| i as i64).collect();
         let picks = k_center_greedy(x.view(), &labeled_i64, k, 5).unwrap();
         let first = if n_lab == 0 { Some(picks[0]) } else { None };
-        assert_eq!(picks, textbook_k_center(&x, &labeled, k, first), "n={n} d={d}");
+        assert_eq!(
+            picks,
+            textbook_k_center(&x, &labeled, k, first),
+            "n={n} d={d}"
+        );
         // Any memory layout gives the same picks.
         let mut f = Array2::<f64>::zeros((n, d).f());
         f.assign(&x);
-        assert_eq!(k_center_greedy(f.view(), &labeled_i64, k, 5).unwrap(), picks);
+        assert_eq!(
+            k_center_greedy(f.view(), &labeled_i64, k, 5).unwrap(),
+            picks
+        );
     }
 }
 
@@ -248,8 +353,9 @@ fn k_center_seeded_first_pick() {
     let x = Data(3).blobs(100, 2);
     let a = k_center_greedy(x.view(), &[], 5, 42).unwrap();
     assert_eq!(a, k_center_greedy(x.view(), &[], 5, 42).unwrap());
-    let firsts: std::collections::HashSet<usize> =
-        (0..20).map(|s| k_center_greedy(x.view(), &[], 1, s).unwrap()[0]).collect();
+    let firsts: std::collections::HashSet<usize> = (0..20)
+        .map(|s| k_center_greedy(x.view(), &[], 1, s).unwrap()[0])
+        .collect();
     assert!(firsts.len() > 5);
 }
 
@@ -259,23 +365,33 @@ fn committee_hand_computed() {
     let h = vote_entropy(votes.view(), 3).unwrap();
     let two_one = -(2.0 / 3.0 * (2.0f64 / 3.0).ln() + 1.0 / 3.0 * (1.0f64 / 3.0).ln());
     close(&h, &[0.0, two_one, 3f64.ln()]);
-    close(&pairwise_disagreement(votes.view()).unwrap(), &[0.0, 2.0 / 3.0, 1.0]);
+    close(
+        &pairwise_disagreement(votes.view()).unwrap(),
+        &[0.0, 2.0 / 3.0, 1.0],
+    );
     let votes32 = votes.mapv(|v| v as i32);
     close(&vote_entropy(votes32.view(), 3).unwrap(), &h);
     // A single member: no disagreement possible, but no pairs to count either.
-    close(&vote_entropy(array![[1i64, 0]].view(), 2).unwrap(), &[0.0, 0.0]);
+    close(
+        &vote_entropy(array![[1i64, 0]].view(), 2).unwrap(),
+        &[0.0, 0.0],
+    );
     assert!(pairwise_disagreement(array![[1i64, 0]].view()).is_err());
     let err = vote_entropy(votes.view(), 2).unwrap_err();
     assert!(err.to_string().contains("member 0, sample 2"), "{err}");
     assert!(vote_entropy(array![[-1i64]].view(), 2).is_err());
     assert!(vote_entropy(votes.view(), 0).is_err());
     // Any integer labels are fine for pairwise disagreement.
-    close(&pairwise_disagreement(array![[-5i64], [-5], [1_000_000]].view()).unwrap(), &[2.0 / 3.0]);
+    close(
+        &pairwise_disagreement(array![[-5i64], [-5], [1_000_000]].view()).unwrap(),
+        &[2.0 / 3.0],
+    );
 }
 
 #[test]
 fn consensus_kl_hand_computed() {
-    let mp = Array3::from_shape_vec((2, 2, 2), vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 0.5, 0.5]).unwrap();
+    let mp =
+        Array3::from_shape_vec((2, 2, 2), vec![1.0, 0.0, 0.5, 0.5, 0.0, 1.0, 0.5, 0.5]).unwrap();
     close(&consensus_kl(mp.view()).unwrap(), &[LN2, 0.0]);
     let one = Array3::from_shape_vec((1, 1, 3), vec![0.2f32, 0.3, 0.5]).unwrap();
     close(&consensus_kl(one.view()).unwrap(), &[0.0]);
@@ -290,13 +406,20 @@ fn consensus_kl_matches_definition() {
     let (m, n, c) = (4, 300, 5);
     let mut mp = Array3::<f64>::zeros((m, n, c));
     for member in 0..m {
-        mp.index_axis_mut(ndarray::Axis(0), member).assign(&data.proba(n, c));
+        mp.index_axis_mut(ndarray::Axis(0), member)
+            .assign(&data.proba(n, c));
     }
     let got = consensus_kl(mp.view()).unwrap();
     for i in 0..n {
-        let mean: Vec<f64> = (0..c).map(|j| (0..m).map(|a| mp[[a, i, j]]).sum::<f64>() / m as f64).collect();
+        let mean: Vec<f64> = (0..c)
+            .map(|j| (0..m).map(|a| mp[[a, i, j]]).sum::<f64>() / m as f64)
+            .collect();
         let kl: f64 = (0..m)
-            .map(|a| (0..c).map(|j| mp[[a, i, j]] * (mp[[a, i, j]] / mean[j]).ln()).sum::<f64>())
+            .map(|a| {
+                (0..c)
+                    .map(|j| mp[[a, i, j]] * (mp[[a, i, j]] / mean[j]).ln())
+                    .sum::<f64>()
+            })
             .sum::<f64>()
             / m as f64;
         assert!((got[i] - kl).abs() < 1e-12);
@@ -336,7 +459,8 @@ fn results_do_not_depend_on_thread_count() {
     let votes = Array2::from_shape_fn((7, 50_000), |(a, i)| ((a * 31 + i * 17) % 5) as i64);
     let mut mp = Array3::<f64>::zeros((3, 40_000, 6));
     for member in 0..3 {
-        mp.index_axis_mut(ndarray::Axis(0), member).assign(&data.proba(40_000, 6));
+        mp.index_axis_mut(ndarray::Axis(0), member)
+            .assign(&data.proba(40_000, 6));
     }
     let run = || {
         (
@@ -353,7 +477,10 @@ fn results_do_not_depend_on_thread_count() {
     let one = in_pool(1, run);
     let two = in_pool(2, run);
     let four = in_pool(4, run);
-    assert_eq!(one.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), two.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        one.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        two.0.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     assert_eq!(format!("{one:?}"), format!("{two:?}"));
     assert_eq!(format!("{one:?}"), format!("{four:?}"));
 }
@@ -361,12 +488,23 @@ fn results_do_not_depend_on_thread_count() {
 #[test]
 fn vote_entropy_with_many_classes_counts_by_sorting() {
     // Labels below 40,000 with repeats: both counting methods must give identical entropies.
-    let votes = Array2::from_shape_fn((6, 300), |(a, i)| ((a % 3) * 7_919 + i * 104_729) as i64 % 40_000);
-    assert_eq!(vote_entropy(votes.view(), 1 << 40).unwrap(), vote_entropy(votes.view(), 40_000).unwrap());
+    let votes = Array2::from_shape_fn((6, 300), |(a, i)| {
+        ((a % 3) * 7_919 + i * 104_729) as i64 % 40_000
+    });
+    assert_eq!(
+        vote_entropy(votes.view(), 1 << 40).unwrap(),
+        vote_entropy(votes.view(), 40_000).unwrap()
+    );
     let counted = vote_entropy(votes.mapv(|v| v % 100).view(), 100).unwrap();
-    assert_eq!(counted, vote_entropy(votes.mapv(|v| v % 100).view(), 1 << 20).unwrap());
+    assert_eq!(
+        counted,
+        vote_entropy(votes.mapv(|v| v % 100).view(), 1 << 20).unwrap()
+    );
     assert!(vote_entropy(array![[5i64]].view(), 1 << 40).is_ok());
     assert!(vote_entropy(array![[-5i64]].view(), 1 << 40).is_err());
     let small = array![[0i64, 1], [0, 0]];
-    close(&vote_entropy(small.view(), 2).unwrap(), &vote_entropy(small.view(), 1 << 20).unwrap());
+    close(
+        &vote_entropy(small.view(), 2).unwrap(),
+        &vote_entropy(small.view(), 1 << 20).unwrap(),
+    );
 }

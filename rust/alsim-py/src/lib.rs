@@ -11,7 +11,8 @@ use alsim_kernels as kernels;
 use alsim_kernels::Measure;
 use errors::{kernel_error, positive, unsupported_array};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadonlyArray3,
 };
 use pyo3::prelude::*;
 
@@ -74,23 +75,44 @@ fn int2<'py>(obj: &Bound<'py, PyAny>, function: &str, parameter: &str) -> PyResu
     if let Ok(a) = obj.cast::<PyArray2<i32>>() {
         return Ok(Int2::I32(a.readonly()));
     }
-    Err(unsupported_array(function, parameter, obj, 2, "int32 or int64"))
+    Err(unsupported_array(
+        function,
+        parameter,
+        obj,
+        2,
+        "int32 or int64",
+    ))
 }
 
-fn scores_out(py: Python<'_>, result: Result<Vec<f64>, kernels::KernelError>) -> PyResult<Bound<'_, PyArray1<f64>>> {
+fn scores_out(
+    py: Python<'_>,
+    result: Result<Vec<f64>, kernels::KernelError>,
+) -> PyResult<Bound<'_, PyArray1<f64>>> {
     result.map(|v| v.into_pyarray(py)).map_err(kernel_error)
 }
 
-fn indices_out(py: Python<'_>, result: Result<Vec<usize>, kernels::KernelError>) -> PyResult<Bound<'_, PyArray1<i64>>> {
+fn indices_out(
+    py: Python<'_>,
+    result: Result<Vec<usize>, kernels::KernelError>,
+) -> PyResult<Bound<'_, PyArray1<i64>>> {
     // Indices address rows of an in-memory array, so they always fit in i64.
     result
-        .map(|v| v.into_iter().map(|i| i as i64).collect::<Vec<i64>>().into_pyarray(py))
+        .map(|v| {
+            v.into_iter()
+                .map(|i| i as i64)
+                .collect::<Vec<i64>>()
+                .into_pyarray(py)
+        })
         .map_err(kernel_error)
 }
 
 /// Uncertainty score of every row of `proba`.
 #[pyfunction]
-fn uncertainty_scores<'py>(py: Python<'py>, proba: &Bound<'py, PyAny>, measure: &str) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn uncertainty_scores<'py>(
+    py: Python<'py>,
+    proba: &Bound<'py, PyAny>,
+    measure: &str,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     const F: &str = "uncertainty_scores";
     let measure = Measure::parse(measure, F).map_err(kernel_error)?;
     let result = match float2(proba, F, "proba")? {
@@ -108,7 +130,11 @@ fn uncertainty_scores<'py>(py: Python<'py>, proba: &Bound<'py, PyAny>, measure: 
 
 /// Indices of the `k` highest scores, highest first, ties to the lower index.
 #[pyfunction]
-fn top_k<'py>(py: Python<'py>, scores: &Bound<'py, PyAny>, k: i64) -> PyResult<Bound<'py, PyArray1<i64>>> {
+fn top_k<'py>(
+    py: Python<'py>,
+    scores: &Bound<'py, PyAny>,
+    k: i64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "top_k";
     let k = positive(F, "k", k)?;
     let result = match float1(scores, F, "scores")? {
@@ -186,7 +212,11 @@ fn k_center_greedy<'py>(
 
 /// Vote entropy per example from member votes (`M x n`).
 #[pyfunction]
-fn vote_entropy<'py>(py: Python<'py>, votes: &Bound<'py, PyAny>, n_classes: i64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn vote_entropy<'py>(
+    py: Python<'py>,
+    votes: &Bound<'py, PyAny>,
+    n_classes: i64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     const F: &str = "vote_entropy";
     let n_classes = positive(F, "n_classes", n_classes)?;
     let result = match int2(votes, F, "votes")? {
@@ -204,7 +234,10 @@ fn vote_entropy<'py>(py: Python<'py>, votes: &Bound<'py, PyAny>, n_classes: i64)
 
 /// Mean KL divergence of each member to the consensus, per example (`M x n x c` input).
 #[pyfunction]
-fn consensus_kl<'py>(py: Python<'py>, member_proba: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn consensus_kl<'py>(
+    py: Python<'py>,
+    member_proba: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     const F: &str = "consensus_kl";
     let result = match float3(member_proba, F, "member_proba")? {
         Float3::F32(a) => {
@@ -221,7 +254,10 @@ fn consensus_kl<'py>(py: Python<'py>, member_proba: &Bound<'py, PyAny>) -> PyRes
 
 /// Fraction of member pairs that disagree, per example (`M x n` votes).
 #[pyfunction]
-fn pairwise_disagreement<'py>(py: Python<'py>, votes: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn pairwise_disagreement<'py>(
+    py: Python<'py>,
+    votes: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     const F: &str = "pairwise_disagreement";
     let result = match int2(votes, F, "votes")? {
         Int2::I32(a) => {
@@ -240,7 +276,12 @@ fn pairwise_disagreement<'py>(py: Python<'py>, votes: &Bound<'py, PyAny>) -> PyR
 #[pyfunction]
 #[pyo3(name = "kmeans_pp", signature = (X, k, seed))]
 #[allow(non_snake_case)]
-fn kmeans_pp<'py>(py: Python<'py>, X: &Bound<'py, PyAny>, k: i64, seed: u64) -> PyResult<Bound<'py, PyArray1<i64>>> {
+fn kmeans_pp<'py>(
+    py: Python<'py>,
+    X: &Bound<'py, PyAny>,
+    k: i64,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "kmeans_pp";
     let k = positive(F, "k", k)?;
     let result = match float2(X, F, "X")? {
