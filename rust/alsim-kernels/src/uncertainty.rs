@@ -240,6 +240,18 @@ pub(crate) fn check_member_row<T: Real>(
     })
 }
 
+/// Row `i` of `a` as a slice: in place for standard layout, else copied into `scratch`.
+#[inline]
+fn row_of<'s, T: Real>(a: &'s ArrayView2<'_, T>, i: usize, scratch: &'s mut Vec<T>) -> &'s [T] {
+    let c = a.ncols();
+    if let Some(all) = a.as_slice() {
+        return &all[i * c..(i + 1) * c];
+    }
+    scratch.clear();
+    scratch.extend(a.row(i).iter().copied());
+    scratch
+}
+
 fn check_shape(
     function: &'static str,
     proba: &ArrayView2<'_, impl Real>,
@@ -387,32 +399,64 @@ pub fn select_most_uncertain<T: Real>(
         let mut top = TopK::new(k);
         let mut fault = None;
         if measure == Measure::Entropy {
-            let mut batch = EntropyBatch::new(c);
-            let mut cutoff = f64::INFINITY;
-            let mut entered = 0usize;
-            let mut offer_batch = |batch: &mut EntropyBatch, top: &mut TopK, cutoff: &mut f64| {
-                batch.flush(|j, h| entered += usize::from(top.offer(h, j)));
-                if entered >= CUTOFF_REFRESH {
-                    if let Some(threshold) = top.threshold() {
-                        *cutoff = bound.cutoff(threshold);
-                        entered = 0;
-                    }
-                }
-            };
+            // Pass 1: validate every row and keep its largest probability; the k rows with the smallest
+            // largest probability are likely among the most uncertain, so their entropies seed the heap
+            // with a high threshold right away.
+            let mut largest = vec![0.0f64; end - start];
+            let mut flattest = TopK::new(k);
             for_each_row(&proba, start, end, |i, row| {
                 if fault.is_some() {
                     return;
                 }
                 match check_row::<T, false>(row) {
-                    Ok((largest, _)) if largest <= cutoff => batch.push(i, row),
-                    Ok(_) => {}
+                    Ok((m, _)) => {
+                        largest[i - start] = m;
+                        flattest.offer(-m, i);
+                    }
                     Err(f) => fault = Some((i, f)),
                 }
-                if batch.is_full() {
-                    offer_batch(&mut batch, &mut top, &mut cutoff);
-                }
             });
-            offer_batch(&mut batch, &mut top, &mut cutoff);
+            if let Some(f) = fault {
+                return Err(f);
+            }
+            let mut seeded = vec![false; end - start];
+            let mut batch = EntropyBatch::new(c);
+            let mut scratch = Vec::with_capacity(c);
+            for seed in flattest.into_vec() {
+                seeded[seed.index - start] = true;
+                batch.push(seed.index, row_of(&proba, seed.index, &mut scratch));
+                if batch.is_full() {
+                    batch.flush(|j, h| {
+                        top.offer(h, j);
+                    });
+                }
+            }
+            batch.flush(|j, h| {
+                top.offer(h, j);
+            });
+            // Pass 2: the other rows, skipping those whose largest probability proves (by the entropy
+            // bound) that they cannot enter the heap.
+            let mut cutoff = top.threshold().map_or(f64::INFINITY, |t| bound.cutoff(t));
+            let mut entered = 0usize;
+            for (offset, (&m, &done)) in largest.iter().zip(&seeded).enumerate() {
+                if done || m > cutoff {
+                    continue;
+                }
+                let i = start + offset;
+                batch.push(i, row_of(&proba, i, &mut scratch));
+                if batch.is_full() {
+                    batch.flush(|j, h| entered += usize::from(top.offer(h, j)));
+                    if entered >= CUTOFF_REFRESH {
+                        if let Some(threshold) = top.threshold() {
+                            cutoff = bound.cutoff(threshold);
+                            entered = 0;
+                        }
+                    }
+                }
+            }
+            batch.flush(|j, h| {
+                top.offer(h, j);
+            });
         } else {
             for_each_row(&proba, start, end, |i, row| {
                 if fault.is_some() {
