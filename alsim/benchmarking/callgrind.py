@@ -89,7 +89,14 @@ def _read_total(path: Path) -> int:
 
 def _worker(groups: Sequence[str]) -> None:
     """Run under valgrind: for each case, warm up, then run each body between two dump markers."""
-    from alsim.benchmarking.cases import all_cases, make_inputs, run_kernel, run_numpy, run_read_pass, slowed_kernels
+    from alsim.benchmarking.cases import (
+        all_cases,
+        make_inputs,
+        run_kernel,
+        run_numpy,
+        run_read_pass,
+        slowed_kernels,
+    )
 
     by_group = {case.group: case for case in all_cases()}
     slowed = slowed_kernels()

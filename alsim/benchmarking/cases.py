@@ -104,7 +104,7 @@ class BenchCase:
 
 def all_cases() -> list[BenchCase]:
     """Every case of the suite, ordered so that cases sharing an input run one after the other."""
-    cases = []
+    cases: list[BenchCase] = []
     for kernel in KERNELS:
         for size in SIZES:
             variants: tuple[str | None, ...] = MEASURES if kernel in _MEASURED_KERNELS else (None,)
@@ -312,9 +312,9 @@ def run_kernel(case: BenchCase, inputs: dict[str, Any]) -> np.ndarray:
 
     kernel = case.kernel
     if kernel == "uncertainty_scores":
-        return kernels.uncertainty_scores(inputs["proba"], case.variant)
+        return kernels.uncertainty_scores(inputs["proba"], case.variant or "")
     if kernel == "select_most_uncertain":
-        return kernels.select_most_uncertain(inputs["proba"], inputs["k"], case.variant)
+        return kernels.select_most_uncertain(inputs["proba"], inputs["k"], case.variant or "")
     if kernel == "top_k":
         return kernels.top_k(inputs["scores"], inputs["k"])
     if kernel == "k_center_greedy":

@@ -244,7 +244,7 @@ def write_baseline(
             f"Refusing to write a baseline from deliberately slowed kernels ({', '.join(slowed)}): "
             "unset ALSIM_BENCH_SLOWDOWN first."
         )
-    entries = dict(keep or {})
+    entries: dict[str, dict[str, Any]] = dict(keep or {})
     for m in measurements:
         entries[m.group] = {
             "ratio_numpy": round(m.ratio_numpy, 5),
@@ -423,7 +423,8 @@ def format_table(
     text.append("")
     text.append(
         f"{len(rows)} cases, {regressed} regressed (tolerance {tolerance:.0%} on the ratio to numpy, "
-        f"{read_tolerance:.0%} on the ratio to one read pass; baseline and change columns: vs numpy / vs read)"
+        f"{read_tolerance:.0%} on the ratio to one read pass; "
+        "baseline and change columns: vs numpy / vs read)"
     )
     return "\n".join(text)
 
@@ -546,7 +547,7 @@ def check_options(
     read_tolerance: float = DEFAULT_READ_TOLERANCE,
     passes: int = 1,
 ) -> None:
-    """Raise :class:`~alsim.exceptions.InvalidParameterError` for an unknown mode or kernel or a bad tolerance."""
+    """Raise :class:`~alsim.exceptions.InvalidParameterError` for a bad option of the gate."""
     from alsim.benchmarking.cases import KERNELS
 
     if mode not in MODES:
