@@ -7,6 +7,7 @@ use crate::rows::{chunk_ranges, for_each_row};
 use crate::topk::{merge_top, Ranked, TopK};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// How far a probability row's sum may stray from 1 before the row is rejected.
 pub const PROBA_SUM_TOLERANCE: f64 = 1e-3;
@@ -395,6 +396,8 @@ pub fn select_most_uncertain<T: Real>(
     let (n, c) = proba.dim();
     check_k(FUNCTION, k, n, "the number of rows of proba")?;
     let bound = EntropyBound { classes: c as f64 };
+    // Entropies are >= 0, so the bit patterns of their f64 values order like the values.
+    let shared_threshold = AtomicU64::new(0.0f64.to_bits());
     let scan = |(start, end): (usize, usize)| -> Result<Vec<Ranked>, (usize, RowFault)> {
         let mut top = TopK::new(k);
         let mut fault = None;
@@ -436,7 +439,20 @@ pub fn select_most_uncertain<T: Real>(
             });
             // Pass 2: the other rows, skipping those whose largest probability proves (by the entropy
             // bound) that they cannot enter the heap.
-            let mut cutoff = top.threshold().map_or(f64::INFINITY, |t| bound.cutoff(t));
+            // The best known lower bound on the overall k-th highest entropy: this chunk's heap
+            // threshold, or one published by another chunk (k rows there score at least that much).
+            // Which bound is seen depends on timing, but pruning with any valid bound is exact.
+            let known_threshold = |top: &TopK| {
+                let shared = f64::from_bits(shared_threshold.load(AtomicOrdering::Relaxed));
+                match top.threshold() {
+                    Some(own) => {
+                        shared_threshold.fetch_max(own.max(0.0).to_bits(), AtomicOrdering::Relaxed);
+                        own.max(shared)
+                    }
+                    None => shared,
+                }
+            };
+            let mut cutoff = bound.cutoff(known_threshold(&top));
             let mut entered = 0usize;
             for (offset, (&m, &done)) in largest.iter().zip(&seeded).enumerate() {
                 if done || m > cutoff {
@@ -447,10 +463,8 @@ pub fn select_most_uncertain<T: Real>(
                 if batch.is_full() {
                     batch.flush(|j, h| entered += usize::from(top.offer(h, j)));
                     if entered >= CUTOFF_REFRESH {
-                        if let Some(threshold) = top.threshold() {
-                            cutoff = bound.cutoff(threshold);
-                            entered = 0;
-                        }
+                        cutoff = bound.cutoff(known_threshold(&top));
+                        entered = 0;
                     }
                 }
             }
