@@ -1,7 +1,7 @@
 //! Uncertainty scores of class-probability rows, and the fused selection of the most uncertain rows.
 
 use crate::error::{check_k, KernelError};
-use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
+use crate::fastmath::{fixed_order_sum, xlogx_in_place};
 use crate::real::Real;
 use crate::rows::{chunk_ranges, for_each_row};
 use crate::topk::{merge_top, Ranked, TopK};
@@ -104,24 +104,6 @@ fn locate_fault<T: Real>(row: &[T]) -> RowFault {
     RowFault::Sum(row.iter().map(|v| v.to_f64()).sum())
 }
 
-/// The sum of `p ln p` over a validated probability row (`0 ln 0 = 0`); bit-identical to what
-/// [`EntropyBatch`] computes for the same row.
-#[inline]
-pub(crate) fn sum_xlogx<T: Real>(row: &[T]) -> f64 {
-    const LANES: usize = 4;
-    let mut acc = [0.0f64; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for l in 0..LANES {
-            acc[l] += xlogx(chunk[l].to_f64());
-        }
-    }
-    for (l, v) in chunks.remainder().iter().enumerate() {
-        acc[l] += xlogx(v.to_f64());
-    }
-    (acc[0] + acc[2]) + (acc[1] + acc[3])
-}
-
 /// Rows gathered for a joint entropy computation, so that the logarithms run as one vectorised loop.
 pub(crate) struct EntropyBatch {
     width: usize,
@@ -208,21 +190,73 @@ fn check_row<T: Real, const TOP2: bool>(row: &[T]) -> Result<(f64, f64), RowFaul
     Ok((first, second))
 }
 
-/// Validates a probability row and scores it.
+/// Validates rows `start..end` of `proba` in order and calls `visit(i, row, first, second)` for each
+/// (largest and, when `TOP2`, second-largest entry); stops at the first invalid row and returns it.
+///
+/// Standard-layout input is read four rows at a time, column by column, so that the four rows' running
+/// sums and maxima form independent dependency chains; each row's values are still combined in column
+/// order, exactly as [`check_row`] does.
 #[inline(always)]
-fn score_row<T: Real>(row: &[T], measure: Measure) -> Result<f64, RowFault> {
-    Ok(match measure {
-        Measure::LeastConfidence => 1.0 - check_row::<T, false>(row)?.0,
-        Measure::Margin => {
-            let (first, second) = check_row::<T, true>(row)?;
-            1.0 - (first - second)
+fn scan_validated<T: Real, const TOP2: bool>(
+    proba: &ArrayView2<'_, T>,
+    start: usize,
+    end: usize,
+    mut visit: impl FnMut(usize, &[T], f64, f64),
+) -> Result<(), (usize, RowFault)> {
+    const ROWS: usize = 4;
+    let c = proba.ncols();
+    let Some(all) = proba.as_slice() else {
+        let mut fault = None;
+        for_each_row(proba, start, end, |i, row| {
+            if fault.is_some() {
+                return;
+            }
+            match check_row::<T, TOP2>(row) {
+                Ok((first, second)) => visit(i, row, first, second),
+                Err(f) => fault = Some((i, f)),
+            }
+        });
+        return fault.map_or(Ok(()), Err);
+    };
+    let rows = &all[start * c..end * c];
+    let mut blocks = rows.chunks_exact(ROWS * c);
+    let mut i = start;
+    for block in &mut blocks {
+        let lanes: [&[T]; ROWS] = std::array::from_fn(|r| &block[r * c..(r + 1) * c]);
+        let mut sum = [0.0f64; ROWS];
+        let mut low = [f64::INFINITY; ROWS];
+        let mut first = [0.0f64; ROWS];
+        let mut second = [0.0f64; ROWS];
+        // Column-major over the four rows on purpose: the inner loop runs across rows.
+        #[allow(clippy::needless_range_loop)]
+        for j in 0..c {
+            for r in 0..ROWS {
+                let p = lanes[r][j].to_f64();
+                sum[r] += p;
+                low[r] = min(low[r], p);
+                if TOP2 {
+                    second[r] = max(second[r], min(first[r], p));
+                }
+                first[r] = max(first[r], p);
+            }
         }
-        // `0.0 -` keeps the score of a one-hot row at +0.0 rather than -0.0.
-        Measure::Entropy => {
-            check_row::<T, false>(row)?;
-            0.0 - sum_xlogx(row)
+        for r in 0..ROWS {
+            if !sum[r].is_finite() || low[r] < 0.0 {
+                return Err((i + r, locate_fault(lanes[r])));
+            }
+            if (sum[r] - 1.0).abs() > PROBA_SUM_TOLERANCE {
+                return Err((i + r, RowFault::Sum(sum[r])));
+            }
+            visit(i + r, lanes[r], first[r], second[r]);
         }
-    })
+        i += ROWS;
+    }
+    for row in blocks.remainder().chunks_exact(c) {
+        let (first, second) = check_row::<T, TOP2>(row).map_err(|f| (i, f))?;
+        visit(i, row, first, second);
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Validates a probability row of a committee member (for consensus KL).
@@ -280,34 +314,30 @@ pub fn uncertainty_scores<T: Real>(
     let (n, c) = proba.dim();
     let mut scores = vec![0.0f64; n];
     let fill = |(start, out): (usize, &mut [f64])| -> Result<(), (usize, RowFault)> {
-        let mut fault = None;
-        if measure == Measure::Entropy {
-            let mut batch = EntropyBatch::new(c);
-            for_each_row(&proba, start, start + out.len(), |i, row| {
-                if fault.is_some() {
-                    return;
-                }
-                match check_row::<T, false>(row) {
-                    Ok(_) => batch.push(i, row),
-                    Err(f) => fault = Some((i, f)),
-                }
-                if batch.is_full() {
-                    batch.flush(|j, h| out[j - start] = h);
-                }
-            });
-            batch.flush(|j, h| out[j - start] = h);
-        } else {
-            for_each_row(&proba, start, start + out.len(), |i, row| {
-                if fault.is_some() {
-                    return;
-                }
-                match score_row(row, measure) {
-                    Ok(s) => out[i - start] = s,
-                    Err(f) => fault = Some((i, f)),
-                }
-            });
+        let end = start + out.len();
+        match measure {
+            Measure::LeastConfidence => {
+                scan_validated::<T, false>(&proba, start, end, |i, _, first, _| {
+                    out[i - start] = 1.0 - first;
+                })
+            }
+            Measure::Margin => {
+                scan_validated::<T, true>(&proba, start, end, |i, _, first, second| {
+                    out[i - start] = 1.0 - (first - second);
+                })
+            }
+            Measure::Entropy => {
+                let mut batch = EntropyBatch::new(c);
+                scan_validated::<T, false>(&proba, start, end, |i, row, _, _| {
+                    batch.push(i, row);
+                    if batch.is_full() {
+                        batch.flush(|j, h| out[j - start] = h);
+                    }
+                })?;
+                batch.flush(|j, h| out[j - start] = h);
+                Ok(())
+            }
         }
-        fault.map_or(Ok(()), Err)
     };
     let outcome: Result<(), (usize, RowFault)> = if n * c >= PARALLEL_MIN_ENTRIES {
         let results: Vec<_> = scores
@@ -400,28 +430,16 @@ pub fn select_most_uncertain<T: Real>(
     let shared_threshold = AtomicU64::new(0.0f64.to_bits());
     let scan = |(start, end): (usize, usize)| -> Result<Vec<Ranked>, (usize, RowFault)> {
         let mut top = TopK::new(k);
-        let mut fault = None;
         if measure == Measure::Entropy {
             // Pass 1: validate every row and keep its largest probability; the k rows with the smallest
             // largest probability are likely among the most uncertain, so their entropies seed the heap
             // with a high threshold right away.
             let mut largest = vec![0.0f64; end - start];
             let mut flattest = TopK::new(k);
-            for_each_row(&proba, start, end, |i, row| {
-                if fault.is_some() {
-                    return;
-                }
-                match check_row::<T, false>(row) {
-                    Ok((m, _)) => {
-                        largest[i - start] = m;
-                        flattest.offer(-m, i);
-                    }
-                    Err(f) => fault = Some((i, f)),
-                }
-            });
-            if let Some(f) = fault {
-                return Err(f);
-            }
+            scan_validated::<T, false>(&proba, start, end, |i, _, m, _| {
+                largest[i - start] = m;
+                flattest.offer(-m, i);
+            })?;
             let mut seeded = vec![false; end - start];
             let mut batch = EntropyBatch::new(c);
             let mut scratch = Vec::with_capacity(c);
@@ -471,23 +489,16 @@ pub fn select_most_uncertain<T: Real>(
             batch.flush(|j, h| {
                 top.offer(h, j);
             });
+        } else if measure == Measure::Margin {
+            scan_validated::<T, true>(&proba, start, end, |i, _, first, second| {
+                top.offer(1.0 - (first - second), i);
+            })?;
         } else {
-            for_each_row(&proba, start, end, |i, row| {
-                if fault.is_some() {
-                    return;
-                }
-                match score_row(row, measure) {
-                    Ok(score) => {
-                        top.offer(score, i);
-                    }
-                    Err(f) => fault = Some((i, f)),
-                }
-            });
+            scan_validated::<T, false>(&proba, start, end, |i, _, first, _| {
+                top.offer(1.0 - first, i);
+            })?;
         }
-        match fault {
-            Some(f) => Err(f),
-            None => Ok(top.into_vec()),
-        }
+        Ok(top.into_vec())
     };
     let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
     let partial: Vec<Result<Vec<Ranked>, (usize, RowFault)>> = if n * c >= PARALLEL_MIN_ENTRIES {
@@ -507,6 +518,24 @@ pub fn select_most_uncertain<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fastmath::xlogx;
+
+    /// The sum of `p ln p` over a probability row (`0 ln 0 = 0`), row by row.
+    #[inline]
+    fn sum_xlogx<T: Real>(row: &[T]) -> f64 {
+        const LANES: usize = 4;
+        let mut acc = [0.0f64; LANES];
+        let mut chunks = row.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for l in 0..LANES {
+                acc[l] += xlogx(chunk[l].to_f64());
+            }
+        }
+        for (l, v) in chunks.remainder().iter().enumerate() {
+            acc[l] += xlogx(v.to_f64());
+        }
+        (acc[0] + acc[2]) + (acc[1] + acc[3])
+    }
 
     #[test]
     fn entropy_bound_holds_and_cutoff_is_consistent() {
