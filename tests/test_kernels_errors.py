@@ -177,3 +177,14 @@ def test_messages_are_specific() -> None:
 )
 def test_raw_extension_never_panics(call: Callable[[], Any], error: type[AlsimError], parameter: str) -> None:
     raises(error, parameter, call)
+
+
+@pytest.mark.parametrize("bad_row", range(10))
+@pytest.mark.parametrize("measure", ["least_confidence", "margin", "entropy"])
+def test_first_bad_row_is_named_anywhere(bad_row: int, measure: str) -> None:
+    proba = np.full((10, 2), 0.5)
+    proba[bad_row] = [0.9, 0.3]
+    if bad_row + 3 < len(proba):
+        proba[bad_row + 3, 0] = np.nan  # a later bad row must not be the one reported
+    for call, args in [(kernels.uncertainty_scores, (measure,)), (kernels.select_most_uncertain, (2, measure))]:
+        raises(InvalidInputError, "proba", call, proba, *args, match=f"row {bad_row} summing to 1.2")

@@ -508,3 +508,26 @@ fn vote_entropy_with_many_classes_counts_by_sorting() {
         &vote_entropy(small.view(), 1 << 20).unwrap(),
     );
 }
+
+#[test]
+fn bad_rows_are_found_wherever_they_sit() {
+    // Ten rows: the first eight are validated four at a time, the last two one by one.
+    for bad in 0..10 {
+        for (value, expected) in [(f64::NAN, "finite"), (-0.25, "non-negative"), (0.75, "sum to 1")] {
+            let mut p = Array2::from_elem((10, 2), 0.5);
+            p[[bad, 1]] = value;
+            if value < 0.0 {
+                p[[bad, 0]] = 1.25;
+            }
+            for m in [Measure::LeastConfidence, Measure::Margin, Measure::Entropy] {
+                for err in [
+                    uncertainty_scores(p.view(), m).unwrap_err(),
+                    select_most_uncertain(p.view(), 3, m).unwrap_err(),
+                ] {
+                    let message = err.to_string();
+                    assert!(message.contains(&format!("row {bad}")) && message.contains(expected), "{message}");
+                }
+            }
+        }
+    }
+}
