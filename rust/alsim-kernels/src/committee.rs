@@ -3,8 +3,7 @@
 use crate::error::KernelError;
 use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
 use crate::real::Real;
-use crate::rows::for_each_row;
-use crate::uncertainty::check_member_row;
+use crate::uncertainty::scan_validated;
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -202,10 +201,17 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
             own.resize(len * c, 0.0);
             for member in 0..m {
                 let rows = member_proba.index_axis(Axis(0), member);
-                load_rows(&rows, first, len, &mut values);
-                for (j, row) in values.chunks_exact(c).enumerate() {
-                    check_member_row(row, FUNCTION, member, first + j)?;
-                }
+                values.clear();
+                scan_validated::<T, false>(&rows, first, first + len, |_, row, _, _| {
+                    values.extend(row.iter().map(|v| v.to_f64()));
+                })
+                .map_err(|(i, fault)| {
+                    fault.into_error(
+                        FUNCTION,
+                        "member_proba",
+                        format!("member {member}, row {i}"),
+                    )
+                })?;
                 for (acc, v) in consensus.iter_mut().zip(&values) {
                     *acc += v;
                 }
@@ -227,17 +233,4 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
         }
         Ok(())
     })
-}
-
-/// Rows `first..first + len` of `rows` as one flat row-major f64 buffer (read in place when they are
-/// contiguous, row by row otherwise).
-fn load_rows<T: Real>(rows: &ArrayView2<'_, T>, first: usize, len: usize, values: &mut Vec<f64>) {
-    values.clear();
-    let block = rows.slice(ndarray::s![first..first + len, ..]);
-    match block.as_slice() {
-        Some(flat) => values.extend(flat.iter().map(|v| v.to_f64())),
-        None => for_each_row(&block, 0, len, |_, row| {
-            values.extend(row.iter().map(|v| v.to_f64()))
-        }),
-    }
 }

@@ -50,7 +50,7 @@ impl Measure {
 }
 
 /// What is wrong with one probability row.
-enum RowFault {
+pub(crate) enum RowFault {
     NonFinite { column: usize, value: f64 },
     Negative { column: usize, value: f64 },
     Sum(f64),
@@ -197,7 +197,7 @@ fn check_row<T: Real, const TOP2: bool>(row: &[T]) -> Result<(f64, f64), RowFaul
 /// sums and maxima form independent dependency chains; each row's values are still combined in column
 /// order, exactly as [`check_row`] does.
 #[inline(always)]
-fn scan_validated<T: Real, const TOP2: bool>(
+pub(crate) fn scan_validated<T: Real, const TOP2: bool>(
     proba: &ArrayView2<'_, T>,
     start: usize,
     end: usize,
@@ -257,22 +257,6 @@ fn scan_validated<T: Real, const TOP2: bool>(
         i += 1;
     }
     Ok(())
-}
-
-/// Validates a probability row of a committee member (for consensus KL).
-pub(crate) fn check_member_row<T: Real>(
-    row: &[T],
-    function: &'static str,
-    member: usize,
-    example: usize,
-) -> Result<(), KernelError> {
-    check_row::<T, false>(row).map(|_| ()).map_err(|fault| {
-        fault.into_error(
-            function,
-            "member_proba",
-            format!("member {member}, row {example}"),
-        )
-    })
 }
 
 /// Row `i` of `a` as a slice: in place for standard layout, else copied into `scratch`.

@@ -513,7 +513,11 @@ fn vote_entropy_with_many_classes_counts_by_sorting() {
 fn bad_rows_are_found_wherever_they_sit() {
     // Ten rows: the first eight are validated four at a time, the last two one by one.
     for bad in 0..10 {
-        for (value, expected) in [(f64::NAN, "finite"), (-0.25, "non-negative"), (0.75, "sum to 1")] {
+        for (value, expected) in [
+            (f64::NAN, "finite"),
+            (-0.25, "non-negative"),
+            (0.75, "sum to 1"),
+        ] {
             let mut p = Array2::from_elem((10, 2), 0.5);
             p[[bad, 1]] = value;
             if value < 0.0 {
@@ -525,7 +529,10 @@ fn bad_rows_are_found_wherever_they_sit() {
                     select_most_uncertain(p.view(), 3, m).unwrap_err(),
                 ] {
                     let message = err.to_string();
-                    assert!(message.contains(&format!("row {bad}")) && message.contains(expected), "{message}");
+                    assert!(
+                        message.contains(&format!("row {bad}")) && message.contains(expected),
+                        "{message}"
+                    );
                 }
             }
         }
