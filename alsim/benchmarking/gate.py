@@ -258,13 +258,16 @@ def write_baseline(
             "unit": m.unit,
         }
     path = Path(path)
-    content = json.loads(path.read_text()) if path.is_file() else {"entries": {}}
-    content.update(
-        schema=BASELINE_SCHEMA,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        mode=mode,
-        machine=_machine_info(),
-    )
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    content: dict[str, Any] = {
+        "schema": BASELINE_SCHEMA,
+        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "updated_by_mode": mode,
+        "machine": _machine_info(),
+        "entries": previous.get("entries", {}),
+    }
+    if "instruction_entries" in previous:
+        content["instruction_entries"] = previous["instruction_entries"]
     content[section] = dict(sorted(entries.items()))
     path.write_text(json.dumps(content, indent=1) + "\n")
     return path
