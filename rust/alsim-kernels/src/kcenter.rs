@@ -52,6 +52,16 @@ fn farthest<T: Real>(members: &[Member<T>]) -> Option<Member<T>> {
         .reduce(|best, m| if farther(&m, &best) { m } else { best })
 }
 
+/// The squared distance below which a point cannot move between two centers `between2` apart (squared);
+/// nothing is pruned when that distance overflowed, since the bound is then unknown.
+fn pruning_threshold(between2: f64, prune_factor: f64) -> f64 {
+    if between2.is_finite() {
+        between2 * prune_factor
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
 struct Cluster<T> {
     center: usize,
     members: Vec<Member<T>>,
@@ -88,7 +98,7 @@ impl<'a, T: Real> State<'a, T> {
         let mut between = vec![0.0f64; b * b];
         for i in 0..b {
             for j in 0..i {
-                let v = sq_dist(center(i), center(j)).to_f64() * prune_factor;
+                let v = pruning_threshold(sq_dist(center(i), center(j)).to_f64(), prune_factor);
                 between[i * b + j] = v;
                 between[j * b + i] = v;
             }
@@ -172,7 +182,7 @@ impl<'a, T: Real> State<'a, T> {
             .rows
             .sq_dist_to(cluster.center, center, scratch)
             .to_f64();
-        let threshold = between * self.prune_factor;
+        let threshold = pruning_threshold(between, self.prune_factor);
         if far.d2.to_f64() <= threshold {
             if dirty {
                 cluster.far = farthest(&cluster.members);

@@ -538,3 +538,26 @@ fn bad_rows_are_found_wherever_they_sit() {
         }
     }
 }
+
+#[test]
+fn k_center_with_overflowing_distances_matches_textbook() {
+    // float32 squared distances overflow to infinity here; nothing may be pruned on such bounds.
+    let x = Array2::from_shape_fn((40, 3), |(i, j)| {
+        if (i + j) % 3 == 0 {
+            3e19f32
+        } else {
+            -(i as f32) * 1e18
+        }
+    });
+    let x64 = x.mapv(f64::from);
+    let picks = k_center_greedy(x.view(), &[0, 1], 20, 0).unwrap();
+    let mut sorted = picks.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 20);
+    assert!(!picks.contains(&0) && !picks.contains(&1));
+    assert_eq!(
+        k_center_greedy(x64.view(), &[0, 1], 20, 0).unwrap(),
+        textbook_k_center(&x64, &[0, 1], 20, None)
+    );
+}
