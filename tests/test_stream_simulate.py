@@ -212,3 +212,22 @@ def test_real_bundled_dataset():
     assert result.records.select("round", "examples_seen").row(-1) == (4, 105)
     assert result.metadata["dataset"] == "iris"
     assert result.records["accuracy"][-1] > 0.8
+
+
+def test_command_line_stream_mode(tmp_path, capsys):
+    from alsim.cli import main
+
+    code = main(
+        ["simulate", "--mode", "stream", "--dataset", "openml:61", "--out", str(tmp_path), "--order", "abrupt_class",
+         "--budget-fraction", "0.2", "--drift-detector", "adwin", "--block-size", "25", "--update", "5",
+         "--learner", "logreg", "--no-progress"]
+    )
+    assert code == 0
+    result = load_result(tmp_path / "records.parquet")
+    assert result.config["mode"] == "stream" and result.config["update"] == 5
+    assert result.config["strategy"] == "variable_uncertainty"
+    assert (tmp_path / "learning_curve.png").exists()
+    assert main(["simulate", "--mode", "stream", "--dataset", "openml:61", "--out", str(tmp_path),
+                 "--order", "sideways", "--no-progress"]) == 2
+    assert "'order' parameter of simulate_stream must be one of" in capsys.readouterr().err
+

@@ -1,4 +1,8 @@
-"""``alsim simulate --dataset SPEC --strategy NAME --seed N --out DIR``: one simulated labeling run."""
+"""``alsim simulate --dataset SPEC --strategy NAME --seed N --out DIR``: one simulated labeling run.
+
+``--mode stream`` replays a stream instead (:func:`alsim.stream.simulate_stream`): examples arrive one at a
+time and are labelled or skipped on the spot.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +23,17 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--dataset", required=True, metavar="SPEC", help="'openml:<id>' or a CSV/parquet/ARFF path")
     parser.add_argument("--label", default=None, help="label column (required for CSV/parquet files)")
-    parser.add_argument("--strategy", default="margin", help="query strategy name (default: margin)")
-    parser.add_argument("--learner", default="logreg", help="learner name (default: logreg)")
+    parser.add_argument(
+        "--mode", choices=["pool", "stream"], default="pool",
+        help="pool-based batches (default) or a stream of arrivals labelled or skipped one at a time",
+    )
+    parser.add_argument(
+        "--strategy", default=None,
+        help="query strategy name (default: margin; variable_uncertainty with --mode stream)",
+    )
+    parser.add_argument(
+        "--learner", default=None, help="learner name (default: logreg; gaussian_nb with --mode stream)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
     parser.add_argument("--batch-size", type=int, default=10, help="labels bought per round (default: 10)")
@@ -35,6 +48,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--annotators", type=int, default=1, help="annotators per label, majority vote (default: 1)")
     parser.add_argument("--test-size", type=float, default=0.3, help="held-out test share (default: 0.3)")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    stream = parser.add_argument_group("stream mode (--mode stream; the batch, budget and initial options are pool-only)")
+    stream.add_argument(
+        "--order", default="shuffle",
+        help="arrival order: shuffle, abrupt_class, gradual_class, abrupt_feature or gradual_feature (default: shuffle)",
+    )
+    stream.add_argument("--budget-fraction", type=float, default=0.1, help="share of arrivals to label (default: 0.1)")
+    stream.add_argument(
+        "--update", default="partial_fit", metavar="partial_fit|N",
+        help="update the learner with partial_fit, or retrain it every N labels (default: partial_fit)",
+    )
+    stream.add_argument(
+        "--drift-detector", default=None, metavar="NAME",
+        help="adwin or page_hinkley: raise the labelling rate after a detected drift (default: none)",
+    )
+    stream.add_argument("--block-size", type=int, default=100, help="arrivals per recorded row (default: 100)")
     parser.set_defaults(func=run)
 
 
@@ -45,20 +73,39 @@ def run(args: argparse.Namespace) -> int:
     dataset: Any = args.dataset
     if args.label is not None:
         dataset = load_dataset(args.dataset, label=args.label)
-    result = simulate(
-        dataset,
-        strategy=args.strategy,
-        learner=args.learner,
-        batch_size=args.batch_size,
-        initial_size=args.initial_size,
-        initial=args.initial,
-        label_budget=args.budget,
-        cost_budget=args.cost_budget,
-        oracle={"noise_rate": args.noise, "n_annotators": args.annotators},
-        test_size=args.test_size,
-        random_state=args.seed,
-        progress=not args.no_progress,
-    )
+    if args.mode == "stream":
+        from alsim.stream import simulate_stream
+
+        result = simulate_stream(
+            dataset,
+            strategy=args.strategy or "variable_uncertainty",
+            learner=args.learner or "gaussian_nb",
+            order=args.order,
+            budget_fraction=args.budget_fraction,
+            update=int(args.update) if args.update.isdigit() else args.update,
+            drift_detector=args.drift_detector,
+            oracle={"noise_rate": args.noise, "n_annotators": args.annotators},
+            block_size=args.block_size,
+            initial_size=args.initial_size,
+            test_size=args.test_size,
+            random_state=args.seed,
+            progress=not args.no_progress,
+        )
+    else:
+        result = simulate(
+            dataset,
+            strategy=args.strategy or "margin",
+            learner=args.learner or "logreg",
+            batch_size=args.batch_size,
+            initial_size=args.initial_size,
+            initial=args.initial,
+            label_budget=args.budget,
+            cost_budget=args.cost_budget,
+            oracle={"noise_rate": args.noise, "n_annotators": args.annotators},
+            test_size=args.test_size,
+            random_state=args.seed,
+            progress=not args.no_progress,
+        )
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "records.parquet")
     result.save(path)
