@@ -239,6 +239,10 @@ def test_single_threaded_runs_time_cpu_time_of_one_thread() -> None:
 def test_shipped_baseline_covers_every_case() -> None:
     entries = gate.load_baseline(gate.DEFAULT_BASELINE)
     assert {case.group for case in cases.all_cases()} <= entries.keys()
+    assert all(entry["threads"] == 1 for entry in entries.values())
+    instruction_entries = gate.load_baseline(gate.DEFAULT_BASELINE, section="instruction_entries")
+    medium = {case.group for case in cases.all_cases() if case.size in gate.MODES["quick"].sizes}
+    assert medium <= instruction_entries.keys()
 
 
 def test_selection_expressions_match_the_suite_test_ids() -> None:
