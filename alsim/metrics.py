@@ -63,6 +63,8 @@ CONTEXT_COLUMNS: tuple[str, ...] = ("dataset", "learner", "batch_size")
 CONFIG_COLUMNS: tuple[str, ...] = (*CONTEXT_COLUMNS, "strategy")
 METRIC_CHOICES: tuple[str, ...] = ("accuracy", "macro_f1", "balanced_accuracy")
 X_CHOICES: tuple[str, ...] = ("n_labeled", "cost")
+# Learning curves and AULC may also be drawn against the arrivals of a stream run (alsim.stream).
+CURVE_X_CHOICES: tuple[str, ...] = (*X_CHOICES, "examples_seen")
 
 
 class FewSeedsWarning(UserWarning):
@@ -290,8 +292,8 @@ def learning_curves(
     ----------
     results : polars.DataFrame
         Long results frame (see module docstring).
-    x : {"n_labeled", "cost"}, default="n_labeled"
-        Horizontal axis: labels bought or cumulative labeling cost.
+    x : {"n_labeled", "cost", "examples_seen"}, default="n_labeled"
+        Horizontal axis: labels bought, cumulative labeling cost, or (stream runs) examples seen.
     metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
         Test-split metric on the vertical axis.
     confidence : float in (0, 1), default=0.95
@@ -308,7 +310,7 @@ def learning_curves(
     >>> curves.filter(pl.col("strategy") == "margin").select("cost", "mean", "ci_low", "ci_high")  # doctest: +SKIP
     """
     func = "learning_curves"
-    _check_choice(x, "x", func, X_CHOICES)
+    _check_choice(x, "x", func, CURVE_X_CHOICES)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     confidence = _check_fraction(confidence, "confidence", func)
     frame = validate_results(results, func, signals=(x, metric))
@@ -390,7 +392,7 @@ def aulc(
     results : polars.DataFrame
         Long results frame.
     metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
-    x : {"n_labeled", "cost"}, default="n_labeled"
+    x : {"n_labeled", "cost", "examples_seen"}, default="n_labeled"
         Integrate over labels or over cumulative cost.
     relative_to_reference : bool, default=False
 
@@ -406,7 +408,7 @@ def aulc(
     >>> summarize_over_seeds(per_run, "aulc")  # doctest: +SKIP
     """
     func = "aulc"
-    _check_choice(x, "x", func, X_CHOICES)
+    _check_choice(x, "x", func, CURVE_X_CHOICES)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     frame = validate_results(results, func, signals=(x, metric))
     rows = []

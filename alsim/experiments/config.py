@@ -38,6 +38,7 @@ __all__ = [
     "ExperimentConfig",
     "InitialSet",
     "OracleOptions",
+    "StreamOptions",
     "dump_config",
     "load_config",
     "parse_config",
@@ -68,7 +69,16 @@ def _import_module(name: str) -> str:
     return name
 
 
-def _check_strategy(name: str) -> str:
+def _check_strategy(name: str, info: ValidationInfo) -> str:
+    if (info.data or {}).get("mode") == "stream":
+        from alsim.stream import available_stream_strategies, make_stream_strategy
+
+        try:
+            make_stream_strategy(name)
+        except (ValueError, TypeError) as exc:
+            choices = ", ".join(repr(s) for s in available_stream_strategies())
+            raise _choice_error(f"a stream strategy name ({choices}) ({exc})") from None
+        return name
     try:
         from alsim.strategies import available_strategies, make_strategy
     except ImportError:  # engine not installed: names are checked when the cell runs
@@ -202,6 +212,16 @@ class OracleOptions(_Section):
         return cost
 
 
+class StreamOptions(_Section):
+    """Settings of stream cells (``mode = "stream"``), passed to :func:`alsim.stream.simulate_stream`."""
+
+    order: Literal["shuffle", "abrupt_class", "gradual_class", "abrupt_feature", "gradual_feature"] = "shuffle"
+    budget_fraction: float = Field(default=0.1, gt=0.0, le=1.0)
+    update: Literal["partial_fit"] | Annotated[int, Field(ge=1)] = "partial_fit"
+    drift_detector: Literal["adwin", "page_hinkley"] | None = None
+    block_size: int = Field(default=100, ge=1)
+
+
 class ExperimentConfig(_Section):
     """A validated experiment: grid axes plus the settings all cells share.
 
@@ -225,6 +245,8 @@ class ExperimentConfig(_Section):
     description: str = ""
     imports: list[Annotated[str, AfterValidator(_import_module)]] = []
     datasets: Annotated[list[DatasetEntry], AfterValidator(_unique)] = Field(min_length=1)
+    # Before 'strategies': the strategy names are checked against the pool or the stream registry.
+    mode: Literal["pool", "stream"] = "pool"
     strategies: Annotated[list[StrategyName], AfterValidator(_unique)] = Field(min_length=1)
     learners: Annotated[list[LearnerName], AfterValidator(_unique)] = Field(default=["logreg"], min_length=1)
     batch_sizes: Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_unique)] = Field(
@@ -242,6 +264,35 @@ class ExperimentConfig(_Section):
     record_cv: bool = False
     committee_size: int = Field(default=5, ge=2)
     stop_set_size: int | None = Field(default=None, ge=1)
+    stream: StreamOptions = StreamOptions()
+
+    @model_validator(mode="after")
+    def _settings_of_the_mode(self) -> ExperimentConfig:
+        fields = type(self).model_fields
+        pool_only = [
+            key for key in ("batch_sizes", "budget", "initial", "record_cv", "committee_size")
+            if getattr(self, key) != fields[key].get_default(call_default_factory=True)
+        ]
+        if self.mode == "stream" and pool_only:
+            raise PydanticCustomError(
+                "alsim_mode",
+                "{keys} apply to mode = 'pool' only; a stream run is set up in the [stream] table",
+                {"keys": ", ".join(repr(k) for k in pool_only)},
+            )
+        if self.mode == "pool" and self.stream != StreamOptions():
+            raise PydanticCustomError("alsim_mode", "the [stream] table needs mode = 'stream'")
+        if self.mode == "stream" and self.stream.update == "partial_fit":
+            from alsim.learners import make_learner
+
+            without = [name for name in self.learners if not hasattr(make_learner(name), "partial_fit")]
+            if without:
+                raise PydanticCustomError(
+                    "alsim_mode",
+                    "learners {names} have no partial_fit: use learners with it (e.g. 'gaussian_nb') or set "
+                    "stream.update to N (retrain every N labels)",
+                    {"names": ", ".join(repr(n) for n in without)},
+                )
+        return self
 
     @model_validator(mode="after")
     def _one_way_to_give_seeds(self) -> ExperimentConfig:
@@ -263,10 +314,11 @@ class ExperimentConfig(_Section):
                 )
             try:
                 from alsim.strategies import make_strategy
+                from alsim.stream import make_stream_strategy
             except ImportError:  # engine not installed: parameters are checked when the cell runs
                 continue
             try:
-                make_strategy(name, **params)
+                (make_stream_strategy if self.mode == "stream" else make_strategy)(name, **params)
             except (ValueError, TypeError) as exc:
                 raise PydanticCustomError(
                     "alsim_strategy_params",
@@ -282,10 +334,8 @@ class ExperimentConfig(_Section):
     @property
     def n_cells(self) -> int:
         """Number of cells in the grid."""
-        return (
-            len(self.datasets) * len(self.strategies) * len(self.learners) * len(self.batch_sizes)
-            * len(self.seed_values())
-        )
+        batch_sizes = 1 if self.mode == "stream" else len(self.batch_sizes)
+        return len(self.datasets) * len(self.strategies) * len(self.learners) * batch_sizes * len(self.seed_values())
 
 
 def _format_loc(loc: tuple[str | int, ...]) -> str:

@@ -45,10 +45,18 @@ class Cell:
     record_cv: bool
     committee_size: int
     stop_set_size: int | None
+    mode: str = "pool"
+    stream: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The cell's parameters as a JSON-able dict (what its id hashes)."""
-        return asdict(self)
+        """The cell's parameters as a JSON-able dict (what its id hashes).
+
+        Pool cells leave out ``mode`` and ``stream``, so their ids are the same as before stream cells existed.
+        """
+        data = asdict(self)
+        if self.mode == "pool":
+            del data["mode"], data["stream"]
+        return data
 
     @property
     def cell_id(self) -> str:
@@ -59,7 +67,23 @@ class Cell:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:CELL_ID_LENGTH]
 
     def simulate_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``alsim.simulate`` (all but the dataset); None means the engine's default."""
+        """Keyword arguments for ``alsim.simulate`` (``alsim.stream.simulate_stream`` for a stream cell), all but
+        the dataset; None means the engine's default."""
+        if self.mode == "stream":
+            stream_kwargs: dict[str, Any] = {
+                "strategy": self.strategy,
+                "strategy_params": dict(self.strategy_params),
+                "learner": self.learner,
+                "oracle": dict(self.oracle),
+                "test_size": self.test_size,
+                "random_state": self.seed,
+                **(self.stream or {}),
+            }
+            if self.initial_size is not None:
+                stream_kwargs["initial_size"] = self.initial_size
+            if self.stop_set_size is not None:
+                stream_kwargs["stop_set_size"] = self.stop_set_size
+            return stream_kwargs
         kwargs: dict[str, Any] = {
             "strategy": self.strategy,
             "strategy_params": dict(self.strategy_params),
@@ -107,8 +131,11 @@ def expand_cells(config: ExperimentConfig) -> list[Cell]:
     """
     oracle = config.oracle.model_dump(mode="json", exclude_none=True)
     cells = []
+    stream = config.mode == "stream"
+    # A stream decides on one arrival at a time: its cells have batch size 1 (the pool axis does not apply).
+    batch_sizes = [1] if stream else config.batch_sizes
     for dataset, strategy, learner, batch_size, seed in itertools.product(
-        config.datasets, config.strategies, config.learners, config.batch_sizes, config.seed_values()
+        config.datasets, config.strategies, config.learners, batch_sizes, config.seed_values()
     ):
         cells.append(
             Cell(
@@ -128,6 +155,8 @@ def expand_cells(config: ExperimentConfig) -> list[Cell]:
                 record_cv=config.record_cv,
                 committee_size=config.committee_size,
                 stop_set_size=config.stop_set_size,
+                mode=config.mode,
+                stream=config.stream.model_dump(mode="json") if stream else None,
             )
         )
     return cells

@@ -465,8 +465,9 @@ def run_experiment(
         config = load_config(config)
     if simulate is None:
         from alsim.loop import simulate as engine_simulate
+        from alsim.stream import simulate_stream
 
-        simulate = engine_simulate
+        simulate = simulate_stream if config.mode == "stream" else engine_simulate
     cell_function: Callable[..., Any] = simulate  # a name the closure below sees as never None
 
     started = time.perf_counter()

@@ -27,7 +27,11 @@ __all__ = [
     "strategy_colors",
 ]
 
-X_LABELS = {"n_labeled": "labels bought", "cost": "cumulative labeling cost (oracle cost units)"}
+X_LABELS = {
+    "n_labeled": "labels bought",
+    "cost": "cumulative labeling cost (oracle cost units)",
+    "examples_seen": "examples seen (stream arrivals, labelled or not)",
+}
 _METRIC_LABELS = {"accuracy": "test accuracy", "macro_f1": "test macro-F1", "balanced_accuracy": "test balanced accuracy"}
 
 

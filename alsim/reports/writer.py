@@ -22,6 +22,14 @@ __all__ = ["write_report"]
 _SETTING = list(stats.SETTING_COLUMNS)
 
 
+def _axes(frame: pl.DataFrame) -> list[tuple[str, str]]:
+    """Learning-curve axes (records column, file-name part): stream runs add the examples seen."""
+    axes = [("n_labeled", "labels"), ("cost", "cost")]
+    if "examples_seen" in frame.columns:
+        axes.append(("examples_seen", "examples"))
+    return axes
+
+
 def _slug(*parts: object) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts)).strip("-")
 
@@ -135,7 +143,7 @@ def write_report(
         )
         curves = {
             name: metrics.learning_curves(frame, x=axis, metric=metric, confidence=confidence)
-            for axis, name in (("n_labeled", "labels"), ("cost", "cost"))
+            for axis, name in _axes(frame)
         }
         bar.update()
         computed = _compute(
@@ -364,7 +372,7 @@ def _setting_sections(
         f"against cumulative labeling cost. The dotted grey line is the accuracy of the same learner trained "
         f"on the whole pool. Curves are shown on the range of labels (cost) every seed reached."
     )
-    for axis, name in (("n_labeled", "labels"), ("cost", "cost")):
+    for axis, name in _axes(frame):
         curves = _in_setting(curve_tables[name], setting)
         fig = figures.plot_learning_curves(
             curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
