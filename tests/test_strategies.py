@@ -104,6 +104,15 @@ def test_coreset_first_pick_is_the_point_farthest_from_the_labeled_set():
     assert chosen[1] == 3
 
 
+def test_coreset_picks_only_from_the_given_candidates():
+    # A buffer of candidates (stream use): the farthest point overall (index 2) is not a candidate.
+    X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [1.0, 1.0], [-0.2, 0.1], [2.0, 2.0]])
+    model = fit_learner(make_learner("gaussian_nb"), X[[0, 1]], np.array([0, 1]))
+    state = PoolState(X, np.array([0, 1]), np.array([0, 1]), 2, model, unlabeled=np.array([3, 4, 5]))
+    chosen = make_strategy("coreset").select(state, 2, np.random.default_rng(0))
+    assert chosen.tolist() == [5, 3]
+
+
 def test_hybrids_pick_among_the_most_uncertain_candidates():
     state = _state()
     margin_scores = ScoreStrategyProbe("margin").scores(state)

@@ -144,10 +144,15 @@ class Coreset(QueryStrategy):
 
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
-        return np.asarray(
-            kernels.k_center_greedy(state.X_pool, state.labeled, batch_size, seed=_kernel_seed(random_state)),
-            dtype=np.int64,
-        )
+        seed = _kernel_seed(random_state)
+        if state.labeled.size + state.unlabeled.size == state.X_pool.shape[0]:
+            return np.asarray(kernels.k_center_greedy(state.X_pool, state.labeled, batch_size, seed=seed), dtype=np.int64)
+        # Candidates are a subset of the pool (e.g. a stream's buffer): run on the labeled rows and the
+        # candidates only, so nothing outside state.unlabeled can be picked.
+        rows = np.concatenate([state.labeled, state.unlabeled])
+        labeled_positions = np.arange(state.labeled.size, dtype=np.int64)
+        picks = kernels.k_center_greedy(state.X_pool[rows], labeled_positions, batch_size, seed=seed)
+        return rows[picks].astype(np.int64)
 
 
 class UncertaintyDiverse(QueryStrategy):
