@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import ExtraTreesClassifier, GradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
@@ -78,6 +78,8 @@ _LEARNER_FACTORIES: dict[str, Callable[[int | None], Any]] = {
     "mlp": lambda seed: MLPClassifier(
         hidden_layer_sizes=(100,), max_iter=300, warm_start=True, random_state=seed
     ),
+    # Logistic loss gives predict_proba and partial_fit: the incremental learner for streams.
+    "sgd": lambda seed: SGDClassifier(loss="log_loss", random_state=seed),
 }
 
 #: Names accepted by :func:`make_learner`.
