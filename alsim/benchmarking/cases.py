@@ -220,23 +220,23 @@ def numpy_select_most_uncertain(proba: np.ndarray, k: int, measure: str) -> np.n
     return numpy_top_k(numpy_uncertainty_scores(proba, measure), k)
 
 
-def _squared_norms(points: np.ndarray) -> np.ndarray:
+def squared_norms(points: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", points, points)
 
 
-def _min_sq_distances_to(points: np.ndarray, norms: np.ndarray, centers: np.ndarray) -> np.ndarray:
+def min_sq_distances_to(points: np.ndarray, norms: np.ndarray, centers: np.ndarray) -> np.ndarray:
     result = np.full(points.shape[0], np.inf, dtype=points.dtype)
     for start in range(0, centers.shape[0], 256):
         block = centers[start : start + 256]
-        dist = norms[:, None] - 2.0 * (points @ block.T) + _squared_norms(block)[None, :]
+        dist = norms[:, None] - 2.0 * (points @ block.T) + squared_norms(block)[None, :]
         np.minimum(result, dist.min(axis=1), out=result)
     return result
 
 
 def numpy_k_center_greedy(X: np.ndarray, labeled: np.ndarray, k: int) -> np.ndarray:
     """Textbook greedy core-set: a minimum-distance vector and one matrix-vector product per step."""
-    norms = _squared_norms(X)
-    min_dist = _min_sq_distances_to(X, norms, X[labeled])
+    norms = squared_norms(X)
+    min_dist = min_sq_distances_to(X, norms, X[labeled])
     picks = np.empty(k, dtype=np.int64)
     for step in range(k):
         pick = int(np.argmax(min_dist))
@@ -248,7 +248,7 @@ def numpy_k_center_greedy(X: np.ndarray, labeled: np.ndarray, k: int) -> np.ndar
 def numpy_kmeans_pp(X: np.ndarray, k: int, seed: int) -> np.ndarray:
     """D-squared seeding with numpy's generator: one matrix-vector product and one cumulative sum per pick."""
     rng = np.random.default_rng(seed)
-    norms = _squared_norms(X)
+    norms = squared_norms(X)
     picks = np.empty(k, dtype=np.int64)
     picks[0] = rng.integers(X.shape[0])
     min_dist = np.maximum(norms - 2.0 * (X @ X[picks[0]]) + norms[picks[0]], 0.0)

@@ -22,11 +22,14 @@ from alsim.benchmarking.cases import (
     BenchCase,
     all_cases,
     make_inputs,
+    min_sq_distances_to,
+    numpy_uncertainty_scores,
     repeats,
     run_kernel,
     run_numpy,
     run_read_pass,
     slowed_kernels,
+    squared_norms,
 )
 
 _CASES = all_cases()
@@ -47,8 +50,6 @@ def _check_against_reference(case: BenchCase, inputs: dict[str, Any], result: np
         assert np.unique(result).size == result.size == inputs["k"]
         # Same rows unless two scores tie within rounding; then the chosen scores must still agree.
         if not np.array_equal(result, reference):
-            from alsim.benchmarking.cases import numpy_uncertainty_scores
-
             scores = numpy_uncertainty_scores(inputs["proba"], case.variant or "")
             np.testing.assert_allclose(scores[result], scores[reference], rtol=1e-12, atol=1e-14)
     elif kernel == "k_center_greedy":
@@ -59,14 +60,12 @@ def _check_against_reference(case: BenchCase, inputs: dict[str, Any], result: np
 
 def _check_greedy_picks(X: np.ndarray, labeled: np.ndarray, picks: np.ndarray) -> None:
     """Every pick is the farthest point (in float64, up to float32 rounding) at its step."""
-    from alsim.benchmarking.cases import _min_sq_distances_to, _squared_norms
-
     assert picks.dtype == np.int64
     assert np.unique(picks).size == picks.size
     assert not np.isin(picks, labeled).any()
     points = X.astype(np.float64)
-    norms = _squared_norms(points)
-    min_dist = _min_sq_distances_to(points, norms, points[labeled])
+    norms = squared_norms(points)
+    min_dist = min_sq_distances_to(points, norms, points[labeled])
     for step, pick in enumerate(picks):
         farthest = float(min_dist.max())
         assert min_dist[pick] >= farthest * (1.0 - 1e-4), (
