@@ -23,9 +23,12 @@ _SETTING = list(stats.SETTING_COLUMNS)
 
 
 def _axes(frame: pl.DataFrame) -> list[tuple[str, str]]:
-    """Learning-curve axes (records column, file-name part): stream runs add the examples seen."""
+    """Learning-curve axes (records column, file-name part): stream runs add the examples seen.
+
+    Only when every run has that column: a directory mixing pool and stream cells still gets a report.
+    """
     axes = [("n_labeled", "labels"), ("cost", "cost")]
-    if "examples_seen" in frame.columns:
+    if "examples_seen" in frame.columns and frame.get_column("examples_seen").null_count() == 0:
         axes.append(("examples_seen", "examples"))
     return axes
 
