@@ -398,8 +398,7 @@ impl EntropyBound {
 
 /// Indices of the `k` most uncertain rows of `proba`, most uncertain first, ties to the lower index.
 /// Rows are validated and scored one at a time and kept in a bounded heap per chunk; the n-length score
-/// vector is never materialised. For entropy, rows whose largest probability proves (by
-/// [`EntropyBound`]) that they cannot enter the heap are validated but not scored.
+/// vector is never materialised. Entropy takes the two passes of [`select_by_entropy`].
 pub fn select_most_uncertain<T: Real>(
     proba: ArrayView2<'_, T>,
     k: usize,
@@ -409,71 +408,15 @@ pub fn select_most_uncertain<T: Real>(
     check_shape(FUNCTION, &proba)?;
     let (n, c) = proba.dim();
     check_k(FUNCTION, k, n, "the number of rows of proba")?;
-    let bound = EntropyBound { classes: c as f64 };
-    // Entropies are >= 0, so the bit patterns of their f64 values order like the values.
-    let shared_threshold = AtomicU64::new(0.0f64.to_bits());
+    let parallel = n * c >= PARALLEL_MIN_ENTRIES;
+    let into_error =
+        |(i, fault): (usize, RowFault)| fault.into_error(FUNCTION, "proba", format!("row {i}"));
+    if measure == Measure::Entropy {
+        return select_by_entropy(&proba, k, parallel).map_err(into_error);
+    }
     let scan = |(start, end): (usize, usize)| -> Result<Vec<Ranked>, (usize, RowFault)> {
         let mut top = TopK::new(k);
-        if measure == Measure::Entropy {
-            // Pass 1: validate every row and keep its largest probability; the k rows with the smallest
-            // largest probability are likely among the most uncertain, so their entropies seed the heap
-            // with a high threshold right away.
-            let mut largest = vec![0.0f64; end - start];
-            let mut flattest = TopK::new(k);
-            scan_validated::<T, false>(&proba, start, end, |i, _, m, _| {
-                largest[i - start] = m;
-                flattest.offer(-m, i);
-            })?;
-            let mut seeded = vec![false; end - start];
-            let mut batch = EntropyBatch::new(c);
-            let mut scratch = Vec::with_capacity(c);
-            for seed in flattest.into_vec() {
-                seeded[seed.index - start] = true;
-                batch.push(seed.index, row_of(&proba, seed.index, &mut scratch));
-                if batch.is_full() {
-                    batch.flush(|j, h| {
-                        top.offer(h, j);
-                    });
-                }
-            }
-            batch.flush(|j, h| {
-                top.offer(h, j);
-            });
-            // Pass 2: the other rows, skipping those whose largest probability proves (by the entropy
-            // bound) that they cannot enter the heap.
-            // The best known lower bound on the overall k-th highest entropy: this chunk's heap
-            // threshold, or one published by another chunk (k rows there score at least that much).
-            // Which bound is seen depends on timing, but pruning with any valid bound is exact.
-            let known_threshold = |top: &TopK| {
-                let shared = f64::from_bits(shared_threshold.load(AtomicOrdering::Relaxed));
-                match top.threshold() {
-                    Some(own) => {
-                        shared_threshold.fetch_max(own.max(0.0).to_bits(), AtomicOrdering::Relaxed);
-                        own.max(shared)
-                    }
-                    None => shared,
-                }
-            };
-            let mut cutoff = bound.cutoff(known_threshold(&top));
-            let mut entered = 0usize;
-            for (offset, (&m, &done)) in largest.iter().zip(&seeded).enumerate() {
-                if done || m > cutoff {
-                    continue;
-                }
-                let i = start + offset;
-                batch.push(i, row_of(&proba, i, &mut scratch));
-                if batch.is_full() {
-                    batch.flush(|j, h| entered += usize::from(top.offer(h, j)));
-                    if entered >= CUTOFF_REFRESH {
-                        cutoff = bound.cutoff(known_threshold(&top));
-                        entered = 0;
-                    }
-                }
-            }
-            batch.flush(|j, h| {
-                top.offer(h, j);
-            });
-        } else if measure == Measure::Margin {
+        if measure == Measure::Margin {
             scan_validated::<T, true>(&proba, start, end, |i, _, first, second| {
                 top.offer(1.0 - (first - second), i);
             })?;
@@ -484,18 +427,184 @@ pub fn select_most_uncertain<T: Real>(
         }
         Ok(top.into_vec())
     };
-    let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
-    let partial: Vec<Result<Vec<Ranked>, (usize, RowFault)>> = if n * c >= PARALLEL_MIN_ENTRIES {
-        ranges.into_par_iter().map(scan).collect()
+    let tops =
+        run_chunks(chunk_ranges(n, SELECT_CHUNK_ROWS), parallel, scan).map_err(into_error)?;
+    Ok(merge_top(tops, k))
+}
+
+/// Maps `work` over `ranges` (in parallel when asked) and returns the results in range order, or the
+/// error of the lowest range that failed (each range stops at its first invalid row, so that error is
+/// the first invalid row overall).
+fn run_chunks<R: Send, F>(
+    ranges: Vec<(usize, usize)>,
+    parallel: bool,
+    work: F,
+) -> Result<Vec<R>, (usize, RowFault)>
+where
+    F: Fn((usize, usize)) -> Result<R, (usize, RowFault)> + Sync,
+{
+    let partial: Vec<Result<R, (usize, RowFault)>> = if parallel {
+        ranges.into_par_iter().map(&work).collect()
     } else {
-        ranges.into_iter().map(scan).collect()
+        ranges.into_iter().map(&work).collect()
     };
-    let mut tops = Vec::with_capacity(partial.len());
-    for part in partial {
-        tops.push(
-            part.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?,
-        );
+    partial.into_iter().collect()
+}
+
+/// Entropy of the given rows, in the order given.
+fn entropies_of<T: Real>(proba: &ArrayView2<'_, T>, rows: &[usize]) -> Vec<f64> {
+    let mut batch = EntropyBatch::new(proba.ncols());
+    let mut scratch = Vec::with_capacity(proba.ncols());
+    let mut out = Vec::with_capacity(rows.len());
+    for &i in rows {
+        batch.push(i, row_of(proba, i, &mut scratch));
+        if batch.is_full() {
+            batch.flush(|_, h| out.push(h));
+        }
     }
+    batch.flush(|_, h| out.push(h));
+    out
+}
+
+/// Resolution of the stored largest probabilities of [`select_by_entropy`].
+const LARGEST_STEPS: f64 = u16::MAX as f64;
+
+/// `m` quantised to a `u16` rounded down (`q / LARGEST_STEPS <= m`); valid rows have `m <= 1 + tol`.
+#[inline(always)]
+fn quantise_down(m: f64) -> u16 {
+    // The factor absorbs the rounding of the product, so that truncation never rounds up.
+    (m * (LARGEST_STEPS * (1.0 - 1e-12))).min(LARGEST_STEPS) as u16
+}
+
+/// Asks the CPU to start loading `row` into cache (a hint only; no effect on results).
+#[inline(always)]
+fn prefetch<T>(row: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(row);
+        let start = row.as_ptr().cast::<i8>();
+        let mut offset = 0;
+        while offset < bytes {
+            // SAFETY: prefetching is a hint that never faults; the addresses lie inside `row`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
+            offset += 64;
+        }
+        // SAFETY: as above; the last byte of `row` (its final cache line).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(bytes.saturating_sub(1))) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
+/// The fused selection for entropy, in two passes.
+///
+/// Pass 1 validates every row and keeps its largest probability `m` (quantised to a `u16` rounded down, so
+/// that a stored value above the cutoff still proves `m` above it), plus each chunk's `k` rows of smallest
+/// `m`. Those rows are likely to hold most of the k most uncertain: the k-th highest of their entropies is
+/// a lower bound on the overall k-th highest entropy (k rows reach it), close enough to it on typical
+/// model output to prune well from the very first row of pass 2.
+/// Pass 2 computes the entropy only of rows whose `m` the [`EntropyBound`] cannot exclude (a few percent
+/// on typical model output), re-reading just those rows with prefetching. Pruning with any valid lower
+/// bound is exact, so the result does not depend on timing or on the number of threads.
+fn select_by_entropy<T: Real>(
+    proba: &ArrayView2<'_, T>,
+    k: usize,
+    parallel: bool,
+) -> Result<Vec<usize>, (usize, RowFault)> {
+    /// Candidate rows requested from memory ahead of their use.
+    const PREFETCH_AHEAD: usize = 8;
+    let (n, c) = proba.dim();
+    let bound = EntropyBound { classes: c as f64 };
+    let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
+    let validate = |(start, end): (usize, usize)| {
+        let mut largest = vec![0u16; end - start];
+        let mut flattest = TopK::new(k);
+        scan_validated::<T, false>(proba, start, end, |i, _, m, _| {
+            largest[i - start] = quantise_down(m);
+            flattest.offer(-m, i);
+        })?;
+        Ok((largest, flattest.into_vec()))
+    };
+    let (largest, flattest_parts): (Vec<Vec<u16>>, Vec<Vec<Ranked>>) =
+        run_chunks(ranges.clone(), parallel, validate)?
+            .into_iter()
+            .unzip();
+    // Seeds are scored on one thread: keep them to a small fraction of the rows (and at least k).
+    let seed_count = flattest_parts
+        .iter()
+        .map(Vec::len)
+        .sum::<usize>()
+        .min((n / 16).max(k));
+    let seeds = merge_top(flattest_parts, seed_count);
+    let mut seed_entropies = entropies_of(proba, &seeds);
+    seed_entropies.sort_unstable_by(|a, b| b.total_cmp(a));
+    let seed_floor = seed_entropies[k - 1].max(0.0);
+    // Entropies are >= 0, so the bit patterns of their f64 values order like the values. Chunks publish
+    // their heap thresholds here (k rows there score at least that much) to prune each other's rows.
+    let shared_threshold = AtomicU64::new(seed_floor.to_bits());
+    let known_threshold = |top: &TopK| {
+        let shared = f64::from_bits(shared_threshold.load(AtomicOrdering::Relaxed));
+        match top.threshold() {
+            Some(own) if own > shared => {
+                shared_threshold.fetch_max(own.to_bits(), AtomicOrdering::Relaxed);
+                own
+            }
+            _ => shared,
+        }
+    };
+    // Stored values above this prove `m > cutoff` (one step of margin for the product's rounding).
+    let stored_cutoff = |cutoff: f64| -> u32 {
+        if cutoff >= 2.0 {
+            u32::MAX
+        } else {
+            (cutoff * LARGEST_STEPS) as u32 + 1
+        }
+    };
+    let work: Vec<((usize, usize), Vec<u16>)> = ranges.into_iter().zip(largest).collect();
+    let score = |((start, _), largest): &((usize, usize), Vec<u16>)| {
+        let mut top = TopK::new(k);
+        let mut batch = EntropyBatch::new(c);
+        let mut scratch = Vec::with_capacity(c);
+        let mut cutoff = stored_cutoff(bound.cutoff(known_threshold(&top)));
+        let mut entered = 0usize;
+        let mut candidates: Vec<usize> = Vec::with_capacity(EntropyBatch::ROWS);
+        let mut offset = 0;
+        while offset < largest.len() {
+            // Gather the next batch of candidates, then read their rows with prefetching.
+            candidates.clear();
+            while offset < largest.len() && candidates.len() < EntropyBatch::ROWS {
+                if u32::from(largest[offset]) <= cutoff {
+                    candidates.push(start + offset);
+                }
+                offset += 1;
+            }
+            if proba.is_standard_layout() {
+                for &i in candidates.iter().take(PREFETCH_AHEAD) {
+                    prefetch(row_of(proba, i, &mut scratch));
+                }
+            }
+            for (j, &i) in candidates.iter().enumerate() {
+                if proba.is_standard_layout() {
+                    if let Some(&ahead) = candidates.get(j + PREFETCH_AHEAD) {
+                        prefetch(row_of(proba, ahead, &mut scratch));
+                    }
+                }
+                batch.push(i, row_of(proba, i, &mut scratch));
+            }
+            batch.flush(|j, h| entered += usize::from(top.offer(h, j)));
+            if entered >= CUTOFF_REFRESH {
+                cutoff = stored_cutoff(bound.cutoff(known_threshold(&top)));
+                entered = 0;
+            }
+        }
+        top.into_vec()
+    };
+    let tops: Vec<Vec<Ranked>> = if parallel {
+        work.par_iter().map(score).collect()
+    } else {
+        work.iter().map(score).collect()
+    };
     Ok(merge_top(tops, k))
 }
 
