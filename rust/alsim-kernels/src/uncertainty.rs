@@ -513,7 +513,7 @@ fn select_by_entropy<T: Real>(
     parallel: bool,
 ) -> Result<Vec<usize>, (usize, RowFault)> {
     /// Candidate rows requested from memory ahead of their use.
-    const PREFETCH_AHEAD: usize = 8;
+    const PREFETCH_AHEAD: usize = 24;
     let (n, c) = proba.dim();
     let bound = EntropyBound { classes: c as f64 };
     let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
@@ -628,6 +628,39 @@ mod tests {
             acc[l] += xlogx(v.to_f64());
         }
         (acc[0] + acc[2]) + (acc[1] + acc[3])
+    }
+
+    #[test]
+    fn entropy_selection_over_many_chunks_equals_top_k_of_scores() {
+        // Several selection chunks, skewed rows (so that most are pruned) and repeated rows (ties).
+        let (n, c) = (3 * SELECT_CHUNK_ROWS + 123, 5);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut uniform = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut values = Vec::with_capacity(n * c);
+        for i in 0..n {
+            if i % 997 == 0 && i > 0 {
+                let previous = values[(i - 1) * c..i * c].to_vec();
+                values.extend(previous);
+                continue;
+            }
+            let row: Vec<f64> = (0..c).map(|_| (4.0 * uniform()).exp()).collect();
+            let total: f64 = row.iter().sum();
+            values.extend(row.iter().map(|v| v / total));
+        }
+        let proba = ndarray::Array2::from_shape_vec((n, c), values).unwrap();
+        let scores = uncertainty_scores(proba.view(), Measure::Entropy).unwrap();
+        for k in [1, 37, 5000] {
+            assert_eq!(
+                select_most_uncertain(proba.view(), k, Measure::Entropy).unwrap(),
+                crate::topk::top_k(&scores, k).unwrap(),
+                "k={k}"
+            );
+        }
     }
 
     #[test]
