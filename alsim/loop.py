@@ -20,7 +20,7 @@ import platform
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -48,29 +48,65 @@ DEFAULT_STOP_SET_SIZE = 1000
 _MAX_SEED = 2**32 - 1
 
 
-def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
-    return InvalidParameterError(f"The '{name}' parameter of simulate must be {expected}. Got {value!r} instead.")
+def _fail(name: str, expected: str, value: Any, caller: str = "simulate") -> InvalidParameterError:
+    return InvalidParameterError(f"The '{name}' parameter of {caller} must be {expected}. Got {value!r} instead.")
 
 
-def _check_int(name: str, value: Any, low: int, high: float | None = None) -> int:
+def _check_int(name: str, value: Any, low: int, high: float | None = None, caller: str = "simulate") -> int:
     expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _fail(name, expected, value)
+        raise _fail(name, expected, value, caller)
     if int(value) < low or (high is not None and int(value) > high):
-        raise _fail(name, expected, value)
+        raise _fail(name, expected, value, caller)
     return int(value)
 
 
-def _resolve_seed(random_state: Any) -> int:
+def _resolve_seed(random_state: Any, caller: str = "simulate") -> int:
     """The run's integer seed: given, drawn from a Generator, or fresh entropy (then recorded)."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, _MAX_SEED + 1))
-    return _check_int("random_state", random_state, 0, _MAX_SEED)
+    return _check_int("random_state", random_state, 0, _MAX_SEED, caller)
 
 
-def _resolve_dataset(dataset: Any, test_size: Any, seed: int) -> tuple[Any, str, float | None]:
+class RunData(NamedTuple):
+    """What the pool loop and the stream loop both start from: the seed, the split and its arrays."""
+
+    seed: int
+    split: Any
+    dataset_description: str
+    test_size_used: float | None
+    X_pool: np.ndarray
+    y_pool: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_pool: int
+    n_classes: int
+
+
+def prepare_run_data(dataset: Any, test_size: Any, random_state: Any, caller: str = "simulate") -> RunData:
+    """Resolve the seed, load and split the dataset, and reject an empty pool or test set.
+
+    ``caller`` names the public function in error messages (``simulate`` or ``simulate_stream``).
+    """
+    seed = _resolve_seed(random_state, caller)
+    split, dataset_description, test_size_used = _resolve_dataset(dataset, test_size, seed, caller)
+    X_pool = np.ascontiguousarray(split.X_pool, dtype=np.float64)
+    y_pool = np.asarray(split.y_pool, dtype=np.int64)
+    X_test = np.ascontiguousarray(split.X_test, dtype=np.float64)
+    y_test = np.asarray(split.y_test, dtype=np.int64)
+    if X_pool.shape[0] == 0 or y_test.size == 0:
+        raise InvalidInputError(f"The dataset {dataset_description!r} has an empty pool or test set.")
+    return RunData(
+        seed, split, dataset_description, test_size_used, X_pool, y_pool, X_test, y_test,
+        X_pool.shape[0], int(split.n_classes),
+    )
+
+
+def _resolve_dataset(
+    dataset: Any, test_size: Any, seed: int, caller: str = "simulate"
+) -> tuple[Any, str, float | None]:
     """The run's Split, a description of the dataset for the config, and the test share used (None if given a Split)."""
     from alsim.datasets import Dataset, Split, load_dataset, split_dataset
 
@@ -80,17 +116,19 @@ def _resolve_dataset(dataset: Any, test_size: Any, seed: int) -> tuple[Any, str,
         isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) and 0.0 < float(test_size) < 1.0
     )
     if not valid_test_size:
-        raise _fail("test_size", "a float in (0, 1)", test_size)
+        raise _fail("test_size", "a float in (0, 1)", test_size, caller)
     if isinstance(dataset, (str, os.PathLike)):
         loaded = load_dataset(dataset)
         split = split_dataset(loaded, test_size=float(test_size), random_state=seed)
         return split, str(os.fspath(dataset)), float(test_size)
     if isinstance(dataset, Dataset):
         return split_dataset(dataset, test_size=float(test_size), random_state=seed), dataset.spec, float(test_size)
-    raise _fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset)
+    raise _fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset, caller)
 
 
-def _make_oracle(oracle: Any, seed: int, classes: Sequence[Any] | None = None) -> SimulatedOracle:
+def _make_oracle(
+    oracle: Any, seed: int, classes: Sequence[Any] | None = None, caller: str = "simulate"
+) -> SimulatedOracle:
     """A fresh oracle for the run; per-class costs keyed by class label are translated to class codes
     when the dataset's ``classes`` are given (a grid config's TOML table can only have string keys)."""
     if oracle is None:
@@ -103,24 +141,24 @@ def _make_oracle(oracle: Any, seed: int, classes: Sequence[Any] | None = None) -
         unknown = sorted(set(params) - set(valid))
         if unknown:
             raise InvalidParameterError(
-                f"The 'oracle' parameter of simulate got unknown key(s) {unknown}; valid keys: {valid}."
+                f"The 'oracle' parameter of {caller} got unknown key(s) {unknown}; valid keys: {valid}."
             )
     else:
-        raise _fail("oracle", "None, a SimulatedOracle or a dict of SimulatedOracle parameters", oracle)
+        raise _fail("oracle", "None, a SimulatedOracle or a dict of SimulatedOracle parameters", oracle, caller)
     # A fresh oracle per run keeps simulate() free of side effects on the caller's object.
     if params.get("random_state") is None:
         params["random_state"] = seed
     cost = params.get("cost")
     if classes is not None and isinstance(cost, Mapping) and any(isinstance(key, str) for key in cost):
-        params["cost"] = _costs_by_code(cost, [str(label) for label in classes])
+        params["cost"] = _costs_by_code(cost, [str(label) for label in classes], caller)
     return SimulatedOracle(**params)
 
 
-def _costs_by_code(cost: Mapping[Any, Any], labels: list[str]) -> dict[Any, Any]:
+def _costs_by_code(cost: Mapping[Any, Any], labels: list[str], caller: str) -> dict[Any, Any]:
     unknown = sorted(str(key) for key in cost if isinstance(key, str) and key not in labels)
     if unknown:
         raise InvalidParameterError(
-            f"The 'oracle' parameter of simulate has per-class costs for unknown class label(s) {unknown}; "
+            f"The 'oracle' parameter of {caller} has per-class costs for unknown class label(s) {unknown}; "
             f"valid labels: {labels} (or class codes 0..{len(labels) - 1})."
         )
     return {labels.index(key) if isinstance(key, str) else key: value for key, value in cost.items()}
@@ -335,15 +373,9 @@ def simulate(
     (2, 30)
     """
     started = time.perf_counter()
-    seed = _resolve_seed(random_state)
-    split, dataset_description, used_test_size = _resolve_dataset(dataset, test_size, seed)
-    X_pool = np.ascontiguousarray(split.X_pool, dtype=np.float64)
-    y_pool = np.asarray(split.y_pool, dtype=np.int64)
-    X_test = np.ascontiguousarray(split.X_test, dtype=np.float64)
-    y_test = np.asarray(split.y_test, dtype=np.int64)
-    n_pool, n_classes = X_pool.shape[0], int(split.n_classes)
-    if n_pool == 0 or y_test.size == 0:
-        raise InvalidInputError(f"The dataset {dataset_description!r} has an empty pool or test set.")
+    seed, split, dataset_description, used_test_size, X_pool, y_pool, X_test, y_test, n_pool, n_classes = (
+        prepare_run_data(dataset, test_size, random_state)
+    )
 
     batch_size = _check_int("batch_size", batch_size, 1, n_pool)
     if initial not in INITIAL_METHODS:

@@ -192,6 +192,9 @@ def test_retraining_every_n_labels_on_a_class_drift(blobs):
         ({"block_size": 0}, r"'block_size' parameter of simulate_stream must be an int in \[1, inf\]. Got 0"),
         ({"update": "sometimes"}, r"'update'.*'partial_fit' or an int >= 1.*Got 'sometimes'"),
         ({"initial_size": 10_000}, r"'initial_size'.*Got 10000"),
+        ({"random_state": -1}, r"'random_state' parameter of simulate_stream must be an int in \[0, 4294967295\]"),
+        ({"oracle": {"speed": 2}}, r"'oracle' parameter of simulate_stream got unknown key\(s\) \['speed'\]"),
+        ({"oracle": {"cost": {"c9": 2.0}}}, r"'oracle' parameter of simulate_stream.*unknown class label\(s\) \['c9'\]"),
     ],
 )
 def test_bad_input_gets_a_clear_error(blobs, kwargs, message):
@@ -205,6 +208,14 @@ def test_oracle_costs_are_recorded(blobs):
     assert records["cost"].to_list() == pytest.approx((records["n_labeled"] * 6.0).to_list())
     assert records["batch_cost"].sum() == pytest.approx(records["cost"][-1])
     assert result.config["oracle"]["n_annotators"] == 3
+
+
+def test_per_class_costs_keyed_by_class_label(blobs):
+    # A grid config's [oracle] cost table has string keys: they name the dataset's class labels.
+    by_label = simulate_stream(blobs, oracle={"cost": {"c0": 5.0, "c1": 1.0, "c2": 1.0, "c3": 1.0}}, block_size=200, random_state=0).records
+    by_code = simulate_stream(blobs, oracle={"cost": {0: 5.0, 1: 1.0, 2: 1.0, 3: 1.0}}, block_size=200, random_state=0).records
+    assert by_label["cost"].to_list() == by_code["cost"].to_list()
+    assert by_label["cost"][-1] > by_label["n_labeled"][-1]
 
 
 def test_real_bundled_dataset():

@@ -40,13 +40,14 @@ from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import Committee, fit_learner, learner_description, make_learner, predict_proba_full
 from alsim.loop import (
     DEFAULT_STOP_SET_SIZE,
+    _check_int as _check_int_of,
     _child_seed,
     _difficulty,
+    _fail as _fail_of,
     _make_oracle,
-    _resolve_dataset,
-    _resolve_seed,
     _scores,
     _versions,
+    prepare_run_data,
 )
 from alsim.records import RECORD_SCHEMA, SimulationResult
 from alsim.stream.budget import BudgetManager
@@ -78,18 +79,11 @@ UPDATE_MODES = ("partial_fit",)
 
 
 def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
-    return InvalidParameterError(
-        f"The '{name}' parameter of simulate_stream must be {expected}. Got {value!r} instead."
-    )
+    return _fail_of(name, expected, value, "simulate_stream")
 
 
 def _check_int(name: str, value: Any, low: int, high: float | None = None) -> int:
-    expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _fail(name, expected, value)
-    if int(value) < low or (high is not None and int(value) > high):
-        raise _fail(name, expected, value)
-    return int(value)
+    return _check_int_of(name, value, low, high, "simulate_stream")
 
 
 def _check_real(name: str, value: Any, expected: str, ok: Any) -> float:
@@ -512,13 +506,9 @@ def simulate_stream(
     (4, 105)
     """
     started = time.perf_counter()
-    seed = _resolve_seed(random_state)
-    split, dataset_description, test_size_used = _resolve_dataset(dataset, test_size, seed)
-    X_pool = np.ascontiguousarray(split.X_pool, dtype=np.float64)
-    y_pool = np.asarray(split.y_pool, dtype=np.int64)
-    X_test = np.ascontiguousarray(split.X_test, dtype=np.float64)
-    y_test = np.asarray(split.y_test, dtype=np.int64)
-    n_pool, n_classes = X_pool.shape[0], int(split.n_classes)
+    seed, split, dataset_description, test_size_used, X_pool, y_pool, X_test, y_test, n_pool, n_classes = (
+        prepare_run_data(dataset, test_size, random_state, "simulate_stream")
+    )
 
     budget_fraction = _check_real("budget_fraction", budget_fraction, "a float in (0, 1]", lambda v: 0 < v <= 1)
     if order not in ORDERS:
@@ -556,7 +546,7 @@ def simulate_stream(
     streams = np.random.SeedSequence(seed).spawn(6)
     order_rng, stop_rng, strategy_rng, committee_rng = (np.random.default_rng(s) for s in streams[:4])
     oracle_seed, learner_seed = _child_seed(streams[4]), _child_seed(streams[5])
-    answerer = _make_oracle(oracle, oracle_seed)
+    answerer = _make_oracle(oracle, oracle_seed, split.classes, "simulate_stream")
     model = _Learner(learner, update, n_classes, learner_seed)
     arrival = make_arrival_order(
         X_pool, y_pool, order, drift_position=drift_position, drift_width=drift_width, random_state=order_rng
