@@ -47,9 +47,6 @@ __all__ = [
 _OPENML_SPEC = re.compile(r"^openml:\s*0*(\d+)$")
 _TABLE_SUFFIXES = (".csv", ".parquet", ".arff", ".arff.gz")
 _LABELED_SUFFIXES = (".csv", ".parquet")
-# The contract's learner names, used when alsim.learners cannot be imported (it needs scikit-learn only,
-# so this is a fallback for partial installs, not the usual path).
-_FALLBACK_LEARNERS = ("logreg", "random_forest", "gaussian_nb", "knn", "svm", "extra_trees", "gradient_boosting", "mlp")
 
 
 def _choice_error(expected: str) -> PydanticCustomError:
@@ -79,10 +76,8 @@ def _check_strategy(name: str, info: ValidationInfo) -> str:
             choices = ", ".join(repr(s) for s in available_stream_strategies())
             raise _choice_error(f"a stream strategy name ({choices}) ({exc})") from None
         return name
-    try:
-        from alsim.strategies import available_strategies, make_strategy
-    except ImportError:  # engine not installed: names are checked when the cell runs
-        return name
+    from alsim.strategies import available_strategies, make_strategy
+
     try:
         make_strategy(name)
     except (ValueError, TypeError, KeyError) as exc:
@@ -94,14 +89,10 @@ def _check_strategy(name: str, info: ValidationInfo) -> str:
 
 
 def _check_learner(name: str) -> str:
-    try:
-        from alsim.learners import LEARNER_NAMES
-    except ImportError:
-        learner_names: tuple[str, ...] = _FALLBACK_LEARNERS
-    else:
-        learner_names = LEARNER_NAMES
-    if name not in learner_names:
-        raise _choice_error("one of " + ", ".join(repr(n) for n in learner_names))
+    from alsim.learners import LEARNER_NAMES
+
+    if name not in LEARNER_NAMES:
+        raise _choice_error("one of " + ", ".join(repr(n) for n in LEARNER_NAMES))
     return name
 
 
@@ -305,6 +296,9 @@ class ExperimentConfig(_Section):
 
     @model_validator(mode="after")
     def _params_of_listed_strategies(self) -> ExperimentConfig:
+        from alsim.strategies import make_strategy
+        from alsim.stream import make_stream_strategy
+
         for name, params in self.strategy_params.items():
             if name not in self.strategies:
                 raise PydanticCustomError(
@@ -312,11 +306,6 @@ class ExperimentConfig(_Section):
                     "'strategy_params' has parameters for '{name}', which is not in 'strategies' ({listed})",
                     {"name": name, "listed": ", ".join(self.strategies)},
                 )
-            try:
-                from alsim.strategies import make_strategy
-                from alsim.stream import make_stream_strategy
-            except ImportError:  # engine not installed: parameters are checked when the cell runs
-                continue
             try:
                 (make_stream_strategy if self.mode == "stream" else make_strategy)(name, **params)
             except (ValueError, TypeError) as exc:
