@@ -395,6 +395,7 @@ def aulc(
     x : {"n_labeled", "cost", "examples_seen"}, default="n_labeled"
         Integrate over labels or over cumulative cost.
     relative_to_reference : bool, default=False
+        Divide by ``reference_accuracy``; only with ``metric="accuracy"``.
 
     Returns
     -------
@@ -410,6 +411,11 @@ def aulc(
     func = "aulc"
     _check_choice(x, "x", func, CURVE_X_CHOICES)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
+    if relative_to_reference and metric != "accuracy":
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {func} must be 'accuracy' with relative_to_reference=True (the "
+            f"full-pool reference is recorded as reference_accuracy only). Got {metric!r} instead."
+        )
     frame = validate_results(results, func, signals=(x, metric))
     rows = []
     for context, runs in group_runs(iter_runs(frame, x, metric), "context").items():
@@ -736,7 +742,8 @@ def deficiency(
     results : polars.DataFrame
         Long results frame; every (dataset, learner, batch_size) must include ``baseline``.
     baseline : str, default="random"
-    metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
+    metric : {"accuracy"}, default="accuracy"
+        Only accuracy has a full-pool reference in the results.
 
     Returns
     -------
@@ -750,6 +757,13 @@ def deficiency(
     """
     func = "deficiency"
     _check_choice(metric, "metric", func, METRIC_CHOICES)
+    if metric != "accuracy":
+        # acc_max is the full-pool reference, which the results only hold for accuracy: a gap between a
+        # macro-F1 curve and an accuracy ceiling would mix two metrics.
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {func} must be 'accuracy' (the full-pool reference is recorded as "
+            f"reference_accuracy only). Got {metric!r} instead."
+        )
     frame = validate_results(results, func, signals=("n_labeled", metric))
     require_baseline(frame, baseline, func)
     references = frame.group_by(CONTEXT_COLUMNS).agg(pl.col("reference_accuracy").mean().alias("acc_max"))

@@ -192,6 +192,18 @@ def test_deficiency_is_null_with_a_warning_when_random_has_no_gap():
     assert out.get_column("deficiency").null_count() == 2
 
 
+def test_full_pool_reference_is_only_compared_with_accuracy():
+    # reference_accuracy is an accuracy: a macro-F1 gap to it would mix two metrics.
+    frame = frame_from_curves(
+        {("iris", "random", 0): [0.5, 0.6, 0.7, 0.8], ("iris", "margin", 0): [0.5, 0.8, 0.85, 0.9]},
+        reference=0.9,
+    )
+    with pytest.raises(InvalidParameterError, match="'metric' parameter of deficiency must be 'accuracy'"):
+        metrics.deficiency(frame, metric="macro_f1")
+    with pytest.raises(InvalidParameterError, match="'metric' parameter of aulc must be 'accuracy' with relative"):
+        metrics.aulc(frame, metric="balanced_accuracy", relative_to_reference=True)
+
+
 def test_savings_and_deficiency_name_the_missing_baseline():
     frame = frame_from_curves({("iris", "margin", 0): [0.5, 0.6, 0.7, 0.8]})
     for func in (metrics.savings, metrics.deficiency):

@@ -189,3 +189,12 @@ def test_report_on_a_real_grid_run(tmp_path):
     ranks = pl.read_csv(out / "report" / "tables" / "average_ranks.csv")
     assert sorted(ranks.get_column("strategy").to_list()) == ["entropy", "margin", "random"]
     assert ranks.get_column("average_rank").sum() == pytest.approx(6.0)  # 1 + 2 + 3
+
+
+def test_macro_f1_report_skips_the_accuracy_only_deficiency(tmp_path, results):
+    # Deficiency and the full-pool line compare against reference_accuracy: not drawn on macro-F1 curves.
+    path = write_report(results, tmp_path / "report", metric="macro_f1", n_subsamples=5)
+    markdown = path.read_text()
+    assert "Deficiency: not computed." in markdown
+    assert "dotted grey line" not in markdown
+    assert not (path.parent / "tables" / "deficiency.csv").exists()

@@ -365,15 +365,17 @@ def _setting_sections(
     if several:
         doc.heading(f"Results for {_setting_text(setting)}", level=2)
     strategies = _strategy_order(frame, computed["average_ranks"], setting, baseline)
+    # The full-pool line is the reference accuracy: drawn only on accuracy curves.
     references = dict(
         _in_setting(frame, setting).group_by("dataset").agg(pl.col("reference_accuracy").mean()).rows()
-    )
+    ) if metric == "accuracy" else None
 
     doc.heading("Learning curves", level=level)
     doc.paragraph(
         f"Mean test {metric} over seeds with {confidence:.0%} confidence bands, against labels bought and "
-        f"against cumulative labeling cost. The dotted grey line is the accuracy of the same learner trained "
-        f"on the whole pool. Curves are shown on the range of labels (cost) every seed reached."
+        f"against cumulative labeling cost. "
+        f"{'The dotted grey line is the accuracy of the same learner trained on the whole pool. ' if references else ''}"
+        f"Curves are shown on the range of labels (cost) every seed reached."
     )
     for axis, name in _axes(frame):
         curves = _in_setting(curve_tables[name], setting)
