@@ -100,6 +100,16 @@ def _check_fractions(fractions: Sequence[float], func: str) -> tuple[float, ...]
     return checked
 
 
+def _require_accuracy(metric: str, func: str, when: str = "") -> None:
+    # The only full-pool reference the results carry is reference_accuracy: comparing a macro-F1 or
+    # balanced-accuracy curve with it would mix two metrics.
+    if metric != "accuracy":
+        raise InvalidParameterError(
+            f"The 'metric' parameter of {func} must be 'accuracy'{when} (the full-pool reference is recorded "
+            f"as reference_accuracy only). Got {metric!r} instead."
+        )
+
+
 def validate_results(
     results: object,
     func: str,
@@ -411,11 +421,8 @@ def aulc(
     func = "aulc"
     _check_choice(x, "x", func, CURVE_X_CHOICES)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
-    if relative_to_reference and metric != "accuracy":
-        raise InvalidParameterError(
-            f"The 'metric' parameter of {func} must be 'accuracy' with relative_to_reference=True (the "
-            f"full-pool reference is recorded as reference_accuracy only). Got {metric!r} instead."
-        )
+    if relative_to_reference:
+        _require_accuracy(metric, func, " with relative_to_reference=True")
     frame = validate_results(results, func, signals=(x, metric))
     rows = []
     for context, runs in group_runs(iter_runs(frame, x, metric), "context").items():
@@ -527,7 +534,8 @@ def labels_to_target(
     results : polars.DataFrame
         Long results frame.
     fractions : sequence of float in (0, 1), default=(0.95, 0.99)
-    metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
+    metric : {"accuracy"}, default="accuracy"
+        Only accuracy has a full-pool reference in the results.
 
     Returns
     -------
@@ -542,6 +550,7 @@ def labels_to_target(
     func = "labels_to_target"
     fractions = _check_fractions(fractions, func)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
+    _require_accuracy(metric, func)
     frame = validate_results(results, func, signals=("n_labeled", "cost", metric))
     keys = ["cell_id", *CONFIG_COLUMNS, "seed"]
     pieces = []
@@ -630,7 +639,8 @@ def savings(
         Long results frame; every (dataset, learner, batch_size) must include ``baseline``.
     baseline : str, default="random"
     fractions : sequence of float in (0, 1), default=(0.95, 0.99)
-    metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
+    metric : {"accuracy"}, default="accuracy"
+        Only accuracy has a full-pool reference in the results.
 
     Returns
     -------
@@ -646,6 +656,7 @@ def savings(
     func = "savings"
     fractions = _check_fractions(fractions, func)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
+    _require_accuracy(metric, func)
     frame = validate_results(results, func, signals=("n_labeled", "cost", metric))
     require_baseline(frame, baseline, func)
     references = frame.group_by(CONFIG_COLUMNS).agg(
@@ -757,13 +768,7 @@ def deficiency(
     """
     func = "deficiency"
     _check_choice(metric, "metric", func, METRIC_CHOICES)
-    if metric != "accuracy":
-        # acc_max is the full-pool reference, which the results only hold for accuracy: a gap between a
-        # macro-F1 curve and an accuracy ceiling would mix two metrics.
-        raise InvalidParameterError(
-            f"The 'metric' parameter of {func} must be 'accuracy' (the full-pool reference is recorded as "
-            f"reference_accuracy only). Got {metric!r} instead."
-        )
+    _require_accuracy(metric, func)
     frame = validate_results(results, func, signals=("n_labeled", metric))
     require_baseline(frame, baseline, func)
     references = frame.group_by(CONTEXT_COLUMNS).agg(pl.col("reference_accuracy").mean().alias("acc_max"))

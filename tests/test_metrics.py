@@ -202,6 +202,9 @@ def test_full_pool_reference_is_only_compared_with_accuracy():
         metrics.deficiency(frame, metric="macro_f1")
     with pytest.raises(InvalidParameterError, match="'metric' parameter of aulc must be 'accuracy' with relative"):
         metrics.aulc(frame, metric="balanced_accuracy", relative_to_reference=True)
+    for func in (metrics.labels_to_target, metrics.savings):
+        with pytest.raises(InvalidParameterError, match=f"'metric' parameter of {func.__name__} must be 'accuracy'"):
+            func(frame, metric="macro_f1")
 
 
 def test_savings_and_deficiency_name_the_missing_baseline():

@@ -195,6 +195,15 @@ def test_macro_f1_report_skips_the_accuracy_only_deficiency(tmp_path, results):
     # Deficiency and the full-pool line compare against reference_accuracy: not drawn on macro-F1 curves.
     path = write_report(results, tmp_path / "report", metric="macro_f1", n_subsamples=5)
     markdown = path.read_text()
-    assert "Deficiency: not computed." in markdown
+    for section in ("Deficiency", "Savings", "Labels to target"):
+        assert f"{section}: not computed." in markdown
     assert "dotted grey line" not in markdown
     assert not (path.parent / "tables" / "deficiency.csv").exists()
+    assert (path.parent / "tables" / "aulc_summary.csv").exists()
+
+
+def test_report_names_the_target_fractions_it_was_given(tmp_path, results):
+    markdown = write_report(results, tmp_path / "report", fractions=(0.9, 0.995), n_subsamples=5).read_text()
+    assert "reach 90% / 99.5% of the full-pool accuracy" in markdown
+    assert "first reached 90% / 99.5% of its full-pool accuracy" in markdown
+    assert "95% / 99%" not in markdown

@@ -64,6 +64,11 @@ class _Sections:
             return None
 
 
+def _shares(table: pl.DataFrame) -> str:
+    """The target fractions of a savings / labels-to-target table as text, e.g. '95% / 99%'."""
+    return " / ".join(f"{100 * f:g}%" for f in table.get_column("fraction").unique().sort())
+
+
 def write_report(
     results: pl.DataFrame,
     out_dir: str | os.PathLike[str],
@@ -207,7 +212,9 @@ def _compute(
     computed["aulc_summary"] = (
         None if per_run is None else metrics.summarize_over_seeds(per_run, "aulc", confidence=confidence)
     )
-    computed["labels_to_target"] = metrics.labels_to_target(frame, fractions=fractions, metric=metric)
+    computed["labels_to_target"] = sections.attempt(
+        "Labels to target", lambda: metrics.labels_to_target(frame, fractions=fractions, metric=metric)
+    )
     computed["savings"] = sections.attempt(
         "Savings", lambda: metrics.savings(frame, baseline=baseline, fractions=fractions, metric=metric)
     )
@@ -405,7 +412,7 @@ def _setting_sections(
         doc.heading(f"Savings against {baseline}", level=level)
         doc.paragraph(
             f"Labels and labeling cost the mean learning curve needs to reach "
-            f"95% / 99% of the full-pool accuracy, as the percentage saved against `{baseline}` (positive = "
+            f"{_shares(saving)} of the full-pool accuracy, as the percentage saved against `{baseline}` (positive = "
             f"fewer labels), with the absolute values in brackets (strategy vs {baseline}). `n/r`: the "
             f"strategy's mean curve never reached the target within the budget; `({baseline} n/r)`: the "
             f"strategy did (value shown) but the baseline did not, so no percentage exists."
@@ -436,7 +443,8 @@ def _setting_sections(
     if per_run_targets is not None:
         doc.heading("Labels to target, seed by seed", level=level)
         doc.paragraph(
-            "Labels each run bought before its test accuracy first reached 95% / 99% of its full-pool accuracy: "
+            f"Labels each run bought before its test accuracy first reached {_shares(per_run_targets)} of its "
+            "full-pool accuracy: "
             "median over the seeds that reached it, with [seeds reached / seeds run]. Runs that never reached "
             "the target within the budget count in the second number only."
         )
