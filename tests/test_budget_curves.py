@@ -89,6 +89,19 @@ def test_bootstrap_is_reproducible_with_a_seed():
     np.testing.assert_array_equal(a.samples, b.samples)
 
 
+def test_bootstrap_replicates_resample_the_same_seeds_whatever_else_they_draw():
+    # estimate_budget compares strategies replicate by replicate: the seeds resampled in replicate b must
+    # not depend on how many family draws earlier replicates made (a band forces one in every replicate).
+    rng = np.random.default_rng(4)
+    scores = _pow3(N) + rng.normal(0, 0.01, (6, N.size))
+    plain = bootstrap_labels_to_target(N, scores, 0.85, n_max=1e5, n_boot=30, random_state=5)
+    banded = bootstrap_labels_to_target(
+        N, scores, 0.85, n_max=1e5, n_boot=30, band_grid=np.geomspace(10, 1e4, 5), random_state=5
+    )
+    assert plain.p_extrapolated == 0.0
+    np.testing.assert_array_equal(plain.samples, banded.samples)
+
+
 @pytest.mark.parametrize(
     ("n_labels", "scores", "match"),
     [

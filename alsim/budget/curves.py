@@ -364,7 +364,8 @@ def bootstrap_labels_to_target(
         Label counts at which to return an 80% band of the fitted curve over the replicates (each
         replicate then fits a model, also where it reads its crossing off the curve).
     random_state : int, Generator or None
-        Seeds the resampling.
+        Seeds the resampling. Calls with the same seed resample the same seeds in every replicate, so
+        the replicates of two strategies (curves of the same seeds) are paired.
     """
     x = np.asarray(n_labels, dtype=np.float64)
     scores = np.asarray(scores_by_seed, dtype=np.float64)
@@ -389,8 +390,11 @@ def bootstrap_labels_to_target(
     n_seeds = scores.shape[0]
     grid = None if band_grid is None else np.asarray(band_grid, dtype=np.float64)
     band_curves = None if grid is None else np.empty((n_boot, grid.size))
+    # All resamples are drawn before any family draw, so the same random_state resamples the same seeds
+    # whatever the curves look like: replicates of different strategies stay paired.
+    resamples = rng.integers(0, n_seeds, (n_boot, n_seeds))
     for b in range(n_boot):
-        mean_curve = scores[rng.integers(0, n_seeds, n_seeds)].mean(axis=0)
+        mean_curve = scores[resamples[b]].mean(axis=0)
         observed = observed_crossing(x, mean_curve, target)
         model = full_model
         if observed is None or band_curves is not None:
