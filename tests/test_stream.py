@@ -181,6 +181,14 @@ def test_budget_errors(kwargs, message):
         BudgetManager(**kwargs)
 
 
+@pytest.mark.parametrize("n_labels", [-1, 1.5, True])
+def test_budget_spend_takes_a_count_of_labels(n_labels):
+    manager = BudgetManager(0.1)
+    with pytest.raises(InvalidParameterError, match=r"'n_labels' parameter of BudgetManager.spend must be an int >= 0"):
+        manager.spend(n_labels)
+    assert manager.n_bought == 0
+
+
 # -- strategies on a synthetic scored stream -----------------------------------------------------------
 def _binary(confidences: np.ndarray) -> np.ndarray:
     return np.column_stack([confidences, 1.0 - confidences])

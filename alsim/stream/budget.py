@@ -26,28 +26,22 @@ and the estimated spending is ``u_t / w``. Two documented departures from the pa
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Integral
 
 from alsim.exceptions import InvalidParameterError
+from alsim.stream.strategies import _check_float
 
 __all__ = ["BudgetManager"]
 
 
 def _check_real(value: object, name: str, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    message = f"The '{name}' parameter of BudgetManager must be a float in {interval}. Got {value!r} instead."
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise InvalidParameterError(message)
-    value = float(value)
-    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
-        raise InvalidParameterError(message)
-    return value
+    return _check_float(value, name, "BudgetManager", low, high, low_open=low_open, high_open=high_open)
 
 
-def _check_int(value: object, name: str, low: int) -> int:
+def _check_int(value: object, name: str, low: int, owner: str = "BudgetManager") -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
         raise InvalidParameterError(
-            f"The '{name}' parameter of BudgetManager must be an int >= {low}. Got {value!r} instead."
+            f"The '{name}' parameter of {owner} must be an int >= {low}. Got {value!r} instead."
         )
     return int(value)
 
@@ -155,10 +149,7 @@ class BudgetManager:
 
     def spend(self, n_labels: int = 1) -> None:
         """Register ``n_labels`` labels bought at the current arrival."""
-        if n_labels < 0:
-            raise InvalidParameterError(
-                f"The 'n_labels' parameter of BudgetManager.spend must be an int >= 0. Got {n_labels!r} instead."
-            )
+        n_labels = _check_int(n_labels, "n_labels", 0, "BudgetManager.spend")
         self._estimate += n_labels
         self.n_bought += n_labels
         if self._phase != "base":
