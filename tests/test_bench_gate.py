@@ -303,18 +303,21 @@ def _run_cli(tmp_path: Path, name: str, env: dict[str, str], *argv: str) -> tupl
 def test_gate_passes_the_normal_build_and_fails_a_slowed_kernel(tmp_path: Path) -> None:
     # The slowdown switch is the benchmark harness's own (ALSIM_BENCH_SLOWDOWN, read only by the suite):
     # it replaces the timed kernel call by its plain-numpy fallback, as if the Rust fast path were lost.
-    # vote_entropy is about six times faster than numpy, so losing the fast path is a clear regression.
+    # vote_entropy is about seven times faster than numpy, so losing the fast path is a clear regression.
+    # The bands are twice the defaults: this test shows the mechanism; the defaults were calibrated
+    # separately (README), and a test suite running beside this one must not make it flaky.
+    options = ("--kernels", "vote_entropy", "--tolerance", "0.5", "--read-tolerance", "1.0")
     env = {key: value for key, value in os.environ.items() if key != cases.SLOWDOWN_ENV}
-    code, report, table = _run_cli(tmp_path, "normal", env, "--kernels", "vote_entropy")
+    code, report, table = _run_cli(tmp_path, "normal", env, *options)
     assert code == 0, table
     assert [row["status"] for row in report["rows"]] == ["ok"]
 
     env[cases.SLOWDOWN_ENV] = "vote_entropy"
-    code, report, table = _run_cli(tmp_path, "slowed", env, "--kernels", "vote_entropy")
+    code, report, table = _run_cli(tmp_path, "slowed", env, *options)
     assert code == 1, table
     (row,) = report["rows"]
     assert (row["group"], row["slowed"], row["status"]) == ("vote_entropy/medium", True, "REGRESSED")
-    assert row["change_numpy"] > 1.0
+    assert row["change_numpy"] > 2.0
     assert "REGRESSED" in table
 
 
