@@ -104,6 +104,20 @@ def prepare_run_data(dataset: Any, test_size: Any, random_state: Any, caller: st
     )
 
 
+def reference_scores_and_difficulty(
+    data: RunData, learner: Any, learner_seed: int, needs_difficulty: bool
+) -> tuple[float, float, np.ndarray | None]:
+    """Accuracy and macro-F1 of the learner trained on the whole pool with true labels (the ceiling of a
+    run), and the per-example difficulty the oracle's cost model needs (None when it needs none)."""
+    reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
+    reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
+    reference_accuracy, reference_macro_f1, _ = _scores(data.y_test, reference_pred, data.n_classes)
+    difficulty = (
+        _difficulty(learner, data.X_pool, data.y_pool, data.n_classes, learner_seed) if needs_difficulty else None
+    )
+    return reference_accuracy, reference_macro_f1, difficulty
+
+
 def _resolve_dataset(
     dataset: Any, test_size: Any, seed: int, caller: str = "simulate"
 ) -> tuple[Any, str, float | None]:
@@ -373,9 +387,8 @@ def simulate(
     (2, 30)
     """
     started = time.perf_counter()
-    seed, split, dataset_description, used_test_size, X_pool, y_pool, X_test, y_test, n_pool, n_classes = (
-        prepare_run_data(dataset, test_size, random_state)
-    )
+    data = prepare_run_data(dataset, test_size, random_state)
+    seed, split, dataset_description, used_test_size, X_pool, y_pool, X_test, y_test, n_pool, n_classes = data
 
     batch_size = _check_int("batch_size", batch_size, 1, n_pool)
     if initial not in INITIAL_METHODS:
@@ -445,11 +458,9 @@ def simulate(
         "random_state": seed,
     }
 
-    # Reference: the learner trained on the whole pool with true labels (the ceiling of the run).
-    reference = fit_learner(make_learner(learner, random_state=learner_seed), X_pool, y_pool)
-    reference_pred = predict_proba_full(reference, X_test, n_classes).argmax(axis=1)
-    reference_accuracy, reference_macro_f1, _ = _scores(y_test, reference_pred, n_classes)
-    difficulty = _difficulty(learner, X_pool, y_pool, n_classes, learner_seed) if answerer.needs_difficulty else None
+    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
+        data, learner, learner_seed, answerer.needs_difficulty
+    )
 
     stop_set = np.sort(stop_rng.choice(n_pool, size=stop_set_size, replace=False)).astype(np.int64)
     unlabeled_mask = np.ones(n_pool, dtype=bool)

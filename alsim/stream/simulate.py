@@ -42,12 +42,12 @@ from alsim.loop import (
     DEFAULT_STOP_SET_SIZE,
     _check_int as _check_int_of,
     _child_seed,
-    _difficulty,
     _fail as _fail_of,
     _make_oracle,
     _scores,
     _versions,
     prepare_run_data,
+    reference_scores_and_difficulty,
 )
 from alsim.records import RECORD_SCHEMA, SimulationResult
 from alsim.stream.budget import BudgetManager
@@ -506,9 +506,8 @@ def simulate_stream(
     (4, 105)
     """
     started = time.perf_counter()
-    seed, split, dataset_description, test_size_used, X_pool, y_pool, X_test, y_test, n_pool, n_classes = (
-        prepare_run_data(dataset, test_size, random_state, "simulate_stream")
-    )
+    data = prepare_run_data(dataset, test_size, random_state, "simulate_stream")
+    seed, split, dataset_description, test_size_used, X_pool, y_pool, X_test, y_test, n_pool, n_classes = data
 
     budget_fraction = _check_real("budget_fraction", budget_fraction, "a float in (0, 1]", lambda v: 0 < v <= 1)
     if order not in ORDERS:
@@ -578,10 +577,9 @@ def simulate_stream(
         "random_state": seed,
     }
 
-    reference = fit_learner(make_learner(learner, random_state=learner_seed), X_pool, y_pool)
-    reference_pred = predict_proba_full(reference, X_test, n_classes).argmax(axis=1)
-    reference_accuracy, reference_macro_f1, _ = _scores(y_test, reference_pred, n_classes)
-    difficulty = _difficulty(learner, X_pool, y_pool, n_classes, learner_seed) if answerer.needs_difficulty else None
+    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
+        data, learner, learner_seed, answerer.needs_difficulty
+    )
     stop_set = np.sort(stop_rng.choice(n_pool, size=stop_set_size, replace=False)).astype(np.int64)
 
     run = _StreamRun(
