@@ -405,7 +405,7 @@ def bootstrap_labels_to_target(
             # Each replicate extrapolates with one family drawn by its weight, so the intervals carry the
             # families' disagreement as well as the seeds' spread (averaging them would hide it).
             model = model.only(int(rng.choice(len(model.curves), p=model.weights)))
-        if band_curves is not None:
+        if band_curves is not None and grid is not None:
             band_curves[b] = model.predict(grid)
         if observed is not None:
             samples[b] = observed

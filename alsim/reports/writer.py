@@ -294,7 +294,7 @@ def _summary(
         lines.append(f"{prefix}Friedman test: p = {row['p_value']:.3g}, {verdict} at alpha = {alpha:g}.")
     tests = computed["paired_tests"]
     if tests is not None and _in_setting(tests, setting).height:
-        wtl = _in_setting(stats.win_tie_loss(tests), setting)
+        wtl = _in_setting(computed["win_tie_loss"], setting)
         lines.append(
             f"{prefix}against `{baseline}` (wins/ties/losses over datasets): "
             + ", ".join(f"`{r['strategy']}` {r['wins']}/{r['ties']}/{r['losses']}" for r in wtl.iter_rows(named=True))
@@ -482,7 +482,7 @@ def _setting_sections(
             f"signed-rank test with 6 or more paired seeds, paired t-test (or exact sign test) below that; "
             f"win or loss when p < {alpha:g}, else tie."
         )
-        wtl = _in_setting(stats.win_tie_loss(tests), setting)
+        wtl = _in_setting(computed["win_tie_loss"], setting)
         doc.table(
             ["strategy", "wins", "ties", "losses", "datasets"],
             [[r["strategy"], str(r["wins"]), str(r["ties"]), str(r["losses"]), str(r["n_datasets"])] for r in wtl.iter_rows(named=True)],
