@@ -130,6 +130,17 @@ def test_backtest_predicts_later_crossings_of_a_power_law(tmp_path):
     assert (tmp_path / "backtest.png").exists()
 
 
+def test_backtest_keeps_the_settings_of_a_grid_apart():
+    # Two batch sizes: the same seeds hold two different curves, which must not be mixed into one.
+    one = _synthetic_results(4)
+    slow = one.with_columns(pl.col("accuracy") - 0.05)
+    grid = pl.concat([one.with_columns(batch_size=pl.lit(20)), slow.with_columns(batch_size=pl.lit(40))])
+    table = backtest(grid, fit_share=0.4, target_points=(0.7, 1.0), n_boot=10)
+    alone = backtest(one, fit_share=0.4, target_points=(0.7, 1.0), n_boot=10)
+    assert table.columns[:2] == ["dataset", "batch_size"]
+    assert table.filter(pl.col("batch_size") == 20).drop("batch_size").equals(alone)
+
+
 def test_backtest_rejects_bad_shares():
     with pytest.raises(InvalidParameterError, match="'fit_share'"):
         backtest(_synthetic_results(2), fit_share=1.0)

@@ -1,6 +1,6 @@
 """Backtest of the budget extrapolation: predict labels-to-target from the start of a curve, check the end.
 
-For every (dataset, strategy) of a grid run, the curves over seeds are cut at ``fit_share`` of their label
+For every (dataset, learner, batch size, strategy) of a grid run, the curves over seeds are cut at ``fit_share`` of their label
 range; :func:`alsim.budget.curves.bootstrap_labels_to_target` predicts, from that early part alone, the labels
 needed to reach targets that the full curves reached only later; the prediction is compared with the
 crossing observed on the full mean curve. The errors (as a ratio predicted / observed) and the share of
@@ -51,7 +51,8 @@ def backtest(
     Returns
     -------
     polars.DataFrame
-        One row per (dataset, strategy, target): ``observed_labels``, ``predicted_labels`` (median),
+        One row per (dataset, learner, batch_size, strategy, target); ``learner`` and ``batch_size`` only
+        when the results have them: ``observed_labels``, ``predicted_labels`` (median),
         ``ratio`` (predicted / observed, inf when predicted out of reach), ``in_80``, ``in_95``,
         ``p_unreachable``, ``fit_labels`` (labels the fit saw), ``max_labels``.
     """
@@ -61,8 +62,12 @@ def backtest(
         raise InvalidParameterError(
             f"The 'target_points' parameter of backtest must be shares in (0, 1]. Got {list(target_points)!r} instead."
         )
+    # One curve family per dataset *and* setting: seeds of other learners or batch sizes are other curves.
+    keys = [c for c in ("dataset", "learner", "batch_size") if c in results.columns]
     rows = []
-    for (dataset,), runs in results.group_by(["dataset"], maintain_order=True):
+    for key_values, runs in results.group_by(keys, maintain_order=True):
+        setting = dict(zip(keys, key_values, strict=True))
+        setting["dataset"] = str(setting["dataset"])
         for strategy, (grid, scores) in labels_to_target_table(runs, metric).items():
             mean_curve = scores.mean(axis=0)
             best_so_far = np.maximum.accumulate(mean_curve)
@@ -84,7 +89,7 @@ def backtest(
                 lo95, hi95 = predicted.interval_95
                 rows.append(
                     {
-                        "dataset": str(dataset),
+                        **setting,
                         "strategy": strategy,
                         "target": target,
                         "observed_labels": observed,
@@ -100,7 +105,8 @@ def backtest(
     return pl.DataFrame(
         rows,
         schema={
-            "dataset": pl.String, "strategy": pl.String, "target": pl.Float64, "observed_labels": pl.Float64,
+            **{c: (pl.String if c == "dataset" else results.schema[c]) for c in keys},
+            "strategy": pl.String, "target": pl.Float64, "observed_labels": pl.Float64,
             "predicted_labels": pl.Float64, "ratio": pl.Float64, "in_80": pl.Boolean, "in_95": pl.Boolean,
             "p_unreachable": pl.Float64, "fit_labels": pl.Float64, "max_labels": pl.Float64,
         },
