@@ -644,7 +644,7 @@ def seeds_to_stable_ranking(stability: pl.DataFrame, *, threshold: float = 0.9) 
     --------
     >>> seeds_to_stable_ranking(seed_stability(results))  # doctest: +SKIP
     """
-    if not 0.0 < threshold <= 1.0:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0:
         raise InvalidParameterError(
             f"The 'threshold' parameter of seeds_to_stable_ranking must be a float in (0, 1]. "
             f"Got {threshold!r} instead."

@@ -214,6 +214,9 @@ def test_seeds_to_stable_ranking_definition():
     )
     row = stats.seeds_to_stable_ranking(stability, threshold=0.9).row(0, named=True)
     assert row["seeds_needed"] == 4  # 2 reaches 0.9 but 3 falls back below it
+    for bad in (0.0, 1.5, "0.9"):
+        with pytest.raises(InvalidParameterError, match="'threshold' parameter of seeds_to_stable_ranking"):
+            stats.seeds_to_stable_ranking(stability, threshold=bad)
 
 
 def test_seed_stability_uses_complete_datasets_and_common_seeds():
