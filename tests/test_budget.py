@@ -86,6 +86,8 @@ def test_unreachable_target_is_said_with_its_probability(tmp_path):
         ("team", {"target": 0.8, "cost_column": "nope"}, DatasetError, "nope"),
         ("team", {"target": 0.9, "relative": True, "metric": "macro_f1"}, InvalidParameterError, "'relative'"),
         ("team", {"target": 0.8, "n_seeds": 1}, InvalidParameterError, "'n_seeds'"),
+        ("team", {"target": 0.8, "test_size": 1.0}, InvalidParameterError, "'test_size'.*float in \\(0, 1\\)"),
+        ("team", {"target": 0.8, "max_labels": 0}, InvalidParameterError, "'max_labels'.*int >= 1"),
         ("nolabels", {"target": 0.8}, DatasetError, "no labelled rows"),
         ("oneclass", {"target": 0.8}, DatasetError, "only the class"),
     ],

@@ -307,6 +307,12 @@ def estimate_budget(
             f"The 'n_seeds' parameter of estimate_budget must be an int >= 2 (intervals come from resampling "
             f"seeds). Got {n_seeds!r} instead."
         )
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0.0 < test_size < 1.0:
+        raise InvalidParameterError(
+            f"The 'test_size' parameter of estimate_budget must be a float in (0, 1). Got {test_size!r} instead."
+        )
+    if max_labels is not None:
+        _check_positive("max_labels", max_labels, integer=True)
     if predictions is not None:
         _check_positive("predictions", predictions)
     if cost_per_error is not None:
