@@ -7,11 +7,9 @@ functions in :mod:`alsim.reports.figures` are usable on their own.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # reports are files; never open a window or need a display
-
-from alsim.reports.document import Document  # noqa: E402
-from alsim.reports.writer import write_report  # noqa: E402
+# The figures are built on matplotlib.figure.Figure without pyplot, so they need no backend (and importing
+# this package leaves the caller's backend alone, e.g. in a notebook).
+from alsim.reports.document import Document
+from alsim.reports.writer import write_report
 
 __all__ = ["Document", "write_report"]
