@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 from sklearn.dummy import DummyClassifier
+from stream_splits import flipped_concept_split
 
 from alsim.datasets import Split
 from alsim.exceptions import InvalidParameterError
@@ -118,27 +119,11 @@ def test_prequential_accuracy_is_test_then_train():
     assert records["prequential_accuracy"][1:].to_list() == pytest.approx(expected)
 
 
-def _flipped_concept_split(seed: int, n_per_region: int = 2000) -> Split:
-    """Two regions far apart on x0 whose class boundaries on x1 are opposite: a feature-space drift that
-    brings the second region is a real concept change for a model trained on the first."""
-    rng = np.random.default_rng(seed)
-
-    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
-        region = np.repeat([0, 1], n)
-        x0 = np.where(region == 0, -8.0, 8.0) + rng.normal(size=2 * n)
-        x1 = 2.0 * rng.normal(size=2 * n)
-        return np.column_stack([x0, x1]), ((x1 > 0) ^ (region == 1)).astype(np.int64)
-
-    X_pool, y_pool = draw(n_per_region)
-    X_test, y_test = draw(n_per_region // 4)
-    return Split(X_pool, y_pool, X_test, y_test, np.array(["a", "b"], dtype=object), ["x0", "x1"], "flip")
-
-
 @pytest.mark.parametrize("detector", ["adwin", "page_hinkley"])
 def test_detector_raises_the_rate_after_an_abrupt_drift_and_repays_it(detector):
     for seed in range(2):
         result = simulate_stream(
-            _flipped_concept_split(seed),
+            flipped_concept_split(seed),
             strategy="random",
             order="abrupt_feature",
             budget_fraction=0.1,
