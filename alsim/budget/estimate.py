@@ -360,7 +360,8 @@ def estimate_budget(
             temporary.cleanup()
 
     notes: list[str] = []
-    reference = float(results["reference_accuracy"].mean())
+    # One value per cell: a mean over record rows would weight cells by how many rounds they ran.
+    reference = float(results.group_by("cell_id").agg(pl.col("reference_accuracy").first())["reference_accuracy"].mean())
     if relative:
         target_value = float(target) * reference
         target_description = f"{target:.0%} of the full-pool accuracy ({reference:.3f}), i.e. accuracy {target_value:.3f}"
