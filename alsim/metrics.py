@@ -604,6 +604,14 @@ def require_baseline(frame: pl.DataFrame, baseline: str, func: str) -> None:
         )
 
 
+def _mean_reference(frame: pl.DataFrame, keys: Sequence[str]) -> dict[tuple[object, ...], float]:
+    """Mean ``reference_accuracy`` over the cells of each ``keys`` group (one value per cell: a mean over
+    record rows would weight each seed by its number of rounds)."""
+    per_cell = frame.unique("cell_id", keep="first", maintain_order=True)
+    means = per_cell.group_by(list(keys)).agg(pl.col("reference_accuracy").mean())
+    return {tuple(r[:-1]): r[-1] for r in means.iter_rows()}
+
+
 def _first_reach(grid: np.ndarray, mean: np.ndarray, target: float) -> float | None:
     hits = np.flatnonzero(mean >= target)
     return float(grid[hits[0]]) if hits.size else None
@@ -659,10 +667,7 @@ def savings(
     _require_accuracy(metric, func)
     frame = validate_results(results, func, signals=("n_labeled", "cost", metric))
     require_baseline(frame, baseline, func)
-    references = frame.group_by(CONFIG_COLUMNS).agg(
-        pl.col("reference_accuracy").mean().alias("reference")
-    )
-    reference_of = {tuple(r[:-1]): r[-1] for r in references.iter_rows()}
+    reference_of = _mean_reference(frame, CONFIG_COLUMNS)
     curves = {}
     with warnings.catch_warnings():
         # Single-seed warnings concern bands, which savings do not use.
@@ -771,8 +776,7 @@ def deficiency(
     _require_accuracy(metric, func)
     frame = validate_results(results, func, signals=("n_labeled", metric))
     require_baseline(frame, baseline, func)
-    references = frame.group_by(CONTEXT_COLUMNS).agg(pl.col("reference_accuracy").mean().alias("acc_max"))
-    acc_max_of = {tuple(r[:-1]): r[-1] for r in references.iter_rows()}
+    acc_max_of = _mean_reference(frame, CONTEXT_COLUMNS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewSeedsWarning)
         table = learning_curves(frame, x="n_labeled", metric=metric)

@@ -192,6 +192,23 @@ def test_deficiency_is_null_with_a_warning_when_random_has_no_gap():
     assert out.get_column("deficiency").null_count() == 2
 
 
+def test_full_pool_reference_is_a_mean_over_cells_not_rounds():
+    # Seed 0 ran 4 rounds with reference 0.8, seed 1 ran 2 with reference 1.0: the mean is 0.9 per cell
+    # (a mean over record rows would give (4 * 0.8 + 2 * 1.0) / 6 = 0.867).
+    curves = {
+        ("iris", "random", 0): [0.5, 0.6, 0.7, 0.8],
+        ("iris", "random", 1): [0.5, 0.6],
+        ("iris", "margin", 0): [0.5, 0.8, 0.85, 0.9],
+        ("iris", "margin", 1): [0.5, 0.8],
+    }
+    labels = {key: (10, 20, 30, 40)[: len(values)] for key, values in curves.items()}
+    frame = frame_from_curves(curves, labels=labels).with_columns(
+        reference_accuracy=pl.when(pl.col("seed") == 0).then(0.8).otherwise(1.0)
+    )
+    assert metrics.deficiency(frame).get_column("acc_max").to_list() == pytest.approx([0.9, 0.9])
+    assert metrics.savings(frame, fractions=[0.5]).get_column("target").to_list() == pytest.approx([0.45, 0.45])
+
+
 def test_full_pool_reference_is_only_compared_with_accuracy():
     # reference_accuracy is an accuracy: a macro-F1 gap to it would mix two metrics.
     frame = frame_from_curves(

@@ -374,7 +374,7 @@ def _setting_sections(
     strategies = _strategy_order(frame, computed["average_ranks"], setting, baseline)
     # The full-pool line is the reference accuracy: drawn only on accuracy curves.
     references = dict(
-        _in_setting(frame, setting).group_by("dataset").agg(pl.col("reference_accuracy").mean()).rows()
+        _in_setting(frame, setting).unique("cell_id").group_by("dataset").agg(pl.col("reference_accuracy").mean()).rows()
     ) if metric == "accuracy" else None
 
     doc.heading("Learning curves", level=level)
