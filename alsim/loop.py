@@ -118,6 +118,31 @@ def reference_scores_and_difficulty(
     return reference_accuracy, reference_macro_f1, difficulty
 
 
+def run_metadata(
+    data: RunData,
+    versions: dict[str, str],
+    reference_accuracy: float,
+    reference_macro_f1: float,
+    stop_set: np.ndarray,
+    stop_reason: str,
+) -> dict[str, Any]:
+    """The metadata every run records (the pool loop and the stream loop add their own keys)."""
+    return {
+        "seed": data.seed,
+        "versions": versions,
+        "reference_accuracy": reference_accuracy,
+        "reference_macro_f1": reference_macro_f1,
+        "n_pool": int(data.n_pool),
+        "n_test": int(data.y_test.size),
+        "n_classes": data.n_classes,
+        "n_features": int(data.X_pool.shape[1]),
+        "dataset": data.split.dataset_name or data.dataset_description,
+        "classes": [str(c) for c in data.split.classes],
+        "stop_set": stop_set.tolist(),
+        "stop_reason": stop_reason,
+    }
+
+
 def _resolve_dataset(
     dataset: Any, test_size: Any, seed: int, caller: str = "simulate"
 ) -> tuple[Any, str, float | None]:
@@ -617,18 +642,7 @@ def simulate(
 
     records = pl.DataFrame(columns, schema=RECORD_SCHEMA)
     metadata = {
-        "seed": seed,
-        "versions": _versions(),
-        "reference_accuracy": reference_accuracy,
-        "reference_macro_f1": reference_macro_f1,
-        "n_pool": int(n_pool),
-        "n_test": int(y_test.size),
-        "n_classes": n_classes,
-        "n_features": int(X_pool.shape[1]),
-        "dataset": split.dataset_name or dataset_description,
-        "classes": [str(c) for c in split.classes],
-        "stop_set": stop_set.tolist(),
-        "stop_reason": stop_reason,
+        **run_metadata(data, _versions(), reference_accuracy, reference_macro_f1, stop_set, stop_reason),
         "total_seconds": time.perf_counter() - started,
     }
     return SimulationResult(records=records, config=config, metadata=metadata)

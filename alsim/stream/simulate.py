@@ -48,6 +48,7 @@ from alsim.loop import (
     _versions,
     prepare_run_data,
     reference_scores_and_difficulty,
+    run_metadata,
 )
 from alsim.records import RECORD_SCHEMA, SimulationResult
 from alsim.stream.budget import BudgetManager
@@ -617,18 +618,10 @@ def simulate_stream(
     n_stream = n_pool - initial_size
     metadata = {
         "mode": "stream",
-        "seed": seed,
-        "versions": {**_versions(), "river": _river_version()},
-        "reference_accuracy": reference_accuracy,
-        "reference_macro_f1": reference_macro_f1,
-        "n_pool": int(n_pool),
-        "n_test": int(y_test.size),
-        "n_classes": n_classes,
-        "n_features": int(X_pool.shape[1]),
-        "dataset": split.dataset_name or dataset_description,
-        "classes": [str(c) for c in split.classes],
-        "stop_set": stop_set.tolist(),
-        "stop_reason": "stream_end",
+        **run_metadata(
+            data, {**_versions(), "river": _river_version()}, reference_accuracy, reference_macro_f1, stop_set,
+            "stream_end",
+        ),
         "drift_position": arrival.drift_position,
         "drift_width": arrival.drift_width,
         "drift_detections": run.detections,
