@@ -1,5 +1,6 @@
 //! Squared Euclidean distances with a fixed summation order (so results do not depend on threads).
 
+use crate::error::KernelError;
 use crate::real::Real;
 use ndarray::ArrayView1;
 
@@ -104,6 +105,29 @@ impl<'a, T: Real> Rows<'a, T> {
     /// A contiguous copy of row `i`.
     pub(crate) fn owned_row(&self, i: usize) -> Vec<T> {
         self.view.row(i).iter().copied().collect()
+    }
+
+    /// The rows of `x`, checked to be a non-empty matrix of finite values (the points of `function`).
+    pub(crate) fn points(function: &'static str, x: ndarray::ArrayView2<'a, T>) -> Result<Self, KernelError> {
+        let (n, d) = x.dim();
+        if n == 0 || d == 0 {
+            return Err(KernelError::input(
+                function,
+                "X",
+                "a non-empty 2-D array of shape (n_samples, n_features)",
+                format!("shape ({n}, {d})"),
+            ));
+        }
+        let rows = Rows::new(x);
+        if let Some((i, j)) = rows.first_non_finite() {
+            return Err(KernelError::input(
+                function,
+                "X",
+                "an array of finite values",
+                format!("a NaN or infinite value at row {i}, column {j}"),
+            ));
+        }
+        Ok(rows)
     }
 
     /// Index of the first row holding a NaN or infinite value, and that value's column.

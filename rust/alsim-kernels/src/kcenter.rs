@@ -308,24 +308,8 @@ pub fn k_center_greedy<T: Real>(
     seed: u64,
 ) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "k_center_greedy";
-    let (n, d) = x.dim();
-    if n == 0 || d == 0 {
-        return Err(KernelError::input(
-            FUNCTION,
-            "X",
-            "a non-empty 2-D array of shape (n_samples, n_features)",
-            format!("shape ({n}, {d})"),
-        ));
-    }
-    let rows = Rows::new(x);
-    if let Some((i, j)) = rows.first_non_finite() {
-        return Err(KernelError::input(
-            FUNCTION,
-            "X",
-            "an array of finite values",
-            format!("a NaN or infinite value at row {i}, column {j}"),
-        ));
-    }
+    let rows = Rows::points(FUNCTION, x)?;
+    let n = rows.n();
     let mut is_center = vec![false; n];
     let mut labelled = Vec::with_capacity(labeled.len());
     for (pos, &l) in labeled.iter().enumerate() {

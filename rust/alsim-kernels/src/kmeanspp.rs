@@ -23,24 +23,8 @@ pub fn kmeans_pp<T: Real>(
     seed: u64,
 ) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "kmeans_pp";
-    let (n, d) = x.dim();
-    if n == 0 || d == 0 {
-        return Err(KernelError::input(
-            FUNCTION,
-            "X",
-            "a non-empty 2-D array of shape (n_samples, n_features)",
-            format!("shape ({n}, {d})"),
-        ));
-    }
-    let rows = Rows::new(x);
-    if let Some((i, j)) = rows.first_non_finite() {
-        return Err(KernelError::input(
-            FUNCTION,
-            "X",
-            "an array of finite values",
-            format!("a NaN or infinite value at row {i}, column {j}"),
-        ));
-    }
+    let rows = Rows::points(FUNCTION, x)?;
+    let (n, d) = (rows.n(), rows.d());
     check_k(FUNCTION, k, n, "the number of rows of X")?;
     let parallel = n * d >= PARALLEL_MIN_ENTRIES;
     let mut rng = PortableRng::new(seed);
