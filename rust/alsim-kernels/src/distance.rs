@@ -108,7 +108,10 @@ impl<'a, T: Real> Rows<'a, T> {
     }
 
     /// The rows of `x`, checked to be a non-empty matrix of finite values (the points of `function`).
-    pub(crate) fn points(function: &'static str, x: ndarray::ArrayView2<'a, T>) -> Result<Self, KernelError> {
+    pub(crate) fn points(
+        function: &'static str,
+        x: ndarray::ArrayView2<'a, T>,
+    ) -> Result<Self, KernelError> {
         let (n, d) = x.dim();
         if n == 0 || d == 0 {
             return Err(KernelError::input(
