@@ -161,25 +161,25 @@ def _prepare_data(
     with warnings.catch_warnings():
         # load_dataset warns that it drops unlabeled rows; for a budget that is the documented behaviour.
         warnings.simplefilter("ignore", UserWarning)
-        dataset = load_dataset(spec, label=label, ignore=(cost_column,) if cost_column else ())
-        mean_cost = None if cost_column is None else _mean_row_cost(spec, label, cost_column)
-    # The grid reads datasets from files; store the labeled rows (cost column dropped) once.
+        dataset = load_dataset(spec, label=label)
     frame = dataset.features.copy()
+    mean_cost = None
+    if cost_column is not None:
+        mean_cost = _mean_row_cost(frame, spec, cost_column)
+        frame = frame.drop(columns=[cost_column])
+    # The grid reads datasets from files; store the labeled rows (cost column dropped) once.
     frame[dataset.label] = dataset.target
     prepared = work_dir / "labeled_rows.parquet"
     frame.to_parquet(prepared, index=False)
     return str(prepared), dataset.label, dataset.n_samples, mean_cost
 
 
-def _mean_row_cost(spec: str, label: str, cost_column: str) -> float:
-    from alsim.datasets import load_dataset
-
-    with_costs = load_dataset(spec, label=label)
-    if cost_column not in with_costs.features.columns:
+def _mean_row_cost(features: Any, spec: str, cost_column: str) -> float:
+    if cost_column not in features.columns:
         raise DatasetError(
-            f"The cost column {cost_column!r} is not in {spec!r}. Columns: {sorted(map(str, with_costs.features.columns))}."
+            f"The cost column {cost_column!r} is not in {spec!r}. Columns: {sorted(map(str, features.columns))}."
         )
-    costs = np.asarray(with_costs.features[cost_column], dtype=np.float64)
+    costs = np.asarray(features[cost_column], dtype=np.float64)
     if not np.all(np.isfinite(costs)) or np.any(costs <= 0):
         raise DatasetError(
             f"The cost column {cost_column!r} of {spec!r} must hold positive numbers on every labeled row."
