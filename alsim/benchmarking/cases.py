@@ -273,10 +273,15 @@ def numpy_vote_entropy(votes: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def numpy_consensus_kl(member_proba: np.ndarray) -> np.ndarray:
+    # mean_m KL(p_m || p_mean) = (1/M) sum p ln p - sum p_mean ln p_mean; clamping zeros to the smallest
+    # normal number before the logarithm makes 0 ln 0 = 0 without a slower masked log.
+    tiny = np.finfo(np.float64).tiny
     consensus = member_proba.mean(axis=0)
-    log_members = np.log(member_proba, out=np.zeros_like(member_proba), where=member_proba > 0)
-    log_consensus = np.log(consensus, out=np.zeros_like(consensus), where=consensus > 0)
-    return np.einsum("mnc,mnc->n", member_proba, log_members - log_consensus[None]) / member_proba.shape[0]
+    log_members = np.maximum(member_proba, tiny)
+    np.log(log_members, out=log_members)
+    own = np.einsum("mnc,mnc->n", member_proba, log_members) / member_proba.shape[0]
+    shared = np.einsum("nc,nc->n", consensus, np.log(np.maximum(consensus, tiny)))
+    return np.maximum(own - shared, 0.0)
 
 
 def numpy_pairwise_disagreement(votes: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 //! Committee disagreement: vote entropy, consensus KL divergence, pairwise disagreement.
 
 use crate::error::KernelError;
-use crate::fastmath::{fixed_order_sum, xlogx, xlogx_in_place};
+use crate::fastmath::{accumulate_xlogx, fixed_order_sum, xlogx, xlogx_in_place};
 use crate::real::Real;
-use crate::uncertainty::scan_validated;
+use crate::rows::for_each_row;
+use crate::uncertainty::{scan_validated, PROBA_SUM_TOLERANCE};
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -186,10 +187,11 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
     }
     let inv = 1.0 / m as f64;
     fill_chunks(n, m * n * c, |start, out| {
-        // Per block of examples and per member: the member's rows as one flat f64 buffer, validated row
-        // by row, added into the consensus, turned into `p ln p` terms in one vectorised pass and added
-        // into per-(example, class) sums. Every step is a flat loop over the block.
-        let mut values: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
+        // Per block of examples and per member, one vectorised pass over the member's rows (read in place
+        // when contiguous) adds them into the consensus and their `p ln p` terms into per-(example, class)
+        // sums, and flags any sign bit; a second pass checks the row sums. Only a flagged block is scanned
+        // again, row by row, to name the first bad row.
+        let mut staged: Vec<T> = Vec::new();
         let mut consensus: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
         let mut own: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
         for (b, block) in out.chunks_mut(BLOCK_EXAMPLES).enumerate() {
@@ -201,23 +203,26 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
             own.resize(len * c, 0.0);
             for member in 0..m {
                 let rows = member_proba.index_axis(Axis(0), member);
-                values.clear();
-                scan_validated::<T, false>(&rows, first, first + len, |_, row, _, _| {
-                    values.extend(row.iter().map(|v| v.to_f64()));
-                })
-                .map_err(|(i, fault)| {
-                    fault.into_error(
-                        FUNCTION,
-                        "member_proba",
-                        format!("member {member}, row {i}"),
-                    )
-                })?;
-                for (acc, v) in consensus.iter_mut().zip(&values) {
-                    *acc += v;
-                }
-                xlogx_in_place(&mut values);
-                for (acc, v) in own.iter_mut().zip(&values) {
-                    *acc += v;
+                let values: &[T] = match rows.as_slice() {
+                    Some(all) => &all[first * c..(first + len) * c],
+                    None => {
+                        staged.clear();
+                        for_each_row(&rows, first, first + len, |_, row| {
+                            staged.extend_from_slice(row)
+                        });
+                        &staged
+                    }
+                };
+                let bits = accumulate_xlogx(values, &mut consensus, &mut own);
+                if bits >> 63 != 0 || !row_sums_near_one(values, c) {
+                    scan_validated::<T, false>(&rows, first, first + len, |_, _, _, _| {})
+                        .map_err(|(i, fault)| {
+                            fault.into_error(
+                                FUNCTION,
+                                "member_proba",
+                                format!("member {member}, row {i}"),
+                            )
+                        })?;
                 }
             }
             consensus.iter_mut().for_each(|v| *v *= inv);
@@ -233,4 +238,27 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
         }
         Ok(())
     })
+}
+
+/// Whether every row of the row-major `values` (rows of `c` entries) sums to 1 within
+/// [`PROBA_SUM_TOLERANCE`]; false for any NaN or infinite entry. Eight rows are summed side by side so that
+/// their additions overlap.
+fn row_sums_near_one<T: Real>(values: &[T], c: usize) -> bool {
+    const ROWS: usize = 8;
+    let near_one = |sum: f64| (sum - 1.0).abs() <= PROBA_SUM_TOLERANCE;
+    let mut groups = values.chunks_exact(ROWS * c);
+    let mut ok = true;
+    for group in &mut groups {
+        let mut sums = [0.0f64; ROWS];
+        for j in 0..c {
+            for (r, sum) in sums.iter_mut().enumerate() {
+                *sum += group[r * c + j].to_f64();
+            }
+        }
+        ok &= sums.iter().all(|&s| near_one(s));
+    }
+    ok && groups
+        .remainder()
+        .chunks_exact(c)
+        .all(|row| near_one(row.iter().map(|v| v.to_f64()).sum()))
 }

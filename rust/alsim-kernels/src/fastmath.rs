@@ -2,6 +2,8 @@
 //! place (checked against `f64::ln` in the tests). Used by the entropy-like kernels, whose cost is
 //! otherwise dominated by scalar `ln` calls.
 
+use crate::real::Real;
+
 /// `ln(x)` for finite `x >= f64::MIN_POSITIVE` (normal numbers); callers clamp smaller inputs.
 ///
 /// Writes `x = 2^e * m` with `m` in `[sqrt(1/2), sqrt(2))`, then `ln m = 2 atanh(s)` with
@@ -22,20 +24,20 @@ pub(crate) fn ln(x: f64) -> f64 {
     let f = m - 1.0;
     let s = f / (2.0 + f);
     let z = s * s;
-    let mut poly = 1.0 / 21.0;
-    poly = poly * z + 1.0 / 19.0;
-    poly = poly * z + 1.0 / 17.0;
-    poly = poly * z + 1.0 / 15.0;
-    poly = poly * z + 1.0 / 13.0;
-    poly = poly * z + 1.0 / 11.0;
-    poly = poly * z + 1.0 / 9.0;
-    poly = poly * z + 1.0 / 7.0;
-    poly = poly * z + 1.0 / 5.0;
-    poly = poly * z + 1.0 / 3.0;
+    let mut poly: f64 = 1.0 / 21.0;
+    poly = poly.mul_add(z, 1.0 / 19.0);
+    poly = poly.mul_add(z, 1.0 / 17.0);
+    poly = poly.mul_add(z, 1.0 / 15.0);
+    poly = poly.mul_add(z, 1.0 / 13.0);
+    poly = poly.mul_add(z, 1.0 / 11.0);
+    poly = poly.mul_add(z, 1.0 / 9.0);
+    poly = poly.mul_add(z, 1.0 / 7.0);
+    poly = poly.mul_add(z, 1.0 / 5.0);
+    poly = poly.mul_add(z, 1.0 / 3.0);
     // ln m = 2s + 2s z poly = f - f^2/2 + s (f^2/2 ... ) is more accurate written around f:
     // 2s = f - s f, so ln m = f - s f + 2 s z poly.
-    let ln_m = f - s * f + 2.0 * s * z * poly;
-    e * std::f64::consts::LN_2 + ln_m
+    let ln_m = (2.0 * s * z).mul_add(poly, (-s).mul_add(f, f));
+    e.mul_add(std::f64::consts::LN_2, ln_m)
 }
 
 /// `p ln p` with `0 ln 0 = 0`, branch-free, for finite `p >= 0`. Subnormal `p` use `ln(MIN_POSITIVE)`,
@@ -50,26 +52,46 @@ pub(crate) fn xlogx(p: f64) -> f64 {
     p * ln(clamped)
 }
 
-/// Replaces every value `p` of `values` (finite, `p >= 0`) by `p ln p`.
-///
-/// On x86-64 CPUs with AVX-512 or AVX2 the same code is also compiled for 512- or 256-bit vectors and
-/// chosen at run time; every version performs the same IEEE operations (no fused multiply-add), so
-/// results are bit-identical on every machine.
-pub(crate) fn xlogx_in_place(values: &mut [f64]) {
+/// The vector instruction sets the loops below are also compiled for, chosen at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Simd {
+    Portable,
     #[cfg(target_arch = "x86_64")]
-    {
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+/// The widest instruction set this CPU supports, with fused multiply-add.
+fn simd() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above.
-            unsafe { xlogx_in_place_avx512(values) };
-            return;
+            return Simd::Avx512;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { xlogx_in_place_avx2(values) };
-            return;
+            return Simd::Avx2;
         }
     }
-    xlogx_in_place_portable(values);
+    Simd::Portable
+}
+
+/// Replaces every value `p` of `values` (finite, `p >= 0`) by `p ln p`.
+///
+/// On x86-64 CPUs with FMA and AVX-512 or AVX2 the same code is also compiled for 512- or 256-bit vectors
+/// and chosen at run time. Every version performs the same IEEE operations, fused multiply-adds included
+/// (the portable one through the exact `fma` of the C library), so results are bit-identical on every
+/// machine.
+pub(crate) fn xlogx_in_place(values: &mut [f64]) {
+    match simd() {
+        // SAFETY: `simd` checked that the CPU supports these features.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { xlogx_in_place_avx512(values) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { xlogx_in_place_avx2(values) },
+        Simd::Portable => xlogx_in_place_portable(values),
+    }
 }
 
 #[inline(always)]
@@ -84,15 +106,57 @@ fn xlogx_in_place_portable(values: &mut [f64]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn xlogx_in_place_avx2(values: &mut [f64]) {
     xlogx_loop(values);
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,fma")]
 fn xlogx_in_place_avx512(values: &mut [f64]) {
     xlogx_loop(values);
+}
+
+/// For every index `k`: `sums[k] += values[k]` and `terms[k] += values[k] ln values[k]`, in one pass (the
+/// three slices have equal length). Returns the bitwise OR of all values as `f64`, whose sign bit tells
+/// whether any value had its sign bit set. Values are expected finite and non-negative; others give
+/// meaningless (but never panicking) sums, which callers reject by validating the input.
+///
+/// Dispatched like [`xlogx_in_place`], with the same bit-identical results on every path.
+pub(crate) fn accumulate_xlogx<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
+    match simd() {
+        // SAFETY: `simd` checked that the CPU supports these features.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { accumulate_xlogx_avx512(values, sums, terms) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { accumulate_xlogx_avx2(values, sums, terms) },
+        Simd::Portable => accumulate_xlogx_loop(values, sums, terms),
+    }
+}
+
+#[inline(always)]
+fn accumulate_xlogx_loop<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
+    let mut bits = 0u64;
+    for ((v, sum), term) in values.iter().zip(sums.iter_mut()).zip(terms.iter_mut()) {
+        let p = v.to_f64();
+        bits |= p.to_bits();
+        *sum += p;
+        *term += xlogx(p);
+    }
+    bits
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn accumulate_xlogx_avx2<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
+    accumulate_xlogx_loop(values, sums, terms)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn accumulate_xlogx_avx512<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
+    accumulate_xlogx_loop(values, sums, terms)
 }
 
 /// Sum of a short run of values in a fixed order (four interleaved partial sums).
@@ -162,33 +226,78 @@ mod tests {
             .map(|i| (i as f64 * 0.37).fract() * if i % 7 == 0 { 0.0 } else { 1.0 })
             .collect();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        let mut a = data.clone();
-        let mut b = data.clone();
-        xlogx_in_place(&mut a);
-        xlogx_in_place_portable(&mut b);
-        assert_eq!(bits(&a), bits(&b));
+        let mut reference = data.clone();
+        xlogx_in_place_portable(&mut reference);
+        for (v, x) in reference.iter().zip(&data) {
+            assert_eq!(v.to_bits(), xlogx(*x).to_bits());
+        }
+        let sums_start: Vec<f64> = (0..data.len()).map(|i| i as f64 * 0.25).collect();
+        let (mut sums, mut terms) = (sums_start.clone(), sums_start.clone());
+        accumulate_xlogx_loop(&data, &mut sums, &mut terms);
+        let expected_sums: Vec<f64> = sums_start.iter().zip(&data).map(|(s, x)| s + x).collect();
+        let expected_terms: Vec<f64> = sums_start
+            .iter()
+            .zip(&reference)
+            .map(|(s, t)| s + t)
+            .collect();
+        assert_eq!(bits(&sums), bits(&expected_sums));
+        assert_eq!(bits(&terms), bits(&expected_terms));
+
+        let mut chosen = data.clone();
+        xlogx_in_place(&mut chosen);
+        assert_eq!(bits(&chosen), bits(&reference), "{:?}", simd());
         #[cfg(target_arch = "x86_64")]
-        for (feature, supported, run) in [
-            (
-                "avx2",
-                std::arch::is_x86_feature_detected!("avx2"),
-                xlogx_in_place_avx2 as unsafe fn(&mut [f64]),
-            ),
-            (
-                "avx512f",
-                std::arch::is_x86_feature_detected!("avx512f"),
-                xlogx_in_place_avx512,
-            ),
-        ] {
-            if supported {
+        {
+            type Paths = (
+                unsafe fn(&mut [f64]),
+                unsafe fn(&[f64], &mut [f64], &mut [f64]) -> u64,
+            );
+            let fma = std::arch::is_x86_feature_detected!("fma");
+            let paths: [(&str, bool, Paths); 2] = [
+                (
+                    "avx2",
+                    fma && std::arch::is_x86_feature_detected!("avx2"),
+                    (xlogx_in_place_avx2, accumulate_xlogx_avx2::<f64>),
+                ),
+                (
+                    "avx512f",
+                    fma && std::arch::is_x86_feature_detected!("avx512f"),
+                    (xlogx_in_place_avx512, accumulate_xlogx_avx512::<f64>),
+                ),
+            ];
+            for (feature, supported, (in_place, accumulate)) in paths {
+                if !supported {
+                    continue;
+                }
                 let mut c = data.clone();
+                let (mut s, mut t) = (sums_start.clone(), sums_start.clone());
                 // SAFETY: the CPU supports the feature, checked just above.
-                unsafe { run(&mut c) };
-                assert_eq!(bits(&c), bits(&b), "{feature}");
+                let or_bits = unsafe {
+                    in_place(&mut c);
+                    accumulate(&data, &mut s, &mut t)
+                };
+                assert_eq!(bits(&c), bits(&reference), "{feature}");
+                assert_eq!(bits(&s), bits(&expected_sums), "{feature}");
+                assert_eq!(bits(&t), bits(&expected_terms), "{feature}");
+                assert_eq!(or_bits >> 63, 0, "{feature}");
             }
         }
-        for (v, x) in a.iter().zip(&data) {
-            assert_eq!(*v, xlogx(*x));
-        }
+    }
+
+    #[test]
+    fn accumulate_flags_sign_bits() {
+        let (mut s, mut t) = (vec![0.0; 3], vec![0.0; 3]);
+        assert_eq!(
+            accumulate_xlogx(&[0.5f32, 0.25, 0.25], &mut s, &mut t) >> 63,
+            0
+        );
+        assert_eq!(
+            accumulate_xlogx(&[0.5f64, -0.0, 0.5], &mut s, &mut t) >> 63,
+            1
+        );
+        assert_eq!(
+            accumulate_xlogx(&[0.5f64, 0.75, -0.25], &mut s, &mut t) >> 63,
+            1
+        );
     }
 }
