@@ -11,6 +11,7 @@ __all__ = [
     "PROBA_SUM_TOLERANCE",
     "MEASURES",
     "uncertainty_scores",
+    "uncertainty_table",
     "top_k",
     "select_most_uncertain",
     "k_center_greedy",
@@ -25,6 +26,9 @@ MEASURES: list[str]
 
 def uncertainty_scores(
     proba: npt.NDArray[np.float32] | npt.NDArray[np.float64], measure: str
+) -> npt.NDArray[np.float64]: ...
+def uncertainty_table(
+    proba: npt.NDArray[np.float32] | npt.NDArray[np.float64], measures: list[str]
 ) -> npt.NDArray[np.float64]: ...
 def top_k(scores: npt.NDArray[np.float32] | npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int64]: ...
 def select_most_uncertain(

@@ -39,6 +39,7 @@ __all__ = [
     "select_most_uncertain",
     "top_k",
     "uncertainty_scores",
+    "uncertainty_table",
     "vote_entropy",
 ]
 
@@ -181,6 +182,47 @@ def uncertainty_scores(proba: npt.ArrayLike, measure: str) -> npt.NDArray[np.flo
     proba = _float_array(proba, 2, "(n_samples, n_classes)", function, "proba")
     _check_not_empty(proba, "(n_samples, n_classes)", function, "proba")
     return _core.uncertainty_scores(proba, measure)
+
+
+def uncertainty_table(proba: npt.ArrayLike, measures: Sequence[str] = MEASURES) -> npt.NDArray[np.float64]:
+    """Several uncertainty scores of each row from one validation pass over ``proba``.
+
+    Column ``j`` equals ``uncertainty_scores(proba, measures[j])`` bit for bit; reading and validating
+    the probabilities once is what makes it cheaper than one call per measure.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Class probabilities, validated as in :func:`uncertainty_scores`.
+    measures : sequence of str, default=MEASURES
+        Non-empty sequence of names from :data:`MEASURES` (repeats allowed).
+
+    Returns
+    -------
+    table : ndarray of shape (n_samples, len(measures)), float64
+
+    Examples
+    --------
+    >>> from alsim.kernels import uncertainty_table
+    >>> uncertainty_table([[0.7, 0.2, 0.1], [0.4, 0.4, 0.2]], ["least_confidence", "margin"])
+    array([[0.3, 0.5],
+           [0.6, 1. ]])
+    """
+    function = "uncertainty_table"
+    is_sequence = isinstance(measures, Sequence) and not isinstance(measures, str)
+    unknown = [m for m in measures if not (isinstance(m, str) and m in MEASURES)] if is_sequence else []
+    if not is_sequence or len(measures) == 0 or unknown:
+        choices = ", ".join(repr(m) for m in MEASURES)
+        given = f"{_describe(unknown[0])} among them" if unknown else (
+            "an empty sequence" if is_sequence else _describe(measures)
+        )
+        raise InvalidParameterError(
+            f"The 'measures' parameter of {function} must be a non-empty sequence of str among {{{choices}}}. "
+            f"Got {given} instead."
+        )
+    proba = _float_array(proba, 2, "(n_samples, n_classes)", function, "proba")
+    _check_not_empty(proba, "(n_samples, n_classes)", function, "proba")
+    return _core.uncertainty_table(proba, list(measures))
 
 
 def top_k(scores: npt.ArrayLike, k: int) -> npt.NDArray[np.int64]:

@@ -546,21 +546,22 @@ def simulate(
 
         tick = time.perf_counter()
         proba_pool = predict_proba_full(model, X_pool, n_classes)
+        # Every measure from one pass over the whole pool while it is in cache (no copy of the unlabeled
+        # rows), shared with the strategies through the PoolState.
+        table = kernels.uncertainty_table(proba_pool)
         test_pred = predict_proba_full(model, X_test, n_classes).argmax(axis=1)
         accuracy, macro_f1, balanced = _scores(y_test, test_pred, n_classes)
         unlabeled = np.flatnonzero(unlabeled_mask)
-        proba_unlabeled = np.ascontiguousarray(proba_pool[unlabeled])
+        uncertainty = {measure: table[:, j][unlabeled] for j, measure in enumerate(kernels.MEASURES)}
+        least_confidence = uncertainty["least_confidence"]
         if unlabeled.size:
-            least_confidence = kernels.uncertainty_scores(proba_unlabeled, "least_confidence")
-            entropy = kernels.uncertainty_scores(proba_unlabeled, "entropy")
             pool_signals: tuple[float | None, ...] = (
                 float(least_confidence.max()),
                 float(least_confidence.mean()),
-                float(entropy.mean()),
+                float(uncertainty["entropy"].mean()),
                 float(np.var(least_confidence)),  # = variance of max p, since least confidence = 1 - max p
             )
         else:
-            least_confidence = entropy = np.empty(0)
             pool_signals = (None, None, None, None)
         cv_accuracy = _cv_accuracy(learner, X_pool[labeled], y_labeled, learner_seed) if record_cv else None
         evaluate_seconds = time.perf_counter() - tick
@@ -619,10 +620,10 @@ def simulate(
             n_classes,
             model,
             unlabeled=unlabeled,
-            proba_unlabeled=proba_unlabeled,
+            proba_pool=proba_pool,
             committee_factory=make_committee,
             cost_model=answerer.expected_costs,
-            uncertainty={"least_confidence": least_confidence, "entropy": entropy},
+            uncertainty=uncertainty,
             cache=run_cache,
         )
         tick = time.perf_counter()

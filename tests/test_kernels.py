@@ -142,6 +142,22 @@ def test_uncertainty_scores_match_numpy(case: tuple[int, int, int, type, str]) -
 
 
 @SETTINGS
+@given(proba_cases, st.lists(st.sampled_from(MEASURES), min_size=1, max_size=4))
+def test_uncertainty_table_columns_are_the_single_measure_scores(
+    case: tuple[int, int, int, type, str], measures: list[str]
+) -> None:
+    seed, n, c, dtype, kind = case
+    proba = random_proba(np.random.default_rng(seed), n, c, dtype, kind)
+    for array in layouts(proba):
+        table = kernels.uncertainty_table(array, measures)
+        assert table.dtype == np.float64 and table.shape == (n, len(measures))
+        for j, measure in enumerate(measures):
+            # Bit for bit: the loop's records and the strategies read the table instead of the scores.
+            np.testing.assert_array_equal(table[:, j].view(np.uint64), kernels.uncertainty_scores(proba, measure).view(np.uint64))
+    np.testing.assert_array_equal(kernels.uncertainty_table(proba), kernels.uncertainty_table(proba, MEASURES))
+
+
+@SETTINGS
 @given(proba_cases, st.data())
 def test_select_most_uncertain_is_top_k_of_scores(case: tuple[int, int, int, type, str], data: st.DataObject) -> None:
     seed, n, c, dtype, kind = case

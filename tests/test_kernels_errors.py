@@ -35,7 +35,9 @@ def with_value(a: np.ndarray, index: tuple[int, int], value: float) -> np.ndarra
     return b
 
 
-@pytest.mark.parametrize("function", [kernels.uncertainty_scores, kernels.select_most_uncertain])
+@pytest.mark.parametrize(
+    "function", [kernels.uncertainty_scores, kernels.uncertainty_table, kernels.select_most_uncertain]
+)
 @pytest.mark.parametrize(
     ("proba", "match"),
     [
@@ -48,7 +50,11 @@ def with_value(a: np.ndarray, index: tuple[int, int], value: float) -> np.ndarra
     ],
 )
 def test_bad_probabilities(function: Callable[..., Any], proba: np.ndarray, match: str) -> None:
-    args = (proba, "margin") if function is kernels.uncertainty_scores else (proba, 1, "margin")
+    args = {
+        kernels.uncertainty_scores: (proba, "margin"),
+        kernels.uncertainty_table: (proba, ["entropy", "margin"]),
+        kernels.select_most_uncertain: (proba, 1, "margin"),
+    }[function]
     raises(InvalidInputError, "proba", function, *args, match=match)
     raises(InvalidInputError, "proba", function, *((proba.astype(np.float32),) + args[1:]), match=match)
 
@@ -59,6 +65,10 @@ def test_bad_probabilities(function: Callable[..., Any], proba: np.ndarray, matc
         # wrong dimensionality
         (lambda: kernels.uncertainty_scores(P[0], "margin"), InvalidInputError, "proba"),
         (lambda: kernels.select_most_uncertain(P[None], 1, "margin"), InvalidInputError, "proba"),
+        (lambda: kernels.uncertainty_table(P[0]), InvalidInputError, "proba"),
+        (lambda: kernels.uncertainty_table(P, "margin"), InvalidParameterError, "measures"),
+        (lambda: kernels.uncertainty_table(P, []), InvalidParameterError, "measures"),
+        (lambda: kernels.uncertainty_table(P, ["margin", None]), InvalidParameterError, "measures"),
         (lambda: kernels.top_k(P, 1), InvalidInputError, "scores"),
         (lambda: kernels.k_center_greedy(X[:, 0], None, 1), InvalidInputError, "X"),
         (lambda: kernels.k_center_greedy(X, [[0]], 1), InvalidInputError, "labeled"),
@@ -160,6 +170,9 @@ def test_messages_are_specific() -> None:
         (lambda: _core.uncertainty_scores(P.astype(np.int64), "margin"), InvalidDtypeError, "proba"),
         (lambda: _core.uncertainty_scores(P[0], "margin"), InvalidInputError, "proba"),
         (lambda: _core.uncertainty_scores(P, "nope"), InvalidParameterError, "measure"),
+        (lambda: _core.uncertainty_table(P, []), InvalidParameterError, "measures"),
+        (lambda: _core.uncertainty_table(P, ["margin", "nope"]), InvalidParameterError, "measures"),
+        (lambda: _core.uncertainty_table(P.astype(np.int64), ["margin"]), InvalidDtypeError, "proba"),
         (lambda: _core.uncertainty_scores(np.zeros((0, 2)), "margin"), InvalidInputError, "proba"),
         (lambda: _core.top_k(np.ones(3), -1), InvalidParameterError, "k"),
         (lambda: _core.top_k(np.ones(3), 4), InvalidParameterError, "k"),
@@ -186,5 +199,9 @@ def test_first_bad_row_is_named_anywhere(bad_row: int, measure: str) -> None:
     proba[bad_row] = [0.9, 0.3]
     if bad_row + 3 < len(proba):
         proba[bad_row + 3, 0] = np.nan  # a later bad row must not be the one reported
-    for call, args in [(kernels.uncertainty_scores, (measure,)), (kernels.select_most_uncertain, (2, measure))]:
+    for call, args in [
+        (kernels.uncertainty_scores, (measure,)),
+        (kernels.uncertainty_table, ([measure],)),
+        (kernels.select_most_uncertain, (2, measure)),
+    ]:
         raises(InvalidInputError, "proba", call, proba, *args, match=f"row {bad_row} summing to 1.2")

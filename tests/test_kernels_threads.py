@@ -20,7 +20,7 @@ import numpy as np
 from alsim import kernels
 
 rng = np.random.default_rng(0)
-proba = rng.dirichlet(np.full(6, 0.7), size=60_000)
+proba = rng.dirichlet(np.full(6, 0.7), size=120_000)
 X = rng.normal(size=(12_000, 16)).astype(np.float32)
 X[::3] += 6.0
 votes = rng.integers(0, 5, size=(7, 30_000))
@@ -29,6 +29,7 @@ np.savez(
     sys.argv[1],
     **{f"scores_{m}": kernels.uncertainty_scores(proba, m) for m in kernels.MEASURES},
     **{f"select_{m}": kernels.select_most_uncertain(proba, 300, m) for m in kernels.MEASURES},
+    table=kernels.uncertainty_table(proba),
     kcenter=kernels.k_center_greedy(X, np.arange(0, 12_000, 400), 60),
     kcenter_seeded=kernels.k_center_greedy(X.astype(np.float64), None, 60, seed=4),
     kmeans=kernels.kmeans_pp(X, 40, seed=8),

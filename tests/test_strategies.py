@@ -113,6 +113,16 @@ def test_coreset_picks_only_from_the_given_candidates():
     assert chosen.tolist() == [5, 3]
 
 
+def test_pool_probabilities_are_sliced_not_predicted_again():
+    X = np.array([[0.0], [0.2], [0.5], [0.8], [1.0]])
+    proba_pool = np.array([[0.9, 0.1], [0.8, 0.2], [0.5, 0.5], [0.3, 0.7], [0.1, 0.9]])
+    # No model: any prediction would fail, so the rows must come from proba_pool.
+    state = PoolState(X, np.array([0, 4]), np.array([0, 1]), 2, None, proba_pool=proba_pool)
+    np.testing.assert_array_equal(state.proba_unlabeled(), proba_pool[[1, 2, 3]])
+    assert state.proba_unlabeled().flags.c_contiguous
+    assert make_strategy("margin").select(state, 1, np.random.default_rng(0)).tolist() == [2]
+
+
 def test_hybrids_pick_among_the_most_uncertain_candidates():
     state = _state()
     margin_scores = ScoreStrategyProbe("margin").scores(state)

@@ -38,7 +38,11 @@ class PoolState:
     unlabeled : int array or None
         Pool indices not labeled yet, ascending; None computes them from ``labeled``.
     proba_unlabeled : float64 array of shape (n_unlabeled, n_classes) or None
-        Precomputed probabilities of ``model`` on the unlabeled pool (None: computed on first use).
+        Precomputed probabilities of ``model`` on the unlabeled pool (None: taken from ``proba_pool``, or
+        predicted, on first use).
+    proba_pool : float64 array of shape (n_pool, n_classes) or None
+        Precomputed probabilities of ``model`` on the whole pool; the unlabeled rows are copied out of it
+        only when a strategy asks for :meth:`proba_unlabeled`.
     committee_factory : callable or None
         ``factory() -> Committee`` (unfitted); None bags 5 copies of ``model``'s learner.
     cost_model : callable or None
@@ -72,6 +76,7 @@ class PoolState:
         *,
         unlabeled: np.ndarray | None = None,
         proba_unlabeled: np.ndarray | None = None,
+        proba_pool: np.ndarray | None = None,
         committee_factory: Callable[[], Committee] | None = None,
         cost_model: Callable[[np.ndarray], np.ndarray] | None = None,
         uncertainty: dict[str, np.ndarray] | None = None,
@@ -93,6 +98,7 @@ class PoolState:
             unlabeled = np.flatnonzero(mask)
         self.unlabeled = np.asarray(unlabeled, dtype=np.int64)
         self._proba_unlabeled = proba_unlabeled
+        self._proba_pool = proba_pool
         self._committee_factory = committee_factory
         self._cost_model = cost_model
         self.cache: dict[Any, Any] = {} if cache is None else cache
@@ -117,7 +123,10 @@ class PoolState:
     def proba_unlabeled(self) -> np.ndarray:
         """Current model's class probabilities on the unlabeled pool, ``(n_unlabeled, n_classes)``, cached."""
         if self._proba_unlabeled is None:
-            self._proba_unlabeled = predict_proba_full(self.model, self.X_unlabeled, self.n_classes)
+            if self._proba_pool is not None:
+                self._proba_unlabeled = np.ascontiguousarray(self._proba_pool[self.unlabeled])
+            else:
+                self._proba_unlabeled = predict_proba_full(self.model, self.X_unlabeled, self.n_classes)
         return self._proba_unlabeled
 
     def uncertainty_scores(self, measure: str) -> np.ndarray:

@@ -6,7 +6,8 @@ default settings. A timing run, skipped unless benchmarks are enabled::
     python -m pytest tests/benchmarks/test_loop_overhead.py --benchmark-enable -s
 
 The learner is ``logreg``'s own estimator with its two methods timed; the share is printed and stored in
-the benchmark's extra_info, not asserted (timings on a shared machine are noisy).
+the benchmark's extra_info, not asserted (timings on a shared machine are noisy). Setup and teardown of
+each run (the records table, the metadata) count as alsim's work too, so the share is an upper bound.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ def test_alsim_overhead_share_of_a_round_on_letter(benchmark, request):
         shares.append((rounds_time - learner_time) / rounds_time)
         return result
 
-    benchmark.pedantic(one_run, rounds=3, iterations=1)
+    # The warm-up run pays one-time costs (lazy imports, first-call caches of numpy, scikit-learn and
+    # polars) that are not per-round work; its share is dropped.
+    benchmark.pedantic(one_run, rounds=5, iterations=1, warmup_rounds=1)
+    shares = shares[1:]
     shares.sort()
     median_share = shares[len(shares) // 2]
     benchmark.extra_info["overhead_share"] = median_share

@@ -23,4 +23,6 @@ pub use kcenter::k_center_greedy;
 pub use kmeanspp::kmeans_pp;
 pub use real::Real;
 pub use topk::top_k;
-pub use uncertainty::{select_most_uncertain, uncertainty_scores, Measure, PROBA_SUM_TOLERANCE};
+pub use uncertainty::{
+    select_most_uncertain, uncertainty_scores, uncertainty_table, Measure, PROBA_SUM_TOLERANCE,
+};

@@ -15,7 +15,7 @@ pub const PROBA_SUM_TOLERANCE: f64 = 1e-3;
 /// Rows per chunk of work; fixed so that results do not depend on the thread count.
 const CHUNK_ROWS: usize = 8192;
 /// Below this many probability entries the work stays on the calling thread.
-const PARALLEL_MIN_ENTRIES: usize = 1 << 17;
+const PARALLEL_MIN_ENTRIES: usize = 1 << 19;
 
 /// An uncertainty measure; for all three, higher means more uncertain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,15 +33,20 @@ impl Measure {
     /// The measure names, as accepted by [`Measure::parse`].
     pub const NAMES: [&'static str; 3] = ["least_confidence", "margin", "entropy"];
 
-    /// Parses a measure name; `function` names the caller for the error message.
-    pub fn parse(name: &str, function: &'static str) -> Result<Self, KernelError> {
+    /// Parses a measure name; `function` and `parameter` name the caller and its argument in the error
+    /// message.
+    pub fn parse(
+        name: &str,
+        function: &'static str,
+        parameter: &'static str,
+    ) -> Result<Self, KernelError> {
         match name {
             "least_confidence" => Ok(Measure::LeastConfidence),
             "margin" => Ok(Measure::Margin),
             "entropy" => Ok(Measure::Entropy),
             other => Err(KernelError::parameter(
                 function,
-                "measure",
+                parameter,
                 "a str among {'least_confidence', 'margin', 'entropy'}",
                 format!("{other:?}"),
             )),
@@ -287,6 +292,33 @@ fn check_shape(
     Ok(())
 }
 
+/// Runs `fill(first_row, out)` over consecutive chunks of [`CHUNK_ROWS`] rows of a row-major output of
+/// `width` values per row (in parallel when `entries` is large), and returns the fault of the lowest row
+/// that failed.
+fn fill_row_chunks<F>(
+    out: &mut [f64],
+    width: usize,
+    entries: usize,
+    fill: F,
+) -> Result<(), (usize, RowFault)>
+where
+    F: Fn(usize, &mut [f64]) -> Result<(), (usize, RowFault)> + Sync,
+{
+    let chunk = CHUNK_ROWS * width;
+    if entries >= PARALLEL_MIN_ENTRIES {
+        let results: Vec<_> = out
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .map(|(ci, o)| fill(ci * CHUNK_ROWS, o))
+            .collect();
+        results.into_iter().collect()
+    } else {
+        out.chunks_mut(chunk)
+            .enumerate()
+            .try_for_each(|(ci, o)| fill(ci * CHUNK_ROWS, o))
+    }
+}
+
 /// Uncertainty score of every row of `proba` (n x c). Rows must hold finite, non-negative values summing
 /// to 1 within [`PROBA_SUM_TOLERANCE`]; the first offending row is named in the error.
 pub fn uncertainty_scores<T: Real>(
@@ -297,7 +329,7 @@ pub fn uncertainty_scores<T: Real>(
     check_shape(FUNCTION, &proba)?;
     let (n, c) = proba.dim();
     let mut scores = vec![0.0f64; n];
-    let fill = |(start, out): (usize, &mut [f64])| -> Result<(), (usize, RowFault)> {
+    let fill = |start: usize, out: &mut [f64]| -> Result<(), (usize, RowFault)> {
         let end = start + out.len();
         match measure {
             Measure::LeastConfidence => {
@@ -323,21 +355,84 @@ pub fn uncertainty_scores<T: Real>(
             }
         }
     };
-    let outcome: Result<(), (usize, RowFault)> = if n * c >= PARALLEL_MIN_ENTRIES {
-        let results: Vec<_> = scores
-            .par_chunks_mut(CHUNK_ROWS)
-            .enumerate()
-            .map(|(ci, out)| fill((ci * CHUNK_ROWS, out)))
-            .collect();
-        results.into_iter().collect()
+    fill_row_chunks(&mut scores, 1, n * c, fill)
+        .map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?;
+    Ok(scores)
+}
+
+/// Several uncertainty scores of every row of `proba` from one validation pass, row-major `n x m` for the
+/// `m` measures: entry `(i, j)` is row `i`'s score under `measures[j]`, bit-identical to what
+/// [`uncertainty_scores`] gives. Rows are validated as there.
+pub fn uncertainty_table<T: Real>(
+    proba: ArrayView2<'_, T>,
+    measures: &[Measure],
+) -> Result<Vec<f64>, KernelError> {
+    const FUNCTION: &str = "uncertainty_table";
+    check_shape(FUNCTION, &proba)?;
+    if measures.is_empty() {
+        return Err(KernelError::parameter(
+            FUNCTION,
+            "measures",
+            "a non-empty sequence of measure names",
+            "an empty sequence",
+        ));
+    }
+    let (n, c) = proba.dim();
+    let m = measures.len();
+    let mut table = vec![0.0f64; n * m];
+    let outcome = if measures.contains(&Measure::Margin) {
+        fill_row_chunks(&mut table, m, n * c, |start, out| {
+            fill_table::<T, true>(&proba, measures, start, out)
+        })
     } else {
-        scores
-            .chunks_mut(CHUNK_ROWS)
-            .enumerate()
-            .try_for_each(|(ci, out)| fill((ci * CHUNK_ROWS, out)))
+        fill_row_chunks(&mut table, m, n * c, |start, out| {
+            fill_table::<T, false>(&proba, measures, start, out)
+        })
     };
     outcome.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?;
-    Ok(scores)
+    Ok(table)
+}
+
+/// Fills the rows of an [`uncertainty_table`] chunk starting at row `start`; `TOP2` when a measure needs
+/// the second-largest entry.
+fn fill_table<T: Real, const TOP2: bool>(
+    proba: &ArrayView2<'_, T>,
+    measures: &[Measure],
+    start: usize,
+    out: &mut [f64],
+) -> Result<(), (usize, RowFault)> {
+    let m = measures.len();
+    let end = start + out.len() / m;
+    let entropy = measures.contains(&Measure::Entropy);
+    let mut batch = EntropyBatch::new(proba.ncols());
+    let flush = |batch: &mut EntropyBatch, out: &mut [f64]| {
+        batch.flush(|i, h| {
+            let row = &mut out[(i - start) * m..(i - start + 1) * m];
+            for (cell, measure) in row.iter_mut().zip(measures) {
+                if *measure == Measure::Entropy {
+                    *cell = h;
+                }
+            }
+        })
+    };
+    scan_validated::<T, TOP2>(proba, start, end, |i, row, first, second| {
+        let cells = &mut out[(i - start) * m..(i - start + 1) * m];
+        for (cell, measure) in cells.iter_mut().zip(measures) {
+            match measure {
+                Measure::LeastConfidence => *cell = 1.0 - first,
+                Measure::Margin => *cell = 1.0 - (first - second),
+                Measure::Entropy => {}
+            }
+        }
+        if entropy {
+            batch.push(i, row);
+            if batch.is_full() {
+                flush(&mut batch, out);
+            }
+        }
+    })?;
+    flush(&mut batch, out);
+    Ok(())
 }
 
 /// Rows per chunk of the fused selection: larger than [`CHUNK_ROWS`] so that each chunk's heap threshold

@@ -154,9 +154,9 @@ fn uncertainty_rejects_bad_rows_naming_the_first() {
 #[test]
 fn measure_names_parse() {
     for name in Measure::NAMES {
-        assert!(Measure::parse(name, "f").is_ok());
+        assert!(Measure::parse(name, "f", "measure").is_ok());
     }
-    let err = Measure::parse("entropie", "f").unwrap_err();
+    let err = Measure::parse("entropie", "f", "measure").unwrap_err();
     assert_eq!(err.parameter_name(), "measure");
     assert!(err.to_string().contains("'margin'"));
 }
@@ -220,6 +220,41 @@ fn fused_selection_equals_scores_then_top_k() {
         select_most_uncertain(strided, 5, Measure::Entropy).unwrap(),
         select_most_uncertain(p.view(), 5, Measure::Entropy).unwrap()
     );
+}
+
+#[test]
+fn uncertainty_table_columns_equal_single_measure_scores() {
+    use Measure::*;
+    let mut data = Data(11);
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for &(n, c) in &[(1, 1), (1, 2), (37, 3), (9000, 7)] {
+        let p = data.proba(n, c);
+        let mut f = Array2::<f64>::zeros((n, c).f());
+        f.assign(&p);
+        for measures in [
+            vec![LeastConfidence, Margin, Entropy],
+            vec![Entropy],
+            vec![Margin, LeastConfidence, Margin],
+        ] {
+            let m = measures.len();
+            for view in [p.view(), f.view()] {
+                let table = uncertainty_table(view, &measures).unwrap();
+                assert_eq!(table.len(), n * m);
+                for (j, &measure) in measures.iter().enumerate() {
+                    let column: Vec<f64> = (0..n).map(|i| table[i * m + j]).collect();
+                    let scores = uncertainty_scores(p.view(), measure).unwrap();
+                    assert_eq!(bits(&column), bits(&scores), "{measure:?} n={n} c={c}");
+                }
+            }
+        }
+    }
+    let mut bad = data.proba(20, 3);
+    bad[[13, 0]] += 0.5;
+    let err = uncertainty_table(bad.view(), &[LeastConfidence]).unwrap_err();
+    assert!(err.to_string().contains("row 13"), "{err}");
+    assert_eq!(err.parameter_name(), "proba");
+    let err = uncertainty_table(data.proba(3, 2).view(), &[]).unwrap_err();
+    assert_eq!(err.parameter_name(), "measures");
 }
 
 /// Farthest-first traversal the textbook way: a full minimum-distance vector, updated every step.
@@ -465,6 +500,7 @@ fn results_do_not_depend_on_thread_count() {
     let run = || {
         (
             uncertainty_scores(p.view(), Measure::Entropy).unwrap(),
+            uncertainty_table(p.view(), &[Measure::Margin, Measure::Entropy]).unwrap(),
             select_most_uncertain(p.view(), 50, Measure::Margin).unwrap(),
             k_center_greedy(x.view(), &[1, 2, 3], 40, 0).unwrap(),
             k_center_greedy(x32.view(), &[], 40, 3).unwrap(),

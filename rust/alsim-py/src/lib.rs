@@ -114,7 +114,7 @@ fn uncertainty_scores<'py>(
     measure: &str,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     const F: &str = "uncertainty_scores";
-    let measure = Measure::parse(measure, F).map_err(kernel_error)?;
+    let measure = Measure::parse(measure, F, "measure").map_err(kernel_error)?;
     let result = match float2(proba, F, "proba")? {
         Float2::F32(a) => {
             let v = a.as_array();
@@ -126,6 +126,40 @@ fn uncertainty_scores<'py>(
         }
     };
     scores_out(py, result)
+}
+
+/// Several uncertainty scores of every row of `proba` from one validation pass, shape
+/// `(n_samples, len(measures))`.
+#[pyfunction]
+fn uncertainty_table<'py>(
+    py: Python<'py>,
+    proba: &Bound<'py, PyAny>,
+    measures: Vec<String>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    const F: &str = "uncertainty_table";
+    let measures = measures
+        .iter()
+        .map(|name| Measure::parse(name, F, "measures"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(kernel_error)?;
+    let (result, rows) = match float2(proba, F, "proba")? {
+        Float2::F32(a) => {
+            let v = a.as_array();
+            (
+                py.detach(|| kernels::uncertainty_table(v, &measures)),
+                v.nrows(),
+            )
+        }
+        Float2::F64(a) => {
+            let v = a.as_array();
+            (
+                py.detach(|| kernels::uncertainty_table(v, &measures)),
+                v.nrows(),
+            )
+        }
+    };
+    let table = result.map_err(kernel_error)?;
+    Ok(PyArray1::from_vec(py, table).reshape([rows, measures.len()])?)
 }
 
 /// Indices of the `k` highest scores, highest first, ties to the lower index.
@@ -165,7 +199,7 @@ fn select_most_uncertain<'py>(
     measure: &str,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "select_most_uncertain";
-    let measure = Measure::parse(measure, F).map_err(kernel_error)?;
+    let measure = Measure::parse(measure, F, "measure").map_err(kernel_error)?;
     let k = positive(F, "k", k)?;
     let result = match float2(proba, F, "proba")? {
         Float2::F32(a) => {
@@ -302,6 +336,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PROBA_SUM_TOLERANCE", kernels::PROBA_SUM_TOLERANCE)?;
     m.add("MEASURES", Measure::NAMES.to_vec())?;
     m.add_function(wrap_pyfunction!(uncertainty_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(uncertainty_table, m)?)?;
     m.add_function(wrap_pyfunction!(top_k, m)?)?;
     m.add_function(wrap_pyfunction!(select_most_uncertain, m)?)?;
     m.add_function(wrap_pyfunction!(k_center_greedy, m)?)?;
