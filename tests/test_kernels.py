@@ -184,6 +184,32 @@ def test_top_k_matches_stable_argsort(seed: int, n: int, dtype: type, data: st.D
         np.testing.assert_array_equal(kernels.top_k(array, k), ref_top_k(scores, k))
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    ["random", "ascending", "descending", "few_values", "periodic_low", "periodic_high", "signed_zeros", "infinities"],
+)
+@pytest.mark.parametrize("k", [1, 7, 500, 3_000, 20_000])
+def test_top_k_at_scale_matches_stable_argsort(pattern: str, k: int) -> None:
+    # Large enough for the sampled cutoff. The periodic patterns put the values the strided sample sees
+    # apart from the rest: too low a cutoff keeps almost everything, too high a one (periodic_high with
+    # k above the ~1,000 sampled positions) keeps fewer than k and every score has to be reconsidered.
+    n = 40_000
+    rng = np.random.default_rng(k)
+    scores = {
+        "random": rng.random(n),
+        "ascending": np.arange(n, dtype=np.float64),
+        "descending": -np.arange(n, dtype=np.float64),
+        "few_values": rng.integers(0, 4, n).astype(np.float64),
+        "periodic_low": np.where(np.arange(n) % (n // 1024) == 0, 0.0, 1.0) + rng.random(n) * 1e-3,
+        "periodic_high": np.where(np.arange(n) % (n // 1024) == 0, 1.0, 0.0) + rng.random(n) * 1e-3,
+        "signed_zeros": np.where(rng.random(n) < 0.5, -0.0, 0.0) + (rng.random(n) < 0.01),
+        "infinities": np.where(rng.random(n) < 0.02, np.inf, rng.random(n)),
+    }[pattern]
+    for dtype in (np.float64, np.float32):
+        array = scores.astype(dtype)
+        np.testing.assert_array_equal(kernels.top_k(array, k), ref_top_k(array, k))
+
+
 def test_top_k_accepts_integers_and_infinities() -> None:
     np.testing.assert_array_equal(kernels.top_k([3, 1, 3, 7], 3), [3, 0, 2])
     np.testing.assert_array_equal(kernels.top_k([1.0, np.inf, -np.inf], 3), [1, 0, 2])

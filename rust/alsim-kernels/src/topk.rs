@@ -83,8 +83,16 @@ pub(crate) fn merge_top(parts: Vec<Vec<Ranked>>, k: usize) -> Vec<usize> {
     all.into_iter().map(|r| r.index).collect()
 }
 
-/// Indices of the `k` highest scores, highest first, ties to the lower index. Expected O(n) selection
-/// (introselect) followed by an O(k log k) sort of the selected entries; O(n) extra memory.
+/// Sample size for estimating a cutoff below the `k`-th highest score.
+const CUTOFF_SAMPLE: usize = 1024;
+
+/// Indices of the `k` highest scores, highest first, ties to the lower index, in expected O(n) time plus
+/// O(k log k); O(n) extra memory at most.
+///
+/// A strided sample of the scores gives a cutoff that a little more than `k` scores should reach; one pass
+/// keeps the scores at or above it (all of them when the cutoff turns out too high, which only costs
+/// time), an introselect on those finds the `k`-th highest value, and the kept entries above it plus, lowest
+/// indices first, as many equal to it as still fit are sorted.
 pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "top_k";
     let n = scores.len();
@@ -105,19 +113,49 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
             format!("NaN at index {i}"),
         ));
     }
-    let mut ranked: Vec<Ranked> = scores
-        .iter()
-        .enumerate()
-        .map(|(index, s)| Ranked {
-            score: s.to_f64(),
-            index,
-        })
-        .collect();
-    let best_first = |a: &Ranked, b: &Ranked| b.cmp(a);
-    if k < n {
-        ranked.select_nth_unstable_by(k - 1, best_first);
-        ranked.truncate(k);
-    }
-    ranked.sort_unstable_by(best_first);
-    Ok(ranked.into_iter().map(|r| r.index).collect())
+    // `+ 0.0` turns -0.0 into 0.0, so that the total order used for selecting agrees with `==`.
+    let value = |s: &T| s.to_f64() + 0.0;
+    let keep_from = |cutoff: f64| -> Vec<Ranked> {
+        scores
+            .iter()
+            .enumerate()
+            .filter_map(|(index, s)| {
+                let score = value(s);
+                (score >= cutoff).then_some(Ranked { score, index })
+            })
+            .collect()
+    };
+    let mut kept = if n >= 8 * CUTOFF_SAMPLE && k <= n / 16 {
+        let mut sample: Vec<f64> = scores
+            .iter()
+            .step_by(n / CUTOFF_SAMPLE)
+            .map(value)
+            .collect();
+        let m = sample.len();
+        // About twice the sample points expected above the k-th highest score, plus slack.
+        let above = (2 * k * m / n + 8).min(m - 1);
+        let cutoff = *sample
+            .select_nth_unstable_by(m - 1 - above, f64::total_cmp)
+            .1;
+        let kept = keep_from(cutoff);
+        if kept.len() >= k {
+            kept
+        } else {
+            keep_from(f64::NEG_INFINITY)
+        }
+    } else {
+        keep_from(f64::NEG_INFINITY)
+    };
+    // Every score above the k-th highest is kept, so the k-th highest of the kept ones is the overall one.
+    let mut values: Vec<f64> = kept.iter().map(|r| r.score).collect();
+    let len = values.len();
+    let kth = *values.select_nth_unstable_by(len - k, f64::total_cmp).1;
+    let mut ties = k - values[len - k + 1..].iter().filter(|&&v| v > kth).count();
+    kept.retain(|r| {
+        let tie = r.score == kth && ties > 0;
+        ties -= usize::from(tie);
+        r.score > kth || tie
+    });
+    kept.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(kept.into_iter().map(|r| r.index).collect())
 }

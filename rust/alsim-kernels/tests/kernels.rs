@@ -187,6 +187,36 @@ fn top_k_orders_and_breaks_ties_low() {
 }
 
 #[test]
+fn top_k_at_scale_equals_a_full_sort() {
+    let reference = |scores: &[f64], k: usize| {
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap().then(a.cmp(&b)));
+        order.truncate(k);
+        order
+    };
+    let n = 50_000;
+    let step = n / 1024;
+    let mut data = Data(5);
+    let patterns: Vec<Vec<f64>> = vec![
+        (0..n).map(|_| data.next()).collect(),
+        (0..n).map(|i| i as f64).collect(),
+        (0..n).map(|i| (i % 3) as f64).collect(),
+        // The strided sample sees only the high values: with k above their count the cutoff is too high.
+        (0..n)
+            .map(|i| if i % step == 0 { 1.0 } else { 0.0 } + (i % 11) as f64 * 1e-4)
+            .collect(),
+        (0..n)
+            .map(|i| if i % 2 == 0 { -0.0 } else { 0.0 })
+            .collect(),
+    ];
+    for scores in &patterns {
+        for k in [1, 9, 1_500, 3_000] {
+            assert_eq!(top_k(scores, k).unwrap(), reference(scores, k), "k={k}");
+        }
+    }
+}
+
+#[test]
 fn fused_selection_equals_scores_then_top_k() {
     let mut data = Data(7);
     for &(n, c, k) in &[(1, 2, 1), (50, 3, 50), (1000, 10, 17), (70_000, 4, 100)] {

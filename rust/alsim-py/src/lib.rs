@@ -159,7 +159,7 @@ fn uncertainty_table<'py>(
         }
     };
     let table = result.map_err(kernel_error)?;
-    Ok(PyArray1::from_vec(py, table).reshape([rows, measures.len()])?)
+    PyArray1::from_vec(py, table).reshape([rows, measures.len()])
 }
 
 /// Indices of the `k` highest scores, highest first, ties to the lower index.
