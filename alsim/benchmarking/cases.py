@@ -38,6 +38,11 @@ SIZE_PARAMS: dict[str, dict[str, dict[str, int]]] = {
         "medium": {"n": 100_000, "c": 10},
         "large": {"n": 1_000_000, "c": 10},
     },
+    "uncertainty_table": {
+        "small": {"n": 1_000, "c": 10},
+        "medium": {"n": 100_000, "c": 10},
+        "large": {"n": 1_000_000, "c": 10},
+    },
     "select_most_uncertain": {
         "small": {"n": 1_000, "c": 10, "k": 10},
         "medium": {"n": 100_000, "c": 10, "k": 100},
@@ -166,8 +171,8 @@ def _mixture(rng: np.random.Generator, n: int, d: int, clusters: int, dtype: typ
 def make_inputs(case: BenchCase) -> dict[str, Any]:
     """Inputs of a case; ``main`` is the array the read pass goes over. Cached: the three timings share it."""
     kernel, size, p = case.kernel, case.size, case.params
-    if kernel in _MEASURED_KERNELS:
-        # Shared by both kernels (same seed key): peaked, classifier-like class probabilities.
+    if kernel in _MEASURED_KERNELS or kernel == "uncertainty_table":
+        # Shared by the three kernels (same seed key): peaked, classifier-like class probabilities.
         rng = _rng("proba", size)
         proba = _softmax(rng.standard_normal((p["n"], p["c"])) * 2.0)
         return {"main": proba, "proba": proba, "k": p.get("k")}
@@ -296,6 +301,8 @@ def run_numpy(case: BenchCase, inputs: dict[str, Any]) -> np.ndarray:
     kernel = case.kernel
     if kernel == "uncertainty_scores":
         return numpy_uncertainty_scores(inputs["proba"], case.variant or "")
+    if kernel == "uncertainty_table":
+        return np.column_stack([numpy_uncertainty_scores(inputs["proba"], measure) for measure in MEASURES])
     if kernel == "select_most_uncertain":
         return numpy_select_most_uncertain(inputs["proba"], inputs["k"], case.variant or "")
     if kernel == "top_k":
@@ -318,6 +325,8 @@ def run_kernel(case: BenchCase, inputs: dict[str, Any]) -> np.ndarray:
     kernel = case.kernel
     if kernel == "uncertainty_scores":
         return kernels.uncertainty_scores(inputs["proba"], case.variant or "")
+    if kernel == "uncertainty_table":
+        return kernels.uncertainty_table(inputs["proba"], MEASURES)
     if kernel == "select_most_uncertain":
         return kernels.select_most_uncertain(inputs["proba"], inputs["k"], case.variant or "")
     if kernel == "top_k":

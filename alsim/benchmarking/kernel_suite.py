@@ -39,7 +39,7 @@ _REPEATS = repeats()
 def _check_against_reference(case: BenchCase, inputs: dict[str, Any], result: np.ndarray) -> None:
     reference = run_numpy(case, inputs)
     kernel = case.kernel
-    if kernel in {"uncertainty_scores", "vote_entropy", "consensus_kl", "pairwise_disagreement"}:
+    if kernel in {"uncertainty_scores", "uncertainty_table", "vote_entropy", "consensus_kl", "pairwise_disagreement"}:
         assert result.dtype == np.float64
         np.testing.assert_allclose(result, reference, rtol=1e-9, atol=1e-12)
     elif kernel == "top_k":

@@ -85,14 +85,15 @@ pub(crate) fn merge_top(parts: Vec<Vec<Ranked>>, k: usize) -> Vec<usize> {
 
 /// Sample size for estimating a cutoff below the `k`-th highest score.
 const CUTOFF_SAMPLE: usize = 1024;
+/// Up to this many candidates, the `k` best are selected on the (score, index) order directly.
+const SMALL_SELECT: usize = 4096;
 
 /// Indices of the `k` highest scores, highest first, ties to the lower index, in expected O(n) time plus
 /// O(k log k); O(n) extra memory at most.
 ///
-/// A strided sample of the scores gives a cutoff that a little more than `k` scores should reach; one pass
-/// keeps the scores at or above it (all of them when the cutoff turns out too high, which only costs
-/// time), an introselect on those finds the `k`-th highest value, and the kept entries above it plus, lowest
-/// indices first, as many equal to it as still fit are sorted.
+/// On large inputs a strided sample of the scores gives a cutoff that a little more than `k` scores should
+/// reach, and one pass keeps the scores at or above it (all of them when the cutoff turns out too high,
+/// which only costs time). An introselect on the kept entries finds the `k` best, which are then sorted.
 pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "top_k";
     let n = scores.len();
@@ -115,16 +116,11 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
     }
     // `+ 0.0` turns -0.0 into 0.0, so that the total order used for selecting agrees with `==`.
     let value = |s: &T| s.to_f64() + 0.0;
-    let keep_from = |cutoff: f64| -> Vec<Ranked> {
-        scores
-            .iter()
-            .enumerate()
-            .filter_map(|(index, s)| {
-                let score = value(s);
-                (score >= cutoff).then_some(Ranked { score, index })
-            })
-            .collect()
+    let rank = |(index, s): (usize, &T)| Ranked {
+        score: value(s),
+        index,
     };
+    let everything = || scores.iter().enumerate().map(rank).collect::<Vec<_>>();
     let mut kept = if n >= 8 * CUTOFF_SAMPLE && k <= n / 16 {
         let mut sample: Vec<f64> = scores
             .iter()
@@ -137,25 +133,42 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
         let cutoff = *sample
             .select_nth_unstable_by(m - 1 - above, f64::total_cmp)
             .1;
-        let kept = keep_from(cutoff);
+        // Sized for what the sample predicts, up to a size the allocator serves from its heap (a larger
+        // request maps fresh pages, whose first touch costs more than growing the buffer).
+        let mut kept = Vec::with_capacity((2 * (above + 1) * n / m + k).min(SMALL_SELECT));
+        kept.extend(scores.iter().enumerate().filter_map(|(index, s)| {
+            let score = value(s);
+            (score >= cutoff).then_some(Ranked { score, index })
+        }));
         if kept.len() >= k {
             kept
         } else {
-            keep_from(f64::NEG_INFINITY)
+            everything()
         }
     } else {
-        keep_from(f64::NEG_INFINITY)
+        everything()
     };
-    // Every score above the k-th highest is kept, so the k-th highest of the kept ones is the overall one.
-    let mut values: Vec<f64> = kept.iter().map(|r| r.score).collect();
-    let len = values.len();
-    let kth = *values.select_nth_unstable_by(len - k, f64::total_cmp).1;
-    let mut ties = k - values[len - k + 1..].iter().filter(|&&v| v > kth).count();
-    kept.retain(|r| {
-        let tie = r.score == kth && ties > 0;
-        ties -= usize::from(tie);
-        r.score > kth || tie
-    });
-    kept.sort_unstable_by(|a, b| b.cmp(a));
+    let best_first = |a: &Ranked, b: &Ranked| b.cmp(a);
+    if kept.len() <= SMALL_SELECT {
+        // Few entries: select on the (score, index) order directly.
+        if k < kept.len() {
+            kept.select_nth_unstable_by(k - 1, best_first);
+            kept.truncate(k);
+        }
+    } else {
+        // Many entries: find the k-th highest value on plain values (cheaper to move and compare), then
+        // keep what is above it and, lowest indices first, as many equal to it as still fit. Every score
+        // above the k-th highest is kept, so the k-th highest of the kept ones is the overall one.
+        let mut values: Vec<f64> = kept.iter().map(|r| r.score).collect();
+        let len = values.len();
+        let kth = *values.select_nth_unstable_by(len - k, f64::total_cmp).1;
+        let mut ties = k - values[len - k + 1..].iter().filter(|&&v| v > kth).count();
+        kept.retain(|r| {
+            let tie = r.score == kth && ties > 0;
+            ties -= usize::from(tie);
+            r.score > kth || tie
+        });
+    }
+    kept.sort_unstable_by(best_first);
     Ok(kept.into_iter().map(|r| r.index).collect())
 }
