@@ -1,7 +1,7 @@
 //! Committee disagreement: vote entropy, consensus KL divergence, pairwise disagreement.
 
 use crate::error::KernelError;
-use crate::fastmath::{accumulate_xlogx, fixed_order_sum, xlogx, xlogx_in_place};
+use crate::fastmath::{accumulate_xlogx, fixed_order_sum, vectorized, xlogx, xlogx_in_place, Work};
 use crate::real::Real;
 use crate::rows::for_each_row;
 use crate::uncertainty::{scan_validated, PROBA_SUM_TOLERANCE};
@@ -14,6 +14,9 @@ const CHUNK_EXAMPLES: usize = 2048;
 const BLOCK_EXAMPLES: usize = 256;
 /// Largest class count handled with count tables (entries per table); more classes are counted by sorting.
 const COUNTING_MAX_CLASSES: usize = 1 << 14;
+/// Largest committee whose agreeing pairs are counted by comparing vote rows pairwise (M (M - 1) / 2
+/// vectorised passes per block); larger committees sort each example's votes.
+const PAIRWISE_COMPARE_MAX_MEMBERS: usize = 32;
 /// Below this many input entries, work stays on the calling thread.
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
@@ -136,9 +139,11 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
     })
 }
 
-/// Fraction of member pairs `(i < j)` whose votes differ, per example: `1 - sum_c C(V_c, 2) / C(M, 2)`,
-/// computed from the vote counts in O(M log M) per example. Needs at least two members.
-pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(
+/// Fraction of member pairs `(i < j)` whose votes differ, per example: `1 - (agreeing pairs) / C(M, 2)`.
+/// Committees of up to [`PAIRWISE_COMPARE_MAX_MEMBERS`] compare every pair of members' vote rows over a
+/// block of examples (vectorised); larger ones count equal votes by sorting each example's votes
+/// (O(M log M) per example). Needs at least two members.
+pub fn pairwise_disagreement<V: Copy + Into<i64> + PartialEq + Sync>(
     votes: ArrayView2<'_, V>,
 ) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "pairwise_disagreement";
@@ -153,6 +158,33 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(
         ));
     }
     let pairs = (m * (m - 1) / 2) as f64;
+    if m <= PAIRWISE_COMPARE_MAX_MEMBERS {
+        return fill_chunks(n, m * n, |start, out| {
+            let len = out.len();
+            // Each member's votes on this block, read in place when contiguous.
+            let mut staged: Vec<V> = Vec::new();
+            let member_rows: Vec<&[V]> =
+                if votes.axis_iter(Axis(0)).all(|row| row.as_slice().is_some()) {
+                    (0..m)
+                        .filter_map(|i| votes.index_axis(Axis(0), i).to_slice())
+                        .map(|row| &row[start..start + len])
+                        .collect()
+                } else {
+                    for row in votes.axis_iter(Axis(0)) {
+                        staged.extend(row.slice(ndarray::s![start..start + len]).iter());
+                    }
+                    staged.chunks_exact(len).collect()
+                };
+            let agreeing = vectorized(AgreeingPairs {
+                members: &member_rows,
+                len,
+            });
+            for (o, a) in out.iter_mut().zip(agreeing) {
+                *o = 1.0 - a as f64 / pairs;
+            }
+            Ok(())
+        });
+    }
     fill_chunks(n, m * n, |start, out| {
         let mut column: Vec<i64> = Vec::with_capacity(m);
         for (j, o) in out.iter_mut().enumerate() {
@@ -167,6 +199,30 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + Sync>(
         }
         Ok(())
     })
+}
+
+/// Number of member pairs `(i < j)` that vote alike, per example of a block (`len` examples, one vote
+/// row per member).
+struct AgreeingPairs<'a, V> {
+    members: &'a [&'a [V]],
+    len: usize,
+}
+
+impl<V: Copy + PartialEq> Work for AgreeingPairs<'_, V> {
+    type Output = Vec<u32>;
+
+    #[inline(always)]
+    fn run(self) -> Vec<u32> {
+        let mut agreeing = vec![0u32; self.len];
+        for (i, first) in self.members.iter().enumerate() {
+            for second in &self.members[i + 1..] {
+                for ((count, a), b) in agreeing.iter_mut().zip(*first).zip(*second) {
+                    *count += u32::from(a == b);
+                }
+            }
+        }
+        agreeing
+    }
 }
 
 /// Mean over members of `KL(p_m || p_mean)` per example, where `p_mean` is the members' average

@@ -7,29 +7,45 @@ use ndarray::ArrayView1;
 const LANES: usize = 16;
 
 /// Squared Euclidean distance of two equal-length slices, accumulated in `T` over sixteen interleaved
-/// partial sums combined pairwise (a fixed order the compiler can vectorise).
-#[inline]
+/// partial sums that are then halved pairwise (lanes `l` and `l + 8`, then `l + 4`, ...): a fixed order
+/// that maps onto vector registers of any width, so the compiler keeps it vectorised.
+#[inline(always)]
 pub(crate) fn sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
     let mut acc = [T::ZERO; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (xa, xb) in (&mut ca).zip(&mut cb) {
-        for l in 0..LANES {
-            let d = xa[l] - xb[l];
-            acc[l] = acc[l] + d * d;
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        // Always full chunks; as arrays, the lanes are known to the vectoriser.
+        if let (Ok(xa), Ok(xb)) = (<&[T; LANES]>::try_from(xa), <&[T; LANES]>::try_from(xb)) {
+            add_squared_differences(&mut acc, xa, xb);
         }
     }
-    for (l, (&x, &y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
-        let d = x - y;
+    if !ra.is_empty() {
+        // The tail, zero-padded to a full chunk: padded lanes add 0 * 0, leaving them unchanged, and the
+        // accumulator is only ever touched whole, which keeps it in vector registers.
+        let (mut ta, mut tb) = ([T::ZERO; LANES], [T::ZERO; LANES]);
+        ta[..ra.len()].copy_from_slice(ra);
+        tb[..rb.len()].copy_from_slice(rb);
+        add_squared_differences(&mut acc, &ta, &tb);
+    }
+    let mut width = LANES / 2;
+    while width > 0 {
+        for l in 0..width {
+            acc[l] = acc[l] + acc[l + width];
+        }
+        width /= 2;
+    }
+    acc[0]
+}
+
+#[inline(always)]
+fn add_squared_differences<T: Real>(acc: &mut [T; LANES], a: &[T; LANES], b: &[T; LANES]) {
+    for l in 0..LANES {
+        let d = a[l] - b[l];
         acc[l] = acc[l] + d * d;
     }
-    let mut quad = [T::ZERO; 4];
-    for l in 0..4 {
-        quad[l] = (acc[l] + acc[l + 4]) + (acc[l + 8] + acc[l + 12]);
-    }
-    (quad[0] + quad[2]) + (quad[1] + quad[3])
 }
 
 /// Asks the CPU to start loading `data` into cache (a hint with no effect on results).
@@ -74,7 +90,7 @@ impl<'a, T: Real> Rows<'a, T> {
     }
 
     /// Row `i` as a slice, using `scratch` when the row is not contiguous in memory.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn row<'s>(&'s self, i: usize, scratch: &'s mut Vec<T>) -> &'s [T] {
         let d = self.d();
         if let Some(all) = self.contiguous {
@@ -90,14 +106,14 @@ impl<'a, T: Real> Rows<'a, T> {
     }
 
     /// Row `i` when the matrix is stored in standard layout (for prefetching), else `None`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn contiguous_row(&self, i: usize) -> Option<&'a [T]> {
         let d = self.d();
         self.contiguous.and_then(|all| all.get(i * d..(i + 1) * d))
     }
 
     /// Squared distance between row `i` and the point `center` (a contiguous copy of a row).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn sq_dist_to(&self, i: usize, center: &[T], scratch: &mut Vec<T>) -> T {
         sq_dist(self.row(i, scratch), center)
     }

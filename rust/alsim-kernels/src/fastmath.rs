@@ -76,6 +76,43 @@ fn simd() -> Simd {
     Simd::Portable
 }
 
+/// A chunk of work whose loops the compiler vectorises on its own. [`vectorized`] runs it compiled for the
+/// widest vector instruction set of the CPU; implementations mark `run` `#[inline(always)]` (and so
+/// every function it calls in its hot loops), so that the whole body is compiled for that set.
+pub(crate) trait Work {
+    type Output;
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for the widest vector instruction set of this CPU (see [`simd`]). The code
+/// performs the same IEEE operations whatever the width (fixed accumulation orders, fused multiply-adds
+/// only where written), so results do not depend on the CPU. Code that `work` hands to other threads
+/// runs outside it: call it per chunk.
+#[inline(always)]
+pub(crate) fn vectorized<W: Work>(work: W) -> W::Output {
+    match simd() {
+        // SAFETY: `simd` checked that the CPU supports these features.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx512 => unsafe { run_avx512(work) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Simd::Avx2 => unsafe { run_avx2(work) },
+        Simd::Portable => work.run(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_avx2<W: Work>(work: W) -> W::Output {
+    work.run()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn run_avx512<W: Work>(work: W) -> W::Output {
+    work.run()
+}
+
 /// Replaces every value `p` of `values` (finite, `p >= 0`) by `p ln p`.
 ///
 /// On x86-64 CPUs with FMA and AVX-512 or AVX2 the same code is also compiled for 512- or 256-bit vectors

@@ -10,6 +10,7 @@
 
 use crate::distance::{prefetch, sq_dist, Rows};
 use crate::error::{check_k, KernelError};
+use crate::fastmath::{vectorized, Work};
 use crate::real::Real;
 use crate::rng::PortableRng;
 use ndarray::ArrayView2;
@@ -104,31 +105,14 @@ impl<'a, T: Real> State<'a, T> {
             }
         }
         let pass = |(start, end): (usize, usize)| -> Vec<(usize, Member<T>)> {
-            let mut scratch = Vec::new();
-            let mut out = Vec::with_capacity(end - start);
-            for i in (start..end).filter(|&i| !is_center[i]) {
-                let row = rows.row(i, &mut scratch);
-                let mut best = 0;
-                let mut best_d2 = sq_dist(row, center(0));
-                for j in 1..b {
-                    if best_d2.to_f64() <= between[best * b + j] {
-                        continue;
-                    }
-                    let d2 = sq_dist(row, center(j));
-                    if d2 < best_d2 {
-                        best = j;
-                        best_d2 = d2;
-                    }
-                }
-                out.push((
-                    best,
-                    Member {
-                        index: i,
-                        d2: best_d2,
-                    },
-                ));
-            }
-            out
+            vectorized(FirstPass {
+                rows: &rows,
+                centers: &centers,
+                between: &between,
+                is_center,
+                start,
+                end,
+            })
         };
         let ranges = crate::rows::chunk_ranges(n, CHUNK_ROWS);
         let assigned: Vec<Vec<(usize, Member<T>)>> = if parallel {
@@ -164,6 +148,7 @@ impl<'a, T: Real> State<'a, T> {
     /// Updates one cluster for the new center `center`: moves out (and returns) the members now closer
     /// to it, and refreshes the cluster's farthest member. `dirty` says the cluster lost a member (the
     /// new center itself) and needs that refresh even when nothing else changes.
+    #[inline(always)]
     fn update_cluster(
         &self,
         cluster: &mut Cluster<T>,
@@ -239,24 +224,13 @@ impl<'a, T: Real> State<'a, T> {
         let mut clusters = std::mem::take(&mut self.clusters);
         let this = &*self;
         let update_chunk = |(chunk, group): (usize, &mut [Cluster<T>])| -> Vec<Member<T>> {
-            let mut scratch = Vec::new();
-            let mut moved = Vec::new();
-            for offset in 0..group.len() {
-                // The center row of a cluster a few positions ahead, so that it is in cache when needed.
-                if let Some(ahead) = group.get(offset + PREFETCH_AHEAD) {
-                    if let Some(row) = this.rows.contiguous_row(ahead.center) {
-                        prefetch(row);
-                    }
-                }
-                let id = chunk * CHUNK_CLUSTERS + offset;
-                moved.extend(this.update_cluster(
-                    &mut group[offset],
-                    &center,
-                    home == Some(id),
-                    &mut scratch,
-                ));
-            }
-            moved
+            vectorized(ClusterUpdates {
+                state: this,
+                center: &center,
+                home,
+                first: chunk * CHUNK_CLUSTERS,
+                group,
+            })
         };
         let moved: Vec<Vec<Member<T>>> = if self.parallel {
             clusters
@@ -292,6 +266,89 @@ impl<'a, T: Real> State<'a, T> {
             .filter_map(|cl| cl.far)
             .reduce(|best, m| if farther(&m, &best) { m } else { best })
             .map(|m| m.index)
+    }
+}
+
+/// The first pass over points `start..end`: each candidate's nearest center among `centers` (rows of
+/// `d` values, in order), skipping centers that the triangle inequality rules out given the best so far
+/// (`between` holds the scaled squared distances between centers).
+struct FirstPass<'a, 'r, T> {
+    rows: &'a Rows<'r, T>,
+    centers: &'a [T],
+    between: &'a [f64],
+    is_center: &'a [bool],
+    start: usize,
+    end: usize,
+}
+
+impl<T: Real> Work for FirstPass<'_, '_, T> {
+    type Output = Vec<(usize, Member<T>)>;
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let d = self.rows.d();
+        let b = self.centers.len() / d.max(1);
+        let center = |j: usize| &self.centers[j * d..(j + 1) * d];
+        let mut scratch = Vec::new();
+        let mut out = Vec::with_capacity(self.end - self.start);
+        for i in (self.start..self.end).filter(|&i| !self.is_center[i]) {
+            let row = self.rows.row(i, &mut scratch);
+            let mut best = 0;
+            let mut best_d2 = sq_dist(row, center(0));
+            for j in 1..b {
+                if best_d2.to_f64() <= self.between[best * b + j] {
+                    continue;
+                }
+                let d2 = sq_dist(row, center(j));
+                if d2 < best_d2 {
+                    best = j;
+                    best_d2 = d2;
+                }
+            }
+            out.push((
+                best,
+                Member {
+                    index: i,
+                    d2: best_d2,
+                },
+            ));
+        }
+        out
+    }
+}
+
+/// Updates the clusters `first..first + group.len()` for a new center; returns the members that move to
+/// it. `home` is the cluster the new center came from, if any.
+struct ClusterUpdates<'a, 'r, T> {
+    state: &'a State<'r, T>,
+    center: &'a [T],
+    home: Option<usize>,
+    first: usize,
+    group: &'a mut [Cluster<T>],
+}
+
+impl<T: Real> Work for ClusterUpdates<'_, '_, T> {
+    type Output = Vec<Member<T>>;
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let mut scratch = Vec::new();
+        let mut moved = Vec::new();
+        for offset in 0..self.group.len() {
+            // The center row of a cluster a few positions ahead, so that it is in cache when needed.
+            if let Some(ahead) = self.group.get(offset + PREFETCH_AHEAD) {
+                if let Some(row) = self.state.rows.contiguous_row(ahead.center) {
+                    prefetch(row);
+                }
+            }
+            moved.extend(self.state.update_cluster(
+                &mut self.group[offset],
+                self.center,
+                self.home == Some(self.first + offset),
+                &mut scratch,
+            ));
+        }
+        moved
     }
 }
 
@@ -339,27 +396,37 @@ pub fn k_center_greedy<T: Real>(
         "the number of unlabelled points",
     )?;
 
-    let mut picks = Vec::with_capacity(k);
-    let mut state = if labelled.is_empty() {
-        let first = PortableRng::new(seed).index(n);
-        is_center[first] = true;
-        picks.push(first);
-        State::new(rows, &[first], &is_center)
-    } else {
-        let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
-        let mut state = State::new(rows, initial, &is_center);
-        for &l in rest {
-            state.add_center(l, false);
-        }
-        state
-    };
-    while picks.len() < k {
-        // k <= number of candidates, so a candidate is always left here.
-        let Some(next) = state.farthest_candidate() else {
-            break;
+    let parallel = rows.n() * rows.d() >= PARALLEL_MIN_ENTRIES;
+    let pick_all = || {
+        let mut picks = Vec::with_capacity(k);
+        let mut state = if labelled.is_empty() {
+            let first = PortableRng::new(seed).index(n);
+            is_center[first] = true;
+            picks.push(first);
+            State::new(rows, &[first], &is_center)
+        } else {
+            let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
+            let mut state = State::new(rows, initial, &is_center);
+            for &l in rest {
+                state.add_center(l, false);
+            }
+            state
         };
-        picks.push(next);
-        state.add_center(next, true);
-    }
-    Ok(picks)
+        while picks.len() < k {
+            // k <= number of candidates, so a candidate is always left here.
+            let Some(next) = state.farthest_candidate() else {
+                break;
+            };
+            picks.push(next);
+            state.add_center(next, true);
+        }
+        picks
+    };
+    // Each pick is a sequential step of parallel passes: running them all on a pool thread hands each
+    // pass to the pool without waking it from outside every time.
+    Ok(if parallel {
+        rayon::scope(|_| pick_all())
+    } else {
+        pick_all()
+    })
 }

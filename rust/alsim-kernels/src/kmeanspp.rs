@@ -2,6 +2,7 @@
 
 use crate::distance::Rows;
 use crate::error::{check_k, KernelError};
+use crate::fastmath::{vectorized, Work};
 use crate::real::Real;
 use crate::rng::PortableRng;
 use ndarray::ArrayView2;
@@ -27,55 +28,58 @@ pub fn kmeans_pp<T: Real>(
     let (n, d) = (rows.n(), rows.d());
     check_k(FUNCTION, k, n, "the number of rows of X")?;
     let parallel = n * d >= PARALLEL_MIN_ENTRIES;
-    let mut rng = PortableRng::new(seed);
-    let mut chosen = vec![false; n];
-    let mut centers = Vec::with_capacity(k);
-    let mut weight = vec![f64::INFINITY; n];
-    let mut next = rng.index(n);
-    loop {
-        chosen[next] = true;
-        centers.push(next);
-        if centers.len() == k {
-            break;
-        }
-        let center = rows.owned_row(next);
-        let update = |(c, w): (usize, &mut [f64])| -> f64 {
-            let mut scratch = Vec::new();
-            let mut total = 0.0;
-            for (j, wi) in w.iter_mut().enumerate() {
-                let d2 = rows
-                    .sq_dist_to(c * CHUNK_ROWS + j, &center, &mut scratch)
-                    .to_f64();
-                if d2 < *wi {
-                    *wi = d2;
-                }
-                total += *wi;
+    let pick_all = || {
+        let mut rng = PortableRng::new(seed);
+        let mut chosen = vec![false; n];
+        let mut centers = Vec::with_capacity(k);
+        let mut weight = vec![f64::INFINITY; n];
+        let mut next = rng.index(n);
+        loop {
+            chosen[next] = true;
+            centers.push(next);
+            if centers.len() == k {
+                break;
             }
-            total
-        };
-        let chunk_totals: Vec<f64> = if parallel {
-            weight
-                .par_chunks_mut(CHUNK_ROWS)
-                .enumerate()
-                .map(update)
-                .collect()
-        } else {
-            weight
-                .chunks_mut(CHUNK_ROWS)
-                .enumerate()
-                .map(update)
-                .collect()
-        };
-        let total: f64 = chunk_totals.iter().sum();
-        next = if total > 0.0 && total.is_finite() {
-            draw_weighted(&weight, &chunk_totals, rng.uniform() * total)
-        } else {
-            let remaining = n - centers.len();
-            let r = rng.index(remaining);
-            (0..n).filter(|&i| !chosen[i]).nth(r).unwrap_or(0)
-        };
-    }
-    Ok(centers)
+            let center = rows.owned_row(next);
+            let update = |(c, weight): (usize, &mut [f64])| -> f64 {
+                vectorized(WeightUpdate {
+                    rows: &rows,
+                    center: &center,
+                    start: c * CHUNK_ROWS,
+                    weight,
+                })
+            };
+            let chunk_totals: Vec<f64> = if parallel {
+                weight
+                    .par_chunks_mut(CHUNK_ROWS)
+                    .enumerate()
+                    .map(update)
+                    .collect()
+            } else {
+                weight
+                    .chunks_mut(CHUNK_ROWS)
+                    .enumerate()
+                    .map(update)
+                    .collect()
+            };
+            let total: f64 = chunk_totals.iter().sum();
+            next = if total > 0.0 && total.is_finite() {
+                draw_weighted(&weight, &chunk_totals, rng.uniform() * total)
+            } else {
+                let remaining = n - centers.len();
+                let r = rng.index(remaining);
+                (0..n).filter(|&i| !chosen[i]).nth(r).unwrap_or(0)
+            };
+        }
+        centers
+    };
+    // The picks are sequential steps of parallel passes: running them all on a pool thread hands each
+    // pass to the pool without waking it from outside every time.
+    Ok(if parallel {
+        rayon::scope(|_| pick_all())
+    } else {
+        pick_all()
+    })
 }
 
 /// The index where the running sum of `weight` first exceeds `target`, skipping zero weights; the last
@@ -111,4 +115,34 @@ fn draw_weighted(weight: &[f64], chunk_totals: &[f64], target: f64) -> usize {
         }
     }
     last_positive
+}
+
+/// Lowers the weights (squared distances to the nearest center) of rows `start..` to their squared
+/// distance to a new center; returns the chunk's new total weight.
+struct WeightUpdate<'a, 'r, T> {
+    rows: &'a Rows<'r, T>,
+    center: &'a [T],
+    start: usize,
+    weight: &'a mut [f64],
+}
+
+impl<T: Real> Work for WeightUpdate<'_, '_, T> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let mut scratch = Vec::new();
+        let mut total = 0.0;
+        for (j, w) in self.weight.iter_mut().enumerate() {
+            let d2 = self
+                .rows
+                .sq_dist_to(self.start + j, self.center, &mut scratch)
+                .to_f64();
+            if d2 < *w {
+                *w = d2;
+            }
+            total += *w;
+        }
+        total
+    }
 }

@@ -425,6 +425,52 @@ fn k_center_seeded_first_pick() {
 }
 
 #[test]
+fn pairwise_disagreement_matches_the_definition_for_small_and_large_committees() {
+    // The definition, counted pair by pair: 1 - (agreeing pairs) / (all pairs).
+    let definition = |votes: &Array2<i64>| -> Vec<u64> {
+        let (m, n) = votes.dim();
+        let pairs = (m * (m - 1) / 2) as f64;
+        (0..n)
+            .map(|e| {
+                let mut agreeing = 0usize;
+                for i in 0..m {
+                    for j in i + 1..m {
+                        agreeing += usize::from(votes[[i, e]] == votes[[j, e]]);
+                    }
+                }
+                (1.0 - agreeing as f64 / pairs).to_bits()
+            })
+            .collect()
+    };
+    let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    // 2 to 32 members compare vote rows pairwise, 33 and 40 sort each example's votes; 5,000 examples
+    // span several blocks, and the F-ordered copy is staged block by block.
+    for m in [2usize, 7, 32, 33, 40] {
+        let votes =
+            Array2::from_shape_fn((m, 5_000), |(i, e)| ((i * 7 + e * 13 + i * e) % 5) as i64);
+        let expected = definition(&votes);
+        let mut f = Array2::<i64>::zeros((m, 5_000).f());
+        f.assign(&votes);
+        assert_eq!(
+            bits(pairwise_disagreement(votes.view()).unwrap()),
+            expected,
+            "m={m}"
+        );
+        assert_eq!(
+            bits(pairwise_disagreement(f.view()).unwrap()),
+            expected,
+            "m={m}, F order"
+        );
+        let votes32 = votes.mapv(|v| v as i32);
+        assert_eq!(
+            bits(pairwise_disagreement(votes32.view()).unwrap()),
+            expected,
+            "m={m}, i32"
+        );
+    }
+}
+
+#[test]
 fn committee_hand_computed() {
     let votes = array![[0i64, 1, 2], [0, 0, 1], [0, 1, 0]];
     let h = vote_entropy(votes.view(), 3).unwrap();
