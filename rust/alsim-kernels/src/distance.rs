@@ -160,3 +160,62 @@ impl<'a, T: Real> Rows<'a, T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fastmath::{vectorized, Work};
+
+    /// Squared distances of consecutive pairs of `d`-long rows; `WIDE` as in [`Work::WIDE`].
+    struct Distances<'a, T, const WIDE: bool> {
+        data: &'a [T],
+        d: usize,
+    }
+
+    impl<T: Real, const WIDE_VECTORS: bool> Work for Distances<'_, T, WIDE_VECTORS> {
+        type Output = Vec<f64>;
+        const WIDE: bool = WIDE_VECTORS;
+
+        #[inline(always)]
+        fn run(self) -> Vec<f64> {
+            self.data
+                .chunks_exact(2 * self.d)
+                .map(|pair| sq_dist(&pair[..self.d], &pair[self.d..]).to_f64())
+                .collect()
+        }
+    }
+
+    fn bitwise_equal<T: Real>(data: &[T], d: usize) {
+        let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let portable = bits(Distances::<T, true> { data, d }.run());
+        // The widest vectors this CPU has, and AVX2 at most.
+        assert_eq!(
+            bits(vectorized(Distances::<T, true> { data, d })),
+            portable,
+            "d={d}"
+        );
+        assert_eq!(
+            bits(vectorized(Distances::<T, false> { data, d })),
+            portable,
+            "d={d}"
+        );
+    }
+
+    #[test]
+    fn vectorised_distances_equal_the_portable_ones_bitwise() {
+        let mut state = 0x1234_5678_9ABC_DEF0u64;
+        let data: Vec<f64> = (0..100_000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            })
+            .collect();
+        let data32: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        for d in [1, 3, 15, 16, 17, 32, 33, 64, 100, 128] {
+            bitwise_equal(&data, d);
+            bitwise_equal(&data32, d);
+        }
+    }
+}

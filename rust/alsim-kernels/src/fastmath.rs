@@ -81,6 +81,9 @@ fn simd() -> Simd {
 /// every function it calls in its hot loops), so that the whole body is compiled for that set.
 pub(crate) trait Work {
     type Output;
+    /// Whether 512-bit vectors pay off; distance loops over rows streamed from memory ran at half the
+    /// speed with them on AMD Zen 4 (k-means++ on 200,000 x 32: 640 ms against 298 ms with AVX2).
+    const WIDE: bool = true;
     fn run(self) -> Self::Output;
 }
 
@@ -93,10 +96,10 @@ pub(crate) fn vectorized<W: Work>(work: W) -> W::Output {
     match simd() {
         // SAFETY: `simd` checked that the CPU supports these features.
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { run_avx512(work) },
-        // SAFETY: as above.
+        Simd::Avx512 if W::WIDE => unsafe { run_avx512(work) },
+        // SAFETY: as above (AVX-512 CPUs have AVX2).
         #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { run_avx2(work) },
+        Simd::Avx2 | Simd::Avx512 => unsafe { run_avx2(work) },
         Simd::Portable => work.run(),
     }
 }

@@ -283,6 +283,7 @@ struct FirstPass<'a, 'r, T> {
 
 impl<T: Real> Work for FirstPass<'_, '_, T> {
     type Output = Vec<(usize, Member<T>)>;
+    const WIDE: bool = false;
 
     #[inline(always)]
     fn run(self) -> Self::Output {
@@ -329,6 +330,7 @@ struct ClusterUpdates<'a, 'r, T> {
 
 impl<T: Real> Work for ClusterUpdates<'_, '_, T> {
     type Output = Vec<Member<T>>;
+    const WIDE: bool = false;
 
     #[inline(always)]
     fn run(self) -> Self::Output {

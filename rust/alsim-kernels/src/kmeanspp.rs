@@ -128,6 +128,7 @@ struct WeightUpdate<'a, 'r, T> {
 
 impl<T: Real> Work for WeightUpdate<'_, '_, T> {
     type Output = f64;
+    const WIDE: bool = false;
 
     #[inline(always)]
     fn run(self) -> f64 {
