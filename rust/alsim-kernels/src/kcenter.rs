@@ -4,7 +4,8 @@
 //! it (the textbook minimum-distance vector, split by cluster). When a new center `c` arrives, a point `x`
 //! of the cluster of center `a` can only move to `c` if `|x - c| < |x - a|`; since
 //! `|x - c| >= |a - c| - |x - a|`, that is impossible when `|a - c| >= 2 |x - a|`. The test is applied to
-//! whole clusters (with their largest distance) and then to single points, with a relative safety margin
+//! whole clusters (with their largest distance) and then to single points (kept farthest first, so the
+//! points that might move are a prefix found by binary search), with a relative safety margin
 //! that covers the rounding of the computed distances, so the pruned run yields exactly the minimum
 //! distances (and hence the picks) of the full computation.
 
@@ -46,11 +47,17 @@ fn farther<T: Real>(a: &Member<T>, b: &Member<T>) -> bool {
     }
 }
 
-fn farthest<T: Real>(members: &[Member<T>]) -> Option<Member<T>> {
-    members
-        .iter()
-        .copied()
-        .reduce(|best, m| if farther(&m, &best) { m } else { best })
+/// Sorts members farthest first (the order of [`farther`]).
+fn sort_farthest_first<T: Real>(members: &mut [Member<T>]) {
+    members.sort_unstable_by(|a, b| {
+        if farther(a, b) {
+            Ordering::Less
+        } else if farther(b, a) {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    });
 }
 
 /// The squared distance below which a point cannot move between two centers `between2` apart (squared);
@@ -65,8 +72,9 @@ fn pruning_threshold(between2: f64, prune_factor: f64) -> f64 {
 
 struct Cluster<T> {
     center: usize,
+    /// Farthest first: the first member is the cluster's farthest, and a new center's update stops at
+    /// the first member too close to its own center to move.
     members: Vec<Member<T>>,
-    far: Option<Member<T>>,
 }
 
 struct State<'a, T> {
@@ -104,11 +112,22 @@ impl<'a, T: Real> State<'a, T> {
                 between[j * b + i] = v;
             }
         }
+        // For each center, the others nearest first: a point's search walks from its best center so far
+        // outwards and stops where the triangle inequality rules out everything farther.
+        let mut order: Vec<u32> = Vec::with_capacity(b * b.saturating_sub(1));
+        for i in 0..b {
+            let start = order.len();
+            order.extend((0..b as u32).filter(|&j| j as usize != i));
+            order[start..].sort_by(|&x, &y| {
+                between[i * b + x as usize].total_cmp(&between[i * b + y as usize])
+            });
+        }
         let pass = |(start, end): (usize, usize)| -> Vec<(usize, Member<T>)> {
             vectorized(FirstPass {
                 rows: &rows,
                 centers: &centers,
                 between: &between,
+                order: &order,
                 is_center,
                 start,
                 end,
@@ -125,7 +144,6 @@ impl<'a, T: Real> State<'a, T> {
             .map(|&c| Cluster {
                 center: c,
                 members: Vec::new(),
-                far: None,
             })
             .collect();
         let mut assignment = vec![0; n];
@@ -134,7 +152,7 @@ impl<'a, T: Real> State<'a, T> {
             clusters[j].members.push(member);
         }
         for cluster in &mut clusters {
-            cluster.far = farthest(&cluster.members);
+            sort_farthest_first(&mut cluster.members);
         }
         State {
             rows,
@@ -146,63 +164,46 @@ impl<'a, T: Real> State<'a, T> {
     }
 
     /// Updates one cluster for the new center `center`: moves out (and returns) the members now closer
-    /// to it, and refreshes the cluster's farthest member. `dirty` says the cluster lost a member (the
-    /// new center itself) and needs that refresh even when nothing else changes.
+    /// to it. Only the members farther from their center than the pruning threshold can move; they form
+    /// a prefix of the farthest-first list, found by binary search, and the list stays sorted.
     #[inline(always)]
     fn update_cluster(
         &self,
         cluster: &mut Cluster<T>,
         center: &[T],
-        dirty: bool,
         scratch: &mut Vec<T>,
     ) -> Vec<Member<T>> {
-        let Some(far) = cluster.far else {
+        let Some(far) = cluster.members.first() else {
             return Vec::new();
         };
-        if cluster.members.is_empty() {
-            cluster.far = None;
-            return Vec::new();
-        }
         let between = self
             .rows
             .sq_dist_to(cluster.center, center, scratch)
             .to_f64();
         let threshold = pruning_threshold(between, self.prune_factor);
         if far.d2.to_f64() <= threshold {
-            if dirty {
-                cluster.far = farthest(&cluster.members);
-            }
             return Vec::new();
         }
         let members = &mut cluster.members;
-        let len = members.len();
+        let reach = members.partition_point(|m| m.d2.to_f64() > threshold);
         let mut moved = Vec::new();
-        let mut kept_far: Option<Member<T>> = None;
         let mut kept = 0;
-        for r in 0..len {
-            if let Some(ahead) = members.get(r + PREFETCH_AHEAD) {
-                if ahead.d2.to_f64() > threshold {
-                    if let Some(row) = self.rows.contiguous_row(ahead.index) {
-                        prefetch(row);
-                    }
+        for r in 0..reach {
+            if let Some(ahead) = members[..reach].get(r + PREFETCH_AHEAD) {
+                if let Some(row) = self.rows.contiguous_row(ahead.index) {
+                    prefetch(row);
                 }
             }
             let m = members[r];
-            if m.d2.to_f64() > threshold {
-                let d2 = sq_dist(self.rows.row(m.index, scratch), center);
-                if d2 < m.d2 {
-                    moved.push(Member { index: m.index, d2 });
-                    continue;
-                }
+            let d2 = sq_dist(self.rows.row(m.index, scratch), center);
+            if d2 < m.d2 {
+                moved.push(Member { index: m.index, d2 });
+            } else {
+                members[kept] = m;
+                kept += 1;
             }
-            if kept_far.is_none_or(|f| farther(&m, &f)) {
-                kept_far = Some(m);
-            }
-            members[kept] = m;
-            kept += 1;
         }
-        members.truncate(kept);
-        cluster.far = kept_far;
+        members.drain(kept..reach);
         moved
     }
 
@@ -217,65 +218,61 @@ impl<'a, T: Real> State<'a, T> {
         if let Some(h) = home {
             let cluster = &mut self.clusters[h];
             if let Some(pos) = cluster.members.iter().position(|m| m.index == c) {
-                cluster.members.swap_remove(pos);
+                cluster.members.remove(pos);
             }
         }
         let center = self.rows.owned_row(c);
         let mut clusters = std::mem::take(&mut self.clusters);
         let this = &*self;
-        let update_chunk = |(chunk, group): (usize, &mut [Cluster<T>])| -> Vec<Member<T>> {
+        let update_chunk = |group: &mut [Cluster<T>]| -> Vec<Member<T>> {
             vectorized(ClusterUpdates {
                 state: this,
                 center: &center,
-                home,
-                first: chunk * CHUNK_CLUSTERS,
                 group,
             })
         };
         let moved: Vec<Vec<Member<T>>> = if self.parallel {
             clusters
                 .par_chunks_mut(CHUNK_CLUSTERS)
-                .enumerate()
                 .map(update_chunk)
                 .collect()
         } else {
             clusters
                 .chunks_mut(CHUNK_CLUSTERS)
-                .enumerate()
                 .map(update_chunk)
                 .collect()
         };
         self.clusters = clusters;
         let id = self.clusters.len();
-        let members: Vec<Member<T>> = moved.concat();
+        let mut members: Vec<Member<T>> = moved.concat();
         for m in &members {
             self.assignment[m.index] = id;
         }
-        let far = farthest(&members);
-        self.clusters.push(Cluster {
-            center: c,
-            members,
-            far,
-        });
+        sort_farthest_first(&mut members);
+        self.clusters.push(Cluster { center: c, members });
     }
 
     /// The candidate farthest from every center (lowest index among ties).
     fn farthest_candidate(&self) -> Option<usize> {
         self.clusters
             .iter()
-            .filter_map(|cl| cl.far)
+            .filter_map(|cl| cl.members.first().copied())
             .reduce(|best, m| if farther(&m, &best) { m } else { best })
             .map(|m| m.index)
     }
 }
 
 /// The first pass over points `start..end`: each candidate's nearest center among `centers` (rows of
-/// `d` values, in order), skipping centers that the triangle inequality rules out given the best so far
-/// (`between` holds the scaled squared distances between centers).
+/// `d` values), found by walking from center 0 to ever nearer centers: the centers are tried nearest to
+/// the current best first (`order`), and the walk moves on at the first nearer one; a center `j` at
+/// scaled squared distance `between[best][j]` from the best cannot be nearer once that exceeds the
+/// point's distance to the best, and neither can any later one in the order. Among equally near centers
+/// the lowest index is kept, as a scan in index order would.
 struct FirstPass<'a, 'r, T> {
     rows: &'a Rows<'r, T>,
     centers: &'a [T],
     between: &'a [f64],
+    order: &'a [u32],
     is_center: &'a [bool],
     start: usize,
     end: usize,
@@ -291,20 +288,32 @@ impl<T: Real> Work for FirstPass<'_, '_, T> {
         let b = self.centers.len() / d.max(1);
         let center = |j: usize| &self.centers[j * d..(j + 1) * d];
         let mut scratch = Vec::new();
+        // The point for which each center's distance was computed last (no per-point reset).
+        let mut seen = vec![usize::MAX; b];
         let mut out = Vec::with_capacity(self.end - self.start);
         for i in (self.start..self.end).filter(|&i| !self.is_center[i]) {
             let row = self.rows.row(i, &mut scratch);
             let mut best = 0;
             let mut best_d2 = sq_dist(row, center(0));
-            for j in 1..b {
-                if best_d2.to_f64() <= self.between[best * b + j] {
-                    continue;
+            seen[0] = i;
+            'walk: loop {
+                for &j in &self.order[best * (b - 1)..(best + 1) * (b - 1)] {
+                    let j = j as usize;
+                    if best_d2.to_f64() <= self.between[best * b + j] {
+                        break;
+                    }
+                    if seen[j] == i {
+                        continue;
+                    }
+                    seen[j] = i;
+                    let d2 = sq_dist(row, center(j));
+                    if d2 < best_d2 || (d2 == best_d2 && j < best) {
+                        best = j;
+                        best_d2 = d2;
+                        continue 'walk;
+                    }
                 }
-                let d2 = sq_dist(row, center(j));
-                if d2 < best_d2 {
-                    best = j;
-                    best_d2 = d2;
-                }
+                break;
             }
             out.push((
                 best,
@@ -318,13 +327,10 @@ impl<T: Real> Work for FirstPass<'_, '_, T> {
     }
 }
 
-/// Updates the clusters `first..first + group.len()` for a new center; returns the members that move to
-/// it. `home` is the cluster the new center came from, if any.
+/// Updates a group of clusters for a new center; returns the members that move to it.
 struct ClusterUpdates<'a, 'r, T> {
     state: &'a State<'r, T>,
     center: &'a [T],
-    home: Option<usize>,
-    first: usize,
     group: &'a mut [Cluster<T>],
 }
 
@@ -346,7 +352,6 @@ impl<T: Real> Work for ClusterUpdates<'_, '_, T> {
             moved.extend(self.state.update_cluster(
                 &mut self.group[offset],
                 self.center,
-                self.home == Some(self.first + offset),
                 &mut scratch,
             ));
         }
