@@ -118,43 +118,24 @@ fn run_avx512<W: Work>(work: W) -> W::Output {
 
 /// Replaces every value `p` of `values` (finite, `p >= 0`) by `p ln p`.
 ///
-/// On x86-64 CPUs with FMA and AVX-512 or AVX2 the same code is also compiled for 512- or 256-bit vectors
-/// and chosen at run time. Every version performs the same IEEE operations, fused multiply-adds included
+/// Run by [`vectorized`]: every version performs the same IEEE operations, fused multiply-adds included
 /// (the portable one through the exact `fma` of the C library), so results are bit-identical on every
 /// machine.
 pub(crate) fn xlogx_in_place(values: &mut [f64]) {
-    match simd() {
-        // SAFETY: `simd` checked that the CPU supports these features.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { xlogx_in_place_avx512(values) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { xlogx_in_place_avx2(values) },
-        Simd::Portable => xlogx_in_place_portable(values),
+    vectorized(XlogxInPlace(values))
+}
+
+struct XlogxInPlace<'a>(&'a mut [f64]);
+
+impl Work for XlogxInPlace<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        for v in self.0.iter_mut() {
+            *v = xlogx(*v);
+        }
     }
-}
-
-#[inline(always)]
-fn xlogx_loop(values: &mut [f64]) {
-    for v in values.iter_mut() {
-        *v = xlogx(*v);
-    }
-}
-
-fn xlogx_in_place_portable(values: &mut [f64]) {
-    xlogx_loop(values);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn xlogx_in_place_avx2(values: &mut [f64]) {
-    xlogx_loop(values);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn xlogx_in_place_avx512(values: &mut [f64]) {
-    xlogx_loop(values);
 }
 
 /// For every index `k`: `sums[k] += values[k]` and `terms[k] += values[k] ln values[k]`, in one pass (the
@@ -162,41 +143,35 @@ fn xlogx_in_place_avx512(values: &mut [f64]) {
 /// whether any value had its sign bit set. Values are expected finite and non-negative; others give
 /// meaningless (but never panicking) sums, which callers reject by validating the input.
 ///
-/// Dispatched like [`xlogx_in_place`], with the same bit-identical results on every path.
+/// Run by [`vectorized`], with the same bit-identical results on every path.
 pub(crate) fn accumulate_xlogx<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
-    match simd() {
-        // SAFETY: `simd` checked that the CPU supports these features.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 => unsafe { accumulate_xlogx_avx512(values, sums, terms) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 => unsafe { accumulate_xlogx_avx2(values, sums, terms) },
-        Simd::Portable => accumulate_xlogx_loop(values, sums, terms),
+    vectorized(AccumulateXlogx {
+        values,
+        sums,
+        terms,
+    })
+}
+
+struct AccumulateXlogx<'a, T> {
+    values: &'a [T],
+    sums: &'a mut [f64],
+    terms: &'a mut [f64],
+}
+
+impl<T: Real> Work for AccumulateXlogx<'_, T> {
+    type Output = u64;
+
+    #[inline(always)]
+    fn run(self) -> u64 {
+        let mut bits = 0u64;
+        for ((v, sum), term) in self.values.iter().zip(self.sums).zip(self.terms) {
+            let p = v.to_f64();
+            bits |= p.to_bits();
+            *sum += p;
+            *term += xlogx(p);
+        }
+        bits
     }
-}
-
-#[inline(always)]
-fn accumulate_xlogx_loop<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
-    let mut bits = 0u64;
-    for ((v, sum), term) in values.iter().zip(sums.iter_mut()).zip(terms.iter_mut()) {
-        let p = v.to_f64();
-        bits |= p.to_bits();
-        *sum += p;
-        *term += xlogx(p);
-    }
-    bits
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn accumulate_xlogx_avx2<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
-    accumulate_xlogx_loop(values, sums, terms)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn accumulate_xlogx_avx512<T: Real>(values: &[T], sums: &mut [f64], terms: &mut [f64]) -> u64 {
-    accumulate_xlogx_loop(values, sums, terms)
 }
 
 /// Sum of a short run of values in a fixed order (four interleaved partial sums).
@@ -267,59 +242,54 @@ mod tests {
             .collect();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         let mut reference = data.clone();
-        xlogx_in_place_portable(&mut reference);
+        XlogxInPlace(&mut reference).run();
         for (v, x) in reference.iter().zip(&data) {
             assert_eq!(v.to_bits(), xlogx(*x).to_bits());
         }
         let sums_start: Vec<f64> = (0..data.len()).map(|i| i as f64 * 0.25).collect();
-        let (mut sums, mut terms) = (sums_start.clone(), sums_start.clone());
-        accumulate_xlogx_loop(&data, &mut sums, &mut terms);
+        let accumulate = |run: &dyn Fn(AccumulateXlogx<'_, f64>) -> u64| {
+            let (mut sums, mut terms) = (sums_start.clone(), sums_start.clone());
+            let or_bits = run(AccumulateXlogx {
+                values: &data,
+                sums: &mut sums,
+                terms: &mut terms,
+            });
+            assert_eq!(or_bits >> 63, 0);
+            (bits(&sums), bits(&terms))
+        };
         let expected_sums: Vec<f64> = sums_start.iter().zip(&data).map(|(s, x)| s + x).collect();
         let expected_terms: Vec<f64> = sums_start
             .iter()
             .zip(&reference)
             .map(|(s, t)| s + t)
             .collect();
-        assert_eq!(bits(&sums), bits(&expected_sums));
-        assert_eq!(bits(&terms), bits(&expected_terms));
+        let expected = (bits(&expected_sums), bits(&expected_terms));
+        assert_eq!(accumulate(&|w| w.run()), expected);
 
         let mut chosen = data.clone();
         xlogx_in_place(&mut chosen);
         assert_eq!(bits(&chosen), bits(&reference), "{:?}", simd());
         #[cfg(target_arch = "x86_64")]
-        {
-            type Paths = (
-                unsafe fn(&mut [f64]),
-                unsafe fn(&[f64], &mut [f64], &mut [f64]) -> u64,
-            );
-            let fma = std::arch::is_x86_feature_detected!("fma");
-            let paths: [(&str, bool, Paths); 2] = [
-                (
-                    "avx2",
-                    fma && std::arch::is_x86_feature_detected!("avx2"),
-                    (xlogx_in_place_avx2, accumulate_xlogx_avx2::<f64>),
-                ),
-                (
-                    "avx512f",
-                    fma && std::arch::is_x86_feature_detected!("avx512f"),
-                    (xlogx_in_place_avx512, accumulate_xlogx_avx512::<f64>),
-                ),
-            ];
-            for (feature, supported, (in_place, accumulate)) in paths {
-                if !supported {
-                    continue;
-                }
+        if std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx2") {
                 let mut c = data.clone();
-                let (mut s, mut t) = (sums_start.clone(), sums_start.clone());
-                // SAFETY: the CPU supports the feature, checked just above.
-                let or_bits = unsafe {
-                    in_place(&mut c);
-                    accumulate(&data, &mut s, &mut t)
-                };
-                assert_eq!(bits(&c), bits(&reference), "{feature}");
-                assert_eq!(bits(&s), bits(&expected_sums), "{feature}");
-                assert_eq!(bits(&t), bits(&expected_terms), "{feature}");
-                assert_eq!(or_bits >> 63, 0, "{feature}");
+                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                unsafe { run_avx2(XlogxInPlace(&mut c)) };
+                assert_eq!(bits(&c), bits(&reference), "avx2");
+                // SAFETY: as above.
+                assert_eq!(accumulate(&|w| unsafe { run_avx2(w) }), expected, "avx2");
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                let mut c = data.clone();
+                // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
+                unsafe { run_avx512(XlogxInPlace(&mut c)) };
+                assert_eq!(bits(&c), bits(&reference), "avx512f");
+                // SAFETY: as above.
+                assert_eq!(
+                    accumulate(&|w| unsafe { run_avx512(w) }),
+                    expected,
+                    "avx512f"
+                );
             }
         }
     }
