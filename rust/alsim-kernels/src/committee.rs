@@ -159,22 +159,21 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + PartialEq + Sync>(
     }
     let pairs = (m * (m - 1) / 2) as f64;
     if m <= PAIRWISE_COMPARE_MAX_MEMBERS {
+        // Each member's vote row, when every one is contiguous (else rows are staged per block).
+        let in_place: Option<Vec<&[V]>> =
+            votes.axis_iter(Axis(0)).map(|row| row.to_slice()).collect();
         return fill_chunks(n, m * n, |start, out| {
             let len = out.len();
-            // Each member's votes on this block, read in place when contiguous.
             let mut staged: Vec<V> = Vec::new();
-            let member_rows: Vec<&[V]> =
-                if votes.axis_iter(Axis(0)).all(|row| row.as_slice().is_some()) {
-                    (0..m)
-                        .filter_map(|i| votes.index_axis(Axis(0), i).to_slice())
-                        .map(|row| &row[start..start + len])
-                        .collect()
-                } else {
+            let member_rows: Vec<&[V]> = match &in_place {
+                Some(rows) => rows.iter().map(|row| &row[start..start + len]).collect(),
+                None => {
                     for row in votes.axis_iter(Axis(0)) {
                         staged.extend(row.slice(ndarray::s![start..start + len]).iter());
                     }
                     staged.chunks_exact(len).collect()
-                };
+                }
+            };
             let agreeing = vectorized(AgreeingPairs {
                 members: &member_rows,
                 len,
