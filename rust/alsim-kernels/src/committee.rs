@@ -1,6 +1,6 @@
 //! Committee disagreement: vote entropy, consensus KL divergence, pairwise disagreement.
 
-use crate::error::KernelError;
+use crate::error::{check_non_empty, KernelError};
 use crate::fastmath::{accumulate_xlogx, fixed_order_sum, vectorized, xlogx, xlogx_in_place, Work};
 use crate::real::Real;
 use crate::rows::for_each_row;
@@ -42,22 +42,6 @@ where
     Ok(out)
 }
 
-fn check_votes_shape(
-    function: &'static str,
-    votes: &ArrayView2<'_, impl Copy>,
-) -> Result<(), KernelError> {
-    let (m, n) = votes.dim();
-    if m == 0 || n == 0 {
-        return Err(KernelError::input(
-            function,
-            "votes",
-            "a non-empty 2-D array of shape (n_members, n_samples)",
-            format!("shape ({m}, {n})"),
-        ));
-    }
-    Ok(())
-}
-
 /// Vote entropy of each example: `-sum_c (V_c / M) ln (V_c / M)` in nats, where `V_c` is the number of the
 /// `M` members voting for class `c` (not normalised by `ln(n_classes)`). `votes` is `M x n`; every vote
 /// must lie in `[0, n_classes)`.
@@ -66,7 +50,7 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
     n_classes: usize,
 ) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "vote_entropy";
-    check_votes_shape(FUNCTION, &votes)?;
+    check_non_empty(FUNCTION, "votes", "(n_members, n_samples)", votes.dim())?;
     if n_classes == 0 {
         return Err(KernelError::parameter(
             FUNCTION,
@@ -147,7 +131,7 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + PartialEq + Sync>(
     votes: ArrayView2<'_, V>,
 ) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "pairwise_disagreement";
-    check_votes_shape(FUNCTION, &votes)?;
+    check_non_empty(FUNCTION, "votes", "(n_members, n_samples)", votes.dim())?;
     let (m, n) = votes.dim();
     if m < 2 {
         return Err(KernelError::input(

@@ -1,6 +1,6 @@
 //! Squared Euclidean distances with a fixed summation order (so results do not depend on threads).
 
-use crate::error::KernelError;
+use crate::error::{check_non_empty, KernelError};
 use crate::real::Real;
 use ndarray::ArrayView1;
 
@@ -128,15 +128,7 @@ impl<'a, T: Real> Rows<'a, T> {
         function: &'static str,
         x: ndarray::ArrayView2<'a, T>,
     ) -> Result<Self, KernelError> {
-        let (n, d) = x.dim();
-        if n == 0 || d == 0 {
-            return Err(KernelError::input(
-                function,
-                "X",
-                "a non-empty 2-D array of shape (n_samples, n_features)",
-                format!("shape ({n}, {d})"),
-            ));
-        }
+        check_non_empty(function, "X", "(n_samples, n_features)", x.dim())?;
         let rows = Rows::new(x);
         if let Some((i, j)) = rows.first_non_finite() {
             return Err(KernelError::input(

@@ -60,6 +60,25 @@ impl KernelError {
     }
 }
 
+/// Checks that the 2-D input `parameter` has no empty axis; `expected` names its axes, as in
+/// `"(n_samples, n_features)"`.
+pub(crate) fn check_non_empty(
+    function: &'static str,
+    parameter: &'static str,
+    expected: &str,
+    (rows, cols): (usize, usize),
+) -> Result<(), KernelError> {
+    if rows == 0 || cols == 0 {
+        return Err(KernelError::input(
+            function,
+            parameter,
+            format!("a non-empty 2-D array of shape {expected}"),
+            format!("shape ({rows}, {cols})"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `1 <= k <= available`.
 pub(crate) fn check_k(
     function: &'static str,

@@ -1,6 +1,6 @@
 //! Uncertainty scores of class-probability rows, and the fused selection of the most uncertain rows.
 
-use crate::error::{check_k, KernelError};
+use crate::error::{check_k, check_non_empty, KernelError};
 use crate::fastmath::{fixed_order_sum, xlogx_in_place};
 use crate::real::Real;
 use crate::rows::{chunk_ranges, for_each_row};
@@ -276,22 +276,6 @@ fn row_of<'s, T: Real>(a: &'s ArrayView2<'_, T>, i: usize, scratch: &'s mut Vec<
     scratch
 }
 
-fn check_shape(
-    function: &'static str,
-    proba: &ArrayView2<'_, impl Real>,
-) -> Result<(), KernelError> {
-    let (n, c) = proba.dim();
-    if n == 0 || c == 0 {
-        return Err(KernelError::input(
-            function,
-            "proba",
-            "a non-empty 2-D array of shape (n_samples, n_classes)",
-            format!("shape ({n}, {c})"),
-        ));
-    }
-    Ok(())
-}
-
 /// Runs `fill(first_row, out)` over consecutive chunks of [`CHUNK_ROWS`] rows of a row-major output of
 /// `width` values per row (in parallel when `entries` is large), and returns the fault of the lowest row
 /// that failed.
@@ -326,7 +310,7 @@ pub fn uncertainty_scores<T: Real>(
     measure: Measure,
 ) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "uncertainty_scores";
-    check_shape(FUNCTION, &proba)?;
+    check_non_empty(FUNCTION, "proba", "(n_samples, n_classes)", proba.dim())?;
     let (n, c) = proba.dim();
     let mut scores = vec![0.0f64; n];
     let fill = |start: usize, out: &mut [f64]| -> Result<(), (usize, RowFault)> {
@@ -368,7 +352,7 @@ pub fn uncertainty_table<T: Real>(
     measures: &[Measure],
 ) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "uncertainty_table";
-    check_shape(FUNCTION, &proba)?;
+    check_non_empty(FUNCTION, "proba", "(n_samples, n_classes)", proba.dim())?;
     if measures.is_empty() {
         return Err(KernelError::parameter(
             FUNCTION,
@@ -500,7 +484,7 @@ pub fn select_most_uncertain<T: Real>(
     measure: Measure,
 ) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "select_most_uncertain";
-    check_shape(FUNCTION, &proba)?;
+    check_non_empty(FUNCTION, "proba", "(n_samples, n_classes)", proba.dim())?;
     let (n, c) = proba.dim();
     check_k(FUNCTION, k, n, "the number of rows of proba")?;
     let parallel = n * c >= PARALLEL_MIN_ENTRIES;
