@@ -69,35 +69,25 @@ class Cell:
     def simulate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``alsim.simulate`` (``alsim.stream.simulate_stream`` for a stream cell), all but
         the dataset; None means the engine's default."""
-        if self.mode == "stream":
-            stream_kwargs: dict[str, Any] = {
-                "strategy": self.strategy,
-                "strategy_params": dict(self.strategy_params),
-                "learner": self.learner,
-                "oracle": dict(self.oracle),
-                "test_size": self.test_size,
-                "random_state": self.seed,
-                **(self.stream or {}),
-            }
-            if self.initial_size is not None:
-                stream_kwargs["initial_size"] = self.initial_size
-            if self.stop_set_size is not None:
-                stream_kwargs["stop_set_size"] = self.stop_set_size
-            return stream_kwargs
         kwargs: dict[str, Any] = {
             "strategy": self.strategy,
             "strategy_params": dict(self.strategy_params),
             "learner": self.learner,
-            "batch_size": self.batch_size,
-            "initial": self.initial,
-            "label_budget": self.label_budget,
-            "cost_budget": self.cost_budget,
             "oracle": dict(self.oracle),
             "test_size": self.test_size,
-            "committee_size": self.committee_size,
-            "record_cv": self.record_cv,
             "random_state": self.seed,
         }
+        if self.mode == "stream":
+            kwargs.update(self.stream or {})
+        else:
+            kwargs.update(
+                batch_size=self.batch_size,
+                initial=self.initial,
+                label_budget=self.label_budget,
+                cost_budget=self.cost_budget,
+                committee_size=self.committee_size,
+                record_cv=self.record_cv,
+            )
         if self.initial_size is not None:
             kwargs["initial_size"] = self.initial_size
         if self.stop_set_size is not None:
