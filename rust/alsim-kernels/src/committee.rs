@@ -3,7 +3,7 @@
 use crate::error::{check_non_empty, KernelError};
 use crate::fastmath::{accumulate_xlogx, fixed_order_sum, vectorized, xlogx, xlogx_in_place, Work};
 use crate::real::Real;
-use crate::rows::for_each_row;
+use crate::rows::{for_each_row, PARALLEL_MIN_ENTRIES};
 use crate::uncertainty::{scan_validated, PROBA_SUM_TOLERANCE};
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
@@ -17,8 +17,6 @@ const COUNTING_MAX_CLASSES: usize = 1 << 14;
 /// Largest committee whose agreeing pairs are counted by comparing vote rows pairwise (M (M - 1) / 2
 /// vectorised passes per block); larger committees sort each example's votes.
 const PAIRWISE_COMPARE_MAX_MEMBERS: usize = 32;
-/// Below this many input entries, work stays on the calling thread.
-const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
 /// Runs `fill(start, out)` over fixed-size chunks of an n-length output, in parallel for large inputs, and
 /// returns the error of the lowest chunk that failed.

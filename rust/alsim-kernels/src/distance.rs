@@ -2,9 +2,13 @@
 
 use crate::error::{check_non_empty, KernelError};
 use crate::real::Real;
+use crate::rows::{chunk_ranges, PARALLEL_MIN_ENTRIES};
 use ndarray::ArrayView1;
+use rayon::prelude::*;
 
 const LANES: usize = 16;
+/// Rows per chunk of the finiteness check.
+const CHECK_CHUNK_ROWS: usize = 4096;
 
 /// Squared Euclidean distance of two equal-length slices, accumulated in `T` over sixteen interleaved
 /// partial sums that are then halved pairwise (lanes `l` and `l + 8`, then `l + 4`, ...): a fixed order
@@ -143,13 +147,31 @@ impl<'a, T: Real> Rows<'a, T> {
 
     /// Index of the first row holding a NaN or infinite value, and that value's column.
     pub(crate) fn first_non_finite(&self) -> Option<(usize, usize)> {
-        let mut scratch = Vec::new();
-        (0..self.n()).find_map(|i| {
-            self.row(i, &mut scratch)
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|j| (i, j))
-        })
+        let first_in = |(start, end): (usize, usize)| {
+            let d = self.d();
+            // A branch-free sweep over a contiguous block first: almost always, everything is finite.
+            if let Some(block) = self.contiguous.map(|all| &all[start * d..end * d]) {
+                if block
+                    .iter()
+                    .fold(true, |all_finite, v| all_finite & v.is_finite())
+                {
+                    return None;
+                }
+            }
+            let mut scratch = Vec::new();
+            (start..end).find_map(|i| {
+                self.row(i, &mut scratch)
+                    .iter()
+                    .position(|v| !v.is_finite())
+                    .map(|j| (i, j))
+            })
+        };
+        let ranges = chunk_ranges(self.n(), CHECK_CHUNK_ROWS);
+        if self.n() * self.d() >= PARALLEL_MIN_ENTRIES {
+            ranges.into_par_iter().find_map_first(first_in)
+        } else {
+            ranges.into_iter().find_map(first_in)
+        }
     }
 }
 

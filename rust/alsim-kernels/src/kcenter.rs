@@ -14,12 +14,11 @@ use crate::error::{check_k, KernelError};
 use crate::fastmath::{vectorized, Work};
 use crate::real::Real;
 use crate::rng::PortableRng;
+use crate::rows::PARALLEL_MIN_ENTRIES;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
-/// Below this many matrix entries, work stays on the calling thread.
-const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 /// Rows per chunk of the first full pass.
 const CHUNK_ROWS: usize = 2048;
 /// Clusters per chunk of a center update.
@@ -28,7 +27,7 @@ const CHUNK_CLUSTERS: usize = 32;
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
 /// How many rows ahead of use the update loops ask for memory.
-const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 8;
 
 #[derive(Clone, Copy, Debug)]
 struct Member<T> {
@@ -47,17 +46,10 @@ fn farther<T: Real>(a: &Member<T>, b: &Member<T>) -> bool {
     }
 }
 
-/// Sorts members farthest first (the order of [`farther`]).
+/// Sorts members farthest first (the order of [`farther`]). Squared distances are never negative or NaN,
+/// so the bits of their `f64` values order them as numbers do, and integer keys compare without branches.
 fn sort_farthest_first<T: Real>(members: &mut [Member<T>]) {
-    members.sort_unstable_by(|a, b| {
-        if farther(a, b) {
-            Ordering::Less
-        } else if farther(b, a) {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        }
-    });
+    members.sort_unstable_by_key(|m| (std::cmp::Reverse(m.d2.to_f64().to_bits()), m.index));
 }
 
 /// The squared distance below which a point cannot move between two centers `between2` apart (squared);
@@ -80,8 +72,6 @@ struct Cluster<T> {
 struct State<'a, T> {
     rows: Rows<'a, T>,
     clusters: Vec<Cluster<T>>,
-    /// Cluster id of every candidate point (stale for points that are centers).
-    assignment: Vec<usize>,
     /// `1 / (4 (1 + margin)^2)`: a point at squared distance `d2` from its own center cannot move to a
     /// center at squared distance `D2` from that center when `d2 <= D2 * prune_factor`.
     prune_factor: f64,
@@ -146,18 +136,18 @@ impl<'a, T: Real> State<'a, T> {
                 members: Vec::new(),
             })
             .collect();
-        let mut assignment = vec![0; n];
         for (j, member) in assigned.into_iter().flatten() {
-            assignment[member.index] = j;
             clusters[j].members.push(member);
         }
-        for cluster in &mut clusters {
-            sort_farthest_first(&mut cluster.members);
+        let sort = |cluster: &mut Cluster<T>| sort_farthest_first(&mut cluster.members);
+        if parallel {
+            clusters.par_iter_mut().for_each(sort);
+        } else {
+            clusters.iter_mut().for_each(sort);
         }
         State {
             rows,
             clusters,
-            assignment,
             prune_factor,
             parallel,
         }
@@ -207,20 +197,8 @@ impl<'a, T: Real> State<'a, T> {
         moved
     }
 
-    /// Adds center `c`; `candidate` says whether `c` was a candidate point (a pick) that must leave its
-    /// cluster.
-    fn add_center(&mut self, c: usize, candidate: bool) {
-        let home = if candidate {
-            Some(self.assignment[c])
-        } else {
-            None
-        };
-        if let Some(h) = home {
-            let cluster = &mut self.clusters[h];
-            if let Some(pos) = cluster.members.iter().position(|m| m.index == c) {
-                cluster.members.remove(pos);
-            }
-        }
+    /// Adds center `c`, a point that is no cluster's member (any more).
+    fn add_center(&mut self, c: usize) {
         let center = self.rows.owned_row(c);
         let mut clusters = std::mem::take(&mut self.clusters);
         let this = &*self;
@@ -243,22 +221,26 @@ impl<'a, T: Real> State<'a, T> {
                 .collect()
         };
         self.clusters = clusters;
-        let id = self.clusters.len();
         let mut members: Vec<Member<T>> = moved.concat();
-        for m in &members {
-            self.assignment[m.index] = id;
-        }
         sort_farthest_first(&mut members);
         self.clusters.push(Cluster { center: c, members });
     }
 
-    /// The candidate farthest from every center (lowest index among ties).
-    fn farthest_candidate(&self) -> Option<usize> {
-        self.clusters
+    /// Takes the candidate farthest from every center (lowest index among ties) out of its cluster.
+    fn take_farthest(&mut self) -> Option<usize> {
+        let (home, _) = self
+            .clusters
             .iter()
-            .filter_map(|cl| cl.members.first().copied())
-            .reduce(|best, m| if farther(&m, &best) { m } else { best })
-            .map(|m| m.index)
+            .enumerate()
+            .filter_map(|(j, cl)| cl.members.first().map(|m| (j, *m)))
+            .reduce(|best, next| {
+                if farther(&next.1, &best.1) {
+                    next
+                } else {
+                    best
+                }
+            })?;
+        Some(self.clusters[home].members.remove(0).index)
     }
 }
 
@@ -415,17 +397,17 @@ pub fn k_center_greedy<T: Real>(
             let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
             let mut state = State::new(rows, initial, &is_center);
             for &l in rest {
-                state.add_center(l, false);
+                state.add_center(l);
             }
             state
         };
         while picks.len() < k {
             // k <= number of candidates, so a candidate is always left here.
-            let Some(next) = state.farthest_candidate() else {
+            let Some(next) = state.take_farthest() else {
                 break;
             };
             picks.push(next);
-            state.add_center(next, true);
+            state.add_center(next);
         }
         picks
     };

@@ -5,12 +5,12 @@ use crate::error::{check_k, KernelError};
 use crate::fastmath::{vectorized, Work};
 use crate::real::Real;
 use crate::rng::PortableRng;
+use crate::rows::PARALLEL_MIN_ENTRIES;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 /// Rows per chunk; fixed so that partial sums, and hence the draws, do not depend on the thread count.
 const CHUNK_ROWS: usize = 4096;
-const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
 /// k-means++ seeding: the first center is a uniform draw, each next one is drawn with probability
 /// proportional to its squared distance to the nearest center chosen so far (plain D-squared sampling,

@@ -2,6 +2,10 @@
 
 use ndarray::ArrayView2;
 
+/// Below this many input entries, the kernels of this crate that split work over threads (k-center,
+/// k-means++, committee disagreement, the finiteness check of points) stay on the calling thread.
+pub(crate) const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
+
 /// Calls `f(i, row_i)` for rows `start..end` of `a`, in order, handing each row over as a contiguous
 /// slice. Standard-layout arrays are read in place; rows of other layouts are gathered into a scratch
 /// buffer of one row (O(columns) extra memory).
