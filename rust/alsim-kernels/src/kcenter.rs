@@ -8,6 +8,10 @@
 //! points that might move are a prefix found by binary search), with a relative safety margin
 //! that covers the rounding of the computed distances, so the pruned run yields exactly the minimum
 //! distances (and hence the picks) of the full computation.
+//!
+//! The clusters are updated in chunks, claimed by the picking thread and by helper threads of the rayon
+//! pool that stay awake between picks (a pick takes tens of microseconds, a sleeping thread about ten
+//! to wake). What moved is gathered in chunk order, so the result does not depend on who updated what.
 
 use crate::distance::{prefetch, sq_dist, Rows};
 use crate::error::{check_k, KernelError};
@@ -17,17 +21,21 @@ use crate::rng::PortableRng;
 use crate::rows::PARALLEL_MIN_ENTRIES;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
-use std::cmp::Ordering;
+use std::cmp::Reverse;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 
 /// Rows per chunk of the first full pass.
 const CHUNK_ROWS: usize = 2048;
 /// Clusters per chunk of a center update.
-const CHUNK_CLUSTERS: usize = 32;
+const CHUNK_CLUSTERS: usize = 16;
 /// At most this many labelled points seed the clusters in the first pass (which compares every point
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
 /// How many rows ahead of use the update loops ask for memory.
 const PREFETCH_AHEAD: usize = 8;
+/// Checks of a waiting thread between pauses of the CPU before it yields it to others instead.
+const SPINS_BEFORE_YIELDING: u32 = 1 << 14;
 
 #[derive(Clone, Copy, Debug)]
 struct Member<T> {
@@ -36,20 +44,37 @@ struct Member<T> {
     d2: T,
 }
 
-/// Orders members by distance, the lower index first among equal distances.
-#[inline]
-fn farther<T: Real>(a: &Member<T>, b: &Member<T>) -> bool {
-    match a.d2.partial_cmp(&b.d2) {
-        Some(Ordering::Greater) => true,
-        Some(Ordering::Less) => false,
-        _ => a.index < b.index,
+impl<T: Real> Member<T> {
+    /// Orders members by distance, and equally distant ones by decreasing index: the greatest key is the
+    /// farthest member, the lowest index among ties. Squared distances are never negative or NaN, so the
+    /// bits of their `f64` values order them as the numbers do.
+    #[inline(always)]
+    fn key(&self) -> (u64, Reverse<usize>) {
+        (self.d2.to_f64().to_bits(), Reverse(self.index))
     }
 }
 
-/// Sorts members farthest first (the order of [`farther`]). Squared distances are never negative or NaN,
-/// so the bits of their `f64` values order them as numbers do, and integer keys compare without branches.
+/// Sorts members farthest first (greatest [`Member::key`] first).
 fn sort_farthest_first<T: Real>(members: &mut [Member<T>]) {
-    members.sort_unstable_by_key(|m| (std::cmp::Reverse(m.d2.to_f64().to_bits()), m.index));
+    members.sort_unstable_by_key(|m| Reverse(m.key()));
+}
+
+/// The key of a cluster's farthest member (see [`Member::key`]) and the cluster's position.
+type Farthest = ((u64, Reverse<usize>), usize);
+
+/// Locks `mutex`; no code panics while holding one of these locks, so a poisoned lock holds valid data.
+fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Pauses in a busy wait: first with the CPU's spin hint, later by yielding the CPU to other threads.
+fn pause(waited: &mut u32) {
+    if *waited < SPINS_BEFORE_YIELDING {
+        *waited += 1;
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
 }
 
 /// The squared distance below which a point cannot move between two centers `between2` apart (squared);
@@ -69,20 +94,61 @@ struct Cluster<T> {
     members: Vec<Member<T>>,
 }
 
+/// The farthest candidate of `clusters`, the first of which is at position `first`.
+fn farthest_in<T: Real>(clusters: &[Cluster<T>], first: usize) -> Option<Farthest> {
+    clusters
+        .iter()
+        .enumerate()
+        .filter_map(|(offset, cluster)| cluster.members.first().map(|m| (m.key(), first + offset)))
+        .max()
+}
+
+/// `CHUNK_CLUSTERS` consecutive clusters: what one thread updates at a time.
+#[derive(Default)]
+struct Chunk<T> {
+    clusters: Vec<Cluster<T>>,
+    /// The members that moved to the latest center.
+    moved: Vec<Member<T>>,
+    /// The farthest candidate of these clusters.
+    farthest: Option<Farthest>,
+}
+
+/// The clusters and what the threads updating them share. The thread that picks writes the center and
+/// reads the results only while no update is under way.
 struct State<'a, T> {
     rows: Rows<'a, T>,
-    clusters: Vec<Cluster<T>>,
     /// `1 / (4 (1 + margin)^2)`: a point at squared distance `d2` from its own center cannot move to a
     /// center at squared distance `D2` from that center when `d2 <= D2 * prune_factor`.
     prune_factor: f64,
-    parallel: bool,
+    /// Room for every cluster the selection can create, so that the list itself never changes.
+    chunks: Vec<Mutex<Chunk<T>>>,
+    /// The coordinates of the center being added.
+    center: RwLock<Vec<T>>,
+    /// The number of the current update (high 32 bits) and how many of its chunks nobody has claimed yet
+    /// (low 32 bits). Chunks are claimed from the last one down, so a thread can only claim chunks of
+    /// the update whose number it saw.
+    claims: AtomicU64,
+    /// How many chunks of the current update are done.
+    finished: AtomicUsize,
+    /// Set when the selection is over, so that helping threads return.
+    stop: AtomicBool,
+}
+
+/// Sets `stop` when dropped, however the selection ends.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 impl<'a, T: Real> State<'a, T> {
     /// Starts from the centers `initial` (at most [`MAX_INITIAL_CENTERS`]) in one pass over the points:
     /// each point is compared with the centers in order, skipping those that the triangle inequality
     /// rules out given the best center found so far.
-    fn new(rows: Rows<'a, T>, initial: &[usize], is_center: &[bool]) -> Self {
+    /// `capacity` is the number of clusters the selection can create.
+    fn new(rows: Rows<'a, T>, initial: &[usize], is_center: &[bool], capacity: usize) -> Self {
         let (n, d) = (rows.n(), rows.d());
         // Relative error bound of a computed squared distance (differences, squares, d-term sum),
         // doubled, then quadrupled again as the pruning margin.
@@ -145,11 +211,25 @@ impl<'a, T: Real> State<'a, T> {
         } else {
             clusters.iter_mut().for_each(sort);
         }
+        let mut chunks: Vec<Mutex<Chunk<T>>> = (0..capacity.max(b).div_ceil(CHUNK_CLUSTERS))
+            .map(|_| Mutex::default())
+            .collect();
+        let mut clusters = clusters.into_iter();
+        for (j, chunk) in chunks.iter_mut().enumerate() {
+            let chunk = chunk.get_mut().unwrap_or_else(PoisonError::into_inner);
+            chunk
+                .clusters
+                .extend(clusters.by_ref().take(CHUNK_CLUSTERS));
+            chunk.farthest = farthest_in(&chunk.clusters, j * CHUNK_CLUSTERS);
+        }
         State {
             rows,
-            clusters,
             prune_factor,
-            parallel,
+            chunks,
+            center: RwLock::new(Vec::new()),
+            claims: AtomicU64::new(0),
+            finished: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
         }
     }
 
@@ -162,9 +242,10 @@ impl<'a, T: Real> State<'a, T> {
         cluster: &mut Cluster<T>,
         center: &[T],
         scratch: &mut Vec<T>,
-    ) -> Vec<Member<T>> {
+        moved: &mut Vec<Member<T>>,
+    ) {
         let Some(far) = cluster.members.first() else {
-            return Vec::new();
+            return;
         };
         let between = self
             .rows
@@ -172,11 +253,10 @@ impl<'a, T: Real> State<'a, T> {
             .to_f64();
         let threshold = pruning_threshold(between, self.prune_factor);
         if far.d2.to_f64() <= threshold {
-            return Vec::new();
+            return;
         }
         let members = &mut cluster.members;
         let reach = members.partition_point(|m| m.d2.to_f64() > threshold);
-        let mut moved = Vec::new();
         let mut kept = 0;
         for r in 0..reach {
             if let Some(ahead) = members[..reach].get(r + PREFETCH_AHEAD) {
@@ -194,53 +274,116 @@ impl<'a, T: Real> State<'a, T> {
             }
         }
         members.drain(kept..reach);
-        moved
     }
 
-    /// Adds center `c`, a point that is no cluster's member (any more).
+    /// Updates chunk `j` for the current center.
+    fn update_chunk(&self, j: usize) {
+        let mut guard = locked(&self.chunks[j]);
+        let chunk = &mut *guard;
+        let center = self.center.read().unwrap_or_else(PoisonError::into_inner);
+        vectorized(ClusterUpdates {
+            state: self,
+            center: &center,
+            clusters: &mut chunk.clusters,
+            moved: &mut chunk.moved,
+        });
+        chunk.farthest = farthest_in(&chunk.clusters, j * CHUNK_CLUSTERS);
+    }
+
+    /// Claims and updates chunks of update number `update` until none is left.
+    fn claim_updates(&self, update: u32) {
+        let mut claims = self.claims.load(Ordering::Acquire);
+        loop {
+            let (number, unclaimed) = (claims >> 32, claims & u64::from(u32::MAX));
+            if number != u64::from(update) || unclaimed == 0 {
+                return;
+            }
+            match self.claims.compare_exchange_weak(
+                claims,
+                claims - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    // `unclaimed` fits in u32, and so in usize.
+                    self.update_chunk(unclaimed as usize - 1);
+                    self.finished.fetch_add(1, Ordering::Release);
+                    claims = self.claims.load(Ordering::Acquire);
+                }
+                Err(now) => claims = now,
+            }
+        }
+    }
+
+    /// Takes part in every update until the selection stops, waiting awake in between: the next update
+    /// follows within microseconds, sooner than a sleeping thread would wake up.
+    fn help(&self) {
+        let mut seen = None;
+        let mut waited = 0;
+        while !self.stop.load(Ordering::Acquire) {
+            let update = (self.claims.load(Ordering::Acquire) >> 32) as u32;
+            if seen == Some(update) {
+                pause(&mut waited);
+            } else {
+                seen = Some(update);
+                waited = 0;
+                self.claim_updates(update);
+            }
+        }
+    }
+}
+
+/// The thread that picks: it adds centers, with the help of any threads running [`State::help`].
+struct Picker<'s, 'a, T> {
+    state: &'s State<'a, T>,
+    /// Number of clusters.
+    clusters: usize,
+    /// Number of the latest update.
+    update: u32,
+}
+
+impl<T: Real> Picker<'_, '_, T> {
+    /// Adds center `c`, a point that is no cluster's member (any more): updates every cluster, then
+    /// gathers the members that moved, in chunk order, into the new center's cluster.
     fn add_center(&mut self, c: usize) {
-        let center = self.rows.owned_row(c);
-        let mut clusters = std::mem::take(&mut self.clusters);
-        let this = &*self;
-        let update_chunk = |group: &mut [Cluster<T>]| -> Vec<Member<T>> {
-            vectorized(ClusterUpdates {
-                state: this,
-                center: &center,
-                group,
-            })
-        };
-        let moved: Vec<Vec<Member<T>>> = if self.parallel {
-            clusters
-                .par_chunks_mut(CHUNK_CLUSTERS)
-                .map(update_chunk)
-                .collect()
-        } else {
-            clusters
-                .chunks_mut(CHUNK_CLUSTERS)
-                .map(update_chunk)
-                .collect()
-        };
-        self.clusters = clusters;
-        let mut members: Vec<Member<T>> = moved.concat();
+        let state = self.state;
+        let chunks = self.clusters.div_ceil(CHUNK_CLUSTERS);
+        *state.center.write().unwrap_or_else(PoisonError::into_inner) = state.rows.owned_row(c);
+        state.finished.store(0, Ordering::Relaxed);
+        self.update = self.update.wrapping_add(1);
+        // The chunk count fits in 32 bits: 2^32 chunks would hold more clusters than memory does.
+        state.claims.store(
+            (u64::from(self.update) << 32) | chunks as u64,
+            Ordering::Release,
+        );
+        state.claim_updates(self.update);
+        let mut waited = 0;
+        while state.finished.load(Ordering::Acquire) < chunks {
+            pause(&mut waited);
+        }
+        let mut members = Vec::new();
+        for chunk in &state.chunks[..chunks] {
+            members.append(&mut locked(chunk).moved);
+        }
         sort_farthest_first(&mut members);
-        self.clusters.push(Cluster { center: c, members });
+        let position = self.clusters;
+        let mut chunk = locked(&state.chunks[position / CHUNK_CLUSTERS]);
+        chunk.farthest = chunk
+            .farthest
+            .max(members.first().map(|m| (m.key(), position)));
+        chunk.clusters.push(Cluster { center: c, members });
+        self.clusters += 1;
     }
 
     /// Takes the candidate farthest from every center (lowest index among ties) out of its cluster.
     fn take_farthest(&mut self) -> Option<usize> {
-        let (home, _) = self
-            .clusters
-            .iter()
-            .enumerate()
-            .filter_map(|(j, cl)| cl.members.first().map(|m| (j, *m)))
-            .reduce(|best, next| {
-                if farther(&next.1, &best.1) {
-                    next
-                } else {
-                    best
-                }
-            })?;
-        Some(self.clusters[home].members.remove(0).index)
+        let chunks = &self.state.chunks[..self.clusters.div_ceil(CHUNK_CLUSTERS)];
+        let (_, home) = chunks.iter().filter_map(|c| locked(c).farthest).max()?;
+        let mut chunk = locked(&chunks[home / CHUNK_CLUSTERS]);
+        let cluster = chunk.clusters.get_mut(home % CHUNK_CLUSTERS)?;
+        let pick = (!cluster.members.is_empty()).then(|| cluster.members.remove(0))?;
+        chunk.farthest = farthest_in(&chunk.clusters, home - home % CHUNK_CLUSTERS);
+        Some(pick.index)
     }
 }
 
@@ -309,35 +452,35 @@ impl<T: Real> Work for FirstPass<'_, '_, T> {
     }
 }
 
-/// Updates a group of clusters for a new center; returns the members that move to it.
+/// Updates a chunk's clusters for a new center, collecting the members that move to it.
 struct ClusterUpdates<'a, 'r, T> {
     state: &'a State<'r, T>,
     center: &'a [T],
-    group: &'a mut [Cluster<T>],
+    clusters: &'a mut [Cluster<T>],
+    moved: &'a mut Vec<Member<T>>,
 }
 
 impl<T: Real> Work for ClusterUpdates<'_, '_, T> {
-    type Output = Vec<Member<T>>;
+    type Output = ();
     const WIDE: bool = false;
 
     #[inline(always)]
-    fn run(self) -> Self::Output {
+    fn run(self) {
         let mut scratch = Vec::new();
-        let mut moved = Vec::new();
-        for offset in 0..self.group.len() {
+        for offset in 0..self.clusters.len() {
             // The center row of a cluster a few positions ahead, so that it is in cache when needed.
-            if let Some(ahead) = self.group.get(offset + PREFETCH_AHEAD) {
+            if let Some(ahead) = self.clusters.get(offset + PREFETCH_AHEAD) {
                 if let Some(row) = self.state.rows.contiguous_row(ahead.center) {
                     prefetch(row);
                 }
             }
-            moved.extend(self.state.update_cluster(
-                &mut self.group[offset],
+            self.state.update_cluster(
+                &mut self.clusters[offset],
                 self.center,
                 &mut scratch,
-            ));
+                self.moved,
+            );
         }
-        moved
     }
 }
 
@@ -386,36 +529,52 @@ pub fn k_center_greedy<T: Real>(
     )?;
 
     let parallel = rows.n() * rows.d() >= PARALLEL_MIN_ENTRIES;
-    let pick_all = || {
-        let mut picks = Vec::with_capacity(k);
-        let mut state = if labelled.is_empty() {
-            let first = PortableRng::new(seed).index(n);
-            is_center[first] = true;
-            picks.push(first);
-            State::new(rows, &[first], &is_center)
-        } else {
-            let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
-            let mut state = State::new(rows, initial, &is_center);
-            for &l in rest {
-                state.add_center(l);
-            }
-            state
+    let mut picks = Vec::with_capacity(k);
+    // Every pick and every labelled point beyond the first pass's can become a cluster.
+    let capacity = labelled.len().max(1) + k;
+    let (initial, rest) = if labelled.is_empty() {
+        let first = PortableRng::new(seed).index(n);
+        is_center[first] = true;
+        picks.push(first);
+        (vec![first], &[][..])
+    } else {
+        let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
+        (initial.to_vec(), rest)
+    };
+    let state = State::new(rows, &initial, &is_center, capacity);
+    let pick_all = |picks: &mut Vec<usize>| {
+        let _stop = StopOnDrop(&state.stop);
+        let mut picker = Picker {
+            state: &state,
+            clusters: initial.len(),
+            update: 0,
         };
+        for &l in rest {
+            picker.add_center(l);
+        }
         while picks.len() < k {
             // k <= number of candidates, so a candidate is always left here.
-            let Some(next) = state.take_farthest() else {
+            let Some(next) = picker.take_farthest() else {
                 break;
             };
             picks.push(next);
-            state.add_center(next);
+            picker.add_center(next);
         }
-        picks
     };
-    // Each pick is a sequential step of parallel passes: running them all on a pool thread hands each
-    // pass to the pool without waking it from outside every time.
-    Ok(if parallel {
-        rayon::scope(|_| pick_all())
+    let helpers = if parallel {
+        rayon::current_num_threads().saturating_sub(1)
     } else {
-        pick_all()
-    })
+        0
+    };
+    if helpers == 0 {
+        pick_all(&mut picks);
+    } else {
+        rayon::scope(|scope| {
+            for _ in 0..helpers {
+                scope.spawn(|_| state.help());
+            }
+            pick_all(&mut picks);
+        });
+    }
+    Ok(picks)
 }
