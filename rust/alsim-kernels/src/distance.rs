@@ -52,26 +52,6 @@ fn add_squared_differences<T: Real>(acc: &mut [T; LANES], a: &[T; LANES], b: &[T
     }
 }
 
-/// Asks the CPU to start loading `data` into cache (a hint with no effect on results).
-#[inline(always)]
-pub(crate) fn prefetch<T>(data: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        const LINE: usize = 64;
-        let bytes = std::mem::size_of_val(data);
-        let base = data.as_ptr().cast::<i8>();
-        let mut offset = 0;
-        while offset < bytes {
-            // SAFETY: the address lies inside `data`; a prefetch never faults and has no visible effect.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(offset)) };
-            offset += LINE;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
-}
-
 /// A matrix whose rows can be read as slices: in place for standard layout, otherwise copied once
 /// per call through a one-row scratch buffer.
 pub(crate) struct Rows<'a, T> {

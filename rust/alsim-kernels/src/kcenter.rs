@@ -13,12 +13,12 @@
 //! pool that stay awake between picks (a pick takes tens of microseconds, a sleeping thread about ten
 //! to wake). What moved is gathered in chunk order, so the result does not depend on who updated what.
 
-use crate::distance::{prefetch, sq_dist, Rows};
+use crate::distance::{sq_dist, Rows};
 use crate::error::{check_k, KernelError};
 use crate::fastmath::{vectorized, Work};
 use crate::real::Real;
 use crate::rng::PortableRng;
-use crate::rows::PARALLEL_MIN_ENTRIES;
+use crate::rows::{prefetch, PARALLEL_MIN_ENTRIES};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -33,7 +33,7 @@ const CHUNK_CLUSTERS: usize = 16;
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
 /// How many rows ahead of use the update loops ask for memory.
-const PREFETCH_AHEAD: usize = 8;
+const PREFETCH_AHEAD: usize = 12;
 /// Checks of a waiting thread between pauses of the CPU before it yields it to others instead.
 const SPINS_BEFORE_YIELDING: u32 = 1 << 14;
 

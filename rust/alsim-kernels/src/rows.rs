@@ -40,6 +40,31 @@ pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(
     }
 }
 
+/// Asks the CPU to start loading every cache line that `data` touches (a hint with no effect on results).
+#[inline(always)]
+pub(crate) fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        const LINE: usize = 64;
+        let bytes = std::mem::size_of_val(data);
+        if bytes == 0 {
+            return;
+        }
+        // From the start of the first line: rows that do not start on a line boundary touch one more.
+        let skew = data.as_ptr() as usize % LINE;
+        let first = data.as_ptr().cast::<i8>().wrapping_sub(skew);
+        let mut offset = 0;
+        while offset < skew + bytes {
+            // SAFETY: a prefetch never faults and has no visible effect; the lines overlap `data`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(first.wrapping_add(offset)) };
+            offset += LINE;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// Splits `0..n` into consecutive chunks of `chunk` rows (the last may be shorter).
 pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<(usize, usize)> {
     (0..n.div_ceil(chunk))

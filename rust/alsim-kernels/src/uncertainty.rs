@@ -3,7 +3,7 @@
 use crate::error::{check_k, check_non_empty, KernelError};
 use crate::fastmath::{fixed_order_sum, xlogx_in_place};
 use crate::real::Real;
-use crate::rows::{chunk_ranges, for_each_row};
+use crate::rows::{chunk_ranges, for_each_row, prefetch};
 use crate::topk::{merge_top, Ranked, TopK};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -553,27 +553,6 @@ const LARGEST_STEPS: f64 = u16::MAX as f64;
 fn quantise_down(m: f64) -> u16 {
     // The factor absorbs the rounding of the product, so that truncation never rounds up.
     (m * (LARGEST_STEPS * (1.0 - 1e-12))).min(LARGEST_STEPS) as u16
-}
-
-/// Asks the CPU to start loading `row` into cache (a hint only; no effect on results).
-#[inline(always)]
-fn prefetch<T>(row: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let bytes = std::mem::size_of_val(row);
-        let start = row.as_ptr().cast::<i8>();
-        let mut offset = 0;
-        while offset < bytes {
-            // SAFETY: prefetching is a hint that never faults; the addresses lie inside `row`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
-            offset += 64;
-        }
-        // SAFETY: as above; the last byte of `row` (its final cache line).
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(bytes.saturating_sub(1))) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = row;
 }
 
 /// The fused selection for entropy, in two passes.
