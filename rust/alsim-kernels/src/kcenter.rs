@@ -11,7 +11,8 @@
 //!
 //! The clusters are updated in chunks, claimed by the picking thread and by helper threads of the rayon
 //! pool that stay awake between picks (a pick takes tens of microseconds, a sleeping thread about ten
-//! to wake). What moved is gathered in chunk order, so the result does not depend on who updated what.
+//! to wake). The members that moved are sorted before they form the new cluster, so the result does not
+//! depend on who updated what.
 
 use crate::distance::{sq_dist, Rows};
 use crate::error::{check_k, KernelError};
@@ -103,14 +104,19 @@ fn farthest_in<T: Real>(clusters: &[Cluster<T>], first: usize) -> Option<Farthes
         .max()
 }
 
-/// `CHUNK_CLUSTERS` consecutive clusters: what one thread updates at a time.
+/// What the threads found in an update: the members that moved to the new center, and the farthest
+/// candidate of the clusters they updated.
 #[derive(Default)]
-struct Chunk<T> {
-    clusters: Vec<Cluster<T>>,
-    /// The members that moved to the latest center.
+struct Found<T> {
     moved: Vec<Member<T>>,
-    /// The farthest candidate of these clusters.
     farthest: Option<Farthest>,
+}
+
+impl<T> Found<T> {
+    fn merge(&mut self, other: &mut Found<T>) {
+        self.moved.append(&mut other.moved);
+        self.farthest = self.farthest.max(other.farthest.take());
+    }
 }
 
 /// The clusters and what the threads updating them share. The thread that picks writes the center and
@@ -120,8 +126,11 @@ struct State<'a, T> {
     /// `1 / (4 (1 + margin)^2)`: a point at squared distance `d2` from its own center cannot move to a
     /// center at squared distance `D2` from that center when `d2 <= D2 * prune_factor`.
     prune_factor: f64,
-    /// Room for every cluster the selection can create, so that the list itself never changes.
-    chunks: Vec<Mutex<Chunk<T>>>,
+    /// `CHUNK_CLUSTERS` consecutive clusters each (what one thread updates at a time), with room for every
+    /// cluster the selection can create, so that the list itself never changes.
+    chunks: Vec<Mutex<Vec<Cluster<T>>>>,
+    /// What the threads found in the current update, merged once per thread.
+    found: Mutex<Found<T>>,
     /// The coordinates of the center being added.
     center: RwLock<Vec<T>>,
     /// The number of the current update (high 32 bits) and how many of its chunks nobody has claimed yet
@@ -211,21 +220,19 @@ impl<'a, T: Real> State<'a, T> {
         } else {
             clusters.iter_mut().for_each(sort);
         }
-        let mut chunks: Vec<Mutex<Chunk<T>>> = (0..capacity.max(b).div_ceil(CHUNK_CLUSTERS))
-            .map(|_| Mutex::default())
-            .collect();
+        let found = Found {
+            moved: Vec::new(),
+            farthest: farthest_in(&clusters, 0),
+        };
         let mut clusters = clusters.into_iter();
-        for (j, chunk) in chunks.iter_mut().enumerate() {
-            let chunk = chunk.get_mut().unwrap_or_else(PoisonError::into_inner);
-            chunk
-                .clusters
-                .extend(clusters.by_ref().take(CHUNK_CLUSTERS));
-            chunk.farthest = farthest_in(&chunk.clusters, j * CHUNK_CLUSTERS);
-        }
+        let chunks = (0..capacity.max(b).div_ceil(CHUNK_CLUSTERS))
+            .map(|_| Mutex::new(clusters.by_ref().take(CHUNK_CLUSTERS).collect()))
+            .collect();
         State {
             rows,
             prune_factor,
             chunks,
+            found: Mutex::new(found),
             center: RwLock::new(Vec::new()),
             claims: AtomicU64::new(0),
             finished: AtomicUsize::new(0),
@@ -276,27 +283,31 @@ impl<'a, T: Real> State<'a, T> {
         members.drain(kept..reach);
     }
 
-    /// Updates chunk `j` for the current center.
-    fn update_chunk(&self, j: usize) {
-        let mut guard = locked(&self.chunks[j]);
-        let chunk = &mut *guard;
+    /// Updates chunk `j` for the current center, adding to `found`.
+    fn update_chunk(&self, j: usize, found: &mut Found<T>) {
+        let mut clusters = locked(&self.chunks[j]);
         let center = self.center.read().unwrap_or_else(PoisonError::into_inner);
         vectorized(ClusterUpdates {
             state: self,
             center: &center,
-            clusters: &mut chunk.clusters,
-            moved: &mut chunk.moved,
+            clusters: &mut clusters,
+            moved: &mut found.moved,
         });
-        chunk.farthest = farthest_in(&chunk.clusters, j * CHUNK_CLUSTERS);
+        found.farthest = found
+            .farthest
+            .max(farthest_in(&clusters, j * CHUNK_CLUSTERS));
     }
 
-    /// Claims and updates chunks of update number `update` until none is left.
+    /// Claims and updates chunks of update number `update` until none is left, then adds what it found
+    /// to the update's findings.
     fn claim_updates(&self, update: u32) {
+        let mut found = Found::default();
+        let mut updated = 0;
         let mut claims = self.claims.load(Ordering::Acquire);
         loop {
             let (number, unclaimed) = (claims >> 32, claims & u64::from(u32::MAX));
             if number != u64::from(update) || unclaimed == 0 {
-                return;
+                break;
             }
             match self.claims.compare_exchange_weak(
                 claims,
@@ -306,12 +317,16 @@ impl<'a, T: Real> State<'a, T> {
             ) {
                 Ok(_) => {
                     // `unclaimed` fits in u32, and so in usize.
-                    self.update_chunk(unclaimed as usize - 1);
-                    self.finished.fetch_add(1, Ordering::Release);
+                    self.update_chunk(unclaimed as usize - 1, &mut found);
+                    updated += 1;
                     claims = self.claims.load(Ordering::Acquire);
                 }
                 Err(now) => claims = now,
             }
+        }
+        if updated > 0 {
+            locked(&self.found).merge(&mut found);
+            self.finished.fetch_add(updated, Ordering::Release);
         }
     }
 
@@ -344,11 +359,12 @@ struct Picker<'s, 'a, T> {
 
 impl<T: Real> Picker<'_, '_, T> {
     /// Adds center `c`, a point that is no cluster's member (any more): updates every cluster, then
-    /// gathers the members that moved, in chunk order, into the new center's cluster.
+    /// gathers the members that moved into the new center's cluster.
     fn add_center(&mut self, c: usize) {
         let state = self.state;
         let chunks = self.clusters.div_ceil(CHUNK_CLUSTERS);
         *state.center.write().unwrap_or_else(PoisonError::into_inner) = state.rows.owned_row(c);
+        *locked(&state.found) = Found::default();
         state.finished.store(0, Ordering::Relaxed);
         self.update = self.update.wrapping_add(1);
         // The chunk count fits in 32 bits: 2^32 chunks would hold more clusters than memory does.
@@ -361,29 +377,25 @@ impl<T: Real> Picker<'_, '_, T> {
         while state.finished.load(Ordering::Acquire) < chunks {
             pause(&mut waited);
         }
-        let mut members = Vec::new();
-        for chunk in &state.chunks[..chunks] {
-            members.append(&mut locked(chunk).moved);
-        }
+        let mut found = locked(&state.found);
+        // Threads append in no fixed order; sorting by distance and index makes the list the same.
+        let mut members = std::mem::take(&mut found.moved);
         sort_farthest_first(&mut members);
         let position = self.clusters;
-        let mut chunk = locked(&state.chunks[position / CHUNK_CLUSTERS]);
-        chunk.farthest = chunk
+        found.farthest = found
             .farthest
             .max(members.first().map(|m| (m.key(), position)));
-        chunk.clusters.push(Cluster { center: c, members });
+        locked(&state.chunks[position / CHUNK_CLUSTERS]).push(Cluster { center: c, members });
         self.clusters += 1;
     }
 
-    /// Takes the candidate farthest from every center (lowest index among ties) out of its cluster.
+    /// Takes the candidate farthest from every center (lowest index among ties) out of its cluster; the
+    /// next update finds the next one.
     fn take_farthest(&mut self) -> Option<usize> {
-        let chunks = &self.state.chunks[..self.clusters.div_ceil(CHUNK_CLUSTERS)];
-        let (_, home) = chunks.iter().filter_map(|c| locked(c).farthest).max()?;
-        let mut chunk = locked(&chunks[home / CHUNK_CLUSTERS]);
-        let cluster = chunk.clusters.get_mut(home % CHUNK_CLUSTERS)?;
-        let pick = (!cluster.members.is_empty()).then(|| cluster.members.remove(0))?;
-        chunk.farthest = farthest_in(&chunk.clusters, home - home % CHUNK_CLUSTERS);
-        Some(pick.index)
+        let (_, home) = locked(&self.state.found).farthest.take()?;
+        let mut clusters = locked(self.state.chunks.get(home / CHUNK_CLUSTERS)?);
+        let members = &mut clusters.get_mut(home % CHUNK_CLUSTERS)?.members;
+        (!members.is_empty()).then(|| members.remove(0).index)
     }
 }
 

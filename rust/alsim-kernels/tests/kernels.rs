@@ -392,6 +392,10 @@ fn k_center_matches_textbook() {
         (500, 5, 10, 100),
         (3000, 8, 40, 300),
         (900, 2, 1, 899),
+        // More labelled points than the first pass takes (the rest are added as centers one by one),
+        // small enough for one thread and large enough for several.
+        (3000, 8, 400, 200),
+        (10_000, 8, 300, 100),
     ] {
         let x = data.blobs(n, d);
         let labeled: Vec<usize> = (0..n_lab).map(|i| (i * 37 + 5) % n).collect();
