@@ -29,7 +29,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
 /// Rows per chunk of the first full pass.
 const CHUNK_ROWS: usize = 2048;
 /// Clusters per chunk of a center update.
-const CHUNK_CLUSTERS: usize = 16;
+const CHUNK_CLUSTERS: usize = 32;
 /// At most this many labelled points seed the clusters in the first pass (which compares every point
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
@@ -134,9 +134,11 @@ struct State<'a, T> {
     /// The coordinates of the center being added.
     center: RwLock<Vec<T>>,
     /// The number of the current update (high 32 bits) and how many of its chunks nobody has claimed yet
-    /// (low 32 bits). Chunks are claimed from the last one down, so a thread can only claim chunks of
-    /// the update whose number it saw.
+    /// (low 32 bits), so that a thread can only claim chunks of the update whose number it saw.
     claims: AtomicU64,
+    /// How many chunks the current update has. They are claimed in order: the oldest clusters, which
+    /// hold the most members, first, so that the last claims (which others may wait for) are short.
+    chunk_count: AtomicUsize,
     /// How many chunks of the current update are done.
     finished: AtomicUsize,
     /// Set when the selection is over, so that helping threads return.
@@ -235,6 +237,7 @@ impl<'a, T: Real> State<'a, T> {
             found: Mutex::new(found),
             center: RwLock::new(Vec::new()),
             claims: AtomicU64::new(0),
+            chunk_count: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         }
@@ -316,8 +319,10 @@ impl<'a, T: Real> State<'a, T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
+                    // Written before the update was published, which the claim synchronised with.
+                    let chunk_count = self.chunk_count.load(Ordering::Relaxed);
                     // `unclaimed` fits in u32, and so in usize.
-                    self.update_chunk(unclaimed as usize - 1, &mut found);
+                    self.update_chunk(chunk_count - unclaimed as usize, &mut found);
                     updated += 1;
                     claims = self.claims.load(Ordering::Acquire);
                 }
@@ -365,6 +370,7 @@ impl<T: Real> Picker<'_, '_, T> {
         let chunks = self.clusters.div_ceil(CHUNK_CLUSTERS);
         *state.center.write().unwrap_or_else(PoisonError::into_inner) = state.rows.owned_row(c);
         *locked(&state.found) = Found::default();
+        state.chunk_count.store(chunks, Ordering::Relaxed);
         state.finished.store(0, Ordering::Relaxed);
         self.update = self.update.wrapping_add(1);
         // The chunk count fits in 32 bits: 2^32 chunks would hold more clusters than memory does.
