@@ -126,6 +126,8 @@ struct State<'a, T> {
     /// `1 / (4 (1 + margin)^2)`: a point at squared distance `d2` from its own center cannot move to a
     /// center at squared distance `D2` from that center when `d2 <= D2 * prune_factor`.
     prune_factor: f64,
+    /// Whether the input is large enough to split work over threads.
+    parallel: bool,
     /// `CHUNK_CLUSTERS` consecutive clusters each (what one thread updates at a time), with room for every
     /// cluster the selection can create, so that the list itself never changes.
     chunks: Vec<Mutex<Vec<Cluster<T>>>>,
@@ -233,6 +235,7 @@ impl<'a, T: Real> State<'a, T> {
         State {
             rows,
             prune_factor,
+            parallel,
             chunks,
             found: Mutex::new(found),
             center: RwLock::new(Vec::new()),
@@ -546,7 +549,6 @@ pub fn k_center_greedy<T: Real>(
         "the number of unlabelled points",
     )?;
 
-    let parallel = rows.n() * rows.d() >= PARALLEL_MIN_ENTRIES;
     let mut picks = Vec::with_capacity(k);
     // Every pick and every labelled point beyond the first pass's can become a cluster.
     let capacity = labelled.len().max(1) + k;
@@ -579,7 +581,7 @@ pub fn k_center_greedy<T: Real>(
             picker.add_center(next);
         }
     };
-    let helpers = if parallel {
+    let helpers = if state.parallel {
         rayon::current_num_threads().saturating_sub(1)
     } else {
         0
