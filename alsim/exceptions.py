@@ -16,6 +16,7 @@ __all__ = [
     "DatasetError",
     "ConfigError",
     "MissingSignalError",
+    "OutputPathError",
 ]
 
 
@@ -45,3 +46,7 @@ class ConfigError(AlsimError, ValueError):
 
 class MissingSignalError(AlsimError, ValueError):
     """A stopping rule or metric needs a signal that the run did not record."""
+
+
+class OutputPathError(AlsimError, OSError):
+    """An output location cannot be written (a file where a directory is wanted, read-only, disk full...)."""

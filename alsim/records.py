@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from alsim._output import check_output_file, parameter, writing_to
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 
 __all__ = ["RECORD_SCHEMA", "SimulationResult", "load_result"]
@@ -137,7 +138,10 @@ class SimulationResult:
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right")
         if path is not None:
-            figure.savefig(os.fspath(path), dpi=120)
+            who = parameter("path", "SimulationResult.plot")
+            check_output_file(path, who=who)
+            with writing_to(path, who=who):
+                figure.savefig(os.fspath(path), dpi=120)
         return figure
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -149,11 +153,14 @@ class SimulationResult:
         """
         import pyarrow.parquet as pq
 
+        who = parameter("path", "SimulationResult.save")
+        check_output_file(path, who=who)
         table = self.records.to_arrow()
         existing = dict(table.schema.metadata or {})
         existing[_CONFIG_KEY] = json.dumps(self.config, sort_keys=True).encode()
         existing[_METADATA_KEY] = json.dumps(self.metadata, sort_keys=True).encode()
-        pq.write_table(table.replace_schema_metadata(existing), os.fspath(path))
+        with writing_to(path, who=who):
+            pq.write_table(table.replace_schema_metadata(existing), os.fspath(path))
 
 
 def load_result(path: str | os.PathLike[str]) -> SimulationResult:

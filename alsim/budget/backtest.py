@@ -139,8 +139,9 @@ def write_backtest_report(table: pl.DataFrame, out_dir: str | os.PathLike[str], 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from alsim._output import check_output_dir, parameter
+
+    out = check_output_dir(out_dir, who=parameter("out_dir", "write_backtest_report"))
     table.write_csv(out / "backtest.csv")
     summary = summarize_backtest(table)
     fig, ax = plt.subplots(figsize=(6, 6), layout="constrained")

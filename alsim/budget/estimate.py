@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from alsim._output import check_output_dir, parameter
 from alsim.budget.curves import LabelsToTarget, bootstrap_labels_to_target
 from alsim.exceptions import DatasetError, InvalidParameterError
 
@@ -323,8 +324,10 @@ def estimate_budget(
     from alsim.stopping import score_rules, summarize_scores
 
     temporary = tempfile.TemporaryDirectory(prefix="alsim-budget-") if out_dir is None else None
-    work_dir = Path(temporary.name if temporary is not None else out_dir)  # type: ignore[arg-type]
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work_dir = check_output_dir(
+        temporary.name if temporary is not None else out_dir,  # type: ignore[arg-type]
+        who=parameter("out_dir", "estimate_budget"),
+    )
     try:
         spec, label_column, n_available, mean_row_cost = _prepare_data(data, label, cost_column, work_dir)
         n_pool = n_available - math.ceil(n_available * test_size)

@@ -159,8 +159,9 @@ def _cell(value: object) -> str:
 
 def write_budget_report(estimate: BudgetEstimate, out_dir: str | os.PathLike[str]) -> Path:
     """Write ``budget.md``, ``budget.json`` and ``budget.png`` into ``out_dir``; return the Markdown path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from alsim._output import check_output_dir, parameter
+
+    out = check_output_dir(out_dir, who=parameter("out_dir", "write_budget_report"))
     plot_budget(estimate, out / "budget.png")
     (out / "budget.json").write_text(json.dumps(estimate.to_dict(), indent=2) + "\n")
     report = out / "budget.md"

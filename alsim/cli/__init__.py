@@ -33,13 +33,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``alsim`` command line; return the process exit code."""
+    """Run the ``alsim`` command line; return the process exit code.
+
+    Exit status 2 for bad input (an :class:`AlsimError`: one line naming the flag or file and what to do),
+    1 for an operating-system error met while working (e.g. the disk filled up), 130 on Ctrl-C. No
+    traceback reaches the user for either.
+    """
+    from alsim._messages import command_line
+
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with command_line():
+            return int(args.func(args) or 0)
     except AlsimError as exc:
         print(f"alsim {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        from alsim._output import describe_os_error
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"alsim {args.command}: error{where}: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"alsim {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -27,11 +27,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from alsim._output import check_output_dir
     from alsim.budget.backtest import backtest, summarize_backtest, write_backtest_report
     from alsim.experiments import load_results
 
+    out = check_output_dir(args.out if args.out is not None else Path(args.results) / "backtest", who="--out")
     table = backtest(load_results(args.results), fit_share=args.fit_share, metric=args.metric, n_boot=args.bootstrap)
-    out = Path(args.out) if args.out is not None else Path(args.results) / "backtest"
     report = write_backtest_report(table, out, fit_share=args.fit_share)
     for key, value in summarize_backtest(table).items():
         print(f"{key:>24}: {value:.3g}" if isinstance(value, float) else f"{key:>24}: {value}")

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from alsim._output import check_output_file, writing_to
     from alsim.benchmarking import gate
 
     kernels = [name.strip() for name in args.kernels.split(",") if name.strip()] if args.kernels else None
@@ -106,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
         passes=args.passes,
     )
     baseline_path = Path(args.baseline) if args.baseline else gate.DEFAULT_BASELINE
+    # Before the suite runs (minutes): the files this run will write must be writable.
+    if args.json:
+        check_output_file(args.json, who="--json")
+    if args.update_baseline:
+        check_output_file(baseline_path, who="--baseline")
     section = "instruction_entries" if args.instructions else "entries"
     if args.update_baseline and not baseline_path.exists():
         baseline: dict = {}
@@ -146,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
             "rows": [row.as_dict() for row in result.comparisons],
             "further_runs": reports[1:],
         }
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        with writing_to(args.json, who="--json"):
+            Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     if args.update_baseline:
         if result.pytest_returncode != 0 or result.missing:
             print("alsim bench: baseline not updated because the suite did not pass.", file=sys.stderr)

@@ -46,11 +46,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from alsim._output import check_output_dir
     from alsim.budget import estimate_budget, write_budget_report
 
-    out = Path(args.out)
+    out = check_output_dir(args.out, who="--out")
     estimate = estimate_budget(
         args.data,
         label=args.label,

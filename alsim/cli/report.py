@@ -39,14 +39,16 @@ def run(args: argparse.Namespace) -> int:
     from alsim.experiments import load_results
     from alsim.reports import write_report
 
+    from alsim._output import check_output_dir
+
     directory = Path(args.directory)
+    out = check_output_dir(args.out if args.out else directory / "report", who="--out")
     results = load_results(directory)
     if results.height == 0:
         raise InvalidInputError(
             f"{str(directory)!r} has no finished cells yet (nothing in {str(directory / 'cells')!r}); run "
             f"'alsim run CONFIG --out {args.directory}' first."
         )
-    out = Path(args.out) if args.out else directory / "report"
     title = args.title or f"Active-learning benchmark report: {_experiment_name(directory)}"
     path = write_report(
         results, out, baseline=args.baseline, metric=args.metric, alpha=args.alpha, title=title,

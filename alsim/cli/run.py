@@ -42,10 +42,12 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alsim._output import check_output_dir
     from alsim.experiments import load_config, run_experiment
 
     executor = args.executor or ("dask" if args.scheduler else "local")
     config = load_config(args.config)
+    check_output_dir(args.out, who="--out")
     summary = run_experiment(
         config, args.out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,
         progress=not args.no_progress,

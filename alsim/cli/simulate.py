@@ -7,7 +7,6 @@ time and are labelled or skipped on the spot.
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 
@@ -23,6 +22,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--dataset", required=True, metavar="SPEC", help="'openml:<id>' or a CSV/parquet/ARFF path")
     parser.add_argument("--label", default=None, help="label column (required for CSV/parquet files)")
+    parser.add_argument(
+        "--ignore", action="append", default=None, metavar="COLUMN",
+        help="column of the data file not to use as a feature (an identifier, a cost, notes...); repeat for more",
+    )
     parser.add_argument(
         "--mode", choices=["pool", "stream"], default="pool",
         help="pool-based batches (default) or a stream of arrivals labelled or skipped one at a time",
@@ -67,12 +70,17 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alsim._output import check_output_dir, check_output_file
     from alsim.datasets import load_dataset
     from alsim.loop import simulate
 
+    # Before the simulation: a bad --out must not cost the whole run.
+    out = check_output_dir(args.out, who="--out")
+    path = check_output_file(out / "records.parquet", who="--out")
+    plot_path = check_output_file(out / "learning_curve.png", who="--out")
     dataset: Any = args.dataset
-    if args.label is not None:
-        dataset = load_dataset(args.dataset, label=args.label)
+    if args.label is not None or args.ignore:
+        dataset = load_dataset(args.dataset, label=args.label, ignore=args.ignore or ())
     if args.mode == "stream":
         from alsim.stream import simulate_stream
 
@@ -106,10 +114,7 @@ def run(args: argparse.Namespace) -> int:
             random_state=args.seed,
             progress=not args.no_progress,
         )
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "records.parquet")
     result.save(path)
-    plot_path = os.path.join(args.out, "learning_curve.png")
     result.plot(plot_path)
     print(result.summary())
     print(f"records: {path}\nlearning curve: {plot_path}")

@@ -51,17 +51,21 @@ def run(args: argparse.Namespace) -> int:
         winner_map,
     )
 
+    from alsim._output import check_output_dir
+
     source = Path(args.results)
     results = load_runs(source)
+    out = check_output_dir(
+        args.out if args.out else (source / "stopping" if source.is_dir() else
+                                   source.with_name(f"{source.stem}_stopping")),
+        who="--out",
+    )
     costs = {"cost_per_label": args.cost_per_label, "predictions": args.predictions,
              "cost_per_error": args.cost_per_error}
     rules = resolve_rules(args.rules, **costs)
     scores = score_rules(results, rules, **costs, progress=True)
     summary = summarize_scores(scores)
 
-    out = Path(args.out) if args.out else (source / "stopping" if source.is_dir() else
-                                           source.with_name(f"{source.stem}_stopping"))
-    out.mkdir(parents=True, exist_ok=True)
     scores.write_parquet(out / "stopping_scores.parquet")
     summary.write_csv(out / "stopping_summary.csv")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import importlib
 import multiprocessing
 import os
@@ -26,7 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from alsim.exceptions import InvalidParameterError
+from alsim._output import check_output_dir, describe_os_error, parameter
+from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, load_config
 from alsim.experiments.grid import Cell, expand_cells
 from alsim.experiments.store import CellLock, CellStore
@@ -43,6 +45,8 @@ SINGLE_THREAD_ENV = {
     "RAYON_NUM_THREADS": "1",
 }
 _EXECUTORS = ("local", "dask")
+# errno values of a full disk or quota: storing the remaining cells would fail the same way, so the run stops.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 # Seconds between checks of cells held by another run into the same directory.
 _POLL_SECONDS = 0.5
 
@@ -463,6 +467,7 @@ def run_experiment(
     _check_run_parameters(jobs, executor, scheduler)
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
+    check_output_dir(out_dir, who=parameter("out_dir", "run_experiment"))
     if simulate is None:
         from alsim.loop import simulate as engine_simulate
         from alsim.stream import simulate_stream
@@ -574,6 +579,13 @@ def _store_outcome(store: CellStore, cell: Cell, outcome: _Outcome) -> CellFailu
             result.metadata["cell"] = cell.to_dict()
             store.write_result(cell.cell_id, lambda path: result.save(path))
             return None
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL:
+                raise
+            raise OutputPathError(
+                f"Cannot store cell {cell.cell_id} in {str(store.cells_dir)!r}: {describe_os_error(exc)}. "
+                "Finished cells are kept; rerun the same command to go on."
+            ) from None
         except Exception as exc:
             error = _error_info(exc)
             error["message"] = f"The cell ran but its result could not be stored: {error['message']}"

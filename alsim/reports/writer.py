@@ -13,6 +13,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from alsim import metrics, stats
+from alsim._output import check_output_dir, parameter
 from alsim.exceptions import AlsimError, InvalidParameterError
 from alsim.reports import figures
 from alsim.reports.document import Document
@@ -139,7 +140,7 @@ def write_report(
             f"Got {metric!r} instead."
         )
     frame = metrics.validate_results(results, func, signals=("n_labeled", "cost", metric))
-    out = Path(out_dir)
+    out = check_output_dir(out_dir, who=parameter("out_dir", func))
     (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     sections = _Sections()
