@@ -194,11 +194,11 @@ def drift_recovery_report(
     >>> sorted(runs["variant"].unique())  # doctest: +SKIP
     ['detector', 'fixed']
     """
+    from alsim._output import check_output_dir, parameter
     from alsim.learners import learner_description
     from alsim.stream.simulate import simulate_stream
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(out_dir, who=parameter("out_dir", "drift_recovery_report"))
     shared = dict(
         learner=learner,
         order=order,
@@ -317,13 +317,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--detector", default="adwin", choices=["adwin", "page_hinkley"])
     parser.add_argument("--budget-fraction", type=float, default=0.1)
     args = parser.parse_args(argv)
-    drift_recovery_report(
-        args.out,
-        dataset=args.dataset,
-        drift_detector=args.detector,
-        budget_fraction=args.budget_fraction,
-        seeds=tuple(range(args.seeds)),
-    )
+    from alsim._messages import command_line
+    from alsim._output import check_output_dir
+    from alsim.exceptions import AlsimError
+
+    try:
+        with command_line():
+            check_output_dir(args.out, who="--out")
+            drift_recovery_report(
+                args.out,
+                dataset=args.dataset,
+                drift_detector=args.detector,
+                budget_fraction=args.budget_fraction,
+                seeds=tuple(range(args.seeds)),
+            )
+    except AlsimError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     print(Path(args.out) / "report.md")
     return 0
 
