@@ -137,7 +137,7 @@ def test_table_datasets_need_a_label_and_resolve_relative_to_the_config(tmp_path
     (tmp_path / "data" / "mine.csv").write_text("a,y\n1,p\n2,q\n")
     config_path = tmp_path / "exp.toml"
     config_path.write_text('name = "t"\ndatasets = ["data/mine.csv"]\nstrategies = ["random"]\nseeds = [0]\n')
-    with pytest.raises(ConfigError, match="needs its label column"):
+    with pytest.raises(ConfigError, match="must name the label column"):
         load_config(config_path)
     config_path.write_text(
         'name = "t"\ndatasets = [{spec = "data/mine.csv", label = "y"}]\nstrategies = ["random"]\nseeds = [0]\n'

@@ -9,6 +9,7 @@ typo in a 500-cell grid is caught before anything runs.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 import tomllib
@@ -30,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from alsim.exceptions import ConfigError
+from alsim.exceptions import ConfigError, DatasetError
 
 __all__ = [
     "Budget",
@@ -39,10 +40,14 @@ __all__ = [
     "InitialSet",
     "OracleOptions",
     "StreamOptions",
+    "check_dataset_sizes",
     "dump_config",
     "load_config",
     "parse_config",
 ]
+
+#: Largest seed a cell accepts (``random_state`` of :func:`alsim.simulate`; a test checks they agree).
+MAX_SEED = 2**32 - 1
 
 _OPENML_SPEC = re.compile(r"^openml:\s*0*(\d+)$")
 _TABLE_SUFFIXES = (".csv", ".parquet", ".arff", ".arff.gz")
@@ -110,7 +115,8 @@ LearnerName = Annotated[str, AfterValidator(_check_learner)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: TOML has inf and nan literals, and no setting of an experiment means either.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class DatasetEntry(_Section):
@@ -153,10 +159,11 @@ class DatasetEntry(_Section):
     @model_validator(mode="after")
     def _label_for_tables(self) -> DatasetEntry:
         if self.spec.lower().endswith(_LABELED_SUFFIXES) and self.label is None:
+            # pydantic fills in "{name}" only (no format specs, no escaped braces): the TOML braces stay as written.
             raise PydanticCustomError(
                 "alsim_missing_label",
-                "a CSV or parquet dataset needs its label column: write {{spec = {spec!r}, label = \"<column>\"}}",
-                {"spec": self.spec},
+                "must name the label column of a CSV or parquet file: write {spec = {path}, label = \"<column>\"}",
+                {"path": repr(self.spec)},
             )
         return self
 
@@ -192,7 +199,7 @@ class OracleOptions(_Section):
     @classmethod
     def _check_cost(cls, value: Any, handler: Any) -> Any:
         # A union's default error lists one failure per member; one sentence is more useful.
-        expected = "a positive number, 'difficulty' or a table of per-class positive costs"
+        expected = "a positive finite number, 'difficulty' or a table of per-class positive finite costs"
         try:
             cost = handler(value)
         except ValidationError:
@@ -243,10 +250,11 @@ class ExperimentConfig(_Section):
     batch_sizes: Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_unique)] = Field(
         default=[10], min_length=1
     )
-    seeds: Annotated[list[Annotated[int, Field(ge=0)]], AfterValidator(_unique)] | None = Field(
+    # A run's seed seeds numpy's SeedSequence and scikit-learn, which take 32-bit seeds.
+    seeds: Annotated[list[Annotated[int, Field(ge=0, le=MAX_SEED)]], AfterValidator(_unique)] | None = Field(
         default=None, min_length=1
     )
-    n_seeds: int | None = Field(default=None, ge=1)
+    n_seeds: int | None = Field(default=None, ge=1, le=MAX_SEED + 1)
     strategy_params: dict[str, dict[str, int | float | str | bool]] = {}
     budget: Budget = Budget()
     initial: InitialSet = InitialSet()
@@ -283,6 +291,18 @@ class ExperimentConfig(_Section):
                     "stream.update to N (retrain every N labels)",
                     {"names": ", ".join(repr(n) for n in without)},
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _budget_covers_initial_set(self) -> ExperimentConfig:
+        labels, size = self.budget.labels, self.initial.size
+        if labels is not None and size is not None and labels < size:
+            raise PydanticCustomError(
+                "alsim_budget",
+                "budget.labels = {labels} is smaller than initial.size = {size}, which the budget includes; "
+                "raise budget.labels or lower initial.size",
+                {"labels": labels, "size": size},
+            )
         return self
 
     @model_validator(mode="after")
@@ -358,6 +378,7 @@ _EXPECTATIONS = {
     "int_from_float": "must be an integer",
     "float_type": "must be a number",
     "float_parsing": "must be a number",
+    "finite_number": "must be a finite number (not inf or nan)",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "string_type": "must be a string",
@@ -468,14 +489,121 @@ def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
     250
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"The experiment config {str(path)!r} is a directory; give a TOML file (see experiments/)."
+        )
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"The experiment config {str(path)!r} does not exist.") from None
+    except OSError as exc:
+        raise ConfigError(f"The experiment config {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"The experiment config {str(path)!r} is not a text file (not UTF-8); give a TOML file."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The experiment config {str(path)!r} is not valid TOML: {exc}.") from None
     return parse_config(data, base_dir=path.resolve().parent, source=f"experiment config {str(path)!r}")
+
+
+def _dataset_size(entry: DatasetEntry) -> tuple[int, int]:
+    """Labelled rows and classes of a grid dataset: from the manifest for bundled OpenML copies (no parsing),
+    else by loading it (a team's file, or an OpenML dataset through the client and its cache)."""
+    from alsim.datasets import load_dataset
+    from alsim.datasets._bundled import MANIFEST
+
+    match = _OPENML_SPEC.match(entry.spec)
+    if match and int(match.group(1)) in MANIFEST and entry.label is None:
+        bundled = MANIFEST[int(match.group(1))]
+        return bundled.instances, bundled.classes
+    dataset = load_dataset(entry.spec, label=entry.label)
+    return dataset.n_samples, len(set(dataset.target))
+
+
+def check_dataset_sizes(config: ExperimentConfig) -> list[str]:
+    """Check the sizes a config asks for against the pool of every dataset it names, before anything runs.
+
+    The pool is what the stratified split leaves for labelling: ``n - ceil(test_size * n)`` rows.
+    ``stop_set_size``, ``initial.size`` and ``batch_sizes`` larger than a pool (or an initial set smaller
+    than the classes with ``initial.method = "per_class"``, or a label budget below the initial set) would
+    make every cell of that dataset fail; they raise. A dataset that cannot be loaded is skipped here: its
+    cells fail with the loader's message while the rest of the grid runs. A label budget larger than a pool is legitimate (the
+    runs stop when the pool is exhausted) but worth knowing: it is returned as a warning.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+
+    Returns
+    -------
+    list of str
+        Warnings, one per dataset whose pool is smaller than ``budget.labels``.
+
+    Raises
+    ------
+    ConfigError
+        Listing every setting that does not fit a named dataset.
+
+    Examples
+    --------
+    >>> from alsim.experiments import check_dataset_sizes, parse_config
+    >>> config = parse_config({"name": "x", "datasets": ["openml:61"], "strategies": ["random"],
+    ...                        "seeds": [0], "stop_set_size": 500})
+    >>> check_dataset_sizes(config)
+    Traceback (most recent call last):
+    ...
+    alsim.exceptions.ConfigError: The experiment 'x' does not fit its datasets:
+      - 'stop_set_size' = 500 is larger than the pool of 'openml:61' (105 of 150 rows after the 30% test split); ...
+    """
+    problems: list[str] = []
+    warnings_found: list[str] = []
+    for entry in config.datasets:
+        try:
+            n_rows, n_classes = _dataset_size(entry)
+        except DatasetError:
+            continue  # an unreadable dataset fails its own cells with its own message; the others still run
+        pool = n_rows - math.ceil(config.test_size * n_rows)
+        where = (
+            f"the pool of {entry.spec!r} ({pool} of {n_rows} rows after the {config.test_size:.0%} test split)"
+        )
+        fix = "lower it or drop the dataset"
+        if config.stop_set_size is not None and config.stop_set_size > pool:
+            problems.append(f"'stop_set_size' = {config.stop_set_size} is larger than {where}; {fix}")
+        if config.mode == "stream":
+            continue
+        if config.initial.size is not None and config.initial.size > pool:
+            problems.append(f"'initial.size' = {config.initial.size} is larger than {where}; {fix}")
+        if config.initial.method == "per_class" and config.initial.size is not None and (
+            config.initial.size < n_classes
+        ):
+            problems.append(
+                f"'initial.size' = {config.initial.size} is smaller than the {n_classes} classes of {entry.spec!r}, "
+                "and initial.method = 'per_class' takes at least one of each; raise it"
+            )
+        too_large = [size for size in config.batch_sizes if size > pool]
+        if too_large:
+            problems.append(f"'batch_sizes' {too_large} are larger than {where}; {fix}")
+        labels = config.budget.labels
+        if labels is not None:
+            initial = config.initial.size
+            if initial is None:  # the engine's default initial set, see alsim.simulate
+                initial = min(pool, max(min(config.batch_sizes), n_classes))
+            if labels < initial:
+                problems.append(
+                    f"'budget.labels' = {labels} is smaller than the initial set on {entry.spec!r} ({initial} "
+                    "labels: the batch size or the number of classes); raise it or set initial.size"
+                )
+            elif labels > pool:
+                warnings_found.append(
+                    f"'budget.labels' = {labels} is larger than {where}: its runs stop when the pool is exhausted"
+                )
+    if problems:
+        listed = "\n".join(f"  - {problem}." for problem in problems)
+        raise ConfigError(f"The experiment {config.name!r} does not fit its datasets:\n{listed}")
+    return warnings_found
 
 
 def dump_config(config: ExperimentConfig) -> str:

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 
 from alsim._output import check_output_dir, describe_os_error, parameter
 from alsim.exceptions import InvalidParameterError, OutputPathError
-from alsim.experiments.config import ExperimentConfig, load_config
+from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
 from alsim.experiments.store import CellLock, CellStore
 
@@ -468,6 +469,8 @@ def run_experiment(
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
     check_output_dir(out_dir, who=parameter("out_dir", "run_experiment"))
+    for message in check_dataset_sizes(config):
+        warnings.warn(message, UserWarning, stacklevel=2)
     if simulate is None:
         from alsim.loop import simulate as engine_simulate
         from alsim.stream import simulate_stream

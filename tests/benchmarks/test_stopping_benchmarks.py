@@ -1,6 +1,6 @@
-"""Speed of stopping-rule scoring on a grid-sized long frame (240 runs x 59 rounds, stop set of 500).
+"""Speed of stopping-rule scoring on a grid-sized long frame (240 runs x 47 rounds, stop set of 400).
 
-The size is that of ``experiments/stopping_study.toml`` (8 datasets x 3 strategies x 10 seeds, 600 labels in
+The size is that of ``experiments/stopping_study.toml`` (8 datasets x 3 strategies x 10 seeds, 480 labels in
 batches of 10). The records are synthetic (seeded learning curves and stop-set predictions), since only the
 scoring is timed. Skipped unless benchmarks are enabled::
 
@@ -19,7 +19,7 @@ from alsim.stopping import score_rules, winner_map
 @pytest.fixture(scope="module")
 def study_sized_results() -> pl.DataFrame:
     rng = np.random.default_rng(0)
-    n_rounds, stop_set = 59, 500
+    n_rounds, stop_set = 47, 400
     labels = 20 + 10 * np.arange(n_rounds)
     frames = []
     for cell in range(240):
