@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 
-__all__ = ["command_line", "on_command_line", "pass_option"]
+__all__ = ["command_line", "on_command_line", "pass_option", "pass_value"]
 
 _ON_COMMAND_LINE: ContextVar[bool] = ContextVar("alsim_on_command_line", default=False)
 
@@ -41,3 +41,10 @@ def pass_option(parameter: str, flag: str, values: Sequence[str]) -> str:
     if on_command_line():
         return " ".join(f"{flag} {shlex.quote(str(value))}" for value in values)
     return f"{parameter}={[str(value) for value in values]!r}"
+
+
+def pass_value(parameter: str, flag: str, value: str) -> str:
+    """``"--cost-column seconds"`` on the command line, ``"cost_column='seconds'"`` in Python."""
+    if on_command_line():
+        return f"{flag} {shlex.quote(str(value))}"
+    return f"{parameter}={str(value)!r}"

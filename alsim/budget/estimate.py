@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,7 +135,8 @@ def _check_positive(name: str, value: Any, *, integer: bool = False) -> None:
 
 
 def _prepare_data(
-    data: str | os.PathLike[str], label: str | None, cost_column: str | None, work_dir: Path
+    data: str | os.PathLike[str], label: str | None, cost_column: str | None, work_dir: Path,
+    ignore: Sequence[str] = (),
 ) -> tuple[str, str | None, int, float | None]:
     """Resolve the data to a grid dataset spec; a team's file is reduced to its labeled rows.
 
@@ -150,7 +152,7 @@ def _prepare_data(
                 "The 'cost_column' parameter of estimate_budget needs a table file (CSV, parquet or ARFF); "
                 f"{spec!r} has no per-row costs. Give a constant 'cost_per_label' instead."
             )
-        dataset = load_dataset(spec, label=label)
+        dataset = load_dataset(spec, label=label, ignore=ignore)
         return spec, label, dataset.n_samples, None
     if label is None:
         raise InvalidParameterError(
@@ -161,8 +163,11 @@ def _prepare_data(
 
     with warnings.catch_warnings():
         # load_dataset warns that it drops unlabeled rows; for a budget that is the documented behaviour.
-        warnings.simplefilter("ignore", UserWarning)
-        dataset = load_dataset(spec, label=label)
+        # Its other warnings (identifiers, stray text in numbers...) are about the team's data: they show.
+        warnings.filterwarnings("ignore", message=".*dropping .* rows whose label", category=UserWarning)
+        if cost_column is not None:  # read below as the costs, then dropped: not a feature
+            warnings.filterwarnings("ignore", message=f".*column {re.escape(repr(cost_column))} looks like a labelling cost")
+        dataset = load_dataset(spec, label=label, ignore=ignore)
     frame = dataset.features.copy()
     mean_cost = None
     if cost_column is not None:
@@ -220,6 +225,7 @@ def estimate_budget(
     metric: Metric = "accuracy",
     cost_per_label: float = 1.0,
     cost_column: str | None = None,
+    ignore: Sequence[str] = (),
     predictions: float | None = None,
     cost_per_error: float | None = None,
     strategies: Sequence[str] = DEFAULT_STRATEGIES,
@@ -253,7 +259,9 @@ def estimate_budget(
         Money per label.
     cost_column : str, optional
         A column of per-row labeling costs, used instead of ``cost_per_label``: each label is charged the
-        mean cost of the labeled rows (selection is simulated without seeing costs).
+        mean cost of the labeled rows (selection is simulated without seeing costs). It is never a feature.
+    ignore : sequence of str, default=()
+        Further columns that are not features (identifiers, notes...), as in :func:`alsim.datasets.load_dataset`.
     predictions, cost_per_error : float, optional
         Predictions the model will make in deployment and the cost of one wrong prediction. They set the
         total-cost model under which stopping rules are compared; by default 10,000 predictions and an
@@ -329,7 +337,7 @@ def estimate_budget(
         who=parameter("out_dir", "estimate_budget"),
     )
     try:
-        spec, label_column, n_available, mean_row_cost = _prepare_data(data, label, cost_column, work_dir)
+        spec, label_column, n_available, mean_row_cost = _prepare_data(data, label, cost_column, work_dir, ignore)
         n_pool = n_available - math.ceil(n_available * test_size)
         if batch_size is None:
             batch_size = max(1, n_pool // 25)

@@ -8,9 +8,12 @@ registers its arguments and sets ``func``) and keeping heavy imports inside the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from alsim.exceptions import AlsimError
 
@@ -32,6 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _warnings_as_lines(prefix: str) -> Iterator[None]:
+    """Show a warning as one line ``alsim run: warning: ...``, not Python's file/line/source-code form."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        print(f"{prefix}: warning: {message}", file=sys.stderr)
+
+    saved = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``alsim`` command line; return the process exit code.
 
@@ -43,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        with command_line():
+        with command_line(), _warnings_as_lines(f"alsim {args.command}"):
             return int(args.func(args) or 0)
     except AlsimError as exc:
         print(f"alsim {args.command}: error: {exc}", file=sys.stderr)

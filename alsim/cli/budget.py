@@ -27,7 +27,10 @@ def add_parser(subparsers: Any) -> None:
                         help="read --target as a share of the accuracy reached with every labeled row")
     parser.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1"))
     parser.add_argument("--cost-per-label", type=float, default=1.0, help="money per label (default: 1)")
-    parser.add_argument("--cost-column", default=None, help="column of per-row labeling costs (instead of a constant)")
+    parser.add_argument("--cost-column", default=None,
+                        help="column of per-row labeling costs (instead of a constant); never used as a feature")
+    parser.add_argument("--ignore", action="append", default=None, metavar="COLUMN",
+                        help="column that is not a feature (an identifier, notes...); repeat for more")
     parser.add_argument("--predictions", type=float, default=None, help="predictions the model makes in deployment")
     parser.add_argument("--cost-per-error", type=float, default=None, help="cost of one wrong prediction")
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES),
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         metric=args.metric,
         cost_per_label=args.cost_per_label,
         cost_column=args.cost_column,
+        ignore=args.ignore or (),
         predictions=args.predictions,
         cost_per_error=args.cost_per_error,
         strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],

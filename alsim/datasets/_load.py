@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alsim._messages import pass_option, pass_value
 from alsim.datasets._arff import read_arff
 from alsim.datasets._bundled import MANIFEST, read_bundled_table
 from alsim.exceptions import DatasetError, InvalidParameterError
@@ -251,7 +252,7 @@ def _dataset_from_table(
     if len(table) == 0:
         raise DatasetError(f"{spec}: the table has no rows.")
 
-    target = _labels_as_strings(table[label])
+    target = _strip_text(_labels_as_strings(table[label]), spec, f"label column {label!r}", 5)
     labelled = target.notna().to_numpy()
     if not labelled.all():
         warnings.warn(
@@ -274,6 +275,7 @@ def _dataset_from_table(
         raise DatasetError(f"{spec}: no feature column is left after removing the label and ignored columns.")
     features = _normalise_feature_dtypes(features, spec).reset_index(drop=True)
     _warn_about_identifiers(features, spec)
+    _warn_about_costs(features, spec)
     return Dataset(
         name=name,
         spec=spec,
@@ -295,10 +297,59 @@ def _warn_about_identifiers(features: pd.DataFrame, spec: str, min_rows: int = 2
         if isinstance(column.dtype, pd.CategoricalDtype) and column.nunique() == len(column):
             warnings.warn(
                 f"{spec}: the nominal feature {name!r} has a different value in every row, like an "
-                f"identifier; pass ignore=[{name!r}] to drop it.",
+                f"identifier; pass {pass_option('ignore', '--ignore', [name])} to drop it.",
                 UserWarning,
                 stacklevel=5,
             )
+
+
+# Names of columns that record what labelling an example cost rather than a property of the example: a
+# word of labelling together with a word of cost or time ("seconds_to_label", "annotation cost"), or "cost"
+# alone. Broader patterns flag real features ("duration" of a loan, a "cost-sharing" vote).
+_LABELLING_WORD = re.compile(r"label|annotat", re.IGNORECASE)
+_COST_WORD = re.compile(r"cost|price|time|sec|minute|duration|effort", re.IGNORECASE)
+_BARE_COST = re.compile(r"^\W*(cost|costs)\W*$", re.IGNORECASE)
+
+
+def _looks_like_cost(name: str) -> bool:
+    return bool(_BARE_COST.match(name) or (_LABELLING_WORD.search(name) and _COST_WORD.search(name)))
+
+
+def _warn_about_costs(features: pd.DataFrame, spec: str) -> None:
+    """A labelling cost or time is not known for an unlabelled example and says nothing about its class in
+    deployment: used as a feature it leaks the annotation process into the model."""
+    for name in features.columns:
+        if _looks_like_cost(str(name)):
+            warnings.warn(
+                f"{spec}: the column {name!r} looks like a labelling cost or time, not a property of the "
+                f"example, and is used as a feature; pass {pass_option('ignore', '--ignore', [name])} to "
+                f"leave it out (alsim budget reads per-row costs with "
+                f"{pass_value('cost_column', '--cost-column', name)}).",
+                UserWarning,
+                stacklevel=5,
+            )
+
+
+def _strip_text(values: pd.Series, spec: str, what: str, stacklevel: int) -> pd.Series:
+    """Strip surrounding whitespace from string values ("a " is the class "a"; a blank value is missing)
+    and say so when it merges values that were distinct."""
+    present = values.notna()
+    if not present.any():
+        return values
+    raw = values[present].astype(str)
+    stripped = raw.str.strip()
+    changed = raw != stripped
+    if changed.any():
+        merged = sorted({repr(value) for value in raw[changed]})
+        warnings.warn(
+            f"{spec}: {len(merged)} value(s) of the {what} have surrounding whitespace ({', '.join(merged[:5])}"
+            f"{', ...' if len(merged) > 5 else ''}); they are stripped, so e.g. 'a ' and 'a' are one value.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    result = values.copy().astype(object)
+    result[present] = stripped.where(stripped != "", None)
+    return result
 
 
 def _labels_as_strings(column: pd.Series) -> pd.Series:
@@ -316,6 +367,42 @@ def _labels_as_strings(column: pd.Series) -> pd.Series:
         values = column.astype(object)
     present = values.notna()
     return values.where(~present, values[present].map(str)).where(present, None)
+
+
+#: A text column whose present values are numbers except for at most this share is a numeric column with
+#: a few stray entries (a typo, "n/a", "?"): one-hot encoding it would make a feature per distinct number.
+MOSTLY_NUMERIC_SHARE = 0.05
+
+
+def _mostly_numeric(values: pd.Series, spec: str, name: str) -> np.ndarray | None:
+    """The column as float64 with its few non-numeric entries missing, or None if it is really nominal."""
+    import numpy as np
+    import pandas as pd
+
+    present = values.dropna()
+    if present.empty:
+        return None
+    parsed = pd.to_numeric(present, errors="coerce")
+    strays = present[parsed.isna()]
+    numeric = len(present) - len(strays)
+    # At least 10 numbers and a handful of distinct ones: 'yes'/'no' columns coded '0', '1', 'n/a' stay nominal.
+    if strays.empty or numeric < 10 or parsed.nunique() < 5 or len(strays) > MOSTLY_NUMERIC_SHARE * len(present):
+        return None
+    result = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(result).any():
+        raise DatasetError(
+            f"{spec}: feature {name!r} contains infinite values; replace them with finite numbers "
+            "or leave the cells empty (missing values are imputed)."
+        )
+    shown = sorted({repr(value) for value in strays})
+    warnings.warn(
+        f"{spec}: the feature {name!r} holds numbers except for {len(strays)} entr{'y' if len(strays) == 1 else 'ies'} "
+        f"({', '.join(shown[:5])}{', ...' if len(shown) > 5 else ''}); it is read as numeric with those entries "
+        "missing (they are imputed). Fix them in the file if they mean something.",
+        UserWarning,
+        stacklevel=6,
+    )
+    return result
 
 
 def _normalise_feature_dtypes(features: pd.DataFrame, spec: str) -> pd.DataFrame:
@@ -344,10 +431,13 @@ def _normalise_feature_dtypes(features: pd.DataFrame, spec: str) -> pd.DataFrame
             column = column.astype(object)
             present = column.notna()
             as_text = column.where(~present, column[present].map(str)).where(present, None)
-            columns[name] = pd.Categorical(as_text)
+            as_text = _strip_text(as_text, spec, f"feature {name!r}", 6)
+            numbers = _mostly_numeric(as_text, spec, name)
+            columns[name] = numbers if numbers is not None else pd.Categorical(as_text)
         else:
             raise DatasetError(
                 f"{spec}: feature {name!r} has dtype {dtype}, which alsim cannot use; features must be "
-                "numeric, boolean, string or categorical. Convert it or pass it in ignore=."
+                f"numeric, boolean, string or categorical. Convert it or pass "
+                f"{pass_option('ignore', '--ignore', [name])}."
             )
     return pd.DataFrame(columns, index=features.index)
