@@ -299,6 +299,18 @@ class Committee:
         self.members_ = fitted
         return self
 
+    def __call__(self) -> Committee:
+        """Deprecated: ``PoolState.committee`` was a method; it is a property now. Returns the committee."""
+        import warnings
+
+        warnings.warn(
+            "PoolState.committee is a property: write 'state.committee' without parentheses (calling it is "
+            "deprecated and will stop working).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self
+
     def member_proba(self, X: np.ndarray) -> np.ndarray:
         """Each member's class probabilities over the full class set, shape ``(M, n, n_classes)``."""
         if not hasattr(self, "members_"):

@@ -73,7 +73,7 @@ def test_every_strategy_is_deterministic_and_can_take_the_whole_pool(name):
 
 def test_uncertainty_sampling_takes_the_most_uncertain_first():
     state = _state()
-    proba = state.proba_unlabeled()
+    proba = state.proba_unlabeled
     sorted_proba = np.sort(proba, axis=1)
     margin = sorted_proba[:, -1] - sorted_proba[:, -2]
     chosen = make_strategy("margin").select(state, 5, np.random.default_rng(0))
@@ -92,7 +92,7 @@ def test_committee_is_fitted_only_when_a_strategy_asks_for_it():
     make_strategy("margin").select(state, 3, np.random.default_rng(0))
     assert state._committee is None
     make_strategy("qbc_vote_entropy").select(state, 3, np.random.default_rng(0))
-    assert state.committee().n_members == 4
+    assert state.committee.n_members == 4
 
 
 def test_coreset_first_pick_is_the_point_farthest_from_the_labeled_set():
@@ -118,8 +118,8 @@ def test_pool_probabilities_are_sliced_not_predicted_again():
     proba_pool = np.array([[0.9, 0.1], [0.8, 0.2], [0.5, 0.5], [0.3, 0.7], [0.1, 0.9]])
     # No model: any prediction would fail, so the rows must come from proba_pool.
     state = PoolState(X, np.array([0, 4]), np.array([0, 1]), 2, None, proba_pool=proba_pool)
-    np.testing.assert_array_equal(state.proba_unlabeled(), proba_pool[[1, 2, 3]])
-    assert state.proba_unlabeled().flags.c_contiguous
+    np.testing.assert_array_equal(state.proba_unlabeled, proba_pool[[1, 2, 3]])
+    assert state.proba_unlabeled.flags.c_contiguous
     assert make_strategy("margin").select(state, 1, np.random.default_rng(0)).tolist() == [2]
 
 

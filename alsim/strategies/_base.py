@@ -23,6 +23,12 @@ class PoolState:
     per round and shared with the loop's records), a committee fitted on demand, and the oracle's
     expected cost of each unlabeled example.
 
+    Everything a strategy reads is an attribute or a property: ``X_pool``, ``labeled``, ``y_labeled``,
+    ``unlabeled``, ``n_unlabeled``, ``n_classes``, ``model``, ``X_unlabeled``, ``proba_unlabeled``,
+    ``committee``, ``committee_proba_unlabeled``, ``committee_votes_unlabeled``, ``expected_costs`` and
+    ``cache`` (the costly ones are computed on first access and cached for the round). The one method,
+    :meth:`uncertainty_scores`, takes the measure as its argument.
+
     Parameters
     ----------
     X_pool : float64 array of shape (n_pool, d)
@@ -106,6 +112,7 @@ class PoolState:
         self._X_unlabeled: np.ndarray | None = None
         self._committee: Committee | None = None
         self._committee_proba: np.ndarray | None = None
+        self._committee_votes: np.ndarray | None = None
         self._expected_costs: np.ndarray | None = None
 
     @property
@@ -120,6 +127,7 @@ class PoolState:
             self._X_unlabeled = np.ascontiguousarray(self.X_pool[self.unlabeled])
         return self._X_unlabeled
 
+    @property
     def proba_unlabeled(self) -> np.ndarray:
         """Current model's class probabilities on the unlabeled pool, ``(n_unlabeled, n_classes)``, cached."""
         if self._proba_unlabeled is None:
@@ -127,21 +135,22 @@ class PoolState:
                 self._proba_unlabeled = np.ascontiguousarray(self._proba_pool[self.unlabeled])
             else:
                 self._proba_unlabeled = predict_proba_full(self.model, self.X_unlabeled, self.n_classes)
-        return self._proba_unlabeled
+        return _legacy_callable(self._proba_unlabeled, "proba_unlabeled")
 
     def uncertainty_scores(self, measure: str) -> np.ndarray:
         """Uncertainty of each unlabeled example under the current model (:func:`alsim.kernels.uncertainty_scores`
-        of :meth:`proba_unlabeled`), cached per measure."""
+        of :attr:`proba_unlabeled`), cached per measure."""
         if measure not in self._uncertainty:
             from alsim import kernels
 
-            self._uncertainty[measure] = kernels.uncertainty_scores(self.proba_unlabeled(), measure)
+            self._uncertainty[measure] = kernels.uncertainty_scores(self.proba_unlabeled, measure)
         return self._uncertainty[measure]
 
     def has_uncertainty_scores(self, measure: str) -> bool:
         """True when the scores of ``measure`` are already computed (no kernel pass needed)."""
         return measure in self._uncertainty
 
+    @property
     def committee(self) -> Committee:
         """A committee fitted on the labeled set (fitted on first use, then cached for this round)."""
         if self._committee is None:
@@ -153,24 +162,53 @@ class PoolState:
             self._committee = committee.fit(self.X_pool[self.labeled], self.y_labeled)
         return self._committee
 
+    @property
     def committee_proba_unlabeled(self) -> np.ndarray:
         """Each committee member's probabilities on the unlabeled pool, ``(M, n_unlabeled, n_classes)``, cached."""
         if self._committee_proba is None:
-            self._committee_proba = self.committee().member_proba(self.X_unlabeled)
-        return self._committee_proba
+            self._committee_proba = self.committee.member_proba(self.X_unlabeled)
+        return _legacy_callable(self._committee_proba, "committee_proba_unlabeled")
 
+    @property
     def committee_votes_unlabeled(self) -> np.ndarray:
-        """Each committee member's predicted class on the unlabeled pool, ``(M, n_unlabeled)`` int64."""
-        return votes_from_proba(self.committee_proba_unlabeled())
+        """Each committee member's predicted class on the unlabeled pool, ``(M, n_unlabeled)`` int64, cached."""
+        if self._committee_votes is None:
+            self._committee_votes = votes_from_proba(self.committee_proba_unlabeled)
+        return _legacy_callable(self._committee_votes, "committee_votes_unlabeled")
 
+    @property
     def expected_costs(self) -> np.ndarray:
         """The oracle's expected cost of labeling each unlabeled example, ``(n_unlabeled,)``, cached."""
         if self._expected_costs is None:
             if self._cost_model is None:
                 self._expected_costs = np.ones(self.n_unlabeled)
             else:
-                self._expected_costs = np.asarray(self._cost_model(self.proba_unlabeled()), dtype=np.float64)
-        return self._expected_costs
+                self._expected_costs = np.asarray(self._cost_model(self.proba_unlabeled), dtype=np.float64)
+        return _legacy_callable(self._expected_costs, "expected_costs")
+
+
+class _LegacyCallableArray(np.ndarray):
+    """An array that can still be called, for strategies written when the PoolState arrays were methods
+    (``state.proba_unlabeled()``): the call warns and returns the same data as a plain array."""
+
+    _name = ""
+
+    def __call__(self) -> np.ndarray:
+        import warnings
+
+        warnings.warn(
+            f"PoolState.{self._name} is a property: write 'state.{self._name}' without parentheses "
+            "(calling it is deprecated and will stop working).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.view(np.ndarray)
+
+
+def _legacy_callable(array: np.ndarray, name: str) -> np.ndarray:
+    view = array.view(_LegacyCallableArray)
+    view._name = name
+    return view
 
 
 def check_batch_size(state: PoolState, batch_size: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -20,7 +21,12 @@ F = TypeVar("F", bound=Callable[..., QueryStrategy])
 
 
 def register_strategy(name: str, *, overwrite: bool = False) -> Callable[[F], F]:
-    """Register a strategy class (or factory returning a :class:`QueryStrategy`) under ``name``.
+    """Register a :class:`QueryStrategy` subclass under ``name`` (a decorator).
+
+    The class must implement ``select(self, state, batch_size, random_state)`` (or, for a
+    :class:`ScoreStrategy`, ``scores(self, state, random_state)``); its ``__init__`` parameters become the
+    strategy's parameters (``strategy_params``). ``functools.partial(SubClass, param=value)`` registers a
+    variant with parameters fixed. A plain function is refused: wrap it in a subclass's ``select``.
 
     Parameters
     ----------
@@ -47,9 +53,18 @@ def register_strategy(name: str, *, overwrite: bool = False) -> Callable[[F], F]
         )
 
     def decorator(factory: F) -> F:
-        if not callable(factory):
+        target = factory.func if isinstance(factory, functools.partial) else factory
+        if not (isinstance(target, type) and issubclass(target, QueryStrategy)):
             raise InvalidParameterError(
-                f"register_strategy({name!r}) must decorate a QueryStrategy class or factory. Got {factory!r}."
+                f"register_strategy({name!r}) must decorate a subclass of alsim.strategies.QueryStrategy that "
+                "implements select(self, state, batch_size, random_state) and returns pool indices. Got "
+                f"{_describe(factory)} instead; wrap a function in a class: "
+                "class MyStrategy(QueryStrategy): def select(self, state, batch_size, random_state): ..."
+            )
+        if inspect.isabstract(target):
+            missing = ", ".join(sorted(getattr(target, "__abstractmethods__", ())))
+            raise InvalidParameterError(
+                f"register_strategy({name!r}) got {target.__name__}, which does not implement {missing}."
             )
         if name in _REGISTRY and not overwrite:
             raise InvalidParameterError(
@@ -59,6 +74,14 @@ def register_strategy(name: str, *, overwrite: bool = False) -> Callable[[F], F]
         return factory
 
     return decorator
+
+
+def _describe(factory: Any) -> str:
+    if inspect.isfunction(factory) or inspect.ismethod(factory):
+        return f"the function {factory.__qualname__!r}"
+    if isinstance(factory, type):
+        return f"the class {factory.__qualname__!r}, which is not a QueryStrategy"
+    return f"{type(factory).__name__} {factory!r}"
 
 
 def available_strategies() -> list[str]:

@@ -104,7 +104,7 @@ class UncertaintySampling(ScoreStrategy):
             return super().select(state, batch_size, random_state)
         # One fused pass that never materialises the score vector.
         batch_size = check_batch_size(state, batch_size)
-        return state.unlabeled[kernels.select_most_uncertain(state.proba_unlabeled(), batch_size, self.measure)]
+        return state.unlabeled[kernels.select_most_uncertain(state.proba_unlabeled, batch_size, self.measure)]
 
     def get_params(self) -> dict[str, Any]:
         return {"measure": self.measure}
@@ -119,7 +119,7 @@ class QBCVoteEntropy(ScoreStrategy):
     """Query by committee: entropy of the members' votes."""
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
-        return kernels.vote_entropy(state.committee_votes_unlabeled(), state.n_classes)
+        return kernels.vote_entropy(state.committee_votes_unlabeled, state.n_classes)
 
 
 @register_strategy("qbc_kl")
@@ -127,7 +127,7 @@ class QBCKullbackLeibler(ScoreStrategy):
     """Query by committee: mean KL divergence of each member's probabilities from the consensus."""
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
-        return kernels.consensus_kl(state.committee_proba_unlabeled())
+        return kernels.consensus_kl(state.committee_proba_unlabeled)
 
 
 @register_strategy("qbc_pairwise")
@@ -135,7 +135,7 @@ class QBCPairwise(ScoreStrategy):
     """Query by committee: share of member pairs whose votes disagree."""
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
-        return kernels.pairwise_disagreement(state.committee_votes_unlabeled())
+        return kernels.pairwise_disagreement(state.committee_votes_unlabeled)
 
 
 @register_strategy("coreset")
@@ -300,7 +300,7 @@ class CostPerLabel(ScoreStrategy):
         self.base = base
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
-        return self.base.scores(state, random_state) / state.expected_costs()
+        return self.base.scores(state, random_state) / state.expected_costs
 
     def get_params(self) -> dict[str, Any]:
         return {"base": self.base.name or type(self.base).__name__, **self.base.get_params()}
