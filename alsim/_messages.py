@@ -13,7 +13,9 @@ import shlex
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 
-__all__ = ["command_line", "on_command_line", "pass_option", "pass_value"]
+__all__ = [
+    "command_line", "counted", "describe_type", "describe_value", "on_command_line", "pass_option", "pass_value",
+]
 
 _ON_COMMAND_LINE: ContextVar[bool] = ContextVar("alsim_on_command_line", default=False)
 
@@ -48,3 +50,38 @@ def pass_value(parameter: str, flag: str, value: str) -> str:
     if on_command_line():
         return f"{flag} {shlex.quote(str(value))}"
     return f"{parameter}={str(value)!r}"
+
+
+def counted(n: int, noun: str) -> str:
+    """``"1 dataset"``, ``"2 datasets"``, ``"1 strategy"``, ``"3 strategies"``: a count with its noun."""
+    if n == 1:
+        return f"{n} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return f"{n} {noun[:-1]}ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return f"{n} {noun}es"
+    return f"{n} {noun}s"
+
+
+def describe_value(value: object, limit: int = 80) -> str:
+    """A short description of a value for a "Got ... instead." message.
+
+    Scalars and short values keep their ``repr``; an array or a table is named by its type and shape (its
+    ``repr`` would print the whole table into a one-line message); anything else whose ``repr`` is long or
+    spans lines is cut.
+    """
+    qualified = describe_type(value)
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and not isinstance(value, (str, bytes)):
+        return f"a {qualified} of shape {shape}"
+    text = repr(value)
+    if "\n" in text or len(text) > limit:
+        first = text.splitlines()[0] if text.strip() else ""
+        return f"a {qualified} ({first[: limit - 20]}...)"
+    return text
+
+
+def describe_type(value: object) -> str:
+    """The type of a value with its package (``pandas.DataFrame``, not just ``DataFrame``)."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__name__}"

@@ -30,6 +30,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
+from alsim._messages import describe_value
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 
 __all__ = [
@@ -51,7 +52,7 @@ def _seed_int(random_state: RandomState) -> int | None:
         return None
     if isinstance(random_state, bool):
         raise InvalidParameterError(
-            f"The 'random_state' parameter must be an int, a numpy Generator or None. Got {random_state!r} instead."
+            f"The 'random_state' parameter must be an int, a numpy Generator or None. Got {describe_value(random_state)} instead."
         )
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
@@ -60,7 +61,7 @@ def _seed_int(random_state: RandomState) -> int | None:
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(np.iinfo(np.int32).max))
     raise InvalidParameterError(
-        f"The 'random_state' parameter must be an int, a numpy Generator or None. Got {random_state!r} instead."
+        f"The 'random_state' parameter must be an int, a numpy Generator or None. Got {describe_value(random_state)} instead."
     )
 
 
@@ -117,13 +118,13 @@ def make_learner(learner: str | Any = "logreg", random_state: RandomState = None
         if factory is None:
             raise InvalidParameterError(
                 f"The 'learner' parameter must be one of {list(LEARNER_NAMES)} or a scikit-learn "
-                f"classifier with predict_proba. Got {learner!r} instead."
+                f"classifier with predict_proba. Got {describe_value(learner)} instead."
             )
         return factory(seed)
     if not (hasattr(learner, "fit") and hasattr(learner, "get_params")):
         raise InvalidParameterError(
             f"The 'learner' parameter must be one of {list(LEARNER_NAMES)} or a scikit-learn "
-            f"classifier with predict_proba. Got {learner!r} instead."
+            f"classifier with predict_proba. Got {describe_value(learner)} instead."
         )
     # hasattr is False for SVC(probability=False): predict_proba is only available when enabled.
     if not hasattr(learner, "predict_proba"):

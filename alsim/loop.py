@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import polars as pl
 
+from alsim._messages import describe_value
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import Committee, fit_learner, learner_description, make_learner, predict_proba_full
 from alsim.oracle import SimulatedOracle
@@ -49,7 +50,9 @@ _MAX_SEED = 2**32 - 1
 
 
 def _fail(name: str, expected: str, value: Any, caller: str = "simulate") -> InvalidParameterError:
-    return InvalidParameterError(f"The '{name}' parameter of {caller} must be {expected}. Got {value!r} instead.")
+    return InvalidParameterError(
+        f"The '{name}' parameter of {caller} must be {expected}. Got {describe_value(value)} instead."
+    )
 
 
 def _check_int(name: str, value: Any, low: int, high: float | None = None, caller: str = "simulate") -> int:

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
+from alsim._messages import describe_type
 from alsim.exceptions import (
     InvalidDtypeError,
     InvalidInputError,
@@ -126,7 +127,7 @@ def validate_results(
     if not isinstance(results, pl.DataFrame):
         raise InvalidDtypeError(
             f"The 'results' argument of {func} must be a polars.DataFrame (the long frame of "
-            f"alsim.experiments.load_results). Got {type(results).__name__} instead."
+            f"alsim.experiments.load_results). Got {describe_type(results)} instead."
         )
     missing_cells = [c for c in CELL_COLUMNS if c not in results.columns]
     if missing_cells:

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
+from alsim._messages import counted
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.metrics import (
     CONFIG_COLUMNS,
@@ -441,7 +442,7 @@ def friedman_test(
         if k < 3 or n < 2:
             raise InvalidInputError(
                 f"The Friedman test needs at least 3 strategies and 2 datasets with complete results; "
-                f"{_setting_text(setting)} has {k} strategies and {n} datasets. With 2 strategies use "
+                f"{_setting_text(setting)} has {counted(k, 'strategy')} and {counted(n, 'dataset')}. With 2 strategies use "
                 f"paired_tests; otherwise add strategies or datasets to the experiment."
             )
         matrix = table.to_numpy()
@@ -602,8 +603,8 @@ def _score_cube(group: pl.DataFrame, strategies: list[str], func: str) -> tuple[
     all_seeds = per_seed.get_column("seed").n_unique()
     if len(datasets) < len(all_datasets) or len(seeds) < all_seeds:
         warnings.warn(
-            f"{func}: the ranking-stability check uses the {len(datasets)} of {len(all_datasets)} datasets "
-            f"and {len(seeds)} of {all_seeds} seeds that every strategy finished.",
+            f"{func}: the ranking-stability check uses the {len(datasets)} of {counted(len(all_datasets), 'dataset')} "
+            f"and {len(seeds)} of {counted(all_seeds, 'seed')} that every strategy finished.",
             UserWarning,
             stacklevel=3,
         )

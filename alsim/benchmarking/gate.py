@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from alsim._messages import counted
 from alsim.exceptions import ConfigError, InvalidParameterError
 
 BASELINE_SCHEMA = 1
@@ -425,7 +426,7 @@ def format_table(
     regressed = sum(row.status == "REGRESSED" for row in rows)
     text.append("")
     text.append(
-        f"{len(rows)} cases, {regressed} regressed (tolerance {tolerance:.0%} on the ratio to numpy, "
+        f"{counted(len(rows), 'case')}, {regressed} regressed (tolerance {tolerance:.0%} on the ratio to numpy, "
         f"{read_tolerance:.0%} on the ratio to one read pass; "
         "baseline and change columns: vs numpy / vs read)"
     )

@@ -15,7 +15,7 @@ def add_parser(subparsers: Any) -> None:
         help="estimate labels and cost to reach a target quality on your own data",
         description=(
             "Simulate candidate strategies on the labeled rows of DATA, extrapolate their learning curves and "
-            "bootstrap over seeds: labels and cost to reach the target per strategy (median, 80%% and 95%% "
+            "bootstrap over seeds: labels and cost to reach the target per strategy (median, 80% and 95% "
             "intervals), savings over random, the recommended strategy and stopping rule. Writes "
             "budget.md, budget.json and budget.png into --out."
         ),
@@ -25,7 +25,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--target", type=float, required=True, help="quality to reach, in (0, 1]")
     parser.add_argument("--relative", action="store_true",
                         help="read --target as a share of the accuracy reached with every labeled row")
-    parser.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1"))
+    parser.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1"),
+                        help="test metric the target refers to (default: accuracy)")
     parser.add_argument("--cost-per-label", type=float, default=1.0, help="money per label (default: 1)")
     parser.add_argument("--cost-column", default=None,
                         help="column of per-row labeling costs (instead of a constant); never used as a feature")

@@ -27,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from alsim._messages import counted
     from alsim.datasets import offline_datasets
 
     table = offline_datasets()
@@ -54,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
     ):
         print(shown)
     n_cc18 = int(table["in_openml_cc18"].sum())
-    print(f"\n{table.height} datasets available offline ({n_cc18} in OpenML-CC18).")
+    print(f"\n{counted(table.height, 'dataset')} available offline ({n_cc18} in OpenML-CC18).")
     return 0

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         winner_map,
     )
 
+    from alsim._messages import counted
     from alsim._output import check_output_dir
 
     source = Path(args.results)
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         grid = winner_map(results, practical, progress=True)
         grid.write_csv(out / "stopping_winner_map.csv")
         plot_winner_map(grid, out / "stopping_winner_map.png", highlight=(args.cost_per_label, lifetime),
-                        title=f"Stopping rule with the lowest mean regret ({n_runs} runs)")
+                        title=f"Stopping rule with the lowest mean regret ({counted(n_runs, 'run')})")
     else:
         plot_path = None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alsim._messages import pass_option, pass_value
+from alsim._messages import describe_value, pass_option, pass_value
 from alsim.datasets._arff import read_arff
 from alsim.datasets._bundled import MANIFEST, read_bundled_table
 from alsim.exceptions import DatasetError, InvalidParameterError
@@ -125,7 +125,7 @@ def load_dataset(
     elif not isinstance(spec, os.PathLike):
         raise InvalidParameterError(
             "The 'spec' parameter of load_dataset must be 'openml:<id>' or a path to a CSV, parquet or ARFF "
-            f"file. Got {spec!r} instead."
+            f"file. Got {describe_value(spec)} instead."
         )
     return _load_file(Path(spec), label=label, ignore=tuple(ignore))
 

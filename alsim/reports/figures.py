@@ -15,6 +15,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from alsim._messages import counted
 from alsim.exceptions import InvalidInputError
 from alsim.stats import nemenyi_groups
 
@@ -123,7 +124,7 @@ def plot_learning_curves(
         if references and dataset in references:
             ax.axhline(references[dataset], color="0.45", ls=":", lw=1.2)
         n_seeds = int(panel.get_column("n_seeds").to_numpy().max())
-        ax.set_title(f"{dataset} ({n_seeds} seeds)", fontsize=10)
+        ax.set_title(f"{dataset} ({counted(n_seeds, 'seed')})", fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=8)
     for ax in axes[len(datasets) :]:
@@ -183,7 +184,7 @@ def plot_ranks(ranks: pl.DataFrame, average: pl.DataFrame, *, colors: dict[str, 
     ax.set_xlabel("rank on a dataset by mean AULC (1 = best)")
     ax.grid(True, axis="x", alpha=0.3)
     n_datasets = int(average.get_column("n_datasets").to_numpy().max())
-    ax.set_title(title or f"Ranks over {n_datasets} datasets (diamond = average rank)", fontsize=11)
+    ax.set_title(title or f"Ranks over {counted(n_datasets, 'dataset')} (diamond = average rank)", fontsize=11)
     return fig
 
 

@@ -13,6 +13,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from alsim import metrics, stats
+from alsim._messages import counted
 from alsim._output import check_output_dir, parameter
 from alsim.exceptions import AlsimError, InvalidParameterError
 from alsim.reports import figures
@@ -251,8 +252,8 @@ def _overview(
     strategies = sorted(cells.get_column("strategy").unique().to_list())
     seeds = sorted(cells.get_column("seed").unique().to_list())
     doc.paragraph(
-        f"{cells.height} finished simulation cells ({frame.height} recorded rounds): {len(datasets)} datasets x "
-        f"{len(strategies)} strategies x {len(seeds)} seeds"
+        f"{counted(cells.height, 'finished simulation cell')} ({counted(frame.height, 'recorded round')}): "
+        f"{counted(len(datasets), 'dataset')} x {counted(len(strategies), 'strategy')} x {counted(len(seeds), 'seed')}"
         + (f", from `{source}`." if source else ".")
     )
     doc.bullets(
@@ -284,7 +285,7 @@ def _summary(
         best = table.row(0, named=True)
         lines.append(
             f"{prefix}best average rank: `{best['strategy']}` ({best['average_rank']:.2f} over "
-            f"{best['n_datasets']} datasets); order: "
+            f"{counted(best['n_datasets'], 'dataset')}); order: "
             + ", ".join(f"`{r['strategy']}` {r['average_rank']:.2f}" for r in table.iter_rows(named=True))
             + "."
         )

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from alsim._messages import describe_type
 from alsim.exceptions import InvalidInputError, InvalidParameterError, MissingSignalError
 from alsim.stopping._base import StoppingRule, available_rules, make_rule
 
@@ -134,7 +135,7 @@ def _run_columns(results: pl.DataFrame) -> list[str]:
 
 def _split_runs(results: pl.DataFrame) -> list[pl.DataFrame]:
     if not isinstance(results, pl.DataFrame):
-        raise InvalidInputError(f"Expected a polars.DataFrame of records. Got {type(results).__name__} instead.")
+        raise InvalidInputError(f"Expected a polars.DataFrame of records. Got {describe_type(results)} instead.")
     if results.height == 0:
         raise InvalidInputError("The results frame is empty: there are no runs to score.")
     keys = _run_columns(results)

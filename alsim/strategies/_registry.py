@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from alsim._messages import describe_value
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import QueryStrategy, ScoreStrategy
 
@@ -100,7 +101,7 @@ def available_strategies() -> list[str]:
 def _unknown_name(name: Any) -> InvalidParameterError:
     return InvalidParameterError(
         f"The 'strategy' parameter must be one of {available_strategies()}, optionally prefixed by "
-        f"'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), or a QueryStrategy instance. Got {name!r} instead."
+        f"'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), or a QueryStrategy instance. Got {describe_value(name)} instead."
     )
 
 

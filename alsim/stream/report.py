@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from alsim._messages import counted
+
 __all__ = ["drift_recovery_report"]
 
 #: Windows (arrivals after the drift) over which prequential accuracy is compared.
@@ -189,7 +191,7 @@ def drift_recovery_report(
 
     Examples
     --------
-    >>> from alsim.stream.report import drift_recovery_report
+from alsim.stream.report import drift_recovery_report
     >>> runs = drift_recovery_report("/tmp/stream-report", seeds=[0, 1], progress=False)  # doctest: +SKIP
     >>> sorted(runs["variant"].unique())  # doctest: +SKIP
     ['detector', 'fixed']
@@ -229,7 +231,7 @@ def drift_recovery_report(
     summary.write_csv(out / "runs.csv")
     curve_frame.write_parquet(out / "curves.parquet")
     spec = dataset if isinstance(dataset, str) else metadata["dataset"]
-    title = f"{metadata['dataset']} ({spec}), {order}, budget {budget_fraction:g}, {len(seeds)} seeds"
+    title = f"{metadata['dataset']} ({spec}), {order}, budget {budget_fraction:g}, {counted(len(seeds), 'seed')}"
     _plot(curve_frame, summary, list(strategies), out / "drift_recovery.png", title)
 
     lines = [
