@@ -16,6 +16,7 @@ __all__ = [
     "DatasetError",
     "ConfigError",
     "MissingSignalError",
+    "ResultsWarning",
 ]
 
 
@@ -45,3 +46,9 @@ class ConfigError(AlsimError, ValueError):
 
 class MissingSignalError(AlsimError, ValueError):
     """A stopping rule or metric needs a signal that the run did not record."""
+
+
+class ResultsWarning(UserWarning):
+    """Stored results were partly unusable or do not make a balanced comparison (a cell file that cannot
+    be read, a grid with cells missing, strategies with unequal numbers of seeds). The readable part is
+    still used; the warning says what was left out."""

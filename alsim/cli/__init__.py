@@ -8,9 +8,12 @@ registers its arguments and sets ``func``) and keeping heavy imports inside the 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from alsim.exceptions import AlsimError
 
@@ -35,6 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``alsim`` command line; return the process exit code."""
     args = build_parser().parse_args(argv)
+    # Warnings are messages for the user here (a skipped file, an unbalanced grid): one line each, prefixed
+    # like the errors, without the source location Python adds for developers.
+    with warnings.catch_warnings():
+        warnings.showwarning = functools.partial(_show_warning, args.command)
+        return _run(args)
+
+
+def _show_warning(command: str, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    print(f"alsim {command}: warning: {message}", file=file or sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except AlsimError as exc:

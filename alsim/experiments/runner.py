@@ -418,6 +418,7 @@ def run_experiment(
     scheduler: str | None = None,
     progress: bool = True,
     simulate: Callable[..., Any] | None = None,
+    allow_imports: bool = False,
 ) -> RunSummary:
     """Run every unfinished cell of an experiment grid and store each result in ``out_dir/cells/``.
 
@@ -446,6 +447,9 @@ def run_experiment(
     simulate : callable, optional
         Function run for each cell as ``simulate(dataset, **cell.simulate_kwargs())`` and returning a
         ``SimulationResult``; default :func:`alsim.simulate`. It must be importable by the workers.
+    allow_imports : bool, default=False
+        When ``config`` is a path: import the modules its ``imports`` names (running their code); a config
+        with ``imports`` is refused without it (see :func:`alsim.experiments.load_config`).
 
     Returns
     -------
@@ -462,7 +466,7 @@ def run_experiment(
 
     _check_run_parameters(jobs, executor, scheduler)
     if not isinstance(config, ExperimentConfig):
-        config = load_config(config)
+        config = load_config(config, allow_imports=allow_imports)
     if simulate is None:
         from alsim.loop import simulate as engine_simulate
         from alsim.stream import simulate_stream

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from alsim import metrics, stats
 from alsim.exceptions import AlsimError, InvalidParameterError
+from alsim.experiments.results import GridCompleteness, grid_completeness
 from alsim.reports import figures
 from alsim.reports.document import Document
 
@@ -35,6 +36,12 @@ def _axes(frame: pl.DataFrame) -> list[tuple[str, str]]:
 
 def _slug(*parts: object) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(str(p) for p in parts)).strip("-")
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 dataset', '3 datasets', '2 strategies'."""
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -85,6 +92,8 @@ def write_report(
     source: str | None = None,
     dpi: int = 110,
     progress: bool = False,
+    completeness: GridCompleteness | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write ``report.md``, ``report.html``, PNG figures and CSV tables for a results frame.
 
@@ -121,6 +130,13 @@ def write_report(
     dpi : int, default=110
     progress : bool, default=False
         Show a progress bar on stderr.
+    completeness : GridCompleteness, optional
+        What the results cover against the configured grid
+        (:func:`alsim.experiments.grid_completeness` with the run's directory); default: computed from
+        ``results`` alone (balance of seeds, no configured cell count). The header states what is there and
+        the notes warn when the grid is incomplete or the comparison unbalanced.
+    notes : sequence of str, default=()
+        Further notes to list (e.g. the cell files the reader had to skip).
 
     Returns
     -------
@@ -161,8 +177,10 @@ def write_report(
     for name, table in computed.items():
         if table is not None:
             table.write_csv(out / "tables" / f"{name}.csv")
+    if completeness is None:
+        completeness = grid_completeness(frame)
     doc = Document(title)
-    _overview(doc, frame, metric, baseline, confidence, source)
+    _overview(doc, frame, metric, baseline, confidence, source, completeness)
     colors = figures.strategy_colors(frame.get_column("strategy").unique().to_list(), baseline)
     doc.heading("Summary")
     doc.bullets(
@@ -178,7 +196,9 @@ def write_report(
     # The same warning reaches several functions (ranks, Friedman, ...); list it once, without the
     # name of the function that raised it.
     warned = (re.sub(r"^\w+: ", "", str(w.message)) for w in caught)
-    notes = list(dict.fromkeys(text[:1].upper() + text[1:] for text in warned)) + sections.skipped
+    notes = list(dict.fromkeys(
+        [*completeness.notes(), *notes, *(text[:1].upper() + text[1:] for text in warned)]
+    )) + _behaviour_notes(computed, frame, baseline) + sections.skipped
     doc.heading("Notes and skipped sections")
     if notes:
         doc.bullets(notes)
@@ -243,17 +263,30 @@ def _compute(
 
 
 def _overview(
-    doc: Document, frame: pl.DataFrame, metric: str, baseline: str, confidence: float, source: str | None
+    doc: Document, frame: pl.DataFrame, metric: str, baseline: str, confidence: float, source: str | None,
+    completeness: GridCompleteness,
 ) -> None:
     cells = frame.select("cell_id", "dataset", "strategy", "learner", "batch_size", "seed").unique()
     datasets = sorted(cells.get_column("dataset").unique().to_list())
     strategies = sorted(cells.get_column("strategy").unique().to_list())
     seeds = sorted(cells.get_column("seed").unique().to_list())
-    doc.paragraph(
-        f"{cells.height} finished simulation cells ({frame.height} recorded rounds): {len(datasets)} datasets x "
-        f"{len(strategies)} strategies x {len(seeds)} seeds"
-        + (f", from `{source}`." if source else ".")
-    )
+    origin = f", from `{source}`" if source else ""
+    counts = completeness.seeds.get_column("n_seeds")
+    if completeness.balanced:
+        shape = f"{_count(len(datasets), 'dataset')} x {_count(len(strategies), 'strategy')} x {_count(int(counts.max()), 'seed')}"  # type: ignore[arg-type]
+    else:
+        shape = (f"{_count(len(datasets), 'dataset')} and {_count(len(strategies), 'strategy')} with "
+                 f"{int(counts.min())} to {int(counts.max())} finished seeds per strategy and dataset")  # type: ignore[arg-type]
+    configured = completeness.n_configured
+    of_grid = f" of the {configured} the experiment configures" if configured is not None and configured != cells.height else ""
+    text = f"{cells.height} finished simulation cells{of_grid} ({frame.height} recorded rounds): {shape}{origin}."
+    if not completeness.complete or not completeness.balanced:
+        text += " **Warning:** " + (
+            "the grid is incomplete and " if not completeness.complete else ""
+        ) + ("the comparison is unbalanced" if not completeness.balanced else "results may change when it is finished") + (
+            "; see Notes at the end."
+        )
+    doc.paragraph(text)
     doc.bullets(
         [
             "Datasets: " + ", ".join(f"`{d}`" for d in datasets),
@@ -388,6 +421,8 @@ def _setting_sections(
         curves = _in_setting(curve_tables[name], setting)
         fig = figures.plot_learning_curves(
             curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
+            coincident={key[0]: groups for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
+                        if tuple(key[1:]) == tuple(setting)},
             title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
         )
         path = _save(fig, out, f"curves_{name}_{slug}.png", dpi)
@@ -572,3 +607,93 @@ def _definitions(doc: Document, baseline: str, alpha: float, confidence: float, 
             f"tau stays >= {threshold:g} for every larger n.",
         ]
     )
+
+
+#: Strategies that score uncertainty over the whole class distribution: the ones whose losses to random on
+#: many-class data are explained in the notes.
+_UNCERTAINTY_STRATEGIES = ("entropy", "least_confidence", "density_weighted")
+_BINARY_TWINS = {"margin", "entropy", "least_confidence"}
+
+
+def coincident_strategies(per_run: pl.DataFrame | None) -> dict[tuple[object, ...], list[list[str]]]:
+    """Groups of strategies whose per-run AULC is identical on every seed, per (dataset, learner, batch size).
+
+    Such strategies made the same choices (e.g. margin, entropy and least confidence order the examples of
+    a two-class problem identically), so their learning curves lie on top of each other.
+    """
+    if per_run is None or per_run.height == 0:
+        return {}
+    keys = ["dataset", "learner", "batch_size"]
+    groups: dict[tuple[object, ...], list[list[str]]] = {}
+    for part in per_run.partition_by(keys, maintain_order=True):
+        runs = {
+            strategy: dict(zip(rows["seed"].to_list(), rows["aulc"].to_list(), strict=True))
+            for (strategy,), rows in part.group_by(["strategy"], maintain_order=True)
+        }
+        assigned: set[str] = set()
+        found = []
+        for strategy in sorted(runs):
+            if strategy in assigned:
+                continue
+            group = [strategy]
+            for other in sorted(runs):
+                if other <= strategy or other in assigned:
+                    continue
+                shared = set(runs[strategy]) & set(runs[other])
+                if shared and len(shared) == len(runs[strategy]) == len(runs[other]) and all(
+                    runs[strategy][seed] == runs[other][seed] for seed in shared
+                ):
+                    group.append(other)
+            if len(group) > 1:
+                assigned.update(group)
+                found.append(group)
+        if found:
+            first = part.row(0, named=True)
+            groups[tuple(first[k] for k in keys)] = found
+    return groups
+
+
+def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFrame, baseline: str) -> list[str]:
+    """What a reader could misread in the figures: identical curves, and strategies worse than the baseline."""
+    several = frame.select(_SETTING).n_unique() > 1
+    notes = []
+    by_group: dict[tuple[str, ...], list[str]] = {}
+    for (dataset, learner, batch_size), groups in coincident_strategies(computed.get("aulc_per_run")).items():
+        where = f"`{dataset}`" + (f" ({learner}, batch {batch_size})" if several else "")
+        for group in groups:
+            by_group.setdefault(tuple(group), []).append(where)
+    for group, places in by_group.items():
+        why = (
+            " On two-class data the three measures are all decreasing functions of the top class probability, "
+            "so they rank the pool identically and pick the same batches."
+            if set(group) <= _BINARY_TWINS else ""
+        )
+        notes.append(
+            " = ".join(f"`{s}`" for s in group) + " made identical choices on " + ", ".join(places)
+            + " (the same AULC on every seed): their learning curves lie on top of each other; the figures draw "
+            "them with different dash patterns and name them in the panel." + why
+        )
+    tests = computed.get("paired_tests")
+    if tests is not None and tests.height:
+        losses = tests.filter((pl.col("outcome") == "loss") & (pl.col("mean_difference") < 0)).sort(
+            "strategy", "mean_difference"
+        )
+        for (strategy,), rows in losses.group_by(["strategy"], maintain_order=True):
+            places = ", ".join(
+                f"`{r['dataset']}`" + (f" ({r['learner']}, batch {r['batch_size']})" if several else "")
+                + f" ({r['mean_difference']:+.3f} AULC)"
+                for r in rows.iter_rows(named=True)
+            )
+            text = f"`{strategy}` is significantly worse than `{baseline}` on {places}."
+            if strategy in _UNCERTAINTY_STRATEGIES:
+                text += (
+                    " This is behaviour of the strategy, not an alsim defect (a plain scikit-learn loop "
+                    "reproduces it on many-class data such as letter and vowel): uncertainty measured over many "
+                    "classes follows the early model's confusions, and a batch of the top-scored examples is "
+                    "similar and unrepresentative (there is no diversity term), so a random sample teaches the "
+                    "model more."
+                )
+            elif strategy == "qbc_kl":
+                text += " See the README ('qbc_kl on two-class data') for why KL-to-consensus with a bagged committee does this."
+            notes.append(text)
+    return notes
