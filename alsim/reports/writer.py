@@ -421,7 +421,7 @@ def _setting_sections(
         curves = _in_setting(curve_tables[name], setting)
         fig = figures.plot_learning_curves(
             curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
-            coincident={key[0]: groups for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
+            coincident={str(key[0]): groups for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
                         if tuple(key[1:]) == tuple(setting)},
             title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
         )
@@ -662,14 +662,14 @@ def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFra
         where = f"`{dataset}`" + (f" ({learner}, batch {batch_size})" if several else "")
         for group in groups:
             by_group.setdefault(tuple(group), []).append(where)
-    for group, places in by_group.items():
+    for twins, twin_places in by_group.items():
         why = (
             " On two-class data the three measures are all decreasing functions of the top class probability, "
             "so they rank the pool identically and pick the same batches."
-            if set(group) <= _BINARY_TWINS else ""
+            if set(twins) <= _BINARY_TWINS else ""
         )
         notes.append(
-            " = ".join(f"`{s}`" for s in group) + " made identical choices on " + ", ".join(places)
+            " = ".join(f"`{s}`" for s in twins) + " made identical choices on " + ", ".join(twin_places)
             + " (the same AULC on every seed): their learning curves lie on top of each other; the figures draw "
             "them with different dash patterns and name them in the panel." + why
         )
