@@ -237,3 +237,44 @@ def test_grid_completeness_counts_the_configured_grid_without_validating_it(host
     completeness = grid_completeness(frame, out)
     assert completeness.n_configured == 9 and completeness.n_cells == frame["cell_id"].n_unique()
     assert not marker.exists()
+
+
+def test_report_and_stopping_say_when_the_grid_is_incomplete_and_unbalanced(tmp_path, capsys):
+    out = tmp_path / "run"
+    frame = synthetic_results(datasets=("iris", "wine"), seeds=(0, 1, 2, 3),
+                              speeds={"random": 1.0, "margin": 1.5})
+    frame = frame.filter(~((pl.col("strategy") == "margin") & (pl.col("seed") >= 2)))
+    _write_cells(out, frame)
+    (out / "experiment.toml").write_text(
+        'name = "half"\ndatasets = ["openml:61", "openml:187"]\nstrategies = ["random", "margin"]\nn_seeds = 4\n'
+    )
+    assert main(["report", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "Incomplete grid: 12 of the 16 configured cells are finished (4 not run yet)" in err
+    assert "Unbalanced comparison" in err and "margin 2" in err
+    header = (out / "report" / "report.md").read_text().splitlines()[2]
+    assert "12 finished simulation cells of the 16 the experiment configures" in header
+    assert "2 to 4 finished seeds" in header and "**Warning:**" in header
+    assert main(["stopping", str(out), "--rules", "label_budget"]) == 0
+    assert "Incomplete grid: 12 of the 16" in capsys.readouterr().err
+
+
+def test_panels_state_unequal_seed_counts_and_name_identical_strategies():
+    from alsim.metrics import aulc, learning_curves
+    from alsim.reports import figures
+    from alsim.reports.writer import coincident_strategies
+
+    frame = synthetic_results(datasets=("iris",), seeds=(0, 1, 2, 3), speeds={"random": 1.0, "margin": 1.5})
+    twin = frame.filter(pl.col("strategy") == "margin").with_columns(
+        strategy=pl.lit("entropy"), cell_id=pl.col("cell_id") + "-twin"
+    )
+    frame = pl.concat([frame, twin]).filter(~((pl.col("strategy") == "random") & (pl.col("seed") >= 2)))
+    groups = coincident_strategies(aulc(frame))
+    assert groups == {("iris", "logreg", 10): [["entropy", "margin"]]}
+    fig = figures.plot_learning_curves(learning_curves(frame), x="n_labeled", coincident={"iris": [["entropy", "margin"]]})
+    ax = fig.axes[0]
+    assert ax.get_title() == "iris (2-4 seeds: unbalanced)"
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "random: 2 seeds" in texts and "entropy = margin (identical)" in texts
+    styles = {line.get_color(): line.get_linestyle() for line in ax.get_lines()}
+    assert len(set(styles.values())) >= 2  # the twin drawn over margin is dashed, not hidden under it
