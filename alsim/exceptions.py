@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "MissingSignalError",
     "OutputPathError",
+    "ResultsWarning",
 ]
 
 
@@ -50,3 +51,7 @@ class MissingSignalError(AlsimError, ValueError):
 
 class OutputPathError(AlsimError, OSError):
     """An output location cannot be written (a file where a directory is wanted, read-only, disk full...)."""
+class ResultsWarning(UserWarning):
+    """Stored results were partly unusable or do not make a balanced comparison (a cell file that cannot
+    be read, a grid with cells missing, strategies with unequal numbers of seeds). The readable part is
+    still used; the warning says what was left out."""

@@ -166,27 +166,51 @@ class SimulationResult:
 def load_result(path: str | os.PathLike[str]) -> SimulationResult:
     """Read a :class:`SimulationResult` written by :meth:`SimulationResult.save`.
 
+    Raises
+    ------
+    InvalidInputError
+        If ``path`` does not exist, is not a readable parquet file (corrupt, truncated, another format), or
+        is a parquet file that :meth:`SimulationResult.save` did not write.
+
     Examples
     --------
     >>> import alsim
     >>> result = alsim.load_result("run.parquet")  # doctest: +SKIP
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InvalidInputError(f"No simulation result at {path!r}.")
-    table = pq.read_table(path)
+    if os.path.isdir(path):
+        raise InvalidInputError(f"{path!r} is a directory, not a simulation result file (.parquet).")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        # ArrowInvalid for a file that is not parquet or is truncated, OSError for an unreadable one.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInputError(
+            f"{path!r} is not a readable parquet file, so not a simulation result ({reason})."
+        ) from None
     metadata = table.schema.metadata or {}
     if _CONFIG_KEY not in metadata or _METADATA_KEY not in metadata:
         raise InvalidInputError(
             f"{path!r} is a parquet file but not an alsim simulation result (no alsim.config/alsim.metadata)."
         )
+    try:
+        config = json.loads(metadata[_CONFIG_KEY])
+        run_metadata = json.loads(metadata[_METADATA_KEY])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInputError(f"{path!r} has damaged alsim metadata (not JSON): it is not a usable result.") from None
     records = pl.from_arrow(table.replace_schema_metadata(None))
     if not isinstance(records, pl.DataFrame):
         raise InvalidInputError(f"{path!r} does not hold a table.")
-    return SimulationResult(
-        records=records.cast(pl.Schema({k: v for k, v in RECORD_SCHEMA.items() if k in records.columns})),
-        config=json.loads(metadata[_CONFIG_KEY]),
-        metadata=json.loads(metadata[_METADATA_KEY]),
-    )
+    if not isinstance(config, dict) or not isinstance(run_metadata, dict) or "round" not in records.columns:
+        raise InvalidInputError(f"{path!r} has alsim metadata but not the records of a simulation (no 'round').")
+    try:
+        records = records.cast(pl.Schema({k: v for k, v in RECORD_SCHEMA.items() if k in records.columns}))
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise InvalidInputError(f"{path!r} has record columns of the wrong type ({reason}).") from None
+    return SimulationResult(records=records, config=config, metadata=run_metadata)

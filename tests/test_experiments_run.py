@@ -210,9 +210,9 @@ def test_a_user_strategy_module_listed_in_imports_runs_in_the_workers(tmp_path, 
     with pytest.raises(ConfigError, match="'lowest_index_first'"):
         parse_config(grid)  # unknown until its module is imported
     monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
-    config = parse_config({**grid, "imports": ["lab_strategies"]})
+    config = parse_config({**grid, "imports": ["lab_strategies"]}, allow_imports=True)
     summary = run_experiment(config, tmp_path / "out", jobs=2, progress=False)
     assert summary.ok, str(summary)
     assert set(load_results(tmp_path / "out")["strategy"]) == {"lowest_index_first"}
     with pytest.raises(ConfigError, match="'imports\\[0\\]' key must be an importable Python module"):
-        parse_config({**grid, "imports": ["no_such_lab_module"]})
+        parse_config({**grid, "imports": ["no_such_lab_module"]}, allow_imports=True)

@@ -35,38 +35,68 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
     from alsim.exceptions import InvalidInputError
-    from alsim.experiments import load_results
+    from alsim.experiments import grid_completeness
     from alsim.reports import write_report
 
     from alsim._output import check_output_dir
 
     directory = Path(args.directory)
     out = check_output_dir(args.out if args.out else directory / "report", who="--out")
-    results = load_results(directory)
+    results, skipped = load_results_noting_skips(directory)
     if results.height == 0:
         raise InvalidInputError(
             f"{str(directory)!r} has no finished cells yet (nothing in {str(directory / 'cells')!r}); run "
             f"'alsim run CONFIG --out {args.directory}' first."
         )
     title = args.title or f"Active-learning benchmark report: {_experiment_name(directory)}"
+    completeness = grid_completeness(results, directory, n_unreadable=len(skipped))
+    for note in completeness.notes():
+        warnings.warn(note, stacklevel=1)
     path = write_report(
         results, out, baseline=args.baseline, metric=args.metric, alpha=args.alpha, title=title,
-        source=str(args.directory), progress=not args.no_progress,
+        source=str(args.directory), progress=not args.no_progress, completeness=completeness, notes=skipped,
     )
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0
 
 
+def load_results_noting_skips(directory: Path) -> tuple[Any, list[str]]:
+    """``load_results`` of a run directory, plus the warnings about cell files it had to skip (each is also
+    shown on stderr as it happens)."""
+    import warnings
+
+    from alsim.exceptions import ResultsWarning
+    from alsim.experiments import load_results
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResultsWarning)
+        results = load_results(directory)
+    skipped = []
+    for warning in caught:
+        if issubclass(warning.category, ResultsWarning):
+            skipped.append(str(warning.message))
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return results, skipped
+
+
 def _experiment_name(directory: Path) -> str:
-    """The experiment's name from the config copy the runner keeps, else the directory's name."""
+    """The experiment's name from the config copy the runner keeps, else the directory's name.
+
+    The copy is only parsed, not validated: validating would import the modules its ``imports`` names, and
+    reading results must never run code that came with them.
+    """
     from alsim.exceptions import ConfigError
-    from alsim.experiments import load_config
+    from alsim.experiments.config import read_config_table
 
     config = directory / "experiment.toml"
     if config.is_file():
         try:
-            return load_config(config).name
+            name = read_config_table(config).get("name")
         except ConfigError:
-            pass  # an unreadable copy only costs the title; the results are still reported
+            name = None  # an unreadable copy only costs the title; the results are still reported
+        if isinstance(name, str) and name.strip():
+            return name
     return directory.resolve().name

@@ -37,6 +37,11 @@ def add_parser(subparsers: Any) -> None:
         help="address of a running Dask scheduler to join (e.g. tcp://10.0.0.5:8786); without it "
              "--executor dask starts a LocalCluster on 127.0.0.1",
     )
+    parser.add_argument(
+        "--allow-imports", action="store_true",
+        help="import the Python modules the config lists in 'imports' (e.g. your own strategies); this runs "
+             "their code, so a config with 'imports' is refused without this flag",
+    )
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     parser.set_defaults(func=run)
 
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from alsim.experiments import load_config, run_experiment
 
     executor = args.executor or ("dask" if args.scheduler else "local")
-    config = load_config(args.config)
+    config = load_config(args.config, allow_imports=args.allow_imports)
     check_output_dir(args.out, who="--out")
     summary = run_experiment(
         config, args.out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,

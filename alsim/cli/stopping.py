@@ -61,6 +61,13 @@ def run(args: argparse.Namespace) -> int:
                                    source.with_name(f"{source.stem}_stopping")),
         who="--out",
     )
+    if (source / "cells").is_dir():  # a grid: say when it is incomplete or unbalanced before comparing rules
+        import warnings
+
+        from alsim.experiments import grid_completeness
+
+        for note in grid_completeness(results, source).notes():
+            warnings.warn(note, stacklevel=1)
     costs = {"cost_per_label": args.cost_per_label, "predictions": args.predictions,
              "cost_per_error": args.cost_per_error}
     rules = resolve_rules(args.rules, **costs)

@@ -19,7 +19,7 @@ from alsim.experiments.config import (
     parse_config,
 )
 from alsim.experiments.grid import Cell, expand_cells
-from alsim.experiments.results import CELL_COLUMNS, load_results
+from alsim.experiments.results import CELL_COLUMNS, GridCompleteness, grid_completeness, load_results
 from alsim.experiments.runner import CellFailure, RunSummary, run_experiment
 
 __all__ = [
@@ -29,12 +29,14 @@ __all__ = [
     "CellFailure",
     "DatasetEntry",
     "ExperimentConfig",
+    "GridCompleteness",
     "InitialSet",
     "OracleOptions",
     "RunSummary",
     "check_dataset_sizes",
     "dump_config",
     "expand_cells",
+    "grid_completeness",
     "load_config",
     "load_results",
     "parse_config",

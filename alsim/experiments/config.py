@@ -12,6 +12,7 @@ import importlib
 import math
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "dump_config",
     "load_config",
     "parse_config",
+    "read_config_table",
 ]
 
 #: Largest seed a cell accepts (``random_state`` of :func:`alsim.simulate`; a test checks they agree).
@@ -59,14 +61,32 @@ def _choice_error(expected: str) -> PydanticCustomError:
     return PydanticCustomError("alsim_choice", "must be {expected}", {"expected": expected})
 
 
-def _import_module(name: str) -> str:
+def _import_search_dirs(base_dir: Path | None) -> list[str]:
+    """Where a config's ``imports`` are looked for besides ``sys.path``: the config's directory and the
+    working directory (the ``alsim`` console script does not put the working directory on ``sys.path``)."""
+    dirs = [str(base_dir.resolve())] if base_dir is not None else []
+    cwd = str(Path.cwd().resolve())
+    return [*dirs, cwd] if cwd not in dirs else dirs
+
+
+def _import_module(name: str, info: ValidationInfo) -> str:
     # Modules that register user-written strategies (or anything else cells need by name); fields are
-    # validated in order, so these are imported before the strategy names are checked.
+    # validated in order, so these are imported before the strategy names are checked. parse_config only
+    # gets here with allow_imports=True: importing runs the module's code.
+    if name in sys.modules:  # imported before (e.g. by the config being resumed): nothing runs again
+        return name
+    context = info.context or {}
+    # Appended, not prepended: a module of the user's directory must not shadow an installed one. Spawned
+    # worker processes inherit sys.path, so the local process pool and a Dask LocalCluster find it too.
+    for directory in _import_search_dirs(context.get("base_dir")):
+        if directory not in sys.path:
+            sys.path.append(directory)
     try:
         importlib.import_module(name)
     except ImportError as exc:
         raise _choice_error(
-            f"an importable Python module (on sys.path or PYTHONPATH, also for the workers): {exc}"
+            "an importable Python module (a .py file or package in the config's directory, the working "
+            f"directory, or on sys.path / PYTHONPATH; also for remote workers): {exc}"
         ) from None
     return name
 
@@ -226,7 +246,10 @@ class ExperimentConfig(_Section):
     Build it with :func:`load_config` (from a TOML file) or :func:`parse_config` (from a mapping).
     ``imports`` names Python modules to import before validating and in every worker before running a
     cell: that is how a user-written strategy registered with ``@register_strategy("name")`` in
-    ``mylab/strategies.py`` is used by name in a grid (``imports = ["mylab.strategies"]``).
+    ``mylab/strategies.py`` is used by name in a grid (``imports = ["mylab.strategies"]``). Importing runs
+    the module's code, so a config with ``imports`` is only accepted with ``allow_imports=True``
+    (``alsim run --allow-imports``); modules are looked for in the config's directory, the working
+    directory and ``sys.path``. Reading results (reports, stopping rules, backtests) never imports them.
     The grid is the cartesian product datasets x strategies x learners x batch_sizes x seeds; see
     :func:`alsim.experiments.expand_cells`.
 
@@ -424,8 +447,20 @@ def _describe_error(error: Mapping[str, Any]) -> str:
     return f"The {key!r} key {expected}. Got {value!r} instead."
 
 
+def _check_imports_allowed(data: Mapping[str, Any], allow_imports: bool, source: str) -> None:
+    """Refuse, in one line, a config that would import code unless the caller chose to allow it."""
+    imports = data.get("imports")
+    if not imports or allow_imports:
+        return
+    names = ", ".join(repr(str(name)) for name in imports) if isinstance(imports, list) else repr(imports)
+    raise ConfigError(
+        f"The {source} imports Python code (imports = [{names}]), which runs when the config is loaded: "
+        "pass --allow-imports (alsim run) or allow_imports=True (Python) if you trust that code."
+    )
+
+
 def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,
-                 source: str = "experiment config") -> ExperimentConfig:
+                 source: str = "experiment config", allow_imports: bool = False) -> ExperimentConfig:
     """Validate a mapping (a parsed TOML document) into an :class:`ExperimentConfig`.
 
     Parameters
@@ -433,9 +468,14 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | 
     data : mapping
         The configuration, as ``tomllib.load`` returns it.
     base_dir : path, optional
-        Directory that relative dataset paths are resolved against (default: the working directory).
+        Directory that relative dataset paths are resolved against, and where the modules of ``imports``
+        are looked for besides the working directory and ``sys.path`` (default: the working directory).
     source : str, default="experiment config"
         How to name the configuration in error messages (e.g. its file path).
+    allow_imports : bool, default=False
+        Import the modules named in ``imports`` (running their code). False refuses a config that has
+        ``imports`` with a :class:`ConfigError`: a config received from someone else must not run code
+        unless you say so.
 
     Returns
     -------
@@ -456,6 +496,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | 
     alsim.exceptions.ConfigError: Invalid experiment config:
       - Unknown key 'batch_size' (value 5). Valid keys there: name, description, datasets, ...
     """
+    _check_imports_allowed(data, allow_imports, source)
     context = {"base_dir": Path(base_dir) if base_dir is not None else Path.cwd()}
     try:
         return ExperimentConfig.model_validate(dict(data), context=context)
@@ -464,38 +505,23 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | 
         raise ConfigError(f"Invalid {source}:\n{problems}") from None
 
 
-def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
-    """Read and validate an experiment TOML file.
+def read_config_table(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The TOML table of an experiment file, parsed but not validated (so nothing is imported).
 
-    Parameters
-    ----------
-    path : path
-        The TOML file. Relative dataset paths inside it are resolved against its directory.
-
-    Returns
-    -------
-    ExperimentConfig
+    For readers of a results directory (``DIR/experiment.toml``): its name and grid axes, without running
+    the code its ``imports`` name, which validation would need to check strategy names.
 
     Raises
     ------
     ConfigError
-        If the file is missing, is not valid TOML, or fails validation.
-
-    Examples
-    --------
-    >>> from alsim.experiments import load_config
-    >>> config = load_config("experiments/quickstart.toml")  # doctest: +SKIP
-    >>> config.n_cells  # doctest: +SKIP
-    250
+        If the file is missing or is not valid TOML.
     """
     path = Path(path)
     if path.is_dir():
-        raise ConfigError(
-            f"The experiment config {str(path)!r} is a directory; give a TOML file (see experiments/)."
-        )
+        raise ConfigError(f"The experiment config {str(path)!r} is a directory; give a TOML file (see experiments/).")
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"The experiment config {str(path)!r} does not exist.") from None
     except OSError as exc:
@@ -506,7 +532,40 @@ def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The experiment config {str(path)!r} is not valid TOML: {exc}.") from None
-    return parse_config(data, base_dir=path.resolve().parent, source=f"experiment config {str(path)!r}")
+
+
+def load_config(path: str | os.PathLike[str], *, allow_imports: bool = False) -> ExperimentConfig:
+    """Read and validate an experiment TOML file.
+
+    Parameters
+    ----------
+    path : path
+        The TOML file. Relative dataset paths inside it are resolved against its directory, and the
+        modules of its ``imports`` are looked for there too.
+    allow_imports : bool, default=False
+        Import the modules the config names in ``imports`` (this runs their code); see :func:`parse_config`.
+
+    Returns
+    -------
+    ExperimentConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, has ``imports`` without ``allow_imports=True``, or fails
+        validation.
+
+    Examples
+    --------
+    >>> from alsim.experiments import load_config
+    >>> config = load_config("experiments/quickstart.toml")  # doctest: +SKIP
+    >>> config.n_cells  # doctest: +SKIP
+    250
+    """
+    data = read_config_table(path)
+    path = Path(path)
+    return parse_config(data, base_dir=path.resolve().parent, source=f"experiment config {str(path)!r}",
+                        allow_imports=allow_imports)
 
 
 def _dataset_size(entry: DatasetEntry) -> tuple[int, int]:

@@ -423,6 +423,7 @@ def run_experiment(
     scheduler: str | None = None,
     progress: bool = True,
     simulate: Callable[..., Any] | None = None,
+    allow_imports: bool = False,
 ) -> RunSummary:
     """Run every unfinished cell of an experiment grid and store each result in ``out_dir/cells/``.
 
@@ -451,6 +452,9 @@ def run_experiment(
     simulate : callable, optional
         Function run for each cell as ``simulate(dataset, **cell.simulate_kwargs())`` and returning a
         ``SimulationResult``; default :func:`alsim.simulate`. It must be importable by the workers.
+    allow_imports : bool, default=False
+        When ``config`` is a path: import the modules its ``imports`` names (running their code); a config
+        with ``imports`` is refused without it (see :func:`alsim.experiments.load_config`).
 
     Returns
     -------
@@ -467,7 +471,7 @@ def run_experiment(
 
     _check_run_parameters(jobs, executor, scheduler)
     if not isinstance(config, ExperimentConfig):
-        config = load_config(config)
+        config = load_config(config, allow_imports=allow_imports)
     check_output_dir(out_dir, who=parameter("out_dir", "run_experiment"))
     for message in check_dataset_sizes(config):
         warnings.warn(message, UserWarning, stacklevel=2)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from alsim.exceptions import ConfigError
-from alsim.experiments.config import ExperimentConfig, dump_config, load_config
+from alsim.experiments.config import ExperimentConfig, dump_config, load_config, read_config_table
 from alsim.experiments.grid import CELL_ID_LENGTH, expand_cells
 
 __all__ = ["CellLock", "CellStore", "atomic_write"]
@@ -245,6 +245,24 @@ class CellStore:
         finally:
             os.close(fd)
 
+    def _stored_imports_known(self, config: ExperimentConfig) -> bool:
+        """True when the stored experiment imports only modules that ``config`` imported already.
+
+        The stored copy is validated to compare its cells, and validation imports what it names: a
+        directory received from someone else must not get its code run that way. Modules ``config``
+        imports were imported by the caller's own choice, so importing them again runs nothing new.
+        """
+        stored = read_config_table(self.config_path).get("imports") or []
+        unknown = sorted({str(name) for name in stored} - set(config.imports)) if isinstance(stored, list) else [stored]
+        if unknown:
+            raise ConfigError(
+                f"The output directory {str(self.out_dir)!r} holds an experiment that imports Python modules "
+                f"this config does not ({', '.join(repr(n) for n in unknown)}); alsim does not run code named "
+                "by a results directory. Use a new --out directory, or add those imports to your config if you "
+                "trust them."
+            )
+        return bool(stored)
+
     def prepare(self, config: ExperimentConfig) -> None:
         """Create the directory and record the experiment, refusing to mix unrelated experiments.
 
@@ -268,7 +286,7 @@ class CellStore:
             for stale in self.out_dir.glob(".experiment.*.tmp.toml"):
                 stale.unlink(missing_ok=True)
             if self.config_path.is_file():
-                stored = load_config(self.config_path)
+                stored = load_config(self.config_path, allow_imports=self._stored_imports_known(config))
                 old_ids = {cell.cell_id for cell in expand_cells(stored)}
                 if new_ids <= old_ids:
                     return

@@ -3,6 +3,12 @@
 A report is a list of blocks (headings, paragraphs, bullet lists, tables, images). Writing the structure
 once and rendering it twice keeps the two formats identical without a Markdown parser dependency. Inline
 text may use ``code`` spans in backticks and ``**bold**``, rendered as ``<code>`` / ``<strong>`` in HTML.
+
+Text often comes from the results (dataset names read from a file, a title given on the command line), so
+both renderings escape it: HTML with :func:`html.escape`, Markdown by writing ``& < >`` as entities and
+``[ ]`` with a backslash (Markdown passes raw HTML through to the page, and a bracket could start a link; a
+code span holding such characters is written as escaped plain text), and by keeping a line break from
+starting a new block.
 """
 
 from __future__ import annotations
@@ -100,21 +106,23 @@ class Document:
     # ------------------------------------------------------------------------------------------- render
 
     def to_markdown(self) -> str:
-        lines = [f"# {self.title}", ""]
+        lines = [f"# {_md_inline(self.title)}", ""]
         for block in self.blocks:
             if isinstance(block, _Heading):
-                lines += ["#" * block.level + " " + block.text, ""]
+                lines += ["#" * block.level + " " + _md_inline(block.text), ""]
             elif isinstance(block, _Paragraph):
-                lines += [block.text, ""]
+                lines += [_md_inline(block.text), ""]
             elif isinstance(block, _Bullets):
-                lines += [f"- {item}" for item in block.items] + [""]
+                lines += [f"- {_md_inline(item)}" for item in block.items] + [""]
             elif isinstance(block, _Table):
                 lines.append("| " + " | ".join(_md_cell(h) for h in block.header) + " |")
                 lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(block.header))) + "|")
                 lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
                 lines.append("")
             else:
-                lines += [f"![{block.caption}]({block.path})", "", f"*{block.caption}*", ""]
+                caption = _md_inline(block.caption)
+                # Figure paths are the writer's own slugs (letters, digits, "_.-"), never text from the results.
+                lines += [f"![{caption}]({block.path})", "", f"*{caption}*", ""]
         return "\n".join(lines).rstrip() + "\n"
 
     def to_html(self) -> str:
@@ -150,7 +158,31 @@ class Document:
 
 
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md_inline(text).replace("|", "\\|")
+
+
+_MD_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"}
+
+
+def _md_inline(text: str) -> str:
+    """Markdown for one line of inline text: raw HTML and link brackets escaped outside code spans."""
+    one_line = " ".join(str(text).splitlines())
+    parts = []
+    last = 0
+    for match in _CODE_SPAN.finditer(one_line):
+        parts.append(_md_escape(one_line[last:match.start()]))
+        content = match.group(1)
+        # A code span shows its content literally, but a name holding markup is written as escaped plain
+        # text: how a renderer delimits code spans (and whether it honours them at all) varies.
+        parts.append(_md_escape(content) if any(char in _MD_ESCAPES for char in content) else match.group(0))
+        last = match.end()
+    parts.append(_md_escape(one_line[last:]))
+    return "".join(parts)
+
+
+def _md_escape(text: str) -> str:
+    return "".join(_MD_ESCAPES.get(char, char) for char in text)
+
 
 
 def _inline(text: str) -> str:

@@ -33,6 +33,8 @@ X_LABELS = {
     "cost": "cumulative labeling cost (oracle cost units)",
     "examples_seen": "examples seen (stream arrivals, labelled or not)",
 }
+# Dash patterns of a strategy drawn over an identical twin (the twin's solid line shows in the gaps).
+_TWIN_DASHES: tuple[tuple[int, tuple[float, ...]], ...] = ((0, (4.0, 3.0)), (0, (1.0, 2.5)), (0, (6.0, 2.0, 1.0, 2.0)))
 _METRIC_LABELS = {"accuracy": "test accuracy", "macro_f1": "test macro-F1", "balanced_accuracy": "test balanced accuracy"}
 
 
@@ -64,8 +66,13 @@ def plot_learning_curves(
     baseline: str = "random",
     title: str = "",
     ncols: int = 4,
+    coincident: dict[str, list[list[str]]] | None = None,
 ) -> Figure:
     """Small multiples, one panel per dataset, of mean learning curves with their confidence bands.
+
+    A panel title gives the number of seeds behind its curves, per strategy when they differ. Strategies
+    that made identical choices on a dataset (``coincident``) would hide each other: the second and later
+    of a group are drawn on top with their own dash pattern, and the panel names the group.
 
     Bands are drawn clipped to [0, 1], the range of the metrics: with few seeds a t-interval can reach
     past it (the tables keep the unclipped bounds).
@@ -86,6 +93,9 @@ def plot_learning_curves(
     title : str
     ncols : int
         Panels per row.
+    coincident : dict, optional
+        Dataset -> groups of strategies with identical curves (see
+        :func:`alsim.reports.writer.coincident_strategies`).
 
     Examples
     --------
@@ -103,14 +113,23 @@ def plot_learning_curves(
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax, dataset in zip(axes, datasets):
         panel = curves.filter(pl.col("dataset") == dataset)
+        twins = {
+            strategy: position
+            for group in (coincident or {}).get(dataset, [])
+            for position, strategy in enumerate(group)
+        }
+        seeds_of: dict[str, int] = {}
         for strategy in strategies:
             line = panel.filter(pl.col("strategy") == strategy).sort(x)
             if line.height == 0:
                 continue
+            seeds_of[strategy] = int(line.get_column("n_seeds").max())  # type: ignore[arg-type]
             xs = line.get_column(x).to_numpy()
-            style = {"color": colors[strategy], "lw": 1.6 if strategy != baseline else 1.4}
+            style: dict[str, object] = {"color": colors[strategy], "lw": 1.6 if strategy != baseline else 1.4}
             if strategy == baseline:
                 style["ls"] = "--"
+            if twins.get(strategy, 0) > 0:  # drawn over its identical twin, dashed so both stay visible
+                style.update(ls=_TWIN_DASHES[(twins[strategy] - 1) % len(_TWIN_DASHES)], lw=2.0, zorder=3)
             ax.plot(xs, line.get_column("mean").to_numpy(), **style)
             if line.get_column("ci_low").null_count() == 0:
                 ax.fill_between(
@@ -123,8 +142,17 @@ def plot_learning_curves(
                 )
         if references and dataset in references:
             ax.axhline(references[dataset], color="0.45", ls=":", lw=1.2)
-        n_seeds = int(panel.get_column("n_seeds").to_numpy().max())
-        ax.set_title(f"{dataset} ({counted(n_seeds, 'seed')})", fontsize=10)
+        counts = sorted(set(seeds_of.values()))
+        if len(counts) == 1:
+            ax.set_title(f"{dataset} ({counted(counts[0], 'seed')})", fontsize=10)
+        else:  # an unbalanced panel says so, and which strategy has how many
+            ax.set_title(f"{dataset} ({counts[0]}-{counts[-1]} seeds: unbalanced)", fontsize=10)
+            ax.text(0.02, 0.02, "\n".join(f"{s}: {n} seeds" for s, n in sorted(seeds_of.items(), key=lambda kv: kv[1])),
+                    transform=ax.transAxes, fontsize=6.5, va="bottom", ha="left", color="0.25")
+        groups = (coincident or {}).get(dataset, [])
+        if groups:
+            ax.text(0.98, 0.02, "\n".join(" = ".join(group) + " (identical)" for group in groups),
+                    transform=ax.transAxes, fontsize=6.5, va="bottom", ha="right", color="0.25")
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=8)
     for ax in axes[len(datasets) :]:

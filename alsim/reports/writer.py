@@ -16,6 +16,7 @@ from alsim import metrics, stats
 from alsim._messages import counted
 from alsim._output import check_output_dir, parameter
 from alsim.exceptions import AlsimError, InvalidParameterError
+from alsim.experiments.results import GridCompleteness, grid_completeness
 from alsim.reports import figures
 from alsim.reports.document import Document
 
@@ -30,7 +31,7 @@ def _axes(frame: pl.DataFrame) -> list[tuple[str, str]]:
     Only when every run has that column: a directory mixing pool and stream cells still gets a report.
     """
     axes = [("n_labeled", "labels"), ("cost", "cost")]
-    if "examples_seen" in frame.columns and frame.get_column("examples_seen").null_count() == 0:
+    if "examples_seen" in frame.columns and frame.get_column("examples_seen").nullcounted() == 0:
         axes.append(("examples_seen", "examples"))
     return axes
 
@@ -87,6 +88,8 @@ def write_report(
     source: str | None = None,
     dpi: int = 110,
     progress: bool = False,
+    completeness: GridCompleteness | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write ``report.md``, ``report.html``, PNG figures and CSV tables for a results frame.
 
@@ -123,6 +126,13 @@ def write_report(
     dpi : int, default=110
     progress : bool, default=False
         Show a progress bar on stderr.
+    completeness : GridCompleteness, optional
+        What the results cover against the configured grid
+        (:func:`alsim.experiments.grid_completeness` with the run's directory); default: computed from
+        ``results`` alone (balance of seeds, no configured cell count). The header states what is there and
+        the notes warn when the grid is incomplete or the comparison unbalanced.
+    notes : sequence of str, default=()
+        Further notes to list (e.g. the cell files the reader had to skip).
 
     Returns
     -------
@@ -163,8 +173,10 @@ def write_report(
     for name, table in computed.items():
         if table is not None:
             table.write_csv(out / "tables" / f"{name}.csv")
+    if completeness is None:
+        completeness = grid_completeness(frame)
     doc = Document(title)
-    _overview(doc, frame, metric, baseline, confidence, source)
+    _overview(doc, frame, metric, baseline, confidence, source, completeness)
     colors = figures.strategy_colors(frame.get_column("strategy").unique().to_list(), baseline)
     doc.heading("Summary")
     doc.bullets(
@@ -180,7 +192,9 @@ def write_report(
     # The same warning reaches several functions (ranks, Friedman, ...); list it once, without the
     # name of the function that raised it.
     warned = (re.sub(r"^\w+: ", "", str(w.message)) for w in caught)
-    notes = list(dict.fromkeys(text[:1].upper() + text[1:] for text in warned)) + sections.skipped
+    notes = list(dict.fromkeys(
+        [*completeness.notes(), *notes, *(text[:1].upper() + text[1:] for text in warned)]
+    )) + _behaviour_notes(computed, frame, baseline) + sections.skipped
     doc.heading("Notes and skipped sections")
     if notes:
         doc.bullets(notes)
@@ -245,17 +259,31 @@ def _compute(
 
 
 def _overview(
-    doc: Document, frame: pl.DataFrame, metric: str, baseline: str, confidence: float, source: str | None
+    doc: Document, frame: pl.DataFrame, metric: str, baseline: str, confidence: float, source: str | None,
+    completeness: GridCompleteness,
 ) -> None:
     cells = frame.select("cell_id", "dataset", "strategy", "learner", "batch_size", "seed").unique()
     datasets = sorted(cells.get_column("dataset").unique().to_list())
     strategies = sorted(cells.get_column("strategy").unique().to_list())
     seeds = sorted(cells.get_column("seed").unique().to_list())
-    doc.paragraph(
-        f"{counted(cells.height, 'finished simulation cell')} ({counted(frame.height, 'recorded round')}): "
-        f"{counted(len(datasets), 'dataset')} x {counted(len(strategies), 'strategy')} x {counted(len(seeds), 'seed')}"
-        + (f", from `{source}`." if source else ".")
-    )
+    origin = f", from `{source}`" if source else ""
+    counts = completeness.seeds.get_column("n_seeds")
+    if completeness.balanced:
+        shape = f"{counted(len(datasets), 'dataset')} x {counted(len(strategies), 'strategy')} x {counted(int(counts.max()), 'seed')}"  # type: ignore[arg-type]
+    else:
+        shape = (f"{counted(len(datasets), 'dataset')} and {counted(len(strategies), 'strategy')} with "
+                 f"{int(counts.min())} to {int(counts.max())} finished seeds per strategy and dataset")  # type: ignore[arg-type]
+    configured = completeness.n_configured
+    of_grid = f" of the {configured} the experiment configures" if configured is not None and configured != cells.height else ""
+    text = (f"{counted(cells.height, 'finished simulation cell')}{of_grid} "
+            f"({counted(frame.height, 'recorded round')}): {shape}{origin}.")
+    if not completeness.complete or not completeness.balanced:
+        text += " **Warning:** " + (
+            "the grid is incomplete and " if not completeness.complete else ""
+        ) + ("the comparison is unbalanced" if not completeness.balanced else "results may change when it is finished") + (
+            "; see Notes at the end."
+        )
+    doc.paragraph(text)
     doc.bullets(
         [
             "Datasets: " + ", ".join(f"`{d}`" for d in datasets),
@@ -390,6 +418,8 @@ def _setting_sections(
         curves = _in_setting(curve_tables[name], setting)
         fig = figures.plot_learning_curves(
             curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
+            coincident={str(key[0]): groups for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
+                        if tuple(key[1:]) == tuple(setting)},
             title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
         )
         path = _save(fig, out, f"curves_{name}_{slug}.png", dpi)
@@ -574,3 +604,93 @@ def _definitions(doc: Document, baseline: str, alpha: float, confidence: float, 
             f"tau stays >= {threshold:g} for every larger n.",
         ]
     )
+
+
+#: Strategies that score uncertainty over the whole class distribution: the ones whose losses to random on
+#: many-class data are explained in the notes.
+_UNCERTAINTY_STRATEGIES = ("entropy", "least_confidence", "density_weighted")
+_BINARY_TWINS = {"margin", "entropy", "least_confidence"}
+
+
+def coincident_strategies(per_run: pl.DataFrame | None) -> dict[tuple[object, ...], list[list[str]]]:
+    """Groups of strategies whose per-run AULC is identical on every seed, per (dataset, learner, batch size).
+
+    Such strategies made the same choices (e.g. margin, entropy and least confidence order the examples of
+    a two-class problem identically), so their learning curves lie on top of each other.
+    """
+    if per_run is None or per_run.height == 0:
+        return {}
+    keys = ["dataset", "learner", "batch_size"]
+    groups: dict[tuple[object, ...], list[list[str]]] = {}
+    for part in per_run.partition_by(keys, maintain_order=True):
+        runs = {
+            strategy: dict(zip(rows["seed"].to_list(), rows["aulc"].to_list(), strict=True))
+            for (strategy,), rows in part.group_by(["strategy"], maintain_order=True)
+        }
+        assigned: set[str] = set()
+        found = []
+        for strategy in sorted(runs):
+            if strategy in assigned:
+                continue
+            group = [strategy]
+            for other in sorted(runs):
+                if other <= strategy or other in assigned:
+                    continue
+                shared = set(runs[strategy]) & set(runs[other])
+                if shared and len(shared) == len(runs[strategy]) == len(runs[other]) and all(
+                    runs[strategy][seed] == runs[other][seed] for seed in shared
+                ):
+                    group.append(other)
+            if len(group) > 1:
+                assigned.update(group)
+                found.append(group)
+        if found:
+            first = part.row(0, named=True)
+            groups[tuple(first[k] for k in keys)] = found
+    return groups
+
+
+def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFrame, baseline: str) -> list[str]:
+    """What a reader could misread in the figures: identical curves, and strategies worse than the baseline."""
+    several = frame.select(_SETTING).n_unique() > 1
+    notes = []
+    by_group: dict[tuple[str, ...], list[str]] = {}
+    for (dataset, learner, batch_size), groups in coincident_strategies(computed.get("aulc_per_run")).items():
+        where = f"`{dataset}`" + (f" ({learner}, batch {batch_size})" if several else "")
+        for group in groups:
+            by_group.setdefault(tuple(group), []).append(where)
+    for twins, twin_places in by_group.items():
+        why = (
+            " On two-class data the three measures are all decreasing functions of the top class probability, "
+            "so they rank the pool identically and pick the same batches."
+            if set(twins) <= _BINARY_TWINS else ""
+        )
+        notes.append(
+            " = ".join(f"`{s}`" for s in twins) + " made identical choices on " + ", ".join(twin_places)
+            + " (the same AULC on every seed): their learning curves lie on top of each other; the figures draw "
+            "them with different dash patterns and name them in the panel." + why
+        )
+    tests = computed.get("paired_tests")
+    if tests is not None and tests.height:
+        losses = tests.filter((pl.col("outcome") == "loss") & (pl.col("mean_difference") < 0)).sort(
+            "strategy", "mean_difference"
+        )
+        for (strategy,), rows in losses.group_by(["strategy"], maintain_order=True):
+            places = ", ".join(
+                f"`{r['dataset']}`" + (f" ({r['learner']}, batch {r['batch_size']})" if several else "")
+                + f" ({r['mean_difference']:+.3f} AULC)"
+                for r in rows.iter_rows(named=True)
+            )
+            text = f"`{strategy}` is significantly worse than `{baseline}` on {places}."
+            if strategy in _UNCERTAINTY_STRATEGIES:
+                text += (
+                    " This is behaviour of the strategy, not an alsim defect (a plain scikit-learn loop "
+                    "reproduces it on many-class data such as letter and vowel): uncertainty measured over many "
+                    "classes follows the early model's confusions, and a batch of the top-scored examples is "
+                    "similar and unrepresentative (there is no diversity term), so a random sample teaches the "
+                    "model more."
+                )
+            elif strategy == "qbc_kl":
+                text += " See the README ('qbc_kl on two-class data') for why KL-to-consensus with a bagged committee does this."
+            notes.append(text)
+    return notes

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from alsim.exceptions import InvalidInputError
+from alsim.exceptions import InvalidInputError, ResultsWarning
 
 __all__ = ["load_runs"]
 
@@ -49,13 +50,20 @@ def load_runs(path: str | os.PathLike[str]) -> pl.DataFrame:
         files = sorted(path.glob("*.parquet"))
         if not files:
             raise InvalidInputError(f"The directory {str(path)!r} holds no .parquet run files and no cells/ directory.")
-        return pl.concat([_read_run(file) for file in files], how="diagonal_relaxed")
+        frames = []
+        for file in files:
+            try:
+                frames.append(_read_run(file))
+            except InvalidInputError as exc:
+                # One bad file among many must not hide the others; it is named so it can be removed.
+                warnings.warn(f"Skipped a run file: {exc}", ResultsWarning, stacklevel=2)
+        if not frames:
+            raise InvalidInputError(f"None of the {len(files)} .parquet files in {str(path)!r} is a readable run file.")
+        return pl.concat(frames, how="diagonal_relaxed")
     return _read_run(path)
 
 
 def _read_run(path: Path) -> pl.DataFrame:
-    import pyarrow as pa
-
     from alsim.records import load_result
 
     try:
@@ -63,8 +71,6 @@ def _read_run(path: Path) -> pl.DataFrame:
     except InvalidInputError:
         # Not a SimulationResult file: accept a plain records table (e.g. exported or hand-made).
         return _read_plain(path)
-    except pa.ArrowInvalid as exc:
-        raise InvalidInputError(f"{str(path)!r} is not a readable parquet file of run records: {exc}") from exc
     metadata, config = result.metadata, result.config
     cell: dict[str, Any] = metadata.get("cell") if isinstance(metadata.get("cell"), dict) else {}  # type: ignore[assignment]
     dataset = metadata.get("dataset")
@@ -93,8 +99,9 @@ def _as_str(value: Any) -> str | None:
 def _read_plain(path: Path) -> pl.DataFrame:
     try:
         records = pl.read_parquet(path)
-    except (pl.exceptions.ComputeError, OSError) as exc:
-        raise InvalidInputError(f"{str(path)!r} is not a readable parquet file of run records: {exc}") from exc
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInputError(f"{str(path)!r} is not a readable parquet file of run records ({reason}).") from None
     if "round" not in records.columns:
         raise InvalidInputError(f"{str(path)!r} has no 'round' column: it is not a table of per-round records.")
     if "cell_id" not in records.columns:
