@@ -16,6 +16,7 @@ __all__ = [
     "DatasetError",
     "ConfigError",
     "MissingSignalError",
+    "KernelMemoryError",
 ]
 
 
@@ -45,3 +46,7 @@ class ConfigError(AlsimError, ValueError):
 
 class MissingSignalError(AlsimError, ValueError):
     """A stopping rule or metric needs a signal that the run did not record."""
+
+
+class KernelMemoryError(AlsimError, MemoryError):
+    """A kernel could not allocate its output or scratch space; the message names the kernel and the bytes."""
