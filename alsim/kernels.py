@@ -14,9 +14,11 @@ large, raise :class:`~alsim.exceptions.InvalidParameterError` (never ``OverflowE
 allocate its output or scratch space raises :class:`~alsim.exceptions.KernelMemoryError`, a ``MemoryError``
 naming the kernel and the bytes, as numpy does; it never aborts the interpreter.
 
-Scores are canonical in the classes: per-class terms (entropy, vote entropy, consensus KL) are added in
-sorted order, and pairwise disagreement counts agreeing pairs exactly, so rows holding the same values in
-other classes get bit-identical scores, and selections among them go to the lower index.
+Vote entropy and pairwise disagreement are canonical in the classes (vote entropy adds its terms in order
+of the vote counts; pairwise disagreement counts agreeing pairs exactly): examples with the same counts on
+other classes get bit-identical scores, and selections among them go to the lower index. Entropy and
+consensus KL add their per-class terms in class order, so rows whose columns are permuted can differ in the
+last place when there are three or more classes.
 
 Probability rows must sum to 1 within :data:`PROBA_SUM_TOLERANCE` (absolute); the error names the first
 row that does not.

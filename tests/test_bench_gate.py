@@ -480,7 +480,7 @@ def test_gate_passes_the_normal_build_and_fails_a_slowed_kernel(tmp_path: Path) 
     assert code == 1, table
     (row,) = report["rows"]
     assert (row["group"], row["slowed"], row["status"]) == ("vote_entropy/medium", True, "REGRESSED")
-    assert row["change_numpy"] > 2.0
+    assert row["change_numpy"] > 0.5  # well beyond the band: losing the Rust fast path doubles the ratio
     assert "REGRESSED" in table
 
 

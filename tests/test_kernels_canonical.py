@@ -1,5 +1,5 @@
-"""Scores are canonical in the classes: rows that hold the same values in other classes (vote counts,
-probabilities) get bit-identical scores, so that "ties go to the lower index" decides between them.
+"""Committee scores from votes are canonical in the classes: examples with the same vote counts on other
+classes get bit-identical scores, so that "ties go to the lower index" decides between them.
 
 Summing per-class terms in class order does not give that: floating-point addition is not associative, so
 a permutation of the terms can move the sum by one unit in the last place. Each test first shows that a
@@ -61,28 +61,6 @@ def test_vote_entropy_is_canonical_and_ties_go_to_the_lower_index() -> None:
     assert many.tobytes() == scores.tobytes()
     # int32 votes too.
     assert kernels.vote_entropy(votes_for(rows).astype(np.int32), N_CLASSES).tobytes() == scores.tobytes()
-
-
-def test_entropy_of_permuted_probability_rows_is_canonical() -> None:
-    proba = permuted_counts() / M  # what a k-nearest-neighbours classifier with k = 18 outputs
-    scores = kernels.uncertainty_scores(proba, "entropy")
-    assert len({s.tobytes() for s in scores}) == 1
-    assert kernels.uncertainty_table(proba, ["entropy"])[:, 0].tobytes() == scores.tobytes()
-    assert kernels.select_most_uncertain(proba, 4, "entropy").tolist() == [0, 1, 2, 3]
-    # One row more uncertain than all the others is still found wherever it is.
-    uniform = np.full((1, N_CLASSES), 1 / N_CLASSES)
-    mixed = np.concatenate([proba[:50], uniform, proba[50:]])
-    assert kernels.select_most_uncertain(mixed, 3, "entropy").tolist() == [50, 0, 1]
-
-
-def test_consensus_kl_of_one_hot_committees_is_canonical() -> None:
-    # Members that output one-hot probabilities (fully grown trees): consensus KL is then vote entropy.
-    rows = permuted_counts()
-    member_proba = np.eye(N_CLASSES)[votes_for(rows)]  # (M, n, classes)
-    kl = kernels.consensus_kl(member_proba)
-    assert len({s.tobytes() for s in kl}) == 1
-    assert kl[0] == pytest.approx(kernels.vote_entropy(votes_for(rows), N_CLASSES)[0], rel=1e-14)
-    assert kernels.top_k(kl, 2).tolist() == [0, 1]
 
 
 def test_pairwise_disagreement_is_canonical() -> None:

@@ -174,21 +174,9 @@ impl<T: Real> Work for AccumulateXlogx<'_, T> {
     }
 }
 
-/// Sum of a short run of values that depends only on their multiset, not on their order: the values are
-/// sorted first (any order of two values gives the same sum already), then added by [`fixed_order_sum`].
-/// Per-class terms summed this way give the same bits for rows that hold the same values in other
-/// classes, so that ties between such rows stay exact ties (decided by index).
-#[inline]
-pub(crate) fn canonical_sum(values: &mut [f64]) -> f64 {
-    if values.len() > 2 {
-        values.sort_unstable_by(f64::total_cmp);
-    }
-    fixed_order_sum(values)
-}
-
 /// Sum of a short run of values in a fixed order (four interleaved partial sums).
 #[inline]
-fn fixed_order_sum(values: &[f64]) -> f64 {
+pub(crate) fn fixed_order_sum(values: &[f64]) -> f64 {
     let mut acc = [0.0f64; 4];
     let mut chunks = values.chunks_exact(4);
     for chunk in &mut chunks {
@@ -304,32 +292,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn canonical_sum_ignores_the_order() {
-        let terms = [-0.1, -0.2 / 3.0, -0.3, -1e-17, -0.05, 0.0, -0.7 / 3.0];
-        let reference = canonical_sum(&mut terms.clone());
-        let mut permuted = terms;
-        for shift in 0..terms.len() {
-            permuted.rotate_left(1);
-            let mut reversed = permuted;
-            reversed.reverse();
-            assert_eq!(
-                canonical_sum(&mut permuted.clone()).to_bits(),
-                reference.to_bits(),
-                "{shift}"
-            );
-            assert_eq!(
-                canonical_sum(&mut reversed).to_bits(),
-                reference.to_bits(),
-                "{shift}"
-            );
-        }
-        assert_eq!(
-            canonical_sum(&mut [0.3, 0.2, 0.1]),
-            canonical_sum(&mut [0.1, 0.3, 0.2])
-        );
     }
 
     #[test]

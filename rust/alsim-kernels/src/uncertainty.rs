@@ -2,7 +2,7 @@
 
 use crate::alloc;
 use crate::error::{check_k, check_non_empty, KernelError};
-use crate::fastmath::{canonical_sum, xlogx_in_place};
+use crate::fastmath::{fixed_order_sum, xlogx_in_place};
 use crate::real::Real;
 use crate::rows::{chunk_ranges, for_each_row, prefetch, NoRowScratch};
 use crate::topk::{merge_top, MergeBuffers, Ranked, TopK};
@@ -26,8 +26,8 @@ pub enum Measure {
     /// `1 - (p_(1) - p_(2))`, the gap between the two largest probabilities (a single column counts as
     /// a second probability of 0).
     Margin,
-    /// `-sum_c p_c ln p_c` in nats, with `0 ln 0 = 0`; the terms are added in sorted order, so that the
-    /// value does not depend on the order of the columns.
+    /// `-sum_c p_c ln p_c` in nats, with `0 ln 0 = 0` (terms added in column order: permuted rows of three
+    /// or more columns can differ in the last place).
     Entropy,
 }
 
@@ -155,10 +155,9 @@ impl EntropyBatch {
     pub(crate) fn flush(&mut self, mut sink: impl FnMut(usize, f64)) {
         xlogx_in_place(&mut self.values);
         let width = self.width.max(1);
-        for (&index, terms) in self.indices.iter().zip(self.values.chunks_exact_mut(width)) {
-            // Canonical: rows holding the same probabilities in other columns get the same bits. `0.0 -`
-            // keeps the entropy of a one-hot row at +0.0 rather than -0.0.
-            sink(index, 0.0 - canonical_sum(terms));
+        for (&index, terms) in self.indices.iter().zip(self.values.chunks_exact(width)) {
+            // `0.0 -` keeps the entropy of a one-hot row at +0.0 rather than -0.0.
+            sink(index, 0.0 - fixed_order_sum(terms));
         }
         self.values.clear();
         self.indices.clear();
