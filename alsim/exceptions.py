@@ -18,6 +18,7 @@ __all__ = [
     "MissingSignalError",
     "OutputPathError",
     "ResultsWarning",
+    "KernelMemoryError",
 ]
 
 
@@ -51,7 +52,13 @@ class MissingSignalError(AlsimError, ValueError):
 
 class OutputPathError(AlsimError, OSError):
     """An output location cannot be written (a file where a directory is wanted, read-only, disk full...)."""
+
+
 class ResultsWarning(UserWarning):
     """Stored results were partly unusable or do not make a balanced comparison (a cell file that cannot
     be read, a grid with cells missing, strategies with unequal numbers of seeds). The readable part is
     still used; the warning says what was left out."""
+
+
+class KernelMemoryError(AlsimError, MemoryError):
+    """A kernel could not allocate its output or scratch space; the message names the kernel and the bytes."""

@@ -9,7 +9,16 @@ float64 arrays and indices as int64 arrays.
 Bad input raises an exception of :mod:`alsim.exceptions` (each also a ``ValueError`` or ``TypeError``)
 whose message names the function, the parameter, what was expected and what was given. Checks that need
 a pass over the data (NaN, negative or non-normalised probabilities, vote ranges, repeated labelled
-indices) run inside the kernels, fused with the computation.
+indices) run inside the kernels, fused with the computation. Integer parameters out of range, however
+large, raise :class:`~alsim.exceptions.InvalidParameterError` (never ``OverflowError``). A kernel that cannot
+allocate its output or scratch space raises :class:`~alsim.exceptions.KernelMemoryError`, a ``MemoryError``
+naming the kernel and the bytes, as numpy does; it never aborts the interpreter.
+
+Vote entropy and pairwise disagreement are canonical in the classes (vote entropy adds its terms in order
+of the vote counts; pairwise disagreement counts agreeing pairs exactly): examples with the same counts on
+other classes get bit-identical scores, and selections among them go to the lower index. Entropy and
+consensus KL add their per-class terms in class order, so rows whose columns are permuted can differ in the
+last place when there are three or more classes.
 
 Probability rows must sum to 1 within :data:`PROBA_SUM_TOLERANCE` (absolute); the error names the first
 row that does not.
@@ -50,6 +59,8 @@ MEASURES: tuple[str, ...] = tuple(_core.MEASURES)
 PROBA_SUM_TOLERANCE: float = _core.PROBA_SUM_TOLERANCE
 
 _SEED_BOUND = 2**64
+#: Largest count parameter (n_classes) the kernels accept: what indexes memory on a 64-bit machine.
+_COUNT_MAX = np.iinfo(np.intp).max
 
 SeedLike = int | np.integer | np.random.Generator | None
 
@@ -112,11 +123,13 @@ def _int_array(value: object, ndim: int, layout: str, function: str, parameter: 
     )
 
 
-def _check_int(value: object, function: str, parameter: str, low: int, high: int | None, what: str = "") -> int:
+def _check_int(value: object, function: str, parameter: str, low: int, high: int, what: str = "") -> int:
+    """`value` as a Python int in ``[low, high]``; any other value, however large, raises
+    InvalidParameterError (never OverflowError)."""
     valid = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-    if valid and low <= int(value) and (high is None or int(value) <= high):  # type: ignore[call-overload]
+    if valid and low <= int(value) <= high:  # type: ignore[call-overload]
         return int(value)  # type: ignore[call-overload]
-    expected = f"an int in [{low}, {high}]" if high is not None else f"an int >= {low}"
+    expected = f"an int in [{low}, {high}]"
     suffix = f" ({what})" if what else ""
     raise InvalidParameterError(
         f"The '{parameter}' parameter of {function} must be {expected}{suffix}. Got {_describe(value)} instead."
@@ -366,7 +379,7 @@ def vote_entropy(votes: npt.ArrayLike, n_classes: int) -> npt.NDArray[np.float64
     array([0.    , 0.6931])
     """
     function = "vote_entropy"
-    n_classes = _check_int(n_classes, function, "n_classes", 1, None)
+    n_classes = _check_int(n_classes, function, "n_classes", 1, _COUNT_MAX)
     votes = _int_array(votes, 2, "(n_members, n_samples)", function, "votes")
     _check_not_empty(votes, "(n_members, n_samples)", function, "votes")
     return _core.vote_entropy(votes, n_classes)

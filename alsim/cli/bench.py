@@ -7,9 +7,15 @@ import argparse
 _DESCRIPTION = """\
 Time every kernel of alsim.kernels with pytest-benchmark, next to its plain-numpy reference and one read
 pass over the same input, and compare the same-run ratios (kernel/numpy, kernel/read pass) with a
-baseline. Exit status: 0 when no ratio worsened by more than the tolerance, 1 when one did or the suite
-failed, 2 on a usage error. --quick (the default) times the medium sizes in under two minutes; --full
-times every size and is the mode that refreshes the baseline (--update-baseline)."""
+baseline. Timed ratios are compared only with a baseline recorded on this machine (CPU, core count,
+instruction sets, numpy and BLAS build); without one the table says "no baseline" and nothing fails. A case
+regresses only when every repeat of it, in the first and the confirming run, is beyond the tolerance;
+otherwise it is "inconclusive". Exit status: 0 when nothing regressed (including "no baseline for this
+machine" and "inconclusive", each explained in a note), 1 when a case regressed or the suite failed, 2 on a
+usage error. --quick (the default) times the medium sizes in under two minutes; --full times every size
+and is the mode that refreshes the baseline (--update-baseline). --instructions counts instructions with
+callgrind instead: counts repeat exactly, so that mode gates deterministically, against one baseline that
+records the valgrind, Python and numpy builds it was counted with."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -106,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         read_tolerance=args.read_tolerance,
         passes=args.passes,
     )
+    from alsim.benchmarking import machine
+
     baseline_path = Path(args.baseline) if args.baseline else gate.DEFAULT_BASELINE
     # Before the suite runs (minutes): the files this run will write must be writable.
     if args.json:
@@ -114,14 +122,21 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(baseline_path, who="--baseline")
     section = "instruction_entries" if args.instructions else "entries"
     if args.update_baseline and not baseline_path.exists():
-        baseline: dict = {}
+        baseline_file = gate.BaselineFile(baseline_path, (), {})
     else:
-        baseline = gate.load_baseline(baseline_path, section=section)
+        baseline_file = gate.read_baseline(baseline_path)
+    here = machine.fingerprint()
+    if args.instructions:
+        keep = baseline_file.instruction_entries
+    else:
+        keep = baseline_file.timed_for(here)[0] or {}
     counter = "instruction counts (callgrind)" if args.instructions else "timings"
     print(f"alsim bench: {args.mode} mode, {counter}, baseline {baseline_path}", file=sys.stderr)
+    if not args.instructions:
+        print(f"alsim bench: this machine: {machine.describe(here)}", file=sys.stderr)
     result, measured, reports = gate.run_gate(
         args.mode,
-        baseline=baseline,
+        baseline=keep if args.update_baseline else baseline_file,
         tolerance=args.tolerance,
         read_tolerance=args.read_tolerance,
         kernels=kernels,
@@ -139,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if result.missing:
         print(f"alsim bench: no complete measurement for {', '.join(result.missing)}", file=sys.stderr)
+    if not args.update_baseline:
+        for note in result.notes:
+            print(f"alsim bench: note: {note}", file=sys.stderr)
     if args.json:
         report = dict(reports[0])
         report["alsim_gate"] = {
@@ -149,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
             "exit_code": result.exit_code,
             "pytest_returncode": result.pytest_returncode,
             "missing": result.missing,
+            "notes": result.notes,
+            "machine": here,
             "rows": [row.as_dict() for row in result.comparisons],
             "further_runs": reports[1:],
         }
@@ -158,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
         if result.pytest_returncode != 0 or result.missing:
             print("alsim bench: baseline not updated because the suite did not pass.", file=sys.stderr)
             return 1
-        gate.write_baseline(baseline_path, measured.values(), mode=args.mode, keep=baseline, section=section)
-        print(f"alsim bench: wrote {len(measured)} baseline entries to {baseline_path}", file=sys.stderr)
+        gate.write_baseline(baseline_path, measured.values(), mode=args.mode, keep=keep, section=section, here=here)
+        where = "the instruction-count baseline" if args.instructions else "the timed baseline of this machine"
+        print(f"alsim bench: wrote {len(measured)} entries to {where} in {baseline_path}", file=sys.stderr)
         return 0
     if result.regressed:
         names = ", ".join(row.measurement.group for row in result.regressed)

@@ -1,9 +1,10 @@
 //! Committee disagreement: vote entropy, consensus KL divergence, pairwise disagreement.
 
+use crate::alloc;
 use crate::error::{check_non_empty, KernelError};
 use crate::fastmath::{accumulate_xlogx, fixed_order_sum, vectorized, xlogx, xlogx_in_place, Work};
 use crate::real::Real;
-use crate::rows::{for_each_row, PARALLEL_MIN_ENTRIES};
+use crate::rows::{for_each_row, NoRowScratch, PARALLEL_MIN_ENTRIES};
 use crate::uncertainty::{scan_validated, PROBA_SUM_TOLERANCE};
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
@@ -18,13 +19,34 @@ const COUNTING_MAX_CLASSES: usize = 1 << 14;
 /// vectorised passes per block); larger committees sort each example's votes.
 const PAIRWISE_COMPARE_MAX_MEMBERS: usize = 32;
 
-/// Runs `fill(start, out)` over fixed-size chunks of an n-length output, in parallel for large inputs, and
-/// returns the error of the lowest chunk that failed.
-fn fill_chunks<F>(n: usize, entries: usize, fill: F) -> Result<Vec<f64>, KernelError>
+/// Largest committee: vote counts are kept as `u32`, and the number of member pairs must fit in 63 bits.
+const MAX_MEMBERS: usize = u32::MAX as usize;
+
+/// Checks that a committee of `m` members (rows of `votes`) is at most [`MAX_MEMBERS`] strong.
+fn check_members(function: &'static str, m: usize) -> Result<(), KernelError> {
+    if m > MAX_MEMBERS {
+        return Err(KernelError::input(
+            function,
+            "votes",
+            format!("an array with at most {MAX_MEMBERS} committee members (rows)"),
+            format!("{m} members"),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `fill(start, out)` over fixed-size chunks of an n-length output of `function`, in parallel for
+/// large inputs, and returns the error of the lowest chunk that failed.
+fn fill_chunks<F>(
+    function: &'static str,
+    n: usize,
+    entries: usize,
+    fill: F,
+) -> Result<Vec<f64>, KernelError>
 where
     F: Fn(usize, &mut [f64]) -> Result<(), KernelError> + Sync,
 {
-    let mut out = vec![0.0f64; n];
+    let mut out = alloc::filled(function, "its output", 0.0f64, n)?;
     let results: Vec<Result<(), KernelError>> = if entries >= PARALLEL_MIN_ENTRIES {
         out.par_chunks_mut(CHUNK_EXAMPLES)
             .enumerate()
@@ -43,6 +65,10 @@ where
 /// Vote entropy of each example: `-sum_c (V_c / M) ln (V_c / M)` in nats, where `V_c` is the number of the
 /// `M` members voting for class `c` (not normalised by `ln(n_classes)`). `votes` is `M x n`; every vote
 /// must lie in `[0, n_classes)`.
+///
+/// The value is canonical: the terms are added in increasing order of their vote counts, so it depends only
+/// on the multiset of counts, not on which classes hold them. Two examples whose counts are permutations of
+/// each other get bit-identical values, and a selection among them goes to the lower index.
 pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
     votes: ArrayView2<'_, V>,
     n_classes: usize,
@@ -58,8 +84,13 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
         ));
     }
     let (m, n) = votes.dim();
+    check_members(FUNCTION, m)?;
     // Entropy contribution of a class with v votes, for every possible v.
-    let share: Vec<f64> = (0..=m).map(|v| -xlogx(v as f64 / m as f64)).collect();
+    let share = alloc::collect(
+        FUNCTION,
+        "its table of vote shares",
+        (0..m + 1).map(|v| -xlogx(v as f64 / m as f64)),
+    )?;
     let bad_vote = |vote: i64, member: usize, sample: usize| {
         KernelError::input(
             FUNCTION,
@@ -70,10 +101,11 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
     };
     let class_of = |vote: i64| usize::try_from(vote).ok().filter(|&c| c < n_classes);
     if n_classes > COUNTING_MAX_CLASSES {
-        // Too many classes for count tables: sort each column's votes and read the counts off the runs
-        // (the same terms, summed in the same class order).
-        return fill_chunks(n, m * n, |start, out| {
-            let mut column: Vec<i64> = Vec::with_capacity(m);
+        // Too many classes for count tables: sort each column's votes and read the counts off the runs.
+        return fill_chunks(FUNCTION, n, m * n, |start, out| {
+            let mut column: Vec<i64> = alloc::with_capacity(FUNCTION, "a column of votes", m)?;
+            let mut counts: Vec<u32> =
+                alloc::with_capacity(FUNCTION, "a column of vote counts", m)?;
             for (j, o) in out.iter_mut().enumerate() {
                 column.clear();
                 for (member, v) in votes.column(start + j).iter().enumerate() {
@@ -82,19 +114,21 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
                     column.push(vote);
                 }
                 column.sort_unstable();
-                *o = column
-                    .chunk_by(|a, b| a == b)
-                    .map(|run| share[run.len()])
-                    .sum::<f64>()
-                    + 0.0;
+                counts.clear();
+                // A run holds at most m <= MAX_MEMBERS votes.
+                counts.extend(column.chunk_by(|a, b| a == b).map(|run| run.len() as u32));
+                *o = canonical_entropy(&mut counts, &share);
             }
             Ok(())
         });
     }
     // Columns per count table, so that the table stays in cache.
     let width = (COUNTING_MAX_CLASSES / n_classes).max(1);
-    fill_chunks(n, m * n, |start, out| {
+    fill_chunks(FUNCTION, n, m * n, |start, out| {
+        // At most max(COUNTING_MAX_CLASSES, n_classes) = COUNTING_MAX_CLASSES entries: a fixed size.
         let mut counts = vec![0u32; width.min(out.len()) * n_classes];
+        let mut present: Vec<u32> =
+            alloc::with_capacity(FUNCTION, "a column of vote counts", m.min(n_classes))?;
         for (b, block) in out.chunks_mut(width).enumerate() {
             let first = start + b * width;
             counts.iter_mut().for_each(|c| *c = 0);
@@ -110,21 +144,34 @@ pub fn vote_entropy<V: Copy + Into<i64> + Sync>(
                 }
             }
             for (j, o) in block.iter_mut().enumerate() {
-                *o = counts[j * n_classes..(j + 1) * n_classes]
-                    .iter()
-                    .map(|&v| share[v as usize])
-                    .sum::<f64>()
-                    + 0.0;
+                present.clear();
+                present.extend(
+                    counts[j * n_classes..(j + 1) * n_classes]
+                        .iter()
+                        .filter(|&&v| v > 0),
+                );
+                *o = canonical_entropy(&mut present, &share);
             }
         }
         Ok(())
     })
 }
 
+/// The entropy `sum share[v]` over the vote counts `v` of one example, added in increasing order of `v`
+/// (so that it depends only on the multiset of counts); sorts `counts`. Zero counts add nothing and may be
+/// left out. `+ 0.0` turns the -0.0 of an empty sum into 0.0.
+fn canonical_entropy(counts: &mut [u32], share: &[f64]) -> f64 {
+    counts.sort_unstable();
+    counts.iter().map(|&v| share[v as usize]).sum::<f64>() + 0.0
+}
+
 /// Fraction of member pairs `(i < j)` whose votes differ, per example: `1 - (agreeing pairs) / C(M, 2)`.
 /// Committees of up to [`PAIRWISE_COMPARE_MAX_MEMBERS`] compare every pair of members' vote rows over a
 /// block of examples (vectorised); larger ones count equal votes by sorting each example's votes
 /// (O(M log M) per example). Needs at least two members.
+///
+/// The value is canonical: the number of agreeing pairs is an exact integer that does not depend on which
+/// classes the votes name.
 pub fn pairwise_disagreement<V: Copy + Into<i64> + PartialEq + Sync>(
     votes: ArrayView2<'_, V>,
 ) -> Result<Vec<f64>, KernelError> {
@@ -139,12 +186,14 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + PartialEq + Sync>(
             format!("{m} member"),
         ));
     }
+    check_members(FUNCTION, m)?;
+    // At most MAX_MEMBERS (MAX_MEMBERS - 1) / 2 < 2^63 pairs.
     let pairs = (m * (m - 1) / 2) as f64;
     if m <= PAIRWISE_COMPARE_MAX_MEMBERS {
         // Each member's vote row, when every one is contiguous (else rows are staged per block).
         let in_place: Option<Vec<&[V]>> =
             votes.axis_iter(Axis(0)).map(|row| row.to_slice()).collect();
-        return fill_chunks(n, m * n, |start, out| {
+        return fill_chunks(FUNCTION, n, m * n, |start, out| {
             let len = out.len();
             let mut staged: Vec<V> = Vec::new();
             let member_rows: Vec<&[V]> = match &in_place {
@@ -166,8 +215,8 @@ pub fn pairwise_disagreement<V: Copy + Into<i64> + PartialEq + Sync>(
             Ok(())
         });
     }
-    fill_chunks(n, m * n, |start, out| {
-        let mut column: Vec<i64> = Vec::with_capacity(m);
+    fill_chunks(FUNCTION, n, m * n, |start, out| {
+        let mut column: Vec<i64> = alloc::with_capacity(FUNCTION, "a column of votes", m)?;
         for (j, o) in out.iter_mut().enumerate() {
             column.clear();
             column.extend(votes.column(start + j).iter().map(|&v| v.into()));
@@ -211,6 +260,10 @@ impl<V: Copy + PartialEq> Work for AgreeingPairs<'_, V> {
 /// `proba` in the uncertainty kernels. Computed as `(1/M) sum_m sum_c p ln p - sum_c p_mean ln p_mean`
 /// (all logarithms in vectorised batches); rounding can make an exact 0 come out a hair below zero, and
 /// such values are clipped to 0.
+///
+/// Not canonical in the classes: the per-class sums run in class order, so examples whose class columns are
+/// permuted can differ in the last place (with three or more classes). Sorting the terms made the kernel
+/// about 40% more instructions, so it was left for a decision.
 pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>, KernelError> {
     const FUNCTION: &str = "consensus_kl";
     let (m, n, c) = member_proba.dim();
@@ -223,14 +276,17 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
         ));
     }
     let inv = 1.0 / m as f64;
-    fill_chunks(n, m * n * c, |start, out| {
+    fill_chunks(FUNCTION, n, m * n * c, |start, out| {
         // Per block of examples and per member, one vectorised pass over the member's rows (read in place
         // when contiguous) adds them into the consensus and their `p ln p` terms into per-(example, class)
         // sums, and flags any sign bit; a second pass checks the row sums. Only a flagged block is scanned
         // again, row by row, to name the first bad row.
+        const BLOCK_TERMS: &str = "the per-class sums of a block of examples";
+        let block_terms =
+            alloc::count::<f64>(FUNCTION, BLOCK_TERMS, &[BLOCK_EXAMPLES.min(out.len()), c])?;
         let mut staged: Vec<T> = Vec::new();
-        let mut consensus: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
-        let mut own: Vec<f64> = Vec::with_capacity(BLOCK_EXAMPLES * c);
+        let mut consensus: Vec<f64> = alloc::with_capacity(FUNCTION, BLOCK_TERMS, block_terms)?;
+        let mut own: Vec<f64> = alloc::with_capacity(FUNCTION, BLOCK_TERMS, block_terms)?;
         for (b, block) in out.chunks_mut(BLOCK_EXAMPLES).enumerate() {
             let first = start + b * BLOCK_EXAMPLES;
             let len = block.len();
@@ -244,9 +300,18 @@ pub fn consensus_kl<T: Real>(member_proba: ArrayView3<'_, T>) -> Result<Vec<f64>
                     Some(all) => &all[first * c..(first + len) * c],
                     None => {
                         staged.clear();
+                        alloc::reserve(
+                            &mut staged,
+                            FUNCTION,
+                            "a copy of a block of rows",
+                            len * c,
+                        )?;
                         for_each_row(&rows, first, first + len, |_, row| {
                             staged.extend_from_slice(row)
-                        });
+                        })
+                        .map_err(|NoRowScratch { bytes }| {
+                            alloc::row_copy_failed(FUNCTION, bytes)
+                        })?;
                         &staged
                     }
                 };

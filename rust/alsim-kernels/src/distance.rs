@@ -107,6 +107,19 @@ impl<'a, T: Real> Rows<'a, T> {
         self.view.row(i).iter().copied().collect()
     }
 
+    /// A contiguous copy of row `i`, allocated fallibly for `function`.
+    pub(crate) fn try_owned_row(
+        &self,
+        function: &'static str,
+        i: usize,
+    ) -> Result<Vec<T>, KernelError> {
+        crate::alloc::collect(
+            function,
+            "a copy of one row",
+            self.view.row(i).iter().copied(),
+        )
+    }
+
     /// The rows of `x`, checked to be a non-empty matrix of finite values (the points of `function`).
     pub(crate) fn points(
         function: &'static str,

@@ -20,6 +20,17 @@ pub enum KernelError {
         expected: String,
         got: String,
     },
+    /// A buffer whose size depends on the input (the output, or scratch space) could not be allocated;
+    /// `bytes` is what was asked for (saturated at `u128::MAX` when the size itself overflowed).
+    #[error(
+        "{function} could not allocate {bytes} bytes ({human}) for {what}. Free memory or pass a smaller input.",
+        human = crate::alloc::human_bytes(*.bytes)
+    )]
+    OutOfMemory {
+        function: &'static str,
+        what: &'static str,
+        bytes: u128,
+    },
 }
 
 impl KernelError {
@@ -51,11 +62,12 @@ impl KernelError {
         }
     }
 
-    /// The name of the offending parameter.
-    pub fn parameter_name(&self) -> &'static str {
+    /// The name of the offending parameter (none when memory ran out).
+    pub fn parameter_name(&self) -> Option<&'static str> {
         match self {
             KernelError::InvalidParameter { parameter, .. }
-            | KernelError::InvalidInput { parameter, .. } => parameter,
+            | KernelError::InvalidInput { parameter, .. } => Some(parameter),
+            KernelError::OutOfMemory { .. } => None,
         }
     }
 }

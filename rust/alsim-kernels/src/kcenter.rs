@@ -14,6 +14,7 @@
 //! to wake). The members that moved are sorted before they form the new cluster, so the result does not
 //! depend on who updated what.
 
+use crate::alloc;
 use crate::distance::{sq_dist, Rows};
 use crate::error::{check_k, KernelError};
 use crate::fastmath::{vectorized, Work};
@@ -518,10 +519,12 @@ pub fn k_center_greedy<T: Real>(
     seed: u64,
 ) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "k_center_greedy";
+    // Allocated before the O(n d) check of the points, so that a size too large fails fast.
+    let mut is_center = alloc::filled(FUNCTION, "its table of centers", false, x.nrows())?;
     let rows = Rows::points(FUNCTION, x)?;
     let n = rows.n();
-    let mut is_center = vec![false; n];
-    let mut labelled = Vec::with_capacity(labeled.len());
+    let mut labelled =
+        alloc::with_capacity(FUNCTION, "its list of labelled points", labeled.len())?;
     for (pos, &l) in labeled.iter().enumerate() {
         let index = usize::try_from(l).ok().filter(|&i| i < n).ok_or_else(|| {
             KernelError::input(
@@ -549,7 +552,7 @@ pub fn k_center_greedy<T: Real>(
         "the number of unlabelled points",
     )?;
 
-    let mut picks = Vec::with_capacity(k);
+    let mut picks = alloc::with_capacity(FUNCTION, "its output", k)?;
     // Every pick and every labelled point beyond the first pass's can become a cluster.
     let capacity = labelled.len().max(1) + k;
     let (initial, rest) = if labelled.is_empty() {

@@ -1,5 +1,6 @@
 //! k-means++ seeding (D-squared sampling).
 
+use crate::alloc;
 use crate::distance::Rows;
 use crate::error::{check_k, KernelError};
 use crate::fastmath::{vectorized, Work};
@@ -24,15 +25,17 @@ pub fn kmeans_pp<T: Real>(
     seed: u64,
 ) -> Result<Vec<usize>, KernelError> {
     const FUNCTION: &str = "kmeans_pp";
+    // The O(n) buffers come first, before the O(n d) check of the points.
+    let n = x.nrows();
+    let mut chosen = alloc::filled(FUNCTION, "its table of chosen points", false, n)?;
+    let mut weight = alloc::filled(FUNCTION, "its table of weights", f64::INFINITY, n)?;
+    let mut centers = alloc::with_capacity(FUNCTION, "its output", k.min(n))?;
     let rows = Rows::points(FUNCTION, x)?;
-    let (n, d) = (rows.n(), rows.d());
+    let d = rows.d();
     check_k(FUNCTION, k, n, "the number of rows of X")?;
     let parallel = n * d >= PARALLEL_MIN_ENTRIES;
-    let pick_all = || {
+    let mut pick_all = || {
         let mut rng = PortableRng::new(seed);
-        let mut chosen = vec![false; n];
-        let mut centers = Vec::with_capacity(k);
-        let mut weight = vec![f64::INFINITY; n];
         let mut next = rng.index(n);
         loop {
             chosen[next] = true;
@@ -40,7 +43,7 @@ pub fn kmeans_pp<T: Real>(
             if centers.len() == k {
                 break;
             }
-            let center = rows.owned_row(next);
+            let center = rows.try_owned_row(FUNCTION, next)?;
             let update = |(c, weight): (usize, &mut [f64])| -> f64 {
                 vectorized(WeightUpdate {
                     rows: &rows,
@@ -71,15 +74,16 @@ pub fn kmeans_pp<T: Real>(
                 (0..n).filter(|&i| !chosen[i]).nth(r).unwrap_or(0)
             };
         }
-        centers
+        Ok(())
     };
     // The picks are sequential steps of parallel passes: running them all on a pool thread hands each
     // pass to the pool without waking it from outside every time.
-    Ok(if parallel {
-        rayon::scope(|_| pick_all())
+    if parallel {
+        rayon::scope(|_| pick_all())?;
     } else {
-        pick_all()
-    })
+        pick_all()?;
+    }
+    Ok(centers)
 }
 
 /// The index where the running sum of `weight` first exceeds `target`, skipping zero weights; the last

@@ -4,6 +4,7 @@
 //! processed in parallel with rayon, and results never depend on the number of threads (work is split
 //! into fixed-size chunks whose partial results are combined in index order).
 
+pub mod alloc;
 mod distance;
 mod error;
 mod fastmath;

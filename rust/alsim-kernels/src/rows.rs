@@ -6,27 +6,35 @@ use ndarray::ArrayView2;
 /// k-means++, committee disagreement, the finiteness check of points) stay on the calling thread.
 pub(crate) const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
+/// The scratch buffer of one row (`bytes` long) that [`for_each_row`] could not allocate.
+pub(crate) struct NoRowScratch {
+    pub(crate) bytes: u128,
+}
+
 /// Calls `f(i, row_i)` for rows `start..end` of `a`, in order, handing each row over as a contiguous
 /// slice. Standard-layout arrays are read in place; rows of other layouts are gathered into a scratch
-/// buffer of one row (O(columns) extra memory).
+/// buffer of one row (O(columns) extra memory, allocated fallibly).
 #[inline]
 pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(
     a: &ArrayView2<'_, T>,
     start: usize,
     end: usize,
     mut f: F,
-) {
+) -> Result<(), NoRowScratch> {
     let cols = a.ncols();
     if let Some(all) = a.as_slice() {
         if cols == 0 {
-            return;
+            return Ok(());
         }
         for (offset, row) in all[start * cols..end * cols].chunks_exact(cols).enumerate() {
             f(start + offset, row);
         }
-        return;
+        return Ok(());
     }
-    let mut scratch: Vec<T> = Vec::with_capacity(cols);
+    let mut scratch: Vec<T> = Vec::new();
+    scratch.try_reserve_exact(cols).map_err(|_| NoRowScratch {
+        bytes: cols as u128 * std::mem::size_of::<T>() as u128,
+    })?;
     for i in start..end {
         let row = a.row(i);
         match row.as_slice() {
@@ -38,6 +46,7 @@ pub(crate) fn for_each_row<T: Copy, F: FnMut(usize, &[T])>(
             }
         }
     }
+    Ok(())
 }
 
 /// Asks the CPU to start loading every cache line that `data` touches (a hint with no effect on results).

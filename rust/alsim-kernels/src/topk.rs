@@ -1,5 +1,6 @@
 //! Top-k selection with ties broken towards the lower index.
 
+use crate::alloc;
 use crate::error::{check_k, KernelError};
 use crate::real::Real;
 use std::cmp::{Ordering, Reverse};
@@ -37,11 +38,19 @@ pub(crate) struct TopK {
 }
 
 impl TopK {
-    pub(crate) fn new(k: usize) -> Self {
-        TopK {
+    /// A heap for the best `k` of at most `candidates` offers; its storage is allocated fallibly, for
+    /// `min(k, candidates)` entries, and never grows.
+    pub(crate) fn new(
+        function: &'static str,
+        k: usize,
+        candidates: usize,
+    ) -> Result<Self, KernelError> {
+        let storage =
+            alloc::with_capacity(function, "a heap of candidates", k.min(candidates) + 1)?;
+        Ok(TopK {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
-        }
+            heap: BinaryHeap::from(storage),
+        })
     }
 
     /// Offers a candidate; returns whether it was kept.
@@ -74,13 +83,36 @@ impl TopK {
     }
 }
 
+/// The buffers [`merge_top`] fills: room for every candidate of the parts and for the `k` indices.
+/// Allocated (fallibly) before the work, so that a selection too large for memory fails at once.
+pub(crate) struct MergeBuffers {
+    all: Vec<Ranked>,
+    out: Vec<usize>,
+}
+
+impl MergeBuffers {
+    /// Buffers for merging parts of at most `candidates` candidates in all into the best `k`.
+    pub(crate) fn new(
+        function: &'static str,
+        candidates: usize,
+        k: usize,
+    ) -> Result<Self, KernelError> {
+        Ok(MergeBuffers {
+            all: alloc::with_capacity(function, "the merged candidates", candidates)?,
+            out: alloc::with_capacity(function, "its output", k.min(candidates))?,
+        })
+    }
+}
+
 /// Merges per-chunk candidate lists into the overall best `k`, best first. The order of the total ranking
 /// is strict, so the result does not depend on how the candidates were split.
-pub(crate) fn merge_top(parts: Vec<Vec<Ranked>>, k: usize) -> Vec<usize> {
-    let mut all: Vec<Ranked> = parts.into_iter().flatten().collect();
+pub(crate) fn merge_top(parts: Vec<Vec<Ranked>>, k: usize, buffers: MergeBuffers) -> Vec<usize> {
+    let MergeBuffers { mut all, mut out } = buffers;
+    all.extend(parts.into_iter().flatten());
     all.sort_unstable_by(|a, b| b.cmp(a));
     all.truncate(k);
-    all.into_iter().map(|r| r.index).collect()
+    out.extend(all.into_iter().map(|r| r.index));
+    out
 }
 
 /// Sample size for estimating a cutoff below the `k`-th highest score.
@@ -120,7 +152,8 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
         score: value(s),
         index,
     };
-    let everything = || scores.iter().enumerate().map(rank).collect::<Vec<_>>();
+    const KEPT: &str = "the candidate scores";
+    let everything = || alloc::collect(FUNCTION, KEPT, scores.iter().enumerate().map(rank));
     let mut kept = if n >= 8 * CUTOFF_SAMPLE && k <= n / 16 {
         let mut sample: Vec<f64> = scores
             .iter()
@@ -135,18 +168,29 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
             .1;
         // Sized for what the sample predicts, up to a size the allocator serves from its heap (a larger
         // request maps fresh pages, whose first touch costs more than growing the buffer).
-        let mut kept = Vec::with_capacity((2 * (above + 1) * n / m + k).min(SMALL_SELECT));
-        kept.extend(scores.iter().enumerate().filter_map(|(index, s)| {
+        let mut kept = alloc::with_capacity(
+            FUNCTION,
+            KEPT,
+            (2 * (above + 1) * n / m + k).min(SMALL_SELECT),
+        )?;
+        for (index, s) in scores.iter().enumerate() {
             let score = value(s);
-            (score >= cutoff).then_some(Ranked { score, index })
-        }));
+            if score >= cutoff {
+                if kept.len() == kept.capacity() {
+                    // Doubles, as an infallible push would, but fallibly.
+                    let grow = kept.len().max(1);
+                    alloc::reserve(&mut kept, FUNCTION, KEPT, grow)?;
+                }
+                kept.push(Ranked { score, index });
+            }
+        }
         if kept.len() >= k {
             kept
         } else {
-            everything()
+            everything()?
         }
     } else {
-        everything()
+        everything()?
     };
     let best_first = |a: &Ranked, b: &Ranked| b.cmp(a);
     if kept.len() <= SMALL_SELECT {
@@ -159,7 +203,7 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
         // Many entries: find the k-th highest value on plain values (cheaper to move and compare), then
         // keep what is above it and, lowest indices first, as many equal to it as still fit. Every score
         // above the k-th highest is kept, so the k-th highest of the kept ones is the overall one.
-        let mut values: Vec<f64> = kept.iter().map(|r| r.score).collect();
+        let mut values = alloc::collect(FUNCTION, KEPT, kept.iter().map(|r| r.score))?;
         let len = values.len();
         let kth = *values.select_nth_unstable_by(len - k, f64::total_cmp).1;
         let mut ties = k - values[len - k + 1..].iter().filter(|&&v| v > kth).count();
@@ -170,5 +214,5 @@ pub fn top_k<T: Real>(scores: &[T], k: usize) -> Result<Vec<usize>, KernelError>
         });
     }
     kept.sort_unstable_by(best_first);
-    Ok(kept.into_iter().map(|r| r.index).collect())
+    alloc::collect(FUNCTION, "its output", kept.into_iter().map(|r| r.index))
 }

@@ -1,10 +1,11 @@
 //! Uncertainty scores of class-probability rows, and the fused selection of the most uncertain rows.
 
+use crate::alloc;
 use crate::error::{check_k, check_non_empty, KernelError};
 use crate::fastmath::{fixed_order_sum, xlogx_in_place};
 use crate::real::Real;
-use crate::rows::{chunk_ranges, for_each_row, prefetch};
-use crate::topk::{merge_top, Ranked, TopK};
+use crate::rows::{chunk_ranges, for_each_row, prefetch, NoRowScratch};
+use crate::topk::{merge_top, MergeBuffers, Ranked, TopK};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -25,7 +26,8 @@ pub enum Measure {
     /// `1 - (p_(1) - p_(2))`, the gap between the two largest probabilities (a single column counts as
     /// a second probability of 0).
     Margin,
-    /// `-sum_c p_c ln p_c` in nats, with `0 ln 0 = 0`.
+    /// `-sum_c p_c ln p_c` in nats, with `0 ln 0 = 0` (terms added in column order: permuted rows of three
+    /// or more columns can differ in the last place).
     Entropy,
 }
 
@@ -56,9 +58,17 @@ impl Measure {
 
 /// What is wrong with one probability row.
 pub(crate) enum RowFault {
-    NonFinite { column: usize, value: f64 },
-    Negative { column: usize, value: f64 },
+    NonFinite {
+        column: usize,
+        value: f64,
+    },
+    Negative {
+        column: usize,
+        value: f64,
+    },
     Sum(f64),
+    /// Not a fault of the row: the copy of a non-contiguous row could not be allocated.
+    NoScratch(NoRowScratch),
 }
 
 impl RowFault {
@@ -87,6 +97,7 @@ impl RowFault {
                 format!("an array whose rows sum to 1 (within {PROBA_SUM_TOLERANCE})"),
                 format!("{row} summing to {sum}"),
             ),
+            RowFault::NoScratch(NoRowScratch { bytes }) => alloc::row_copy_failed(function, bytes),
         }
     }
 }
@@ -120,12 +131,15 @@ impl EntropyBatch {
     /// Rows per batch: large enough to amortise the loop, small enough to stay in L1/L2 cache.
     pub(crate) const ROWS: usize = 256;
 
-    pub(crate) fn new(width: usize) -> Self {
-        EntropyBatch {
+    /// A batch for rows of `width` values; its buffers are allocated fallibly and never grow.
+    pub(crate) fn new(function: &'static str, width: usize) -> Result<Self, KernelError> {
+        const WHAT: &str = "a batch of rows for the entropy";
+        let values = alloc::count::<f64>(function, WHAT, &[width, Self::ROWS])?;
+        Ok(EntropyBatch {
             width,
-            values: Vec::with_capacity(width * Self::ROWS),
+            values: alloc::with_capacity(function, WHAT, values)?,
             indices: Vec::with_capacity(Self::ROWS),
-        }
+        })
     }
 
     pub(crate) fn push<T: Real>(&mut self, index: usize, row: &[T]) {
@@ -220,7 +234,8 @@ pub(crate) fn scan_validated<T: Real, const TOP2: bool>(
                 Ok((first, second)) => visit(i, row, first, second),
                 Err(f) => fault = Some((i, f)),
             }
-        });
+        })
+        .map_err(|no_scratch| (start, RowFault::NoScratch(no_scratch)))?;
         return fault.map_or(Ok(()), Err);
     };
     let rows = &all[start * c..end * c];
@@ -264,7 +279,8 @@ pub(crate) fn scan_validated<T: Real, const TOP2: bool>(
     Ok(())
 }
 
-/// Row `i` of `a` as a slice: in place for standard layout, else copied into `scratch`.
+/// Row `i` of `a` as a slice: in place for standard layout, else copied into `scratch` (which callers
+/// allocate with room for a row, so that the copy never allocates).
 #[inline]
 fn row_of<'s, T: Real>(a: &'s ArrayView2<'_, T>, i: usize, scratch: &'s mut Vec<T>) -> &'s [T] {
     let c = a.ncols();
@@ -277,16 +293,16 @@ fn row_of<'s, T: Real>(a: &'s ArrayView2<'_, T>, i: usize, scratch: &'s mut Vec<
 }
 
 /// Runs `fill(first_row, out)` over consecutive chunks of [`CHUNK_ROWS`] rows of a row-major output of
-/// `width` values per row (in parallel when `entries` is large), and returns the fault of the lowest row
-/// that failed.
+/// `width` values per row (in parallel when `entries` is large), and returns the error of the lowest chunk
+/// that failed (each chunk stops at its first invalid row, so a row fault is the first one overall).
 fn fill_row_chunks<F>(
     out: &mut [f64],
     width: usize,
     entries: usize,
     fill: F,
-) -> Result<(), (usize, RowFault)>
+) -> Result<(), KernelError>
 where
-    F: Fn(usize, &mut [f64]) -> Result<(), (usize, RowFault)> + Sync,
+    F: Fn(usize, &mut [f64]) -> Result<(), KernelError> + Sync,
 {
     let chunk = CHUNK_ROWS * width;
     if entries >= PARALLEL_MIN_ENTRIES {
@@ -312,10 +328,12 @@ pub fn uncertainty_scores<T: Real>(
     const FUNCTION: &str = "uncertainty_scores";
     check_non_empty(FUNCTION, "proba", "(n_samples, n_classes)", proba.dim())?;
     let (n, c) = proba.dim();
-    let mut scores = vec![0.0f64; n];
-    let fill = |start: usize, out: &mut [f64]| -> Result<(), (usize, RowFault)> {
+    let mut scores = alloc::filled(FUNCTION, "its output", 0.0f64, n)?;
+    let into_error =
+        |(i, fault): (usize, RowFault)| fault.into_error(FUNCTION, "proba", format!("row {i}"));
+    let fill = |start: usize, out: &mut [f64]| -> Result<(), KernelError> {
         let end = start + out.len();
-        match measure {
+        let scanned = match measure {
             Measure::LeastConfidence => {
                 scan_validated::<T, false>(&proba, start, end, |i, _, first, _| {
                     out[i - start] = 1.0 - first;
@@ -327,20 +345,20 @@ pub fn uncertainty_scores<T: Real>(
                 })
             }
             Measure::Entropy => {
-                let mut batch = EntropyBatch::new(c);
-                scan_validated::<T, false>(&proba, start, end, |i, row, _, _| {
+                let mut batch = EntropyBatch::new(FUNCTION, c)?;
+                let scanned = scan_validated::<T, false>(&proba, start, end, |i, row, _, _| {
                     batch.push(i, row);
                     if batch.is_full() {
                         batch.flush(|j, h| out[j - start] = h);
                     }
-                })?;
+                });
                 batch.flush(|j, h| out[j - start] = h);
-                Ok(())
+                scanned
             }
-        }
+        };
+        scanned.map_err(into_error)
     };
-    fill_row_chunks(&mut scores, 1, n * c, fill)
-        .map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?;
+    fill_row_chunks(&mut scores, 1, n * c, fill)?;
     Ok(scores)
 }
 
@@ -363,32 +381,33 @@ pub fn uncertainty_table<T: Real>(
     }
     let (n, c) = proba.dim();
     let m = measures.len();
-    let mut table = vec![0.0f64; n * m];
-    let outcome = if measures.contains(&Measure::Margin) {
+    let entries = alloc::count::<f64>(FUNCTION, "its output", &[n, m])?;
+    let mut table = alloc::filled(FUNCTION, "its output", 0.0f64, entries)?;
+    if measures.contains(&Measure::Margin) {
         fill_row_chunks(&mut table, m, n * c, |start, out| {
-            fill_table::<T, true>(&proba, measures, start, out)
-        })
+            fill_table::<T, true>(FUNCTION, &proba, measures, start, out)
+        })?;
     } else {
         fill_row_chunks(&mut table, m, n * c, |start, out| {
-            fill_table::<T, false>(&proba, measures, start, out)
-        })
-    };
-    outcome.map_err(|(i, fault)| fault.into_error(FUNCTION, "proba", format!("row {i}")))?;
+            fill_table::<T, false>(FUNCTION, &proba, measures, start, out)
+        })?;
+    }
     Ok(table)
 }
 
 /// Fills the rows of an [`uncertainty_table`] chunk starting at row `start`; `TOP2` when a measure needs
 /// the second-largest entry.
 fn fill_table<T: Real, const TOP2: bool>(
+    function: &'static str,
     proba: &ArrayView2<'_, T>,
     measures: &[Measure],
     start: usize,
     out: &mut [f64],
-) -> Result<(), (usize, RowFault)> {
+) -> Result<(), KernelError> {
     let m = measures.len();
     let end = start + out.len() / m;
     let entropy = measures.contains(&Measure::Entropy);
-    let mut batch = EntropyBatch::new(proba.ncols());
+    let mut batch = EntropyBatch::new(function, if entropy { proba.ncols() } else { 0 })?;
     let flush = |batch: &mut EntropyBatch, out: &mut [f64]| {
         batch.flush(|i, h| {
             let row = &mut out[(i - start) * m..(i - start + 1) * m];
@@ -399,7 +418,7 @@ fn fill_table<T: Real, const TOP2: bool>(
             }
         })
     };
-    scan_validated::<T, TOP2>(proba, start, end, |i, row, first, second| {
+    let scanned = scan_validated::<T, TOP2>(proba, start, end, |i, row, first, second| {
         let cells = &mut out[(i - start) * m..(i - start + 1) * m];
         for (cell, measure) in cells.iter_mut().zip(measures) {
             match measure {
@@ -414,9 +433,9 @@ fn fill_table<T: Real, const TOP2: bool>(
                 flush(&mut batch, out);
             }
         }
-    })?;
+    });
     flush(&mut batch, out);
-    Ok(())
+    scanned.map_err(|(i, fault)| fault.into_error(function, "proba", format!("row {i}")))
 }
 
 /// Rows per chunk of the fused selection: larger than [`CHUNK_ROWS`] so that each chunk's heap threshold
@@ -490,25 +509,30 @@ pub fn select_most_uncertain<T: Real>(
     let parallel = n * c >= PARALLEL_MIN_ENTRIES;
     let into_error =
         |(i, fault): (usize, RowFault)| fault.into_error(FUNCTION, "proba", format!("row {i}"));
+    let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
+    // Every chunk keeps up to k candidates; room to merge them, and the output, are allocated first.
+    let candidates = ranges.iter().map(|(start, end)| k.min(end - start)).sum();
+    let buffers = MergeBuffers::new(FUNCTION, candidates, k)?;
     if measure == Measure::Entropy {
-        return select_by_entropy(&proba, k, parallel).map_err(into_error);
+        return select_by_entropy(FUNCTION, &proba, k, ranges, buffers, parallel, into_error);
     }
-    let scan = |(start, end): (usize, usize)| -> Result<Vec<Ranked>, (usize, RowFault)> {
-        let mut top = TopK::new(k);
+    let scan = |(start, end): (usize, usize)| -> Result<Vec<Ranked>, KernelError> {
+        let mut top = TopK::new(FUNCTION, k, end - start)?;
         if measure == Measure::Margin {
             scan_validated::<T, true>(&proba, start, end, |i, _, first, second| {
                 top.offer(1.0 - (first - second), i);
-            })?;
+            })
+            .map_err(into_error)?;
         } else {
             scan_validated::<T, false>(&proba, start, end, |i, _, first, _| {
                 top.offer(1.0 - first, i);
-            })?;
+            })
+            .map_err(into_error)?;
         }
         Ok(top.into_vec())
     };
-    let tops =
-        run_chunks(chunk_ranges(n, SELECT_CHUNK_ROWS), parallel, scan).map_err(into_error)?;
-    Ok(merge_top(tops, k))
+    let tops = run_chunks(ranges, parallel, scan)?;
+    Ok(merge_top(tops, k, buffers))
 }
 
 /// Maps `work` over `ranges` (in parallel when asked) and returns the results in range order, or the
@@ -518,11 +542,11 @@ fn run_chunks<R: Send, F>(
     ranges: Vec<(usize, usize)>,
     parallel: bool,
     work: F,
-) -> Result<Vec<R>, (usize, RowFault)>
+) -> Result<Vec<R>, KernelError>
 where
-    F: Fn((usize, usize)) -> Result<R, (usize, RowFault)> + Sync,
+    F: Fn((usize, usize)) -> Result<R, KernelError> + Sync,
 {
-    let partial: Vec<Result<R, (usize, RowFault)>> = if parallel {
+    let partial: Vec<Result<R, KernelError>> = if parallel {
         ranges.into_par_iter().map(&work).collect()
     } else {
         ranges.into_iter().map(&work).collect()
@@ -530,11 +554,28 @@ where
     partial.into_iter().collect()
 }
 
+/// A buffer with room for one row of `proba`, for [`row_of`].
+fn row_scratch<T: Real>(
+    function: &'static str,
+    proba: &ArrayView2<'_, T>,
+) -> Result<Vec<T>, KernelError> {
+    let c = if proba.is_standard_layout() {
+        0
+    } else {
+        proba.ncols()
+    };
+    alloc::with_capacity(function, "a copy of one row", c)
+}
+
 /// Entropy of the given rows, in the order given.
-fn entropies_of<T: Real>(proba: &ArrayView2<'_, T>, rows: &[usize]) -> Vec<f64> {
-    let mut batch = EntropyBatch::new(proba.ncols());
-    let mut scratch = Vec::with_capacity(proba.ncols());
-    let mut out = Vec::with_capacity(rows.len());
+fn entropies_of<T: Real>(
+    function: &'static str,
+    proba: &ArrayView2<'_, T>,
+    rows: &[usize],
+) -> Result<Vec<f64>, KernelError> {
+    let mut batch = EntropyBatch::new(function, proba.ncols())?;
+    let mut scratch = row_scratch(function, proba)?;
+    let mut out = alloc::with_capacity(function, "the entropies of the seed rows", rows.len())?;
     for &i in rows {
         batch.push(i, row_of(proba, i, &mut scratch));
         if batch.is_full() {
@@ -542,7 +583,7 @@ fn entropies_of<T: Real>(proba: &ArrayView2<'_, T>, rows: &[usize]) -> Vec<f64> 
         }
     }
     batch.flush(|_, h| out.push(h));
-    out
+    Ok(out)
 }
 
 /// Resolution of the stored largest probabilities of [`select_by_entropy`].
@@ -566,22 +607,26 @@ fn quantise_down(m: f64) -> u16 {
 /// on typical model output), re-reading just those rows with prefetching. Pruning with any valid lower
 /// bound is exact, so the result does not depend on timing or on the number of threads.
 fn select_by_entropy<T: Real>(
+    function: &'static str,
     proba: &ArrayView2<'_, T>,
     k: usize,
+    ranges: Vec<(usize, usize)>,
+    buffers: MergeBuffers,
     parallel: bool,
-) -> Result<Vec<usize>, (usize, RowFault)> {
+    into_error: impl Fn((usize, RowFault)) -> KernelError + Sync,
+) -> Result<Vec<usize>, KernelError> {
     /// Candidate rows requested from memory ahead of their use.
     const PREFETCH_AHEAD: usize = 24;
     let (n, c) = proba.dim();
     let bound = EntropyBound { classes: c as f64 };
-    let ranges = chunk_ranges(n, SELECT_CHUNK_ROWS);
     let validate = |(start, end): (usize, usize)| {
-        let mut largest = vec![0u16; end - start];
-        let mut flattest = TopK::new(k);
+        let mut largest = alloc::filled(function, "the largest probabilities", 0u16, end - start)?;
+        let mut flattest = TopK::new(function, k, end - start)?;
         scan_validated::<T, false>(proba, start, end, |i, _, m, _| {
             largest[i - start] = quantise_down(m);
             flattest.offer(-m, i);
-        })?;
+        })
+        .map_err(&into_error)?;
         Ok((largest, flattest.into_vec()))
     };
     let (largest, flattest_parts): (Vec<Vec<u16>>, Vec<Vec<Ranked>>) =
@@ -594,8 +639,13 @@ fn select_by_entropy<T: Real>(
         .map(Vec::len)
         .sum::<usize>()
         .min((n / 16).max(k));
-    let seeds = merge_top(flattest_parts, seed_count);
-    let mut seed_entropies = entropies_of(proba, &seeds);
+    let seed_buffers = MergeBuffers::new(
+        function,
+        flattest_parts.iter().map(Vec::len).sum(),
+        seed_count,
+    )?;
+    let seeds = merge_top(flattest_parts, seed_count, seed_buffers);
+    let mut seed_entropies = entropies_of(function, proba, &seeds)?;
     seed_entropies.sort_unstable_by(|a, b| b.total_cmp(a));
     let seed_floor = seed_entropies[k - 1].max(0.0);
     // Entropies are >= 0, so the bit patterns of their f64 values order like the values. Chunks publish
@@ -621,9 +671,9 @@ fn select_by_entropy<T: Real>(
     };
     let work: Vec<((usize, usize), Vec<u16>)> = ranges.into_iter().zip(largest).collect();
     let score = |((start, _), largest): &((usize, usize), Vec<u16>)| {
-        let mut top = TopK::new(k);
-        let mut batch = EntropyBatch::new(c);
-        let mut scratch = Vec::with_capacity(c);
+        let mut top = TopK::new(function, k, largest.len())?;
+        let mut batch = EntropyBatch::new(function, c)?;
+        let mut scratch = row_scratch(function, proba)?;
         let mut cutoff = stored_cutoff(bound.cutoff(known_threshold(&top)));
         let mut entered = 0usize;
         let mut candidates: Vec<usize> = Vec::with_capacity(EntropyBatch::ROWS);
@@ -656,14 +706,14 @@ fn select_by_entropy<T: Real>(
                 entered = 0;
             }
         }
-        top.into_vec()
+        Ok(top.into_vec())
     };
     let tops: Vec<Vec<Ranked>> = if parallel {
-        work.par_iter().map(score).collect()
+        work.par_iter().map(score).collect::<Result<_, _>>()?
     } else {
-        work.iter().map(score).collect()
+        work.iter().map(score).collect::<Result<_, _>>()?
     };
-    Ok(merge_top(tops, k))
+    Ok(merge_top(tops, k, buffers))
 }
 
 #[cfg(test)]

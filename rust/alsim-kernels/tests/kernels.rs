@@ -157,7 +157,7 @@ fn measure_names_parse() {
         assert!(Measure::parse(name, "f", "measure").is_ok());
     }
     let err = Measure::parse("entropie", "f", "measure").unwrap_err();
-    assert_eq!(err.parameter_name(), "measure");
+    assert_eq!(err.parameter_name(), Some("measure"));
     assert!(err.to_string().contains("'margin'"));
 }
 
@@ -282,9 +282,9 @@ fn uncertainty_table_columns_equal_single_measure_scores() {
     bad[[13, 0]] += 0.5;
     let err = uncertainty_table(bad.view(), &[LeastConfidence]).unwrap_err();
     assert!(err.to_string().contains("row 13"), "{err}");
-    assert_eq!(err.parameter_name(), "proba");
+    assert_eq!(err.parameter_name(), Some("proba"));
     let err = uncertainty_table(data.proba(3, 2).view(), &[]).unwrap_err();
-    assert_eq!(err.parameter_name(), "measures");
+    assert_eq!(err.parameter_name(), Some("measures"));
 }
 
 /// Farthest-first traversal the textbook way: a full minimum-distance vector, updated every step.
@@ -366,7 +366,7 @@ fn k_center_duplicates_and_ties() {
 fn k_center_validation() {
     let x = array![[0.0], [1.0], [2.0]];
     let err = k_center_greedy(x.view(), &[0, 1, 2], 1, 0).unwrap_err();
-    assert_eq!(err.parameter_name(), "k");
+    assert_eq!(err.parameter_name(), Some("k"));
     assert!(k_center_greedy(x.view(), &[0, 0], 1, 0)
         .unwrap_err()
         .to_string()

@@ -9,7 +9,7 @@ mod errors;
 
 use alsim_kernels as kernels;
 use alsim_kernels::Measure;
-use errors::{kernel_error, positive, unsupported_array};
+use errors::{kernel_error, positive, seed as seed_u64, unsupported_array};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
     PyReadonlyArray3,
@@ -91,19 +91,28 @@ fn scores_out(
     result.map(|v| v.into_pyarray(py)).map_err(kernel_error)
 }
 
-fn indices_out(
-    py: Python<'_>,
+fn indices_out<'py>(
+    py: Python<'py>,
+    function: &'static str,
     result: Result<Vec<usize>, kernels::KernelError>,
-) -> PyResult<Bound<'_, PyArray1<i64>>> {
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
     // Indices address rows of an in-memory array, so they always fit in i64.
-    result
-        .map(|v| {
-            v.into_iter()
-                .map(|i| i as i64)
-                .collect::<Vec<i64>>()
-                .into_pyarray(py)
-        })
-        .map_err(kernel_error)
+    let indices = result.map_err(kernel_error)?;
+    let converted = kernels::alloc::collect(
+        function,
+        "its output",
+        indices.into_iter().map(|i| i as i64),
+    )
+    .map_err(kernel_error)?;
+    Ok(converted.into_pyarray(py))
+}
+
+/// A contiguous copy of a non-contiguous 1-D input, allocated fallibly.
+fn contiguous_copy<T>(
+    function: &'static str,
+    values: impl ExactSizeIterator<Item = T>,
+) -> Result<Vec<T>, kernels::KernelError> {
+    kernels::alloc::collect(function, "a contiguous copy of its input", values)
 }
 
 /// Uncertainty score of every row of `proba`.
@@ -167,7 +176,7 @@ fn uncertainty_table<'py>(
 fn top_k<'py>(
     py: Python<'py>,
     scores: &Bound<'py, PyAny>,
-    k: i64,
+    k: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "top_k";
     let k = positive(F, "k", k)?;
@@ -176,18 +185,18 @@ fn top_k<'py>(
             let v = a.as_array();
             py.detach(|| match v.as_slice() {
                 Some(s) => kernels::top_k(s, k),
-                None => kernels::top_k(&v.to_vec(), k),
+                None => contiguous_copy(F, v.iter().copied()).and_then(|c| kernels::top_k(&c, k)),
             })
         }
         Float1::F64(a) => {
             let v = a.as_array();
             py.detach(|| match v.as_slice() {
                 Some(s) => kernels::top_k(s, k),
-                None => kernels::top_k(&v.to_vec(), k),
+                None => contiguous_copy(F, v.iter().copied()).and_then(|c| kernels::top_k(&c, k)),
             })
         }
     };
-    indices_out(py, result)
+    indices_out(py, F, result)
 }
 
 /// Indices of the `k` most uncertain rows of `proba`, most uncertain first.
@@ -195,7 +204,7 @@ fn top_k<'py>(
 fn select_most_uncertain<'py>(
     py: Python<'py>,
     proba: &Bound<'py, PyAny>,
-    k: i64,
+    k: &Bound<'py, PyAny>,
     measure: &str,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "select_most_uncertain";
@@ -211,7 +220,7 @@ fn select_most_uncertain<'py>(
             py.detach(|| kernels::select_most_uncertain(v, k, measure))
         }
     };
-    indices_out(py, result)
+    indices_out(py, F, result)
 }
 
 /// Greedy k-center picks, in pick order.
@@ -222,13 +231,16 @@ fn k_center_greedy<'py>(
     py: Python<'py>,
     X: &Bound<'py, PyAny>,
     labeled: &Bound<'py, PyAny>,
-    k: i64,
-    seed: u64,
+    k: &Bound<'py, PyAny>,
+    seed: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "k_center_greedy";
     let k = positive(F, "k", k)?;
+    let seed = seed_u64(F, seed)?;
     let labeled = match labeled.cast::<PyArray1<i64>>() {
-        Ok(a) => a.readonly().as_array().to_vec(),
+        Ok(a) => {
+            contiguous_copy(F, a.readonly().as_array().iter().copied()).map_err(kernel_error)?
+        }
         Err(_) => return Err(unsupported_array(F, "labeled", labeled, 1, "int64")),
     };
     let result = match float2(X, F, "X")? {
@@ -241,7 +253,7 @@ fn k_center_greedy<'py>(
             py.detach(|| kernels::k_center_greedy(v, &labeled, k, seed))
         }
     };
-    indices_out(py, result)
+    indices_out(py, F, result)
 }
 
 /// Vote entropy per example from member votes (`M x n`).
@@ -249,7 +261,7 @@ fn k_center_greedy<'py>(
 fn vote_entropy<'py>(
     py: Python<'py>,
     votes: &Bound<'py, PyAny>,
-    n_classes: i64,
+    n_classes: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     const F: &str = "vote_entropy";
     let n_classes = positive(F, "n_classes", n_classes)?;
@@ -313,11 +325,12 @@ fn pairwise_disagreement<'py>(
 fn kmeans_pp<'py>(
     py: Python<'py>,
     X: &Bound<'py, PyAny>,
-    k: i64,
-    seed: u64,
+    k: &Bound<'py, PyAny>,
+    seed: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     const F: &str = "kmeans_pp";
     let k = positive(F, "k", k)?;
+    let seed = seed_u64(F, seed)?;
     let result = match float2(X, F, "X")? {
         Float2::F32(a) => {
             let v = a.as_array();
@@ -328,7 +341,7 @@ fn kmeans_pp<'py>(
             py.detach(|| kernels::kmeans_pp(v, k, seed))
         }
     };
-    indices_out(py, result)
+    indices_out(py, F, result)
 }
 
 #[pymodule]
