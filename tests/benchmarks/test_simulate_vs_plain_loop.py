@@ -44,8 +44,15 @@ def plain_loop(split, seed: int = 0) -> list[float]:
     labelled = rng.choice(len(split.y_pool), INITIAL, replace=False)
     unlabelled = np.setdiff1d(np.arange(len(split.y_pool)), labelled)
     accuracies = []
+    # The estimator of alsim's "logreg", warm-started from the previous round's fit (a fresh one when a new
+    # class has appeared, since the coefficients' shape changes), so the fits match.
+    model, n_seen = None, 0
     for _ in range(ROUNDS + 1):
-        model = LogisticRegression(max_iter=1000).fit(split.X_pool[labelled], split.y_pool[labelled])
+        y_labelled = split.y_pool[labelled]
+        if model is None or len(np.unique(y_labelled)) != n_seen:
+            model = LogisticRegression(max_iter=1000, warm_start=True, random_state=seed)
+            n_seen = len(np.unique(y_labelled))
+        model.fit(split.X_pool[labelled], y_labelled)
         accuracies.append(float((model.predict(split.X_test) == split.y_test).mean()))
         proba = model.predict_proba(split.X_pool[unlabelled])
         top_two = np.partition(proba, -2, axis=1)[:, -2:]
