@@ -1,4 +1,5 @@
-//! Exact k-center greedy (farthest-first traversal) with triangle-inequality pruning.
+//! Exact k-center greedy (farthest-first traversal): triangle-inequality pruning where it pays, one
+//! streaming pass over the points per pick where it does not.
 //!
 //! Every candidate point belongs to the cluster of its nearest center and stores its squared distance to
 //! it (the textbook minimum-distance vector, split by cluster). When a new center `c` arrives, a point `x`
@@ -9,9 +10,20 @@
 //! that covers the rounding of the computed distances, so the pruned run yields exactly the minimum
 //! distances (and hence the picks) of the full computation.
 //!
-//! The clusters are updated in chunks, claimed by the picking thread and by helper threads of the rayon
-//! pool that stay awake between picks (a pick takes tens of microseconds, a sleeping thread about ten
-//! to wake). The members that moved are sorted before they form the new cluster, so the result does not
+//! On data without cluster structure (isotropic noise in many dimensions) almost no point is pruned, and
+//! visiting the points cluster by cluster costs more than reading them in memory order. The selection
+//! then switches to streaming: a flat minimum-distance vector (with each point's cluster) that every pick
+//! updates in one sequential pass, as the textbook loop does. While streaming, a probe every few picks
+//! counts how many points the clusters would examine for the new center, and the clusters take over
+//! again once that is small. Both ways compute the same distances with the same arithmetic, so the
+//! picks do not depend on when the selection switches (which itself depends on counts only, not on
+//! timing or threads).
+//!
+//! The clusters (or blocks of points while streaming) are updated in chunks, claimed by the picking
+//! thread and by helper threads of the rayon pool. Between picks, a waiting thread checks for work for a
+//! few tens of microseconds (a pick in the pruned regime takes about that long) and then sleeps until
+//! woken, so that helpers do not take the CPU from other work (such as the learner's BLAS) on a busy
+//! machine. The members that moved are sorted before they form the new cluster, so the result does not
 //! depend on who updated what.
 
 use crate::alloc;
@@ -25,19 +37,34 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 /// Rows per chunk of the first full pass.
 const CHUNK_ROWS: usize = 2048;
 /// Clusters per chunk of a center update.
 const CHUNK_CLUSTERS: usize = 32;
+/// Points per block of a streaming update.
+const BLOCK_ROWS: usize = 4096;
 /// At most this many labelled points seed the clusters in the first pass (which compares every point
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
 /// How many rows ahead of use the update loops ask for memory.
 const PREFETCH_AHEAD: usize = 12;
-/// Checks of a waiting thread between pauses of the CPU before it yields it to others instead.
-const SPINS_BEFORE_YIELDING: u32 = 1 << 14;
+/// Cluster updates over which the share of examined points is averaged before deciding to stream.
+const WINDOW_UPDATES: usize = 8;
+/// Streaming takes over when cluster updates examine more than this share of the points (reading
+/// points cluster by cluster costs about twice as much per point as reading them in memory order).
+const STREAM_ABOVE: f64 = 0.5;
+/// The clusters take over again when a probe finds that they would examine less than this share.
+const CLUSTERS_BELOW: f64 = 0.2;
+/// Picks between two probes while streaming.
+const PROBE_EVERY: usize = 32;
+/// How long a waiting thread keeps checking for work before it sleeps.
+const SPIN_FOR: Duration = Duration::from_micros(50);
+/// Checks between two looks at the clock while spinning.
+const CHECKS_PER_CLOCK: u32 = 64;
 
 #[derive(Clone, Copy, Debug)]
 struct Member<T> {
@@ -61,7 +88,8 @@ fn sort_farthest_first<T: Real>(members: &mut [Member<T>]) {
     members.sort_unstable_by_key(|m| Reverse(m.key()));
 }
 
-/// The key of a cluster's farthest member (see [`Member::key`]) and the cluster's position.
+/// The key of the farthest candidate (see [`Member::key`]) and where it is: the position of its cluster,
+/// or, while streaming, its index.
 type Farthest = ((u64, Reverse<usize>), usize);
 
 /// Locks `mutex`; no code panics while holding one of these locks, so a poisoned lock holds valid data.
@@ -69,13 +97,24 @@ fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Pauses in a busy wait: first with the CPU's spin hint, later by yielding the CPU to other threads.
-fn pause(waited: &mut u32) {
-    if *waited < SPINS_BEFORE_YIELDING {
-        *waited += 1;
-        std::hint::spin_loop();
-    } else {
-        std::thread::yield_now();
+/// Waits until `ready()` holds: checks it for [`SPIN_FOR`] (the next piece of work usually comes sooner
+/// than a sleeping thread would wake up), then sleeps. Whoever makes `ready()` hold unparks the thread
+/// afterwards; a wake-up that comes before the thread sleeps is kept by `park`, so none is lost.
+fn wait_until(ready: impl Fn() -> bool) {
+    let began = Instant::now();
+    loop {
+        for _ in 0..CHECKS_PER_CLOCK {
+            if ready() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        if began.elapsed() >= SPIN_FOR {
+            break;
+        }
+    }
+    while !ready() {
+        std::thread::park();
     }
 }
 
@@ -92,7 +131,7 @@ fn pruning_threshold(between2: f64, prune_factor: f64) -> f64 {
 struct Cluster<T> {
     center: usize,
     /// Farthest first: the first member is the cluster's farthest, and a new center's update stops at
-    /// the first member too close to its own center to move.
+    /// the first member too close to its own center to move. Empty while streaming.
     members: Vec<Member<T>>,
 }
 
@@ -105,18 +144,29 @@ fn farthest_in<T: Real>(clusters: &[Cluster<T>], first: usize) -> Option<Farthes
         .max()
 }
 
-/// What the threads found in an update: the members that moved to the new center, and the farthest
-/// candidate of the clusters they updated.
+/// Consecutive points while streaming: each one's squared distance to its nearest center (minus
+/// infinity for the centers themselves) and the position of that center's cluster.
+#[derive(Default)]
+struct Block<T> {
+    start: usize,
+    d2: Vec<T>,
+    cluster: Vec<u32>,
+}
+
+/// What the threads found in an update: the members that moved to the new center, the farthest
+/// candidate of the clusters (or blocks) they updated, and how many points they examined.
 #[derive(Default)]
 struct Found<T> {
     moved: Vec<Member<T>>,
     farthest: Option<Farthest>,
+    examined: usize,
 }
 
 impl<T> Found<T> {
     fn merge(&mut self, other: &mut Found<T>) {
         self.moved.append(&mut other.moved);
         self.farthest = self.farthest.max(other.farthest.take());
+        self.examined += std::mem::take(&mut other.examined);
     }
 }
 
@@ -132,10 +182,18 @@ struct State<'a, T> {
     /// `CHUNK_CLUSTERS` consecutive clusters each (what one thread updates at a time), with room for every
     /// cluster the selection can create, so that the list itself never changes.
     chunks: Vec<Mutex<Vec<Cluster<T>>>>,
+    /// `BLOCK_ROWS` consecutive points each, filled only while streaming.
+    blocks: Vec<Mutex<Block<T>>>,
+    /// Whether cluster positions fit the `u32` of a [`Block`] (so that streaming is possible).
+    can_stream: bool,
+    /// Whether the current update streams (set before it is published, like `chunk_count`).
+    streaming: AtomicBool,
     /// What the threads found in the current update, merged once per thread.
     found: Mutex<Found<T>>,
     /// The coordinates of the center being added.
     center: RwLock<Vec<T>>,
+    /// The position of the center's cluster (set before the update is published).
+    position: AtomicUsize,
     /// The number of the current update (high 32 bits) and how many of its chunks nobody has claimed yet
     /// (low 32 bits), so that a thread can only claim chunks of the update whose number it saw.
     claims: AtomicU64,
@@ -146,14 +204,19 @@ struct State<'a, T> {
     finished: AtomicUsize,
     /// Set when the selection is over, so that helping threads return.
     stop: AtomicBool,
+    /// The helping threads, woken when an update is published or the selection stops.
+    helpers: Mutex<Vec<Thread>>,
+    /// The picking thread, woken when the last chunk of an update is done.
+    picker: OnceLock<Thread>,
 }
 
-/// Sets `stop` when dropped, however the selection ends.
-struct StopOnDrop<'a>(&'a AtomicBool);
+/// Sets `stop` and wakes the helping threads when dropped, however the selection ends.
+struct StopOnDrop<'s, 'a, T: Real>(&'s State<'a, T>);
 
-impl Drop for StopOnDrop<'_> {
+impl<T: Real> Drop for StopOnDrop<'_, '_, T> {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
+        self.0.stop.store(true, Ordering::Release);
+        self.0.wake_helpers();
     }
 }
 
@@ -228,22 +291,38 @@ impl<'a, T: Real> State<'a, T> {
         let found = Found {
             moved: Vec::new(),
             farthest: farthest_in(&clusters, 0),
+            examined: 0,
         };
         let mut clusters = clusters.into_iter();
         let chunks = (0..capacity.max(b).div_ceil(CHUNK_CLUSTERS))
             .map(|_| Mutex::new(clusters.by_ref().take(CHUNK_CLUSTERS).collect()))
+            .collect();
+        let blocks = crate::rows::chunk_ranges(n, BLOCK_ROWS)
+            .into_iter()
+            .map(|(start, _)| {
+                Mutex::new(Block {
+                    start,
+                    ..Block::default()
+                })
+            })
             .collect();
         State {
             rows,
             prune_factor,
             parallel,
             chunks,
+            blocks,
+            can_stream: u32::try_from(capacity.max(b)).is_ok(),
+            streaming: AtomicBool::new(false),
             found: Mutex::new(found),
             center: RwLock::new(Vec::new()),
+            position: AtomicUsize::new(0),
             claims: AtomicU64::new(0),
             chunk_count: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
+            helpers: Mutex::new(Vec::new()),
+            picker: OnceLock::new(),
         }
     }
 
@@ -256,7 +335,7 @@ impl<'a, T: Real> State<'a, T> {
         cluster: &mut Cluster<T>,
         center: &[T],
         scratch: &mut Vec<T>,
-        moved: &mut Vec<Member<T>>,
+        found: &mut Found<T>,
     ) {
         let Some(far) = cluster.members.first() else {
             return;
@@ -266,11 +345,13 @@ impl<'a, T: Real> State<'a, T> {
             .sq_dist_to(cluster.center, center, scratch)
             .to_f64();
         let threshold = pruning_threshold(between, self.prune_factor);
+        found.examined += 1;
         if far.d2.to_f64() <= threshold {
             return;
         }
         let members = &mut cluster.members;
         let reach = members.partition_point(|m| m.d2.to_f64() > threshold);
+        found.examined += reach;
         let mut kept = 0;
         for r in 0..reach {
             if let Some(ahead) = members[..reach].get(r + PREFETCH_AHEAD) {
@@ -281,7 +362,7 @@ impl<'a, T: Real> State<'a, T> {
             let m = members[r];
             let d2 = sq_dist(self.rows.row(m.index, scratch), center);
             if d2 < m.d2 {
-                moved.push(Member { index: m.index, d2 });
+                found.moved.push(Member { index: m.index, d2 });
             } else {
                 members[kept] = m;
                 kept += 1;
@@ -290,15 +371,30 @@ impl<'a, T: Real> State<'a, T> {
         members.drain(kept..reach);
     }
 
-    /// Updates chunk `j` for the current center, adding to `found`.
-    fn update_chunk(&self, j: usize, found: &mut Found<T>) {
-        let mut clusters = locked(&self.chunks[j]);
+    /// Updates chunk `j` (of clusters, or of points while streaming) for the current center, adding to
+    /// `found`.
+    fn update_chunk(&self, j: usize, streaming: bool, found: &mut Found<T>) {
         let center = self.center.read().unwrap_or_else(PoisonError::into_inner);
+        if streaming {
+            let mut block = locked(&self.blocks[j]);
+            // Positions fit in u32 whenever streaming is on (`can_stream`).
+            let position = self.position.load(Ordering::Relaxed) as u32;
+            let farthest = vectorized(StreamUpdate {
+                rows: &self.rows,
+                center: &center,
+                block: &mut block,
+                position,
+            });
+            found.examined += block.d2.len();
+            found.farthest = found.farthest.max(farthest);
+            return;
+        }
+        let mut clusters = locked(&self.chunks[j]);
         vectorized(ClusterUpdates {
             state: self,
             center: &center,
             clusters: &mut clusters,
-            moved: &mut found.moved,
+            found: &mut *found,
         });
         found.farthest = found
             .farthest
@@ -306,10 +402,11 @@ impl<'a, T: Real> State<'a, T> {
     }
 
     /// Claims and updates chunks of update number `update` until none is left, then adds what it found
-    /// to the update's findings.
+    /// to the update's findings, and wakes the picking thread if it finished the update.
     fn claim_updates(&self, update: u32) {
         let mut found = Found::default();
         let mut updated = 0;
+        let mut chunk_count = 0;
         let mut claims = self.claims.load(Ordering::Acquire);
         loop {
             let (number, unclaimed) = (claims >> 32, claims & u64::from(u32::MAX));
@@ -324,9 +421,10 @@ impl<'a, T: Real> State<'a, T> {
             ) {
                 Ok(_) => {
                     // Written before the update was published, which the claim synchronised with.
-                    let chunk_count = self.chunk_count.load(Ordering::Relaxed);
+                    chunk_count = self.chunk_count.load(Ordering::Relaxed);
+                    let streaming = self.streaming.load(Ordering::Relaxed);
                     // `unclaimed` fits in u32, and so in usize.
-                    self.update_chunk(chunk_count - unclaimed as usize, &mut found);
+                    self.update_chunk(chunk_count - unclaimed as usize, streaming, &mut found);
                     updated += 1;
                     claims = self.claims.load(Ordering::Acquire);
                 }
@@ -335,25 +433,125 @@ impl<'a, T: Real> State<'a, T> {
         }
         if updated > 0 {
             locked(&self.found).merge(&mut found);
-            self.finished.fetch_add(updated, Ordering::Release);
+            if self.finished.fetch_add(updated, Ordering::Release) + updated == chunk_count {
+                if let Some(picker) = self.picker.get() {
+                    picker.unpark();
+                }
+            }
         }
     }
 
-    /// Takes part in every update until the selection stops, waiting awake in between: the next update
-    /// follows within microseconds, sooner than a sleeping thread would wake up.
+    /// Takes part in every update until the selection stops, sleeping when no update comes for a while.
     fn help(&self) {
+        // Registered before looking for work, so that no update published from now on is missed.
+        locked(&self.helpers).push(std::thread::current());
         let mut seen = None;
-        let mut waited = 0;
-        while !self.stop.load(Ordering::Acquire) {
+        loop {
+            wait_until(|| {
+                self.stop.load(Ordering::Acquire)
+                    || seen != Some((self.claims.load(Ordering::Acquire) >> 32) as u32)
+            });
+            if self.stop.load(Ordering::Acquire) {
+                return;
+            }
             let update = (self.claims.load(Ordering::Acquire) >> 32) as u32;
-            if seen == Some(update) {
-                pause(&mut waited);
-            } else {
-                seen = Some(update);
-                waited = 0;
-                self.claim_updates(update);
+            seen = Some(update);
+            self.claim_updates(update);
+        }
+    }
+
+    fn wake_helpers(&self) {
+        for helper in locked(&self.helpers).iter() {
+            helper.unpark();
+        }
+    }
+
+    /// Switches from clusters to streaming (between updates): the clusters' members become the blocks'
+    /// minimum-distance vector, centers at minus infinity.
+    fn start_streaming(&self) {
+        // The next pick, found by the last cluster update, is named by its index from now on.
+        let mut found = locked(&self.found);
+        if let Some((key, position)) = found.farthest {
+            let chunk = locked(&self.chunks[position / CHUNK_CLUSTERS]);
+            found.farthest = chunk
+                .get(position % CHUNK_CLUSTERS)
+                .and_then(|cluster| cluster.members.first())
+                .map(|m| (key, m.index));
+        }
+        drop(found);
+        let mut blocks: Vec<MutexGuard<'_, Block<T>>> = self.blocks.iter().map(locked).collect();
+        let n = self.rows.n();
+        for block in blocks.iter_mut() {
+            let len = BLOCK_ROWS.min(n - block.start);
+            block.d2 = vec![T::ZERO - T::INFINITY; len];
+            block.cluster = vec![0; len];
+        }
+        for (j, chunk) in self.chunks.iter().enumerate() {
+            for (offset, cluster) in locked(chunk).iter_mut().enumerate() {
+                // Positions fit in u32 whenever streaming is possible (`can_stream`).
+                let position = (j * CHUNK_CLUSTERS + offset) as u32;
+                for m in std::mem::take(&mut cluster.members) {
+                    let block = &mut blocks[m.index / BLOCK_ROWS];
+                    let at = m.index - block.start;
+                    block.d2[at] = m.d2;
+                    block.cluster[at] = position;
+                }
             }
         }
+    }
+
+    /// Switches from streaming back to the `clusters` clusters (between updates).
+    fn start_clustering(&self, clusters: usize) {
+        let mut members: Vec<Vec<Member<T>>> = (0..clusters).map(|_| Vec::new()).collect();
+        for block in &self.blocks {
+            let mut block = locked(block);
+            let start = block.start;
+            for (offset, (&d2, &cluster)) in block.d2.iter().zip(&block.cluster).enumerate() {
+                if d2 >= T::ZERO {
+                    members[cluster as usize].push(Member {
+                        index: start + offset,
+                        d2,
+                    });
+                }
+            }
+            *block = Block {
+                start,
+                ..Block::default()
+            };
+        }
+        let mut members = members.into_iter();
+        for chunk in &self.chunks {
+            for cluster in locked(chunk).iter_mut() {
+                if let Some(mut list) = members.next() {
+                    sort_farthest_first(&mut list);
+                    cluster.members = list;
+                }
+            }
+        }
+    }
+
+    /// While streaming: the share of the points that a cluster update for `center` would examine (the
+    /// measure that [`STREAM_ABOVE`] and [`CLUSTERS_BELOW`] apply to).
+    fn clustered_share(&self, center: &[T], clusters: usize) -> f64 {
+        let mut scratch = Vec::new();
+        let mut thresholds = Vec::with_capacity(clusters);
+        for chunk in &self.chunks {
+            for cluster in locked(chunk).iter() {
+                let between = self.rows.sq_dist_to(cluster.center, center, &mut scratch);
+                thresholds.push(pruning_threshold(between.to_f64(), self.prune_factor));
+            }
+        }
+        let mut examined = clusters;
+        for block in &self.blocks {
+            let block = locked(block);
+            examined += block
+                .d2
+                .iter()
+                .zip(&block.cluster)
+                .filter(|&(&d2, &cluster)| d2.to_f64() > thresholds[cluster as usize])
+                .count();
+        }
+        examined as f64 / self.rows.n() as f64
     }
 }
 
@@ -364,16 +562,53 @@ struct Picker<'s, 'a, T> {
     clusters: usize,
     /// Number of the latest update.
     update: u32,
+    /// Whether the updates stream over all points instead of pruning cluster by cluster.
+    streaming: bool,
+    /// Points examined by the cluster updates of the current window, and how many updates it has had.
+    window_examined: usize,
+    window_updates: usize,
+    /// Updates since the last probe, while streaming.
+    since_probe: usize,
 }
 
-impl<T: Real> Picker<'_, '_, T> {
-    /// Adds center `c`, a point that is no cluster's member (any more): updates every cluster, then
-    /// gathers the members that moved into the new center's cluster.
+impl<'s, 'a, T: Real> Picker<'s, 'a, T> {
+    fn new(state: &'s State<'a, T>, clusters: usize) -> Self {
+        state.picker.get_or_init(std::thread::current);
+        Picker {
+            state,
+            clusters,
+            update: 0,
+            streaming: false,
+            window_examined: 0,
+            window_updates: 0,
+            since_probe: 0,
+        }
+    }
+
+    /// Adds center `c`, a point that is no cluster's member (any more): updates every cluster (or every
+    /// block of points), then gathers the members that moved into the new center's cluster.
     fn add_center(&mut self, c: usize) {
         let state = self.state;
-        let chunks = self.clusters.div_ceil(CHUNK_CLUSTERS);
-        *state.center.write().unwrap_or_else(PoisonError::into_inner) = state.rows.owned_row(c);
+        let center = state.rows.owned_row(c);
+        if self.streaming {
+            self.since_probe += 1;
+            if self.since_probe >= PROBE_EVERY {
+                self.since_probe = 0;
+                if state.clustered_share(&center, self.clusters) < CLUSTERS_BELOW {
+                    state.start_clustering(self.clusters);
+                    self.streaming = false;
+                }
+            }
+        }
+        let chunks = if self.streaming {
+            state.blocks.len()
+        } else {
+            self.clusters.div_ceil(CHUNK_CLUSTERS)
+        };
+        *state.center.write().unwrap_or_else(PoisonError::into_inner) = center;
         *locked(&state.found) = Found::default();
+        state.streaming.store(self.streaming, Ordering::Relaxed);
+        state.position.store(self.clusters, Ordering::Relaxed);
         state.chunk_count.store(chunks, Ordering::Relaxed);
         state.finished.store(0, Ordering::Relaxed);
         self.update = self.update.wrapping_add(1);
@@ -382,11 +617,9 @@ impl<T: Real> Picker<'_, '_, T> {
             (u64::from(self.update) << 32) | chunks as u64,
             Ordering::Release,
         );
+        state.wake_helpers();
         state.claim_updates(self.update);
-        let mut waited = 0;
-        while state.finished.load(Ordering::Acquire) < chunks {
-            pause(&mut waited);
-        }
+        wait_until(|| state.finished.load(Ordering::Acquire) >= chunks);
         let mut found = locked(&state.found);
         // Threads append in no fixed order; sorting by distance and index makes the list the same.
         let mut members = std::mem::take(&mut found.moved);
@@ -395,16 +628,45 @@ impl<T: Real> Picker<'_, '_, T> {
         found.farthest = found
             .farthest
             .max(members.first().map(|m| (m.key(), position)));
+        let examined = found.examined;
+        drop(found);
         locked(&state.chunks[position / CHUNK_CLUSTERS]).push(Cluster { center: c, members });
         self.clusters += 1;
+        if !self.streaming {
+            self.track(examined);
+        }
     }
 
-    /// Takes the candidate farthest from every center (lowest index among ties) out of its cluster; the
-    /// next update finds the next one.
+    /// Counts the points a cluster update examined; switches to streaming when the updates of a window
+    /// examined more than [`STREAM_ABOVE`] of the points on average.
+    fn track(&mut self, examined: usize) {
+        self.window_examined += examined;
+        self.window_updates += 1;
+        if self.window_updates < WINDOW_UPDATES {
+            return;
+        }
+        let share = self.window_examined as f64 / (WINDOW_UPDATES * self.state.rows.n()) as f64;
+        self.window_examined = 0;
+        self.window_updates = 0;
+        if share > STREAM_ABOVE && self.state.can_stream {
+            self.state.start_streaming();
+            self.streaming = true;
+            self.since_probe = 0;
+        }
+    }
+
+    /// Takes the candidate farthest from every center (lowest index among ties) out of its cluster (or
+    /// marks it as a center while streaming); the next update finds the next one.
     fn take_farthest(&mut self) -> Option<usize> {
-        let (_, home) = locked(&self.state.found).farthest.take()?;
-        let mut clusters = locked(self.state.chunks.get(home / CHUNK_CLUSTERS)?);
-        let members = &mut clusters.get_mut(home % CHUNK_CLUSTERS)?.members;
+        let (_, at) = locked(&self.state.found).farthest.take()?;
+        if self.streaming {
+            let mut block = locked(self.state.blocks.get(at / BLOCK_ROWS)?);
+            let offset = at - block.start;
+            *block.d2.get_mut(offset)? = T::ZERO - T::INFINITY;
+            return Some(at);
+        }
+        let mut clusters = locked(self.state.chunks.get(at / CHUNK_CLUSTERS)?);
+        let members = &mut clusters.get_mut(at % CHUNK_CLUSTERS)?.members;
         (!members.is_empty()).then(|| members.remove(0).index)
     }
 }
@@ -479,7 +741,7 @@ struct ClusterUpdates<'a, 'r, T> {
     state: &'a State<'r, T>,
     center: &'a [T],
     clusters: &'a mut [Cluster<T>],
-    moved: &'a mut Vec<Member<T>>,
+    found: &'a mut Found<T>,
 }
 
 impl<T: Real> Work for ClusterUpdates<'_, '_, T> {
@@ -500,9 +762,49 @@ impl<T: Real> Work for ClusterUpdates<'_, '_, T> {
                 &mut self.clusters[offset],
                 self.center,
                 &mut scratch,
-                self.moved,
+                self.found,
             );
         }
+    }
+}
+
+/// Updates a block of points for a new center in one pass in memory order: each point's minimum
+/// distance (and cluster) where the center is nearer; returns the block's farthest candidate, the
+/// lowest index among ties.
+struct StreamUpdate<'a, 'r, T> {
+    rows: &'a Rows<'r, T>,
+    center: &'a [T],
+    block: &'a mut Block<T>,
+    /// The position of the center's cluster.
+    position: u32,
+}
+
+impl<T: Real> Work for StreamUpdate<'_, '_, T> {
+    type Output = Option<Farthest>;
+    const WIDE: bool = false;
+
+    #[inline(always)]
+    fn run(self) -> Option<Farthest> {
+        let mut scratch = Vec::new();
+        let start = self.block.start;
+        let block = &mut *self.block;
+        // Centers are at minus infinity: never nearer to the new center, never the farthest.
+        let mut best = Member {
+            index: usize::MAX,
+            d2: T::ZERO - T::INFINITY,
+        };
+        for (offset, (d2, cluster)) in block.d2.iter_mut().zip(&mut block.cluster).enumerate() {
+            let index = start + offset;
+            let to_center = sq_dist(self.rows.row(index, &mut scratch), self.center);
+            if to_center < *d2 {
+                *d2 = to_center;
+                *cluster = self.position;
+            }
+            if *d2 > best.d2 {
+                best = Member { index, d2: *d2 };
+            }
+        }
+        (best.index != usize::MAX).then(|| (best.key(), best.index))
     }
 }
 
@@ -566,12 +868,8 @@ pub fn k_center_greedy<T: Real>(
     };
     let state = State::new(rows, &initial, &is_center, capacity);
     let pick_all = |picks: &mut Vec<usize>| {
-        let _stop = StopOnDrop(&state.stop);
-        let mut picker = Picker {
-            state: &state,
-            clusters: initial.len(),
-            update: 0,
-        };
+        let _stop = StopOnDrop(&state);
+        let mut picker = Picker::new(&state, initial.len());
         for &l in rest {
             picker.add_center(l);
         }
@@ -600,4 +898,98 @@ pub fn k_center_greedy<T: Real>(
         });
     }
     Ok(picks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Picks of `k` centers on one thread, and after each whether the updates streamed.
+    fn picks_and_modes(x: &Array2<f64>, labelled: &[usize], k: usize) -> (Vec<usize>, Vec<bool>) {
+        let mut is_center = vec![false; x.nrows()];
+        for &l in labelled {
+            is_center[l] = true;
+        }
+        let state = State::new(
+            Rows::new(x.view()),
+            labelled,
+            &is_center,
+            labelled.len() + k,
+        );
+        let mut picker = Picker::new(&state, labelled.len());
+        let (mut picks, mut modes) = (Vec::new(), Vec::new());
+        while picks.len() < k {
+            let next = picker.take_farthest().expect("a candidate is left");
+            picks.push(next);
+            picker.add_center(next);
+            modes.push(picker.streaming);
+        }
+        (picks, modes)
+    }
+
+    /// The textbook loop: a full minimum-distance vector, updated with the same distance function.
+    fn textbook(x: &Array2<f64>, labelled: &[usize], k: usize) -> Vec<usize> {
+        let row = |i: usize| x.row(i).to_vec();
+        let mut min = vec![f64::INFINITY; x.nrows()];
+        let mut taken = vec![false; x.nrows()];
+        let mut add = |c: usize, min: &mut Vec<f64>| {
+            taken[c] = true;
+            let center = row(c);
+            for (i, m) in min.iter_mut().enumerate() {
+                *m = m.min(sq_dist(&row(i), &center));
+            }
+        };
+        for &l in labelled {
+            add(l, &mut min);
+        }
+        let mut picks = Vec::new();
+        while picks.len() < k {
+            let mut best = None;
+            for (i, &m) in min.iter().enumerate() {
+                if m.is_finite() && m >= 0.0 && best.is_none_or(|(_, b)| m > b) {
+                    best = Some((i, m));
+                }
+            }
+            let (pick, _) = best.expect("a candidate is left");
+            picks.push(pick);
+            min[pick] = f64::NEG_INFINITY;
+            add(pick, &mut min);
+        }
+        picks
+    }
+
+    /// Deterministic uniform values in [0, 1).
+    fn uniform(n: usize, d: usize, seed: u64) -> Array2<f64> {
+        let mut state = seed;
+        Array2::from_shape_fn((n, d), |_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        })
+    }
+
+    #[test]
+    fn unclustered_points_switch_to_streaming_with_the_same_picks() {
+        let x = uniform(3000, 32, 1);
+        let (picks, modes) = picks_and_modes(&x, &[7, 1500], 120);
+        assert!(modes.iter().any(|&streaming| streaming));
+        assert_eq!(picks, textbook(&x, &[7, 1500], 120));
+    }
+
+    #[test]
+    fn tight_clusters_stream_until_covered_then_prune_again() {
+        // 64 tight, far-apart clusters: the first picks (one per cluster) move most points, later ones
+        // move only their own cluster's.
+        let noise = uniform(4000, 8, 2);
+        let x = Array2::from_shape_fn((4000, 8), |(i, j)| {
+            ((i % 64) * (j + 3) % 17) as f64 * 50.0 + noise[[i, j]]
+        });
+        let (picks, modes) = picks_and_modes(&x, &[0], 200);
+        let first_streaming = modes.iter().position(|&s| s).expect("streams at first");
+        assert!(modes[first_streaming..].iter().any(|&s| !s), "{modes:?}");
+        assert!(!modes[modes.len() - 1]);
+        assert_eq!(picks, textbook(&x, &[0], 200));
+    }
 }

@@ -418,6 +418,20 @@ fn k_center_matches_textbook() {
 }
 
 #[test]
+fn k_center_without_cluster_structure_matches_textbook() {
+    // Uniform noise in 24 dimensions prunes almost nothing, so the updates stream over all points.
+    let mut data = Data(12);
+    for &(n, n_lab, k) in &[(4000, 0, 150), (6000, 30, 120)] {
+        let x = Array2::from_shape_fn((n, 24), |_| data.next());
+        let labeled: Vec<usize> = (0..n_lab).map(|i| (i * 53 + 11) % n).collect();
+        let labeled_i64: Vec<i64> = labeled.iter().map(|&i| i as i64).collect();
+        let picks = k_center_greedy(x.view(), &labeled_i64, k, 9).unwrap();
+        let first = if n_lab == 0 { Some(picks[0]) } else { None };
+        assert_eq!(picks, textbook_k_center(&x, &labeled, k, first), "n={n}");
+    }
+}
+
+#[test]
 fn k_center_seeded_first_pick() {
     let x = Data(3).blobs(100, 2);
     let a = k_center_greedy(x.view(), &[], 5, 42).unwrap();
@@ -571,6 +585,8 @@ fn results_do_not_depend_on_thread_count() {
     let p = data.proba(120_000, 6);
     let x = data.blobs(20_000, 16);
     let x32 = x.mapv(|v| v as f32);
+    // No cluster structure: the k-center updates stream over all points after a few picks.
+    let uniform = Array2::from_shape_fn((6000, 24), |_| data.next() as f32);
     let votes = Array2::from_shape_fn((7, 50_000), |(a, i)| ((a * 31 + i * 17) % 5) as i64);
     let mut mp = Array3::<f64>::zeros((3, 40_000, 6));
     for member in 0..3 {
@@ -584,6 +600,7 @@ fn results_do_not_depend_on_thread_count() {
             select_most_uncertain(p.view(), 50, Measure::Margin).unwrap(),
             k_center_greedy(x.view(), &[1, 2, 3], 40, 0).unwrap(),
             k_center_greedy(x32.view(), &[], 40, 3).unwrap(),
+            k_center_greedy(uniform.view(), &[5], 100, 0).unwrap(),
             kmeans_pp(x.view(), 30, 4).unwrap(),
             vote_entropy(votes.view(), 5).unwrap(),
             pairwise_disagreement(votes.view()).unwrap(),

@@ -1,0 +1,84 @@
+"""One ``alsim.simulate`` run side by side with the loop a researcher would write by hand.
+
+Issue 20's bar: a run within 1.15x of a plain scikit-learn loop doing the same fits and predictions
+(LogisticRegression, margin sampling, batch 10, 30 rounds from 20 random labels, test accuracy every
+round). A timing run, skipped unless benchmarks are enabled::
+
+    python -m pytest tests/benchmarks/test_simulate_vs_plain_loop.py --benchmark-enable \
+        --benchmark-group-by=param:data
+
+Both sides get the same preprocessed split; compare the medians of each group (and state the load).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+
+import alsim
+from alsim.datasets import Dataset, load_dataset, split_dataset
+
+INITIAL, BATCH, ROUNDS = 20, 10, 30
+
+
+def _split(data: str):
+    if data == "letter":
+        return split_dataset(load_dataset("openml:6"), random_state=0)
+    if data == "digits":
+        X, y = load_digits(return_X_y=True)
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((71_429, 50))
+        y = (X[:, :5] @ rng.standard_normal(5) + 0.5 * rng.standard_normal(len(X)) > 0).astype(int)
+    features = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    dataset = Dataset(name=data, spec=data, features=features, target=y.astype(str).astype(object), label="y")
+    return split_dataset(dataset, random_state=0)
+
+
+def plain_loop(split, seed: int = 0) -> list[float]:
+    """Margin sampling written the obvious way with scikit-learn and numpy."""
+    rng = np.random.default_rng(seed)
+    labelled = rng.choice(len(split.y_pool), INITIAL, replace=False)
+    unlabelled = np.setdiff1d(np.arange(len(split.y_pool)), labelled)
+    accuracies = []
+    # The estimator of alsim's "logreg", warm-started from the previous round's fit (a fresh one when a new
+    # class has appeared, since the coefficients' shape changes), so the fits match.
+    model, n_seen = None, 0
+    for _ in range(ROUNDS + 1):
+        y_labelled = split.y_pool[labelled]
+        if model is None or len(np.unique(y_labelled)) != n_seen:
+            model = LogisticRegression(max_iter=1000, warm_start=True, random_state=seed)
+            n_seen = len(np.unique(y_labelled))
+        model.fit(split.X_pool[labelled], y_labelled)
+        accuracies.append(float((model.predict(split.X_test) == split.y_test).mean()))
+        proba = model.predict_proba(split.X_pool[unlabelled])
+        top_two = np.partition(proba, -2, axis=1)[:, -2:]
+        chosen = np.argsort(top_two[:, 1] - top_two[:, 0], kind="stable")[:BATCH]
+        labelled = np.concatenate([labelled, unlabelled[chosen]])
+        unlabelled = np.delete(unlabelled, chosen)
+    return accuracies
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impl", ["alsim", "plain"])
+@pytest.mark.parametrize("data", ["digits", "letter", "synthetic50k"])
+def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> None:
+    options = request.config.option
+    if options.benchmark_disable and not options.benchmark_enable:
+        pytest.skip("timing run: pass --benchmark-enable")
+    split = _split(data)
+    budget = INITIAL + BATCH * ROUNDS
+    if impl == "alsim":
+        benchmark.pedantic(
+            alsim.simulate,
+            args=(split,),
+            kwargs={"strategy": "margin", "batch_size": BATCH, "initial_size": INITIAL, "label_budget": budget},
+            rounds=3,
+            iterations=1,
+            warmup_rounds=1,
+        )
+    else:
+        benchmark.pedantic(plain_loop, args=(split,), rounds=3, iterations=1, warmup_rounds=1)
