@@ -443,14 +443,13 @@ class LabelingSession:
             self._n_labeled += int(new_rows.size)
         disagreements = 0
         if not fresh.all():
-            first_code = dict(zip(new_rows.tolist(), new_codes.tolist()))
-            for row, code in zip(rows[~fresh].tolist(), codes[~fresh].tolist()):
+            for row, code in zip(rows[~fresh].tolist(), codes[~fresh].tolist(), strict=True):
                 votes = self._votes.setdefault(row, [])
                 if not votes:
-                    votes.append((first_code.get(row, self._first_code(row)), "", 0.0))
+                    votes.append(self._first_vote(row, rows, codes, fresh, annotator, when))
                 votes.append((code, annotator, when))
                 self._resolved[row] = self._resolve(votes)
-            disagreements = sum(1 for v in self._votes.values() if len({c for c, _, _ in v}) > 1)
+            disagreements = len(self._disagreeing_rows())
         self._labeled_cache = None
         batch_cost = float(cost_values.sum())
         self.total_cost += batch_cost
@@ -460,16 +459,27 @@ class LabelingSession:
         )
         return disagreements
 
-    def _first_code(self, row: int) -> int:
-        rank = int(self._rank[row])
-        for part_rows, part_codes in zip(self._order_parts, self._code_parts):
-            if rank < part_rows.size:
-                return int(part_codes[rank])
-            rank -= part_rows.size
+    def _first_vote(
+        self, row: int, rows: np.ndarray, codes: np.ndarray, fresh: np.ndarray, annotator: str, when: float
+    ) -> tuple[int, str, float]:
+        """The first label ever given to ``row``: in this call (``fresh`` marks first labels) or earlier."""
+        here = np.flatnonzero((rows == row) & fresh)
+        if here.size:
+            return int(codes[here[0]]), annotator, when
+        for part in self._provenance:
+            hits = np.flatnonzero(part["row"] == row)
+            if hits.size:
+                return int(part["label"][hits[0]]), part["annotator"], part["time"]
         raise InvalidInputError(f"Row {row} has no label.")
 
+    @staticmethod
+    def _current_labels(votes: list[tuple[int, str, float]]) -> list[int]:
+        """Each annotator's last label, oldest first (a correction replaces the annotator's earlier label)."""
+        latest = {who: (when, i, code) for i, (code, who, when) in enumerate(votes)}
+        return [code for _, _, code in sorted(latest.values())]
+
     def _resolve(self, votes: list[tuple[int, str, float]]) -> int | None:
-        labels = [code for code, _, _ in votes]
+        labels = self._current_labels(votes)
         if self.resolution == "newest":
             return labels[-1]
         counts = np.bincount(labels)
@@ -480,9 +490,12 @@ class LabelingSession:
             return None
         return next(code for code in reversed(labels) if code in set(top.tolist()))
 
+    def _disagreeing_rows(self) -> list[int]:
+        return [row for row, votes in self._votes.items() if len(set(self._current_labels(votes))) > 1]
+
     def disagreements(self) -> pl.DataFrame:
         """Rows whose annotators gave different labels: ``row_id``, ``labels``, ``annotators``, ``resolved``."""
-        rows = [row for row, votes in self._votes.items() if len({c for c, _, _ in votes}) > 1]
+        rows = self._disagreeing_rows()
         resolved = [self._resolved.get(row) for row in rows]
         return pl.DataFrame(
             {
@@ -723,9 +736,10 @@ class LabelingSession:
         rows, codes = self.labeled_set()
         return _cv_accuracy(self.learner, self.X_pool[rows], codes, self.streams.learner_seed)
 
-    def status(self, *, rules: Sequence[Any] | None = None) -> dict[str, Any]:
-        """Labels so far, cost spent, the learning curve (cross-validation on the labeled rows of each round
-        recorded so far) and the verdict of each practical stopping rule on the history."""
+    def status(self, *, rules: Sequence[Any] | None = None, target: float | None = None) -> dict[str, Any]:
+        """Labels so far, cost spent, the learning curve (cross-validated accuracy on the rows labeled up to
+        each round), the verdict of every stopping rule that needs no test labels on the recorded rounds
+        (:meth:`record_round`), and, given a ``target`` accuracy, the labels still needed by the fitted curve."""
         from alsim.labeling.status import session_status
 
-        return session_status(self, rules=rules)
+        return session_status(self, rules=rules, target=target)
