@@ -279,8 +279,9 @@ def test_cli_walks_init_next_import_status_export(tmp_path: Path, capsys: pytest
         assert main(["label", "next", str(out), "--batch", "10", "--format", "csv"]) == 0
         batch_file = out / "batches" / f"batch-{round_index:04d}.csv"
         assert main(["label", "import", str(out), str(answer_csv(batch_file, tmp_path / f"a{round_index}.csv"))]) == 0
+    capsys.readouterr()
     assert main(["label", "status", str(out), "--json", "--target", "0.9"]) == 0
-    assert json.loads(capsys.readouterr().out.split("\n", 3)[-1])["budget"]["target"] == 0.9
+    assert json.loads(capsys.readouterr().out)["budget"]["target"] == 0.9
     assert main(["label", "status", str(out), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["n_labeled"] == 36 and status["batches"] == 3 and status["reserved"] == 0

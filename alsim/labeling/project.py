@@ -326,7 +326,7 @@ class LabelingProject:
             classes=self.classes,
             learner=settings["learner"],
             strategy=settings["strategy"],
-            row_ids=None,
+            row_ids=self.row_ids,
             resolution=settings["resolution"],
             random_state=settings["random_state"],
         )

@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_STOPPING_RULE", "learning_curve", "project_status", "session
 #: The stopping rule ``status`` reports first unless the project names another. Chosen by ``alsim stopping``
 #: (lowest mean regret among the rules that need no test labels; see the README's labeling section for the
 #: run and the command that reproduces it).
-DEFAULT_STOPPING_RULE = "stabilizing_predictions"
+DEFAULT_STOPPING_RULE = "classification_change"
 
 
 def learning_curve(session: LabelingSession, rounds: np.ndarray) -> pl.DataFrame:
