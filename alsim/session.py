@@ -64,8 +64,12 @@ def run_streams(seed: int) -> RunStreams:
     streams = np.random.SeedSequence(seed).spawn(6)
     initial, stop_set, strategy, committee = (np.random.default_rng(s) for s in streams[:4])
     return RunStreams(
-        initial, stop_set, strategy, committee,
-        int(streams[4].generate_state(1)[0]), int(streams[5].generate_state(1)[0]),
+        initial,
+        stop_set,
+        strategy,
+        committee,
+        int(streams[4].generate_state(1)[0]),
+        int(streams[5].generate_state(1)[0]),
     )
 
 
@@ -238,16 +242,20 @@ class LabelingSession:
         if initial not in ("random", "kmeans_pp", "k_center"):
             raise _fail("initial", "one of ['random', 'kmeans_pp', 'k_center']", initial)
         self.initial = initial
-        if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)) or not (
-            0 <= int(random_state) <= 2**32 - 1
+        if (
+            isinstance(random_state, bool)
+            or not isinstance(random_state, (int, np.integer))
+            or not (0 <= int(random_state) <= 2**32 - 1)
         ):
             raise _fail("random_state", "an int in [0, 4294967295]", random_state)
         self.random_state = int(random_state)
         self.streams = run_streams(self.random_state)
         if stop_set_size is None:
             stop_set_size = min(DEFAULT_STOP_SET_SIZE, self.n_pool)
-        if isinstance(stop_set_size, bool) or not isinstance(stop_set_size, (int, np.integer)) or not (
-            0 <= stop_set_size <= self.n_pool
+        if (
+            isinstance(stop_set_size, bool)
+            or not isinstance(stop_set_size, (int, np.integer))
+            or not (0 <= stop_set_size <= self.n_pool)
         ):
             raise _fail("stop_set_size", f"an int in [0, {self.n_pool}] or None", stop_set_size)
         self.stop_set = np.sort(
@@ -293,7 +301,9 @@ class LabelingSession:
                 try:
                     values = values.astype(np.int64)
                 except (TypeError, ValueError):
-                    raise InvalidInputError(f"Unknown row id(s) {list(row_ids)[:5]}: this pool's ids are row numbers.") from None
+                    raise InvalidInputError(
+                        f"Unknown row id(s) {list(row_ids)[:5]}: this pool's ids are row numbers."
+                    ) from None
             bad = values[(values < 0) | (values >= self.n_pool)] if values.size else values
             if bad.size:
                 raise InvalidInputError(
@@ -349,7 +359,9 @@ class LabelingSession:
         codes = np.empty(len(labels), dtype=np.int64)
         for i, label in enumerate(labels):
             if label is None or (isinstance(label, float) and np.isnan(label)) or str(label) == "":
-                raise InvalidInputError(f"Label {i} (for the {i + 1}-th row) is empty; give a class or leave the row out.")
+                raise InvalidInputError(
+                    f"Label {i} (for the {i + 1}-th row) is empty; give a class or leave the row out."
+                )
             key = str(label)
             if key not in index:
                 index[key] = len(self.classes)
@@ -392,13 +404,16 @@ class LabelingSession:
             raise InvalidParameterError(f"The 'by' parameter of teach must be 'position' or 'id'. Got {by!r} instead.")
         positions = self.positions(list(rows)) if by == "id" else np.asarray(rows, dtype=np.int64)
         if positions.ndim != 1 or len(labels) != positions.size:
-            raise InvalidInputError(f"teach got {positions.size} rows but {len(labels)} labels; give one label per row.")
+            raise InvalidInputError(
+                f"teach got {positions.size} rows but {len(labels)} labels; give one label per row."
+            )
         if by == "position" and positions.size and (positions.min() < 0 or positions.max() >= self.n_pool):
             raise InvalidInputError(f"teach got row positions outside 0..{self.n_pool - 1}.")
         codes, new_classes = self.class_codes(labels)
         n_before = self.n_labeled
-        disagreements = self.teach_codes(positions, codes, annotator=annotator, costs=costs, round=round,
-                                         timestamp=timestamp)
+        disagreements = self.teach_codes(
+            positions, codes, annotator=annotator, costs=costs, round=round, timestamp=timestamp
+        )
         new_rows = self.n_labeled - n_before
         return TeachResult(new_rows, int(positions.size - new_rows), new_classes, disagreements)
 
@@ -420,7 +435,9 @@ class LabelingSession:
         codes = np.asarray(codes, dtype=np.int64)
         if codes.size and (codes.min() < 0 or codes.max() >= self.n_classes):
             raise InvalidInputError(f"Class codes must be in [0, {self.n_classes - 1}].")
-        cost_values = np.ones(rows.size) if costs is None else np.broadcast_to(np.asarray(costs, dtype=np.float64), rows.shape)
+        cost_values = (
+            np.ones(rows.size) if costs is None else np.broadcast_to(np.asarray(costs, dtype=np.float64), rows.shape)
+        )
         when = time.time() if timestamp is None else float(timestamp)
         round_index = self.round if round is None else int(round)
         if self._view is not None and rows.size:
@@ -454,8 +471,14 @@ class LabelingSession:
         batch_cost = float(cost_values.sum())
         self.total_cost += batch_cost
         self._provenance.append(
-            {"row": rows, "label": codes, "annotator": annotator, "time": when, "cost": np.array(cost_values),
-             "round": round_index}
+            {
+                "row": rows,
+                "label": codes,
+                "annotator": annotator,
+                "time": when,
+                "cost": np.array(cost_values),
+                "round": round_index,
+            }
         )
         return disagreements
 
@@ -510,8 +533,16 @@ class LabelingSession:
     def provenance(self) -> pl.DataFrame:
         """Every label given, in order: ``row_id``, ``label``, ``annotator``, ``time``, ``cost``, ``round``."""
         if not self._provenance:
-            return pl.DataFrame(schema={"row_id": pl.Int64, "label": pl.String, "annotator": pl.String,
-                                        "time": pl.Float64, "cost": pl.Float64, "round": pl.Int64})
+            return pl.DataFrame(
+                schema={
+                    "row_id": pl.Int64,
+                    "label": pl.String,
+                    "annotator": pl.String,
+                    "time": pl.Float64,
+                    "cost": pl.Float64,
+                    "round": pl.Int64,
+                }
+            )
         rows = np.concatenate([p["row"] for p in self._provenance])
         codes = np.concatenate([p["label"] for p in self._provenance])
         sizes = [p["row"].size for p in self._provenance]
@@ -571,8 +602,10 @@ class LabelingSession:
             candidates = candidates.copy()
             candidates[np.asarray(exclude, dtype=np.int64)] = False
         n_candidates = int(np.count_nonzero(candidates))
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not (
-            1 <= batch_size <= n_candidates
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or not (1 <= batch_size <= n_candidates)
         ):
             raise InvalidParameterError(
                 f"The 'batch_size' parameter of next_batch must be an int in [1, {n_candidates}] (the unlabeled "
@@ -583,8 +616,15 @@ class LabelingSession:
             chosen = self._cold_start(k, candidates)
             self.round += 1 if self._provenance else 0
             n = chosen.size
-            return Batch(chosen, self.row_ids(chosen), None, [f"cold start ({self.initial} on the features)"] * n,
-                         self.round, np.full(n, -1, dtype=np.int64), np.full(n, np.nan))
+            return Batch(
+                chosen,
+                self.row_ids(chosen),
+                None,
+                [f"cold start ({self.initial} on the features)"] * n,
+                self.round,
+                np.full(n, -1, dtype=np.int64),
+                np.full(n, np.nan),
+            )
         view = self.pool_view()
         unlabeled, uncertainty = view.unlabeled, view.uncertainty
         if exclude is not None and np.size(exclude):
@@ -601,9 +641,17 @@ class LabelingSession:
             random_state=int(self.streams.committee.integers(2**32)),
         )
         state = PoolState(
-            self.X_pool, rows, codes, self.n_classes, self.model,
-            unlabeled=unlabeled, proba_pool=view.proba_pool, committee_factory=make_committee,
-            cost_model=self.cost_model, uncertainty=uncertainty, cache=self._run_cache,
+            self.X_pool,
+            rows,
+            codes,
+            self.n_classes,
+            self.model,
+            unlabeled=unlabeled,
+            proba_pool=view.proba_pool,
+            committee_factory=make_committee,
+            cost_model=self.cost_model,
+            uncertainty=uncertainty,
+            cache=self._run_cache,
         )
         scores: np.ndarray | None = None
         if self._ranks_by_score(state):
@@ -621,8 +669,15 @@ class LabelingSession:
         proba = view.proba_pool[chosen]
         predicted = proba.argmax(axis=1)
         confidence = proba[np.arange(chosen.size), predicted]
-        return Batch(chosen, self.row_ids(chosen), scores, self._reasons(chosen, scores, predicted, confidence),
-                     self.round, predicted.astype(np.int64), confidence)
+        return Batch(
+            chosen,
+            self.row_ids(chosen),
+            scores,
+            self._reasons(chosen, scores, predicted, confidence),
+            self.round,
+            predicted.astype(np.int64),
+            confidence,
+        )
 
     def _ranks_by_score(self, state: PoolState) -> bool:
         """Whether the strategy's ``select`` is 'top k of ``scores``', so the scores can be reported."""
@@ -683,8 +738,13 @@ class LabelingSession:
         return reasons
 
     # -- records and status -----------------------------------------------------------------------------
-    def record_round(self, *, batch_cost: float, selected_signals: tuple[float | None, float | None] = (None, None),
-                     cv_accuracy: float | None = None) -> dict[str, Any]:
+    def record_round(
+        self,
+        *,
+        batch_cost: float,
+        selected_signals: tuple[float | None, float | None] = (None, None),
+        cv_accuracy: float | None = None,
+    ) -> dict[str, Any]:
         """Add this round's label-free signals to the history (after :meth:`fit`); return the row.
 
         The row holds the columns of :data:`alsim.records.RECORD_SCHEMA` that need no test labels, so the
@@ -725,8 +785,10 @@ class LabelingSession:
         """The recorded rounds (see :meth:`record_round`), one row per round."""
         from alsim.records import RECORD_SCHEMA
 
-        schema = {name: RECORD_SCHEMA[name] for name in (self._history[0] if self._history else
-                                                         {"round": 0, "n_labeled": 0, "cost": 0.0})}
+        schema = {
+            name: RECORD_SCHEMA[name]
+            for name in (self._history[0] if self._history else {"round": 0, "n_labeled": 0, "cost": 0.0})
+        }
         return pl.DataFrame(self._history, schema=schema)
 
     def cv_accuracy(self) -> float | None:

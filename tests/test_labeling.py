@@ -44,8 +44,9 @@ def write_tickets(path: Path, n: int = 300, labeled_every: int = 50, seed: int =
         topic = CLASSES[i % 3]
         words = list(rng.choice(TOPICS[topic].split(), 4)) + list(rng.choice(FILLER, 5))
         rng.shuffle(words)
-        rows.append({"ticket_id": f"T{i:05d}", "text": " ".join(words),
-                     "category": topic if i % labeled_every == 0 else None})
+        rows.append(
+            {"ticket_id": f"T{i:05d}", "text": " ".join(words), "category": topic if i % labeled_every == 0 else None}
+        )
     frame = pl.DataFrame(rows, schema={"ticket_id": pl.String, "text": pl.String, "category": pl.String})
     if path.suffix == ".parquet":
         frame.write_parquet(path)
@@ -57,8 +58,7 @@ def write_tickets(path: Path, n: int = 300, labeled_every: int = 50, seed: int =
 @pytest.fixture
 def project(tmp_path: Path) -> LabelingProject:
     table = write_tickets(tmp_path / "tickets.csv")
-    with init_project(table, tmp_path / "project", id="ticket_id", label="category") as created:
-        pass
+    init_project(table, tmp_path / "project", id="ticket_id", label="category").close()
     opened = LabelingProject(tmp_path / "project")
     yield opened
     opened.close()
@@ -88,7 +88,9 @@ def test_session_verbs_give_batches_with_scores_reasons_and_provenance() -> None
     for _ in range(3):
         session.record_round(batch_cost=0.0)
         batch = session.next_batch(8)
-        assert len(set(batch.rows.tolist())) == 8 and not set(batch.rows.tolist()) & set(session.labeled_set()[0].tolist())
+        assert len(set(batch.rows.tolist())) == 8 and not set(batch.rows.tolist()) & set(
+            session.labeled_set()[0].tolist()
+        )
         assert batch.scores is not None and np.all(np.diff(batch.scores) <= 0)  # most wanted first
         assert all("entropy pick" in reason and "model says" in reason for reason in batch.reasons)
         session.teach(batch.row_ids, [["a", "b", "c"][c] for c in y[batch.rows]], annotator="bob", by="id")
@@ -126,11 +128,14 @@ def test_session_with_the_same_seed_picks_what_simulate_picks() -> None:
     assert picked == result.records["selected"].to_list()
 
 
-@pytest.mark.parametrize(("policy", "expected", "after_tie"), [
-    ("majority", "b", "a"),  # a tie goes to the newest of the tied labels
-    ("newest", "a", "a"),
-    ("review", "b", None),  # a tie stays out of training until someone breaks it
-])
+@pytest.mark.parametrize(
+    ("policy", "expected", "after_tie"),
+    [
+        ("majority", "b", "a"),  # a tie goes to the newest of the tied labels
+        ("newest", "a", "a"),
+        ("review", "b", None),  # a tie stays out of training until someone breaks it
+    ],
+)
 def test_disagreeing_annotators_are_all_kept_and_resolved_by_policy(
     policy: str, expected: str, after_tie: str | None
 ) -> None:
@@ -200,11 +205,13 @@ def test_pool_takes_any_text_embedder_and_feeds_simulate(tmp_path: Path) -> None
 
     def embed(texts: list[str]) -> np.ndarray:
         calls.append(len(texts))
-        return np.array([[t.count(w) for w in ("refund", "crash", "add", "bill", "error", "option")] for t in texts],
-                        dtype=float)
+        return np.array(
+            [[t.count(w) for w in ("refund", "crash", "add", "bill", "error", "option")] for t in texts], dtype=float
+        )
 
-    pool = load_pool(write_tickets(tmp_path / "t.csv", labeled_every=1), id="ticket_id", label="category",
-                     embedder=embed)
+    pool = load_pool(
+        write_tickets(tmp_path / "t.csv", labeled_every=1), id="ticket_id", label="category", embedder=embed
+    )
     assert calls == [300] and pool.X.shape == (300, 6)
     result = alsim.simulate(pool.to_dataset(), strategy="margin", label_budget=30, random_state=0)
     assert result.records["n_labeled"][-1] == 30
@@ -229,26 +236,46 @@ def _answer_in_tool_format(fmt: str, batch_file: Path, out: Path, annotator: str
         tasks = json.loads(batch_file.read_text())
         for number, task in enumerate(tasks):
             task["id"] = 100 + number
-            task["annotations"] = [{
-                "id": 500 + number, "completed_by": {"email": f"{annotator}@example.org"}, "was_cancelled": False,
-                "created_at": "2026-12-05T10:00:00Z", "updated_at": "2026-12-05T10:00:00Z",
-                "result": [{"from_name": "label", "to_name": "text", "type": "choices",
-                            "value": {"choices": [truth(task["data"]["row_id"])]}}],
-            }]
+            task["annotations"] = [
+                {
+                    "id": 500 + number,
+                    "completed_by": {"email": f"{annotator}@example.org"},
+                    "was_cancelled": False,
+                    "created_at": "2026-12-05T10:00:00Z",
+                    "updated_at": "2026-12-05T10:00:00Z",
+                    "result": [
+                        {
+                            "from_name": "label",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": [truth(task["data"]["row_id"])]},
+                        }
+                    ],
+                }
+            ]
         out.write_text(json.dumps(tasks))
     elif fmt == "argilla":
         records = json.loads(batch_file.read_text())
         for record in records:
-            record["responses"] = {"label": [{"value": truth(record["metadata"]["row_id"]), "user_id": annotator,
-                                              "status": "submitted"}]}
+            record["responses"] = {
+                "label": [{"value": truth(record["metadata"]["row_id"]), "user_id": annotator, "status": "submitted"}]
+            }
             record["status"] = "completed"
         out.write_text(json.dumps(records))
     else:
         lines = []
         for number, line in enumerate(batch_file.read_text().splitlines()):
             task = json.loads(line)
-            task.update({"accept": [truth(task["meta"]["row_id"])], "answer": "accept", "_annotator_id": annotator,
-                         "_session_id": annotator, "_timestamp": 1_790_000_000 + number, "_task_hash": number})
+            task.update(
+                {
+                    "accept": [truth(task["meta"]["row_id"])],
+                    "answer": "accept",
+                    "_annotator_id": annotator,
+                    "_session_id": annotator,
+                    "_timestamp": 1_790_000_000 + number,
+                    "_task_hash": number,
+                }
+            )
             lines.append(json.dumps(task))
         out.write_text("\n".join(lines) + "\n")
     return out
@@ -273,8 +300,24 @@ def test_batch_round_trips_through_each_tool_format(project: LabelingProject, tm
 def test_cli_walks_init_next_import_status_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table = write_tickets(tmp_path / "tickets.csv")
     out = tmp_path / "proj"
-    assert main(["label", "init", str(table), "--id", "ticket_id", "--label", "category", "--strategy", "margin",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "label",
+                "init",
+                str(table),
+                "--id",
+                "ticket_id",
+                "--label",
+                "category",
+                "--strategy",
+                "margin",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     for round_index in (1, 2, 3):
         assert main(["label", "next", str(out), "--batch", "10", "--format", "csv"]) == 0
         batch_file = out / "batches" / f"batch-{round_index:04d}.csv"
@@ -288,7 +331,9 @@ def test_cli_walks_init_next_import_status_export(tmp_path: Path, capsys: pytest
     assert [p["n_labeled"] for p in status["learning_curve"]] == [6, 16, 26, 36]
     assert main(["label", "export", str(out)]) == 0
     exported = pl.read_csv(out / "export" / "labels.csv", infer_schema_length=0)
-    assert exported.height == 36 and all(truth(r) == label for r, label in exported.select("row_id", "label").iter_rows())
+    assert exported.height == 36 and all(
+        truth(r) == label for r, label in exported.select("row_id", "label").iter_rows()
+    )
     provenance = pl.read_csv(out / "export" / "provenance.csv", infer_schema_length=0)
     assert set(provenance.columns) >= {"row_id", "label", "annotator", "time", "cost", "round", "source"}
 
@@ -355,14 +400,21 @@ def test_sigkill_mid_import_loses_nothing_imported_before(tmp_path: Path) -> Non
     rows = 60_000
     ids = [f"T{i:05d}" for i in range(rows)]
     rng = np.random.default_rng(0)
-    pl.DataFrame({"ticket_id": ids, "x0": rng.normal(size=rows), "x1": rng.normal(size=rows),
-                  "category": [CLASSES[i % 3] if i % 1000 == 0 else None for i in range(rows)]}).write_csv(tmp_path / "t.csv")
+    pl.DataFrame(
+        {
+            "ticket_id": ids,
+            "x0": rng.normal(size=rows),
+            "x1": rng.normal(size=rows),
+            "category": [CLASSES[i % 3] if i % 1000 == 0 else None for i in range(rows)],
+        }
+    ).write_csv(tmp_path / "t.csv")
     init_project(tmp_path / "t.csv", tmp_path / "p", id="ticket_id", label="category").close()
     first = tmp_path / "first.csv"
     pl.DataFrame({"row_id": ids[1:1001], "label": [truth(i) for i in ids[1:1001]]}).write_csv(first)
     big = tmp_path / "big.csv"
-    pl.DataFrame({"row_id": ids[1001:], "label": [truth(i) for i in ids[1001:]],
-                  "annotator": ["bulk"] * (rows - 1001)}).write_csv(big)
+    pl.DataFrame(
+        {"row_id": ids[1001:], "label": [truth(i) for i in ids[1001:]], "annotator": ["bulk"] * (rows - 1001)}
+    ).write_csv(big)
     with LabelingProject(tmp_path / "p") as project:
         project.import_labels(first)
         base = project.label_table().height
@@ -393,8 +445,21 @@ def test_sigkill_mid_import_loses_nothing_imported_before(tmp_path: Path) -> Non
 def test_two_concurrent_next_calls_never_hand_out_the_same_rows(tmp_path: Path) -> None:
     table = write_tickets(tmp_path / "t.csv", n=900)
     init_project(table, tmp_path / "p", id="ticket_id", label="category").close()
-    commands = [[sys.executable, "-m", "alsim", "label", "next", str(tmp_path / "p"), "--batch", "40", "--out",
-                 str(tmp_path / f"b{k}.csv")] for k in range(2)]
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "alsim",
+            "label",
+            "next",
+            str(tmp_path / "p"),
+            "--batch",
+            "40",
+            "--out",
+            str(tmp_path / f"b{k}.csv"),
+        ]
+        for k in range(2)
+    ]
     processes = [subprocess.Popen(c, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
     for process in processes:
         _, err = process.communicate(timeout=300)

@@ -52,8 +52,10 @@ def label_studio_executable() -> Path:
         return executable
     problem = _pypi_reachable()
     if problem is not None:
-        pytest.skip(f"PyPI is unreachable ({problem}), so label-studio=={LABEL_STUDIO_VERSION} cannot be installed "
-                    "for the real-server test")
+        pytest.skip(
+            f"PyPI is unreachable ({problem}), so label-studio=={LABEL_STUDIO_VERSION} cannot be installed "
+            "for the real-server test"
+        )
     shutil.rmtree(VENV, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
@@ -91,9 +93,20 @@ def label_studio(label_studio_executable: Path, tmp_path_factory: pytest.TempPat
     }
     log = open(data / "server.log", "wb")  # noqa: SIM115 - closed at teardown
     server = subprocess.Popen(
-        [str(label_studio_executable), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(label_studio_executable),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 300
@@ -106,8 +119,9 @@ def label_studio(label_studio_executable: Path, tmp_path_factory: pytest.TempPat
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"Label Studio did not answer /health within 300 s: "
-                            f"{(data / 'server.log').read_text()[-2000:]}")
+                pytest.fail(
+                    f"Label Studio did not answer /health within 300 s: {(data / 'server.log').read_text()[-2000:]}"
+                )
             time.sleep(1)
         yield url, _personal_access_token(url, email, password)
     finally:
@@ -127,11 +141,16 @@ def _personal_access_token(url: str, email: str, password: str) -> str:
     browser = requests.Session()
     browser.get(f"{url}/user/login/", timeout=30)
     csrf = browser.cookies.get("csrftoken", "")
-    login = browser.post(f"{url}/user/login/", data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
-                         headers={"Referer": f"{url}/user/login/"}, timeout=30)
+    login = browser.post(
+        f"{url}/user/login/",
+        data={"email": email, "password": password, "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{url}/user/login/"},
+        timeout=30,
+    )
     assert login.ok, login.text[:500]
-    created = browser.post(f"{url}/api/token/", headers={"X-CSRFToken": browser.cookies.get("csrftoken", csrf),
-                                                         "Referer": url}, timeout=30)
+    created = browser.post(
+        f"{url}/api/token/", headers={"X-CSRFToken": browser.cookies.get("csrftoken", csrf), "Referer": url}, timeout=30
+    )
     assert created.ok, f"creating a personal access token failed ({created.status_code}): {created.text[:500]}"
     return str(created.json()["token"])
 
@@ -146,8 +165,9 @@ def _annotate_every_task(client: LabelStudio, ls_project: int, wrong_for: set[st
         label = truth(row_id)
         if row_id in wrong_for:
             label = CLASSES[(CLASSES.index(label) + 1) % 3]
-        client.annotate(task["id"], [{"from_name": "label", "to_name": "text", "type": "choices",
-                                      "value": {"choices": [label]}}])
+        client.annotate(
+            task["id"], [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+        )
         done += 1
     return done
 

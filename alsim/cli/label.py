@@ -21,26 +21,37 @@ def add_parser(subparsers: Any) -> None:
     from alsim.labeling.formats import FORMATS
     from alsim.session import RESOLUTION_POLICIES
 
-    parser = subparsers.add_parser("label", help="label your own pool for real (projects, annotation tools)",
-                                   description=_DESCRIPTION)
+    parser = subparsers.add_parser(
+        "label", help="label your own pool for real (projects, annotation tools)", description=_DESCRIPTION
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     init = verbs.add_parser("init", help="create a labeling project from a table")
     init.add_argument("table", metavar="TABLE", help="CSV or parquet file")
     init.add_argument("--id", required=True, dest="id_column", metavar="COL", help="id column (unique values)")
-    init.add_argument("--label", required=True, dest="label_column", metavar="COL",
-                      help="label column; empty cells are unlabeled")
+    init.add_argument(
+        "--label", required=True, dest="label_column", metavar="COL", help="label column; empty cells are unlabeled"
+    )
     init.add_argument("--out", required=True, metavar="PROJECT", help="project directory to create")
     init.add_argument("--strategy", default="margin", help="query strategy (default: margin)")
     init.add_argument("--learner", default="logreg", help="learner (default: logreg)")
-    init.add_argument("--text", nargs="+", default=None, metavar="COL",
-                      help="text columns to embed (TF-IDF + SVD); default: detected")
+    init.add_argument(
+        "--text", nargs="+", default=None, metavar="COL", help="text columns to embed (TF-IDF + SVD); default: detected"
+    )
     init.add_argument("--embedding", default=None, metavar="COL", help="column of embedding vectors, used as is")
     init.add_argument("--ignore", nargs="+", default=(), metavar="COL", help="columns that are not features")
-    init.add_argument("--resolution", default="majority", choices=RESOLUTION_POLICIES,
-                      help="training label when annotators disagree (default: majority)")
-    init.add_argument("--stopping-rule", default=None, metavar="RULE",
-                      help="stopping rule status reports first (default: the one alsim stopping scored best)")
+    init.add_argument(
+        "--resolution",
+        default="majority",
+        choices=RESOLUTION_POLICIES,
+        help="training label when annotators disagree (default: majority)",
+    )
+    init.add_argument(
+        "--stopping-rule",
+        default=None,
+        metavar="RULE",
+        help="stopping rule status reports first (default: the one alsim stopping scored best)",
+    )
     init.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     init.set_defaults(func=run_init)
 
@@ -49,8 +60,13 @@ def add_parser(subparsers: Any) -> None:
     nxt.add_argument("--batch", type=int, default=50, metavar="N", help="rows in the batch (default: 50)")
     nxt.add_argument("--format", default="csv", choices=list(FORMATS), help="file format (default: csv)")
     nxt.add_argument("--out", default=None, metavar="FILE", help="where to write it (default: PROJECT/batches/)")
-    nxt.add_argument("--reserve-hours", type=float, default=72.0, metavar="H",
-                     help="hours the rows stay reserved for this batch unless labeled (default: 72)")
+    nxt.add_argument(
+        "--reserve-hours",
+        type=float,
+        default=72.0,
+        metavar="H",
+        help="hours the rows stay reserved for this batch unless labeled (default: 72)",
+    )
     nxt.set_defaults(func=run_next)
 
     imp = verbs.add_parser("import", help="read labels from an annotation tool's export")
@@ -68,20 +84,27 @@ def add_parser(subparsers: Any) -> None:
 
     export = verbs.add_parser("export", help="write the labeled rows and every label's provenance")
     export.add_argument("project", metavar="PROJECT")
-    export.add_argument("--out", default=None, metavar="FILE", help="CSV or parquet (default: PROJECT/export/labels.csv)")
+    export.add_argument(
+        "--out", default=None, metavar="FILE", help="CSV or parquet (default: PROJECT/export/labels.csv)"
+    )
     export.set_defaults(func=run_export)
 
-    for verb, helptext in (("push", "send the rows of a batch to a Label Studio project as tasks"),
-                           ("pull", "import the finished annotations of the Label Studio project")):
+    for verb, helptext in (
+        ("push", "send the rows of a batch to a Label Studio project as tasks"),
+        ("pull", "import the finished annotations of the Label Studio project"),
+    ):
         sub = verbs.add_parser(verb, help=helptext)
         sub.add_argument("project", metavar="PROJECT")
-        sub.add_argument("--url", default=os.environ.get("LABEL_STUDIO_URL"),
-                         help="Label Studio URL (default: $LABEL_STUDIO_URL)")
-        sub.add_argument("--token", default=None,
-                         help="Label Studio personal access token (default: $LABEL_STUDIO_API_KEY)")
+        sub.add_argument(
+            "--url", default=os.environ.get("LABEL_STUDIO_URL"), help="Label Studio URL (default: $LABEL_STUDIO_URL)"
+        )
+        sub.add_argument(
+            "--token", default=None, help="Label Studio personal access token (default: $LABEL_STUDIO_API_KEY)"
+        )
         if verb == "push":
-            sub.add_argument("--batch", type=int, default=None, metavar="ID",
-                             help="batch id (default: the latest batch)")
+            sub.add_argument(
+                "--batch", type=int, default=None, metavar="ID", help="batch id (default: the latest batch)"
+            )
         sub.set_defaults(func=run_push if verb == "push" else run_pull)
 
 
@@ -89,14 +112,25 @@ def run_init(args: argparse.Namespace) -> int:
     from alsim.labeling import init_project
 
     project = init_project(
-        args.table, args.out, id=args.id_column, label=args.label_column, strategy=args.strategy,
-        learner=args.learner, text=args.text, embedding=args.embedding, ignore=args.ignore,
-        resolution=args.resolution, stopping_rule=args.stopping_rule, random_state=args.seed,
+        args.table,
+        args.out,
+        id=args.id_column,
+        label=args.label_column,
+        strategy=args.strategy,
+        learner=args.learner,
+        text=args.text,
+        embedding=args.embedding,
+        ignore=args.ignore,
+        resolution=args.resolution,
+        stopping_rule=args.stopping_rule,
+        random_state=args.seed,
     )
     with project:
         status = project.session()
-        print(f"created {project.path}: {status.n_pool} rows, {status.n_labeled} labeled, "
-              f"classes {project.classes}, {project.X.shape[1]} features ({project.X.dtype})")
+        print(
+            f"created {project.path}: {status.n_pool} rows, {status.n_labeled} labeled, "
+            f"classes {project.classes}, {project.X.shape[1]} features ({project.X.dtype})"
+        )
     return 0
 
 
@@ -104,8 +138,7 @@ def run_next(args: argparse.Namespace) -> int:
     from alsim.labeling import LabelingProject
 
     with LabelingProject(args.project) as project:
-        batch, path = project.next(args.batch, format=args.format, out=args.out,
-                                   reservation_hours=args.reserve_hours)
+        batch, path = project.next(args.batch, format=args.format, out=args.out, reservation_hours=args.reserve_hours)
         print(f"round {batch.round}: {len(batch)} rows -> {path}")
     return 0
 
@@ -143,8 +176,10 @@ def _client(args: argparse.Namespace) -> Any:
 
     token = args.token or os.environ.get("LABEL_STUDIO_API_KEY")
     if not args.url or not token:
-        raise InvalidParameterError("Give the Label Studio server with --url (or $LABEL_STUDIO_URL) and a personal "
-                                    "access token with --token (or $LABEL_STUDIO_API_KEY).")
+        raise InvalidParameterError(
+            "Give the Label Studio server with --url (or $LABEL_STUDIO_URL) and a personal "
+            "access token with --token (or $LABEL_STUDIO_API_KEY)."
+        )
     return LabelStudio(args.url, token)
 
 

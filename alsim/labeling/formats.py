@@ -40,8 +40,18 @@ FORMATS: dict[str, str] = {"csv": ".csv", "labelstudio": ".json", "argilla": ".j
 #: Names of the tag/field/question that hold the text and the label in the tools' projects.
 TEXT_NAME, LABEL_NAME = "text", "label"
 
-CSV_COLUMNS = ("row_id", "text", "label", "annotator", "predicted", "confidence", "score", "reason",
-               "alsim_project", "alsim_batch")
+CSV_COLUMNS = (
+    "row_id",
+    "text",
+    "label",
+    "annotator",
+    "predicted",
+    "confidence",
+    "score",
+    "reason",
+    "alsim_project",
+    "alsim_batch",
+)
 
 
 def label_studio_config(classes: list[str]) -> str:
@@ -49,9 +59,11 @@ def label_studio_config(classes: list[str]) -> str:
     from xml.sax.saxutils import quoteattr
 
     choices = "".join(f"<Choice value={quoteattr(str(c))}/>" for c in classes)
-    return (f'<View><Text name="{TEXT_NAME}" value="${TEXT_NAME}"/>'
-            f'<Choices name="{LABEL_NAME}" toName="{TEXT_NAME}" choice="single" showInline="true">{choices}</Choices>'
-            "</View>")
+    return (
+        f'<View><Text name="{TEXT_NAME}" value="${TEXT_NAME}"/>'
+        f'<Choices name="{LABEL_NAME}" toName="{TEXT_NAME}" choice="single" showInline="true">{choices}</Choices>'
+        "</View>"
+    )
 
 
 def _tasks(project: LabelingProject, batch: Batch, batch_id: int, predicted: list[str | None]) -> list[dict[str, Any]]:
@@ -60,21 +72,30 @@ def _tasks(project: LabelingProject, batch: Batch, batch_id: int, predicted: lis
     tasks = []
     for rank, position in enumerate(batch.rows.tolist()):
         text = texts[position]
-        tasks.append({
-            "row_id": ids[position],
-            "text": text if text is not None else f"row {ids[position]}",
-            "predicted": predicted[rank],
-            "confidence": None if batch.confidence[rank] != batch.confidence[rank] else float(batch.confidence[rank]),
-            "score": None if batch.scores is None else float(batch.scores[rank]),
-            "reason": batch.reasons[rank],
-            "alsim_project": project.project_id,
-            "alsim_batch": batch_id,
-        })
+        tasks.append(
+            {
+                "row_id": ids[position],
+                "text": text if text is not None else f"row {ids[position]}",
+                "predicted": predicted[rank],
+                "confidence": None
+                if batch.confidence[rank] != batch.confidence[rank]
+                else float(batch.confidence[rank]),
+                "score": None if batch.scores is None else float(batch.scores[rank]),
+                "reason": batch.reasons[rank],
+                "alsim_project": project.project_id,
+                "alsim_batch": batch_id,
+            }
+        )
     return tasks
 
 
 def write_batch(
-    project: LabelingProject, batch: Batch, batch_id: int, target: Path, format: str, classes: list[str],
+    project: LabelingProject,
+    batch: Batch,
+    batch_id: int,
+    target: Path,
+    format: str,
+    classes: list[str],
     predicted: list[str | None],
 ) -> None:
     """Write ``batch`` to ``target`` in ``format`` (written to a temporary name, then renamed)."""
@@ -93,7 +114,9 @@ def write_batch(
     elif format == "prodigy":
         text = "".join(json.dumps(_prodigy_task(task, classes)) + "\n" for task in tasks)
     else:
-        raise InvalidParameterError(f"The 'format' parameter (--format) must be one of {list(FORMATS)}. Got {format!r}.")
+        raise InvalidParameterError(
+            f"The 'format' parameter (--format) must be one of {list(FORMATS)}. Got {format!r}."
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(text, encoding="utf-8")
@@ -107,12 +130,20 @@ def _meta(task: dict[str, Any]) -> dict[str, Any]:
 def _label_studio_task(task: dict[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"data": {TEXT_NAME: task["text"], **_meta(task)}}
     if task["predicted"] is not None:
-        entry["predictions"] = [{
-            "model_version": "alsim",
-            "score": task["confidence"],
-            "result": [{"from_name": LABEL_NAME, "to_name": TEXT_NAME, "type": "choices",
-                        "value": {"choices": [task["predicted"]]}}],
-        }]
+        entry["predictions"] = [
+            {
+                "model_version": "alsim",
+                "score": task["confidence"],
+                "result": [
+                    {
+                        "from_name": LABEL_NAME,
+                        "to_name": TEXT_NAME,
+                        "type": "choices",
+                        "value": {"choices": [task["predicted"]]},
+                    }
+                ],
+            }
+        ]
     return entry
 
 
@@ -220,11 +251,17 @@ def _read_csv(path: Path, content: bytes) -> list[LabelRecord]:
         label = (row.get("label") or "").strip()
         if not label:
             continue
-        records.append(_record(
-            row_id=row["row_id"], label=label, annotator=(row.get("annotator") or "").strip() or "csv",
-            at=_timestamp(row.get("labeled_at")), cost=float(row.get("cost") or 1.0),
-            source_key=None, project_id=(row.get("alsim_project") or None),
-        ))
+        records.append(
+            _record(
+                row_id=row["row_id"],
+                label=label,
+                annotator=(row.get("annotator") or "").strip() or "csv",
+                at=_timestamp(row.get("labeled_at")),
+                cost=float(row.get("cost") or 1.0),
+                source_key=None,
+                project_id=(row.get("alsim_project") or None),
+            )
+        )
     return records
 
 
@@ -240,8 +277,11 @@ def _read_label_studio(path: Path, tasks: list[Any]) -> list[LabelRecord]:
         for annotation in task.get("annotations", []) or []:
             if annotation.get("was_cancelled"):
                 continue
-            choices = [item.get("value", {}).get("choices") for item in annotation.get("result", [])
-                       if item.get("from_name") == LABEL_NAME and item.get("type") == "choices"]
+            choices = [
+                item.get("value", {}).get("choices")
+                for item in annotation.get("result", [])
+                if item.get("from_name") == LABEL_NAME and item.get("type") == "choices"
+            ]
             choices = [c for c in choices if c]
             if not choices:
                 continue
@@ -249,12 +289,17 @@ def _read_label_studio(path: Path, tasks: list[Any]) -> list[LabelRecord]:
             if isinstance(who, dict):
                 who = who.get("email") or who.get("id")
             updated = annotation.get("updated_at") or annotation.get("created_at")
-            records.append(_record(
-                row_id=data["row_id"], label=str(choices[0][0]), annotator=f"labelstudio:{who}",
-                at=_timestamp(updated), cost=1.0,
-                source_key=f"labelstudio:{data.get('alsim_project')}:{annotation.get('id')}:{updated}",
-                project_id=data.get("alsim_project"),
-            ))
+            records.append(
+                _record(
+                    row_id=data["row_id"],
+                    label=str(choices[0][0]),
+                    annotator=f"labelstudio:{who}",
+                    at=_timestamp(updated),
+                    cost=1.0,
+                    source_key=f"labelstudio:{data.get('alsim_project')}:{annotation.get('id')}:{updated}",
+                    project_id=data.get("alsim_project"),
+                )
+            )
     return records
 
 
@@ -269,11 +314,17 @@ def _read_argilla(path: Path, items: list[Any]) -> list[LabelRecord]:
                 continue
             value = response["value"]
             user = response.get("user_id") or "argilla"
-            records.append(_record(
-                row_id=row_id, label=str(value), annotator=f"argilla:{user}", at=_timestamp(response.get("updated_at")),
-                cost=1.0, source_key=f"argilla:{metadata.get('alsim_project')}:{item.get('id')}:{user}:{value}",
-                project_id=metadata.get("alsim_project"),
-            ))
+            records.append(
+                _record(
+                    row_id=row_id,
+                    label=str(value),
+                    annotator=f"argilla:{user}",
+                    at=_timestamp(response.get("updated_at")),
+                    cost=1.0,
+                    source_key=f"argilla:{metadata.get('alsim_project')}:{item.get('id')}:{user}:{value}",
+                    project_id=metadata.get("alsim_project"),
+                )
+            )
     return records
 
 
@@ -282,8 +333,10 @@ def _read_prodigy(path: Path, examples: list[Any], classes: list[str]) -> list[L
     for number, example in enumerate(examples, start=1):
         meta = example.get("meta") or {}
         if "row_id" not in meta:
-            raise InvalidInputError(f"{path}, line {number}: the example has no meta.row_id; only tasks made by "
-                                    "'alsim label next' can be imported.")
+            raise InvalidInputError(
+                f"{path}, line {number}: the example has no meta.row_id; only tasks made by "
+                "'alsim label next' can be imported."
+            )
         if example.get("answer") != "accept":
             continue
         if example.get("accept"):
@@ -294,9 +347,15 @@ def _read_prodigy(path: Path, examples: list[Any], classes: list[str]) -> list[L
             continue
         annotator = example.get("_annotator_id") or example.get("_session_id") or "prodigy"
         stamp = example.get("_timestamp")
-        records.append(_record(
-            row_id=meta["row_id"], label=label, annotator=f"prodigy:{annotator}", at=_timestamp(stamp), cost=1.0,
-            source_key=f"prodigy:{meta.get('alsim_project')}:{example.get('_task_hash')}:{annotator}:{stamp}:{label}",
-            project_id=meta.get("alsim_project"),
-        ))
+        records.append(
+            _record(
+                row_id=meta["row_id"],
+                label=label,
+                annotator=f"prodigy:{annotator}",
+                at=_timestamp(stamp),
+                cost=1.0,
+                source_key=f"prodigy:{meta.get('alsim_project')}:{example.get('_task_hash')}:{annotator}:{stamp}:{label}",
+                project_id=meta.get("alsim_project"),
+            )
+        )
     return records

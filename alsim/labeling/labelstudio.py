@@ -53,8 +53,9 @@ class LabelStudio:
             import requests
 
             try:
-                response = requests.post(f"{self.url}/api/token/refresh/", json={"refresh": self.token},
-                                         timeout=self.timeout)
+                response = requests.post(
+                    f"{self.url}/api/token/refresh/", json={"refresh": self.token}, timeout=self.timeout
+                )
             except requests.RequestException as exc:
                 raise LabelStudioError(f"Cannot reach Label Studio at {self.url} (--url): {exc}.") from exc
             if response.ok and "access" in response.json():
@@ -68,8 +69,9 @@ class LabelStudio:
         import requests
 
         try:
-            response = requests.request(method, f"{self.url}{path}", headers=self._authorization(),
-                                        timeout=self.timeout, **kwargs)
+            response = requests.request(
+                method, f"{self.url}{path}", headers=self._authorization(), timeout=self.timeout, **kwargs
+            )
         except requests.RequestException as exc:
             raise LabelStudioError(f"Cannot reach Label Studio at {self.url} (--url): {exc}.") from exc
         if response.status_code in (401, 403):
@@ -78,8 +80,9 @@ class LabelStudio:
                 "token from Account & Settings with --token or $LABEL_STUDIO_API_KEY."
             )
         if not response.ok:
-            raise LabelStudioError(f"Label Studio {method} {path} failed ({response.status_code}): "
-                                   f"{response.text[:300]}")
+            raise LabelStudioError(
+                f"Label Studio {method} {path} failed ({response.status_code}): {response.text[:300]}"
+            )
         return response.json() if response.content else None
 
     # -- the verbs alsim uses -----------------------------------------------------------------------------
@@ -141,16 +144,22 @@ def push_batch(project: LabelingProject, client: LabelStudio, *, batch_id: int |
     from alsim.session import Batch
 
     batch = Batch(
-        rows=rows["position"].to_numpy(), row_ids=rows["row_id"].to_list(),
-        scores=None if rows["score"].null_count() else rows["score"].to_numpy(), reasons=rows["reason"].to_list(),
-        round=0, predicted=np.zeros(rows.height, dtype=np.int64),
+        rows=rows["position"].to_numpy(),
+        row_ids=rows["row_id"].to_list(),
+        scores=None if rows["score"].null_count() else rows["score"].to_numpy(),
+        reasons=rows["reason"].to_list(),
+        round=0,
+        predicted=np.zeros(rows.height, dtype=np.int64),
         confidence=rows["confidence"].fill_null(float("nan")).to_numpy(),
     )
     tasks = [_label_studio_task(task) for task in _tasks(project, batch, batch_id, rows["predicted"].to_list())]
     if "project" not in state:
         title = f"alsim: {project.settings.get('name') or project.path.name}"[:50]
-        state = {"url": client.url, "project": client.create_project(title, label_studio_config(project.classes)),
-                 "pushed": []}
+        state = {
+            "url": client.url,
+            "project": client.create_project(title, label_studio_config(project.classes)),
+            "pushed": [],
+        }
     sent = client.import_tasks(int(state["project"]), tasks)
     state["pushed"] = [*state["pushed"], batch_id]
     with project._write() as db:

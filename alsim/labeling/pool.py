@@ -101,8 +101,13 @@ class Pool:
 
         mask = self.labeled
         features = pd.DataFrame(np.asarray(self.X[mask], dtype=np.float64), columns=self.feature_names)
-        return Dataset(name=Path(self.source).stem, spec=self.source, features=features,
-                       target=np.asarray(self.labels[mask], dtype=object), label="label")
+        return Dataset(
+            name=Path(self.source).stem,
+            spec=self.source,
+            features=features,
+            target=np.asarray(self.labels[mask], dtype=object),
+            label="label",
+        )
 
 
 def load_pool(
@@ -160,14 +165,18 @@ def load_pool(
     columns = list(frame.columns)
     for name, value in (("id", id), ("label", label)):
         if value not in columns:
-            raise DatasetError(f"{source}: the {name} column {value!r} does not exist (--{name}). Columns: {columns[:30]}.")
+            raise DatasetError(
+                f"{source}: the {name} column {value!r} does not exist (--{name}). Columns: {columns[:30]}."
+            )
     if embedding is not None and embedding not in columns:
         raise DatasetError(f"{source}: the embedding column {embedding!r} does not exist. Columns: {columns[:30]}.")
     if len(frame) == 0:
         raise DatasetError(f"{source}: the table has no rows.")
     ids = frame[id]
     if ids.isna().any():
-        raise DatasetError(f"{source}: the id column {id!r} has {int(ids.isna().sum())} empty cells; every row needs an id.")
+        raise DatasetError(
+            f"{source}: the id column {id!r} has {int(ids.isna().sum())} empty cells; every row needs an id."
+        )
     if ids.duplicated().any():
         repeated = ids[ids.duplicated()].unique()[:5].tolist()
         raise DatasetError(f"{source}: the id column {id!r} repeats values, e.g. {repeated}; ids must be unique.")
@@ -214,8 +223,9 @@ def load_pool(
     if not parts:
         raise DatasetError(f"{source}: no feature column is left after the id, label and ignored columns.")
     dtype = np.float32 if all(p.dtype == np.float32 for p in parts) else np.float64
-    X = np.ascontiguousarray(np.hstack([p.astype(dtype, copy=False) for p in parts]) if len(parts) > 1 else parts[0],
-                             dtype=dtype)
+    X = np.ascontiguousarray(
+        np.hstack([p.astype(dtype, copy=False) for p in parts]) if len(parts) > 1 else parts[0], dtype=dtype
+    )
     if not np.isfinite(X).all():
         raise DatasetError(f"{source}: the features contain NaN or infinite values (check the embedding column).")
     return Pool(

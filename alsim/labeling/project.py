@@ -180,9 +180,13 @@ def init_project(
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(directory / "features.npy")
-    rows = pl.DataFrame({"row_id": [str(i) for i in pool.ids.tolist()],
-                         "text": pool.texts if pool.texts is not None else [None] * pool.n_rows},
-                        schema={"row_id": pl.String, "text": pl.String})
+    rows = pl.DataFrame(
+        {
+            "row_id": [str(i) for i in pool.ids.tolist()],
+            "text": pool.texts if pool.texts is not None else [None] * pool.n_rows,
+        },
+        schema={"row_id": pl.String, "text": pl.String},
+    )
     rows.write_parquet(directory / "rows.parquet.partial")
     (directory / "rows.parquet.partial").replace(directory / "rows.parquet")
     for sub in ("batches", "rejected", "export"):
@@ -337,14 +341,25 @@ class LabelingProject:
             frame = pl.DataFrame(labels, schema=["position", "label", "annotator", "at", "cost", "round"], orient="row")
             # One teach per (round, annotator, time) run keeps the provenance grouped as it came in.
             runs = frame.with_columns(
-                ((pl.col("round") != pl.col("round").shift()) | (pl.col("annotator") != pl.col("annotator").shift())
-                 | (pl.col("at") != pl.col("at").shift())).fill_null(True).cum_sum().alias("run")
+                (
+                    (pl.col("round") != pl.col("round").shift())
+                    | (pl.col("annotator") != pl.col("annotator").shift())
+                    | (pl.col("at") != pl.col("at").shift())
+                )
+                .fill_null(True)
+                .cum_sum()
+                .alias("run")
             ).partition_by("run", maintain_order=True)
             for run in runs:
                 codes, _ = session.class_codes(run["label"].to_list())
-                session.teach_codes(run["position"].to_numpy(), codes, annotator=run["annotator"][0],
-                                    costs=run["cost"].to_numpy(), round=int(run["round"][0]),
-                                    timestamp=float(run["at"][0]))
+                session.teach_codes(
+                    run["position"].to_numpy(),
+                    codes,
+                    annotator=run["annotator"][0],
+                    costs=run["cost"].to_numpy(),
+                    round=int(run["round"][0]),
+                    timestamp=float(run["at"][0]),
+                )
         session.round = int(self._db.execute("SELECT COALESCE(MAX(round), 0) FROM batches").fetchone()[0])
         return session
 
@@ -366,10 +381,13 @@ class LabelingProject:
         from alsim.labeling.formats import FORMATS, write_batch
 
         if format not in FORMATS:
-            raise InvalidParameterError(f"The 'format' parameter (--format) must be one of {list(FORMATS)}. Got {format!r}.")
+            raise InvalidParameterError(
+                f"The 'format' parameter (--format) must be one of {list(FORMATS)}. Got {format!r}."
+            )
         if not (isinstance(reservation_hours, (int, float)) and reservation_hours > 0):
             raise InvalidParameterError(
-                f"The 'reservation_hours' parameter (--reserve-hours) must be a positive number. Got {reservation_hours!r}."
+                "The 'reservation_hours' parameter (--reserve-hours) must be a positive number. "
+                f"Got {reservation_hours!r}."
             )
         with self._write() as db:
             now = time.time()
@@ -389,8 +407,15 @@ class LabelingProject:
             db.executemany(
                 "INSERT INTO batch_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (batch_id, rank, int(p), None if batch.scores is None else float(batch.scores[rank]),
-                     predicted[rank], None if np.isnan(c) else float(c), batch.reasons[rank])
+                    (
+                        batch_id,
+                        rank,
+                        int(p),
+                        None if batch.scores is None else float(batch.scores[rank]),
+                        predicted[rank],
+                        None if np.isnan(c) else float(c),
+                        batch.reasons[rank],
+                    )
                     for rank, (p, c) in enumerate(zip(batch.rows.tolist(), batch.confidence.tolist(), strict=True))
                 ],
             )
@@ -409,23 +434,27 @@ class LabelingProject:
         if last is not None and int(last[0]) == session.n_labeled:
             return
         record = session.record_round(batch_cost=0.0)
-        db.execute("INSERT OR REPLACE INTO rounds VALUES (?, ?, ?)",
-                   (record["round"], session.n_labeled, json.dumps(record)))
+        db.execute(
+            "INSERT OR REPLACE INTO rounds VALUES (?, ?, ?)", (record["round"], session.n_labeled, json.dumps(record))
+        )
 
     def batch_rows(self, batch_id: int) -> pl.DataFrame:
         """The rows of a batch with the strategy's score and the reason each was chosen."""
         rows = self._db.execute(
-            "SELECT rank, position, score, predicted, confidence, reason FROM batch_rows WHERE batch_id = ? ORDER BY rank",
+            "SELECT rank, position, score, predicted, confidence, reason FROM batch_rows "
+            "WHERE batch_id = ? ORDER BY rank",
             (batch_id,),
         ).fetchall()
-        frame = pl.DataFrame(rows, schema=["rank", "position", "score", "predicted", "confidence", "reason"],
-                             orient="row")
+        frame = pl.DataFrame(
+            rows, schema=["rank", "position", "score", "predicted", "confidence", "reason"], orient="row"
+        )
         ids = self.row_ids
         return frame.with_columns(pl.Series("row_id", [ids[p] for p in frame["position"].to_list()], dtype=pl.String))
 
     # -- import -------------------------------------------------------------------------------------
-    def import_labels(self, file: str | os.PathLike[str], *, format: str | None = None,
-                      annotator: str | None = None) -> ImportReport:
+    def import_labels(
+        self, file: str | os.PathLike[str], *, format: str | None = None, annotator: str | None = None
+    ) -> ImportReport:
         """Apply the labels in an annotation tool's file (format detected from the content when None)."""
         from alsim.labeling.formats import read_labels
 
@@ -435,8 +464,9 @@ class LabelingProject:
         content = path.read_bytes()
         records, detected = read_labels(path, content, format, self.classes)
         if annotator is not None:
-            records = [LabelRecord(r.row_id, r.label, annotator, r.at, r.cost, r.source_key, r.project_id)
-                       for r in records]
+            records = [
+                LabelRecord(r.row_id, r.label, annotator, r.at, r.cost, r.source_key, r.project_id) for r in records
+            ]
         return self.apply(records, file=str(path), format=detected, sha256=hashlib.sha256(content).hexdigest())
 
     def apply(self, records: Sequence[LabelRecord], *, file: str, format: str, sha256: str = "") -> ImportReport:
@@ -452,28 +482,41 @@ class LabelingProject:
         known = [(r, int(p)) for r, p in zip(records, positions.tolist(), strict=True) if p >= 0]
         rejected_file = None
         with self._write() as db:
-            already = db.execute("SELECT COUNT(*) FROM imports WHERE sha256 = ? AND sha256 != ''", (sha256,)).fetchone()[0]
+            already = db.execute(
+                "SELECT COUNT(*) FROM imports WHERE sha256 = ? AND sha256 != ''", (sha256,)
+            ).fetchone()[0]
             classes = self.classes
             new_classes = sorted({r.label for r, _ in known if r.label not in classes})
             if new_classes:
                 db.execute("UPDATE meta SET value = ? WHERE key = 'classes'", (json.dumps(classes + new_classes),))
             round_now = int(db.execute("SELECT COALESCE(MAX(round), 0) FROM batches").fetchone()[0])
             cursor = db.execute(
-                "INSERT INTO imports (file, sha256, format, at, n_records, n_new, message) VALUES (?, ?, ?, ?, ?, 0, '')",
+                "INSERT INTO imports (file, sha256, format, at, n_records, n_new, message) "
+                "VALUES (?, ?, ?, ?, ?, 0, '')",
                 (file, sha256, format, time.time(), len(records)),
             )
             import_id = int(cursor.lastrowid or 0)
             before = db.total_changes
             now = time.time()
-            batch_round = dict(db.execute(
-                "SELECT r.position, b.round FROM reservations r JOIN batches b ON b.id = r.batch_id"
-            ).fetchall())
+            batch_round = dict(
+                db.execute(
+                    "SELECT r.position, b.round FROM reservations r JOIN batches b ON b.id = r.batch_id"
+                ).fetchall()
+            )
             db.executemany(
                 "INSERT OR IGNORE INTO labels (position, label, annotator, at, cost, round, import_id, source_key) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (p, r.label, r.annotator, r.at if r.at is not None else now, float(r.cost),
-                     int(batch_round.get(p, round_now)), import_id, r.source_key or _content_key(r))
+                    (
+                        p,
+                        r.label,
+                        r.annotator,
+                        r.at if r.at is not None else now,
+                        float(r.cost),
+                        int(batch_round.get(p, round_now)),
+                        import_id,
+                        r.source_key or _content_key(r),
+                    )
                     for r, p in known
                 ],
             )
@@ -484,11 +527,31 @@ class LabelingProject:
                 with open(rejected_file, "w", encoding="utf-8") as handle:
                     for r in records:
                         if str(r.row_id) in {str(u) for u in unknown}:
-                            handle.write(json.dumps({"row_id": r.row_id, "label": r.label, "annotator": r.annotator,
-                                                     "at": r.at, "cost": r.cost, "source_key": r.source_key}) + "\n")
+                            handle.write(
+                                json.dumps(
+                                    {
+                                        "row_id": r.row_id,
+                                        "label": r.label,
+                                        "annotator": r.annotator,
+                                        "at": r.at,
+                                        "cost": r.cost,
+                                        "source_key": r.source_key,
+                                    }
+                                )
+                                + "\n"
+                            )
             disagreements = self._count_disagreements(db)
-            report = ImportReport(file, len(records), n_new, len(known) - n_new, unknown, new_classes, disagreements,
-                                  rejected_file, bool(already))
+            report = ImportReport(
+                file,
+                len(records),
+                n_new,
+                len(known) - n_new,
+                unknown,
+                new_classes,
+                disagreements,
+                rejected_file,
+                bool(already),
+            )
             db.execute("UPDATE imports SET n_new = ?, message = ? WHERE id = ?", (n_new, report.message(), import_id))
         return report
 
@@ -511,12 +574,23 @@ class LabelingProject:
             "SELECT l.position, l.label, l.annotator, l.at, l.cost, l.round, i.file FROM labels l "
             "JOIN imports i ON i.id = l.import_id ORDER BY l.id"
         ).fetchall()
-        frame = pl.DataFrame(rows, schema={"position": pl.Int64, "label": pl.String, "annotator": pl.String,
-                                           "time": pl.Float64, "cost": pl.Float64, "round": pl.Int64,
-                                           "source": pl.String}, orient="row")
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "position": pl.Int64,
+                "label": pl.String,
+                "annotator": pl.String,
+                "time": pl.Float64,
+                "cost": pl.Float64,
+                "round": pl.Int64,
+                "source": pl.String,
+            },
+            orient="row",
+        )
         ids = self.row_ids
-        return frame.select(pl.Series("row_id", [ids[p] for p in frame["position"].to_list()], dtype=pl.String),
-                            pl.exclude("position"))
+        return frame.select(
+            pl.Series("row_id", [ids[p] for p in frame["position"].to_list()], dtype=pl.String), pl.exclude("position")
+        )
 
     def history(self) -> pl.DataFrame:
         """The round history (label-free signals of each model; what the stopping rules read)."""
@@ -543,17 +617,26 @@ class LabelingProject:
             pl.col("label").alias("labels"), pl.col("annotator").alias("annotators"), pl.len().alias("n_labels")
         )
         ids = self.row_ids
-        resolved = pl.DataFrame({"row_id": [ids[p] for p in rows.tolist()],
-                                 "label": [session.classes[c] for c in codes.tolist()]},
-                                schema={"row_id": pl.String, "label": pl.String})
-        table = per_row.join(resolved, on="row_id", how="left").with_columns(
-            (pl.col("labels").list.unique().list.len() > 1).alias("disagreement"),
-            pl.col("labels").list.join("|"), pl.col("annotators").list.join("|"),
-        ).select("row_id", "label", "n_labels", "disagreement", "labels", "annotators")
+        resolved = pl.DataFrame(
+            {"row_id": [ids[p] for p in rows.tolist()], "label": [session.classes[c] for c in codes.tolist()]},
+            schema={"row_id": pl.String, "label": pl.String},
+        )
+        table = (
+            per_row.join(resolved, on="row_id", how="left")
+            .with_columns(
+                (pl.col("labels").list.unique().list.len() > 1).alias("disagreement"),
+                pl.col("labels").list.join("|"),
+                pl.col("annotators").list.join("|"),
+            )
+            .select("row_id", "label", "n_labels", "disagreement", "labels", "annotators")
+        )
         target = Path(out) if out is not None else self.path / "export" / "labels.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
-        provenance = target.with_name(target.stem + "_provenance.csv") if out is not None else (
-            self.path / "export" / "provenance.csv")
+        provenance = (
+            target.with_name(target.stem + "_provenance.csv")
+            if out is not None
+            else (self.path / "export" / "provenance.csv")
+        )
         if target.suffix == ".parquet":
             table.write_parquet(target)
         else:

@@ -43,11 +43,16 @@ def learning_curve(session: LabelingSession, rounds: np.ndarray) -> pl.DataFrame
         upto = rounds <= round_index
         if upto.sum() < 4:
             continue
-        accuracy = _cv_accuracy(session.learner, np.asarray(session.X_pool[rows[upto]], dtype=np.float64),
-                                codes[upto], session.streams.learner_seed)
+        accuracy = _cv_accuracy(
+            session.learner,
+            np.asarray(session.X_pool[rows[upto]], dtype=np.float64),
+            codes[upto],
+            session.streams.learner_seed,
+        )
         points.append((int(round_index), int(upto.sum()), accuracy))
-    return pl.DataFrame(points, schema={"round": pl.Int64, "n_labeled": pl.Int64, "cv_accuracy": pl.Float64},
-                        orient="row")
+    return pl.DataFrame(
+        points, schema={"round": pl.Int64, "n_labeled": pl.Int64, "cv_accuracy": pl.Float64}, orient="row"
+    )
 
 
 def _stopping_verdicts(history: pl.DataFrame, default_rule: str, rules: Sequence[Any] | None) -> list[dict[str, Any]]:
@@ -67,8 +72,9 @@ def _stopping_verdicts(history: pl.DataFrame, default_rule: str, rules: Sequence
             note = "stop" if stop is not None else "continue"
         except AlsimError as exc:
             stop, note = None, f"not enough signal yet ({str(exc).split(':')[0]})"
-        verdicts.append({"rule": rule.name, "default": rule.name == default_rule, "stop_after_round": stop,
-                         "verdict": note})
+        verdicts.append(
+            {"rule": rule.name, "default": rule.name == default_rule, "stop_after_round": stop, "verdict": note}
+        )
     return verdicts
 
 
@@ -79,8 +85,11 @@ def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str,
 
     points = curve.drop_nulls("cv_accuracy")
     if points.height < 3:
-        return {"target": target, "labels_needed": None,
-                "note": f"needs the cross-validated accuracy of at least 3 rounds (has {points.height})"}
+        return {
+            "target": target,
+            "labels_needed": None,
+            "note": f"needs the cross-validated accuracy of at least 3 rounds (has {points.height})",
+        }
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -93,14 +102,24 @@ def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str,
         "target": target,
         "labels_needed": int(needed) if reachable else None,
         "asymptote": float(model.asymptote),
-        "note": ("reached" if reachable and needed <= points["n_labeled"][-1] else
-                 "extrapolated from the cross-validated learning curve" if reachable else
-                 f"the fitted curve does not reach it within the pool ({n_rows} rows); its limit is {model.asymptote:.3f}"),
+        "note": (
+            "reached"
+            if reachable and needed <= points["n_labeled"][-1]
+            else "extrapolated from the cross-validated learning curve"
+            if reachable
+            else f"the fitted curve does not reach it within the pool ({n_rows} rows); "
+            f"its limit is {model.asymptote:.3f}"
+        ),
     }
 
 
-def session_status(session: LabelingSession, *, rules: Sequence[Any] | None = None,
-                   default_rule: str = DEFAULT_STOPPING_RULE, target: float | None = None) -> dict[str, Any]:
+def session_status(
+    session: LabelingSession,
+    *,
+    rules: Sequence[Any] | None = None,
+    default_rule: str = DEFAULT_STOPPING_RULE,
+    target: float | None = None,
+) -> dict[str, Any]:
     """Status of an in-memory session (see :meth:`LabelingSession.status`)."""
     provenance = session.provenance()
     rows, codes = session.labeled_set()
@@ -112,8 +131,15 @@ def session_status(session: LabelingSession, *, rules: Sequence[Any] | None = No
     return _assemble(session, provenance, curve, history, rules, default_rule, target)
 
 
-def _assemble(session: LabelingSession, provenance: pl.DataFrame, curve: pl.DataFrame, history: pl.DataFrame,
-              rules: Sequence[Any] | None, default_rule: str, target: float | None) -> dict[str, Any]:
+def _assemble(
+    session: LabelingSession,
+    provenance: pl.DataFrame,
+    curve: pl.DataFrame,
+    history: pl.DataFrame,
+    rules: Sequence[Any] | None,
+    default_rule: str,
+    target: float | None,
+) -> dict[str, Any]:
     rows, codes = session.labeled_set()
     if history.height and curve.height:
         history = history.drop("labeled_cv_accuracy", strict=False).join(
@@ -135,8 +161,9 @@ def _assemble(session: LabelingSession, provenance: pl.DataFrame, curve: pl.Data
     }
 
 
-def project_status(project: LabelingProject, *, rules: Sequence[Any] | None = None,
-                   target: float | None = None) -> dict[str, Any]:
+def project_status(
+    project: LabelingProject, *, rules: Sequence[Any] | None = None, target: float | None = None
+) -> dict[str, Any]:
     """Status of a labeling project: :func:`session_status` plus reservations and batches."""
     session = project.session()
     labels = project.label_table()
@@ -151,8 +178,16 @@ def project_status(project: LabelingProject, *, rules: Sequence[Any] | None = No
     reserved, batches = project._db.execute(
         "SELECT (SELECT COUNT(*) FROM reservations), (SELECT COUNT(*) FROM batches)"
     ).fetchone()
-    status.update({"project": str(project.path), "project_id": project.project_id, "strategy": project.settings["strategy"],
-                   "learner": project.settings["learner"], "reserved": int(reserved), "batches": int(batches)})
+    status.update(
+        {
+            "project": str(project.path),
+            "project_id": project.project_id,
+            "strategy": project.settings["strategy"],
+            "learner": project.settings["learner"],
+            "reserved": int(reserved),
+            "batches": int(batches),
+        }
+    )
     return status
 
 
@@ -166,21 +201,29 @@ def format_status(status: dict[str, Any]) -> str:
     if "reserved" in status:
         lines.append(f"batches handed out: {status['batches']}; rows reserved (out for labeling): {status['reserved']}")
     if status["disagreements"]:
-        lines.append(f"rows with disagreeing annotators: {status['disagreements']} (resolution: {status['resolution']})")
+        lines.append(
+            f"rows with disagreeing annotators: {status['disagreements']} (resolution: {status['resolution']})"
+        )
     curve = [p for p in status["learning_curve"] if p["cv_accuracy"] is not None]
     if curve:
-        lines.append("learning curve (cross-validated accuracy on the labeled rows): " + ", ".join(
-            f"{p['n_labeled']} labels {p['cv_accuracy']:.3f}" for p in curve))
+        lines.append(
+            "learning curve (cross-validated accuracy on the labeled rows): "
+            + ", ".join(f"{p['n_labeled']} labels {p['cv_accuracy']:.3f}" for p in curve)
+        )
     for verdict in status["stopping"]:
         if verdict["default"]:
-            lines.append(f"stopping rule {verdict['rule']} (default): {verdict['verdict']}"
-                         + (f" after round {verdict['stop_after_round']}" if verdict["stop_after_round"] is not None else ""))
+            lines.append(
+                f"stopping rule {verdict['rule']} (default): {verdict['verdict']}"
+                + (f" after round {verdict['stop_after_round']}" if verdict["stop_after_round"] is not None else "")
+            )
     others = [v for v in status["stopping"] if not v["default"] and v["verdict"] == "stop"]
     if others:
         lines.append("other rules that would stop: " + ", ".join(v["rule"] for v in others))
     budget = status.get("budget")
     if budget:
         needed = budget["labels_needed"]
-        lines.append(f"labels to reach {budget['target']:g}: " + (f"~{needed} ({budget['note']})" if needed is not None
-                                                                  else budget["note"]))
+        lines.append(
+            f"labels to reach {budget['target']:g}: "
+            + (f"~{needed} ({budget['note']})" if needed is not None else budget["note"])
+        )
     return "\n".join(lines)
