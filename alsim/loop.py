@@ -12,7 +12,6 @@ strategy, oracle, learner and committee each get an independent stream spawned f
 
 from __future__ import annotations
 
-import functools
 import inspect
 import numbers
 import os
@@ -27,10 +26,11 @@ import polars as pl
 
 from alsim._messages import describe_value
 from alsim.exceptions import InvalidInputError, InvalidParameterError
-from alsim.learners import Committee, fit_learner, learner_description, make_learner, predict_proba_full
+from alsim.learners import fit_learner, learner_description, make_learner, predict_proba_full
 from alsim.oracle import SimulatedOracle
 from alsim.records import RECORD_SCHEMA, SimulationResult
-from alsim.strategies import PoolState, QueryStrategy, make_strategy
+from alsim.session import LabelingSession, run_streams
+from alsim.strategies import QueryStrategy, make_strategy
 
 __all__ = ["INITIAL_METHODS", "simulate"]
 
@@ -450,10 +450,9 @@ def simulate(
             raise _fail("committee", "None or a sequence of at least 2 learners", committee)
         for member in committee:
             make_learner(member)
-    streams = np.random.SeedSequence(seed).spawn(6)
-    init_rng, stop_rng, strategy_rng, committee_rng = (np.random.default_rng(s) for s in streams[:4])
-    oracle_seed, learner_seed = _child_seed(streams[4]), _child_seed(streams[5])
-    answerer = _make_oracle(oracle, oracle_seed, split.classes)
+    streams = run_streams(seed)
+    learner_seed = streams.learner_seed
+    answerer = _make_oracle(oracle, streams.oracle_seed, split.classes)
     if answerer.confusion is not None and answerer.confusion.shape[0] != n_classes:
         raise InvalidParameterError(
             f"The 'oracle' parameter of simulate has a {answerer.confusion.shape[0]}x{answerer.confusion.shape[0]} "
@@ -490,14 +489,19 @@ def simulate(
         data, learner, learner_seed, answerer.needs_difficulty
     )
 
-    stop_set = np.sort(stop_rng.choice(n_pool, size=stop_set_size, replace=False)).astype(np.int64)
-    unlabeled_mask = np.ones(n_pool, dtype=bool)
-    labeled_parts: list[np.ndarray] = []
-    label_parts: list[np.ndarray] = []
-    run_cache: dict[Any, Any] = {}
+    # The run is a labeling session whose annotator is the simulated oracle.
+    session = LabelingSession(
+        X_pool,
+        classes=[str(c) for c in split.classes],
+        learner=learner,
+        strategy=query_strategy,
+        committee_size=committee_size,
+        committee=committee,
+        cost_model=answerer.expected_costs,
+        stop_set_size=stop_set_size,
+        random_state=seed,
+    )
     columns: dict[str, list[Any]] = {name: [] for name in RECORD_SCHEMA}
-    total_cost = 0.0
-    estimator = make_learner(learner, random_state=learner_seed)
 
     from tqdm import tqdm
 
@@ -513,67 +517,39 @@ def simulate(
 
     # Round 0: the initial set.
     tick = time.perf_counter()
-    chosen = _initial_set(initial, X_pool, y_pool, n_classes, initial_size, init_rng)
+    chosen = _initial_set(initial, X_pool, y_pool, n_classes, initial_size, streams.initial)
     select_seconds = time.perf_counter() - tick
     if cost_budget is not None and batch_costs(chosen).sum() > cost_budget:
         raise _fail(
             "cost_budget", f"at least the cost of the initial set ({batch_costs(chosen).sum():g})", cost_budget
         )
-    selected_signals: tuple[float | None, float | None, float | None] = (None, None, None)
-    proba_pool: np.ndarray | None = None
+    selected_uncertainty: tuple[float | None, float | None] = (None, None)
     stop_reason = "pool_exhausted"
-    round_index = 0
-    from alsim import kernels
 
     while True:
         answer = answerer.query(
             chosen, y_pool, None if difficulty is None else difficulty[chosen], n_classes=n_classes
         )
-        if proba_pool is not None:
-            previous_pred = proba_pool[chosen].argmax(axis=1)
-            selected_signals = (*selected_signals[:2], float(np.mean(previous_pred == answer.labels)))
-        unlabeled_mask[chosen] = False
-        labeled_parts.append(chosen)
-        label_parts.append(answer.labels)
+        session.teach_codes(chosen, answer.labels, annotator="oracle", costs=answer.costs)
         batch_cost = float(answer.costs.sum())
-        total_cost += batch_cost
-        labeled = np.concatenate(labeled_parts)
-        y_labeled = np.concatenate(label_parts)
         bar.update(chosen.size)
 
         tick = time.perf_counter()
-        model = fit_learner(estimator, X_pool[labeled], y_labeled)
-        if model.__class__ is estimator.__class__:
-            estimator = model  # keep the fitted object for the next round's warm start
+        model = session.fit()
         fit_seconds = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        proba_pool = predict_proba_full(model, X_pool, n_classes)
-        # Every measure from one pass over the whole pool while it is in cache (no copy of the unlabeled
-        # rows), shared with the strategies through the PoolState.
-        table = kernels.uncertainty_table(proba_pool)
+        view = session.pool_view()
         test_pred = predict_proba_full(model, X_test, n_classes).argmax(axis=1)
         accuracy, macro_f1, balanced = _scores(y_test, test_pred, n_classes)
-        unlabeled = np.flatnonzero(unlabeled_mask)
-        uncertainty = {measure: table[:, j][unlabeled] for j, measure in enumerate(kernels.MEASURES)}
-        least_confidence = uncertainty["least_confidence"]
-        if unlabeled.size:
-            pool_signals: tuple[float | None, ...] = (
-                float(least_confidence.max()),
-                float(least_confidence.mean()),
-                float(uncertainty["entropy"].mean()),
-                float(np.var(least_confidence)),  # = variance of max p, since least confidence = 1 - max p
-            )
-        else:
-            pool_signals = (None, None, None, None)
-        cv_accuracy = _cv_accuracy(learner, X_pool[labeled], y_labeled, learner_seed) if record_cv else None
+        cv_accuracy = session.cv_accuracy() if record_cv else None
+        signals = session.record_round(
+            batch_cost=batch_cost, selected_signals=selected_uncertainty, cv_accuracy=cv_accuracy
+        )
         evaluate_seconds = time.perf_counter() - tick
 
         row = {
-            "round": round_index,
-            "n_labeled": int(labeled.size),
-            "cost": total_cost,
-            "batch_cost": batch_cost,
+            **signals,
             "accuracy": accuracy,
             "macro_f1": macro_f1,
             "balanced_accuracy": balanced,
@@ -581,68 +557,37 @@ def simulate(
             "select_seconds": select_seconds,
             "evaluate_seconds": evaluate_seconds,
             "selected": chosen.tolist(),
-            "n_unlabeled": int(unlabeled.size),
-            "pool_max_uncertainty": pool_signals[0],
-            "pool_mean_uncertainty": pool_signals[1],
-            "pool_mean_entropy": pool_signals[2],
-            "pool_confidence_variance": pool_signals[3],
-            "selected_mean_uncertainty": selected_signals[0],
-            "selected_max_uncertainty": selected_signals[1],
-            "selected_accuracy": selected_signals[2],
-            "stop_set_predictions": proba_pool[stop_set].argmax(axis=1).tolist(),
-            "labeled_cv_accuracy": cv_accuracy,
         }
-        for name, value in row.items():
-            columns[name].append(value)
+        for name in RECORD_SCHEMA:
+            columns[name].append(row[name])
 
         # Next batch: size limited by the label budget and the pool; trimmed to the cost budget.
-        if unlabeled.size == 0:
+        n_unlabeled, n_labeled = int(view.unlabeled.size), session.n_labeled
+        if n_unlabeled == 0:
             stop_reason = "pool_exhausted"
             break
-        if label_budget is not None and labeled.size >= label_budget:
+        if label_budget is not None and n_labeled >= label_budget:
             stop_reason = "label_budget"
             break
-        if cost_budget is not None and total_cost >= cost_budget - 1e-9:
+        if cost_budget is not None and session.total_cost >= cost_budget - 1e-9:
             stop_reason = "cost_budget"
             break
-        k = min(batch_size, int(unlabeled.size))
+        k = min(batch_size, n_unlabeled)
         if label_budget is not None:
-            k = min(k, label_budget - int(labeled.size))
-        # Drawn every round, used or not, so a strategy's use of the committee never shifts later rounds.
-        make_committee = functools.partial(
-            Committee,
-            committee if committee is not None else learner,
-            n_members=committee_size,
-            n_classes=n_classes,
-            random_state=int(committee_rng.integers(2**32)),
-        )
-        state = PoolState(
-            X_pool,
-            labeled,
-            y_labeled,
-            n_classes,
-            model,
-            unlabeled=unlabeled,
-            proba_pool=proba_pool,
-            committee_factory=make_committee,
-            cost_model=answerer.expected_costs,
-            uncertainty=uncertainty,
-            cache=run_cache,
-        )
+            k = min(k, label_budget - n_labeled)
         tick = time.perf_counter()
-        chosen = _check_selection(query_strategy, query_strategy.select(state, k, strategy_rng), k, unlabeled_mask)
+        chosen = session.next_batch(k).rows
         select_seconds = time.perf_counter() - tick
         if cost_budget is not None:
-            affordable = np.cumsum(batch_costs(chosen)) <= cost_budget - total_cost + 1e-9
+            affordable = np.cumsum(batch_costs(chosen)) <= cost_budget - session.total_cost + 1e-9
             chosen = chosen[: int(np.argmin(affordable)) if not affordable.all() else chosen.size]
             if chosen.size == 0:
                 stop_reason = "cost_budget"
                 break
-        positions = np.searchsorted(unlabeled, chosen)
-        chosen_uncertainty = least_confidence[positions]
-        selected_signals = (float(chosen_uncertainty.mean()), float(chosen_uncertainty.max()), None)
-        round_index += 1
+        chosen_uncertainty = view.uncertainty["least_confidence"][np.searchsorted(view.unlabeled, chosen)]
+        selected_uncertainty = (float(chosen_uncertainty.mean()), float(chosen_uncertainty.max()))
     bar.close()
+    stop_set = session.stop_set
 
     records = pl.DataFrame(columns, schema=RECORD_SCHEMA)
     metadata = {

@@ -18,7 +18,9 @@ from typing import Any
 from alsim.exceptions import AlsimError
 
 # Sub-command modules, in the order ``alsim --help`` lists them.
-_COMMANDS: tuple[str, ...] = ("datasets", "bench", "run", "simulate", "stopping", "report", "budget", "backtest")
+_COMMANDS: tuple[str, ...] = (
+    "datasets", "bench", "run", "simulate", "stopping", "report", "budget", "backtest", "label",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

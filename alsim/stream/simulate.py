@@ -29,7 +29,6 @@ from __future__ import annotations
 import numbers
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,11 +36,10 @@ import polars as pl
 from sklearn.naive_bayes import GaussianNB
 
 from alsim.exceptions import InvalidInputError, InvalidParameterError
-from alsim.learners import Committee, fit_learner, learner_description, make_learner, predict_proba_full
+from alsim.learners import Committee, learner_description, make_learner, predict_proba_full
 from alsim.loop import (
     DEFAULT_STOP_SET_SIZE,
     _check_int as _check_int_of,
-    _child_seed,
     _fail as _fail_of,
     _make_oracle,
     _scores,
@@ -51,6 +49,7 @@ from alsim.loop import (
     run_metadata,
 )
 from alsim.records import RECORD_SCHEMA, SimulationResult
+from alsim.session import LabelingSession, run_streams
 from alsim.stream.budget import BudgetManager
 from alsim.stream.drift import make_drift_detector
 from alsim.stream.orders import ORDERS, make_arrival_order
@@ -105,10 +104,12 @@ def _check_update(update: Any) -> str | int:
 
 
 class _Learner:
-    """The stream's model: updated with ``partial_fit`` or refitted every ``update`` new labels."""
+    """The stream's model: updated with ``partial_fit`` or refitted on the session's labeled set every
+    ``update`` new labels."""
 
-    def __init__(self, learner: Any, update: str | int, n_classes: int, seed: int) -> None:
+    def __init__(self, learner: Any, update: str | int, n_classes: int, seed: int, session: LabelingSession) -> None:
         self.estimator = make_learner(learner, random_state=seed)
+        self.session = session
         self.update = update
         self._refit_every = update if isinstance(update, int) else None
         self.n_classes = n_classes
@@ -129,12 +130,10 @@ class _Learner:
             self.model = self.estimator
             self._variance_floor = getattr(self.estimator, "epsilon_", None) if isinstance(self.estimator, GaussianNB) else None
         else:
-            self._refit(X, y)
+            self._refit()
 
-    def learn(
-        self, X_new: np.ndarray, y_new: np.ndarray, labeled_set: Callable[[], tuple[np.ndarray, np.ndarray]]
-    ) -> bool:
-        """Take new labels (``labeled_set()`` gives all labels so far, for a refit); return whether the model changed."""
+    def learn(self, X_new: np.ndarray, y_new: np.ndarray) -> bool:
+        """Take new labels (already taught to the session); return whether the model changed."""
         if self._refit_every is None:
             self.estimator.partial_fit(X_new, y_new)
             if self._variance_floor is not None:
@@ -147,13 +146,11 @@ class _Learner:
         self._pending += y_new.size
         if self._pending < self._refit_every:
             return False
-        self._refit(*labeled_set())
+        self._refit()
         return True
 
-    def _refit(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.model = fit_learner(self.estimator, X, y)
-        if self.model.__class__ is self.estimator.__class__:
-            self.estimator = self.model  # keep the fitted object for warm starts
+    def _refit(self) -> None:
+        self.model = self.session.fit()
         self._pending = 0
 
     def proba(self, X: np.ndarray) -> np.ndarray:
@@ -178,11 +175,13 @@ class _Block:
 
 
 class _StreamRun:
-    """State of one stream simulation: labelled set, budget, detector, buffer, records."""
+    """State of one stream simulation: budget, detector, buffer, records; the labelled set and its
+    provenance live in the labeling session."""
 
     def __init__(
         self,
         *,
+        session: LabelingSession,
         X_pool: np.ndarray,
         y_pool: np.ndarray,
         X_test: np.ndarray,
@@ -201,6 +200,7 @@ class _StreamRun:
         strategy_rng: np.random.Generator,
         committee_rng: np.random.Generator,
     ) -> None:
+        self.session = session
         self.X_pool, self.y_pool, self.X_test, self.y_test = X_pool, y_pool, X_test, y_test
         self.n_classes = n_classes
         self.model = model
@@ -215,11 +215,8 @@ class _StreamRun:
         self.strategy_rng = strategy_rng
         self.committee_rng = committee_rng
         self.columns: dict[str, list[Any]] = {name: [] for name in STREAM_RECORD_SCHEMA}
-        self.labeled: list[int] = []
-        self.y_labeled: list[int] = []
         self.recent: deque[int] = deque(maxlen=recent_window)
         self.detections: list[int] = []
-        self.total_cost = 0.0
         self.seen = 0
         self.round = 0
         self.block = _Block()
@@ -232,20 +229,17 @@ class _StreamRun:
         self._chunk = np.empty((0, n_classes))
 
     # -- labels ---------------------------------------------------------------------------------------
-    def _buy(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _buy(self, chosen: np.ndarray, round_index: int) -> tuple[np.ndarray, np.ndarray]:
         difficulty = None if self.difficulty is None else self.difficulty[chosen]
         answer = self.oracle.query(chosen, self.y_pool, difficulty, n_classes=self.n_classes)
-        self.labeled.extend(chosen.tolist())
-        self.y_labeled.extend(answer.labels.tolist())
-        cost = float(answer.costs.sum())
-        self.total_cost += cost
-        self.block.cost += cost
+        self.session.teach_codes(chosen, answer.labels, annotator="oracle", costs=answer.costs, round=round_index)
+        self.block.cost += float(answer.costs.sum())
         self.block.selected.extend(chosen.tolist())
         return answer.labels, answer.costs
 
     def warm_up(self, warm: np.ndarray) -> None:
         """Round 0: label the first arrivals and fit the first model."""
-        labels, _ = self._buy(warm)
+        labels, _ = self._buy(warm, 0)
         tick = time.perf_counter()
         self.model.start(self.X_pool[warm], labels)
         self.block.fit_seconds = time.perf_counter() - tick
@@ -254,7 +248,7 @@ class _StreamRun:
 
     def _learn(self, chosen: np.ndarray, proba: np.ndarray) -> None:
         """Buy the labels of ``chosen`` (predicted with ``proba`` on arrival), feed the detector, update."""
-        labels, _ = self._buy(chosen)
+        labels, _ = self._buy(chosen, self.round + 1)  # recorded with the block that ends this round
         self.budget.spend(int(chosen.size))
         from alsim import kernels
 
@@ -268,11 +262,7 @@ class _StreamRun:
                     self.detections.append(self.seen)
                     self.budget.boost()
         tick = time.perf_counter()
-        changed = self.model.learn(
-            self.X_pool[chosen],
-            labels,
-            lambda: (self.X_pool[np.asarray(self.labeled, dtype=np.int64)], np.asarray(self.y_labeled, dtype=np.int64)),
-        )
+        changed = self.model.learn(self.X_pool[chosen], labels)
         self.block.fit_seconds += time.perf_counter() - tick
         if changed:
             self._chunk = np.empty((0, self.n_classes))
@@ -324,14 +314,14 @@ class _StreamRun:
         k = min(self.budget.allowance(), candidates.size)
         picked = np.empty(0, dtype=np.int64)
         if k > 0:
-            labeled = np.asarray(self.labeled, dtype=np.int64)
+            labeled, y_labeled = self.session.labeled_set()
             n_labeled = labeled.size
             local_pool = np.vstack([self.X_pool[labeled], self.X_pool[candidates]])
             round_seed = int(self.committee_rng.integers(2**32))
             state = PoolState(
                 local_pool,
                 np.arange(n_labeled, dtype=np.int64),
-                np.asarray(self.y_labeled, dtype=np.int64),
+                y_labeled,
                 self.n_classes,
                 self.model.model,
                 unlabeled=np.arange(n_labeled, n_labeled + candidates.size, dtype=np.int64),
@@ -388,8 +378,8 @@ class _StreamRun:
         evaluate_seconds = time.perf_counter() - tick
         row = {
             "round": self.round,
-            "n_labeled": len(self.labeled),
-            "cost": self.total_cost,
+            "n_labeled": self.session.n_labeled,
+            "cost": self.session.total_cost,
             "batch_cost": block.cost,
             "accuracy": accuracy,
             "macro_f1": macro_f1,
@@ -398,7 +388,7 @@ class _StreamRun:
             "select_seconds": block.select_seconds,
             "evaluate_seconds": evaluate_seconds,
             "selected": block.selected,
-            "n_unlabeled": self.X_pool.shape[0] - len(self.labeled),
+            "n_unlabeled": self.X_pool.shape[0] - self.session.n_labeled,
             "pool_max_uncertainty": pool_signals[0],
             "pool_mean_uncertainty": pool_signals[1],
             "pool_mean_entropy": pool_signals[2],
@@ -543,13 +533,23 @@ def simulate_stream(
 
         pool_strategy = make_strategy(stream_strategy.pool_strategy, **stream_strategy.pool_params)
 
-    streams = np.random.SeedSequence(seed).spawn(6)
-    order_rng, stop_rng, strategy_rng, committee_rng = (np.random.default_rng(s) for s in streams[:4])
-    oracle_seed, learner_seed = _child_seed(streams[4]), _child_seed(streams[5])
-    answerer = _make_oracle(oracle, oracle_seed, split.classes, "simulate_stream")
-    model = _Learner(learner, update, n_classes, learner_seed)
+    # The initial stream of the run seeds the arrival order here (there is no initial set to pick).
+    streams = run_streams(seed)
+    learner_seed = streams.learner_seed
+    answerer = _make_oracle(oracle, streams.oracle_seed, split.classes, "simulate_stream")
+    # The labelled set and its provenance live in a labeling session whose annotator is the oracle.
+    session = LabelingSession(
+        X_pool,
+        classes=[str(c) for c in split.classes],
+        learner=learner,
+        strategy=pool_strategy if pool_strategy is not None else "random",
+        cost_model=answerer.expected_costs,
+        stop_set_size=stop_set_size,
+        random_state=seed,
+    )
+    model = _Learner(learner, update, n_classes, learner_seed, session)
     arrival = make_arrival_order(
-        X_pool, y_pool, order, drift_position=drift_position, drift_width=drift_width, random_state=order_rng
+        X_pool, y_pool, order, drift_position=drift_position, drift_width=drift_width, random_state=streams.initial
     )
 
     config: dict[str, Any] = {
@@ -581,9 +581,10 @@ def simulate_stream(
     reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
         data, learner, learner_seed, answerer.needs_difficulty
     )
-    stop_set = np.sort(stop_rng.choice(n_pool, size=stop_set_size, replace=False)).astype(np.int64)
+    stop_set = session.stop_set
 
     run = _StreamRun(
+        session=session,
         X_pool=X_pool,
         y_pool=y_pool,
         X_test=X_test,
@@ -599,8 +600,8 @@ def simulate_stream(
         learner=learner,
         stop_set=stop_set,
         recent_window=recent_window,
-        strategy_rng=strategy_rng,
-        committee_rng=committee_rng,
+        strategy_rng=streams.strategy,
+        committee_rng=streams.committee,
     )
     from tqdm.auto import tqdm
 
@@ -625,8 +626,8 @@ def simulate_stream(
         "drift_position": arrival.drift_position,
         "drift_width": arrival.drift_width,
         "drift_detections": run.detections,
-        "stream_labels": len(run.labeled) - initial_size,
-        "stream_label_share": (len(run.labeled) - initial_size) / n_stream,
+        "stream_labels": session.n_labeled - initial_size,
+        "stream_label_share": (session.n_labeled - initial_size) / n_stream,
         "total_seconds": time.perf_counter() - started,
     }
     return SimulationResult(records=records, config=config, metadata=metadata)
