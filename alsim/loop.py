@@ -625,6 +625,7 @@ def simulate(
             cost_model=answerer.expected_costs,
             uncertainty=uncertainty,
             cache=run_cache,
+            pool_labels=y_pool if query_strategy.uses_true_labels else None,
         )
         tick = time.perf_counter()
         chosen = _check_selection(query_strategy, query_strategy.select(state, k, strategy_rng), k, unlabeled_mask)
