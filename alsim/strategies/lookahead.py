@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 from alsim import kernels
 from alsim.exceptions import InvalidInputError, InvalidParameterError
@@ -79,11 +80,14 @@ def expected_errors(
     ``p(y|x) = 0`` (classes the model has not seen) contribute nothing and are not refitted.
     """
     errors = np.zeros(X_candidates.shape[0])
-    for i in range(X_candidates.shape[0]):
-        X_new = np.vstack([X_labeled, X_candidates[i : i + 1]])
-        for label in np.flatnonzero(proba_candidates[i] > 0):
-            refit = fit_learner(clone(model), X_new, np.append(y_labeled, label))
-            errors[i] += proba_candidates[i, label] * _pool_loss(predict_proba_full(refit, X_eval, n_classes), loss)
+    # The refits are small: BLAS threads cost more than they save (8x slower on a busy 2-core machine).
+    with threadpool_limits(limits=1):
+        for i in range(X_candidates.shape[0]):
+            X_new = np.vstack([X_labeled, X_candidates[i : i + 1]])
+            for label in np.flatnonzero(proba_candidates[i] > 0):
+                refit = fit_learner(clone(model), X_new, np.append(y_labeled, label))
+                proba = predict_proba_full(refit, X_eval, n_classes)
+                errors[i] += proba_candidates[i, label] * _pool_loss(proba, loss)
     return errors
 
 
@@ -212,7 +216,21 @@ class LookaheadOracle(QueryStrategy):
         chosen: list[int] = []
         for _ in range(batch_size):
             tried = remaining[_subsample(remaining.size, per_pick, random_state)]
-            accuracy = np.empty(tried.size)
+            accuracy = self._lookahead_accuracy(state, X_train, y_train, tried, labels)
+            best = int(tried[kernels.top_k(accuracy, 1)[0]])
+            chosen.append(best)
+            X_train = np.vstack([X_train, state.X_pool[best : best + 1]])
+            y_train = np.append(y_train, labels[best])
+            remaining = remaining[remaining != best]
+        return np.asarray(chosen, dtype=np.int64)
+
+    @staticmethod
+    def _lookahead_accuracy(
+        state: PoolState, X_train: np.ndarray, y_train: np.ndarray, tried: np.ndarray, labels: np.ndarray
+    ) -> np.ndarray:
+        """Pool accuracy of the learner refitted with each tried example and its true label added."""
+        accuracy = np.empty(tried.size)
+        with threadpool_limits(limits=1):  # small refits, as in expected_errors
             for i, index in enumerate(tried):
                 refit = fit_learner(
                     clone(state.model), np.vstack([X_train, state.X_pool[index : index + 1]]),
@@ -220,12 +238,7 @@ class LookaheadOracle(QueryStrategy):
                 )
                 predicted = predict_proba_full(refit, state.X_pool, state.n_classes).argmax(axis=1)
                 accuracy[i] = np.mean(predicted == labels)
-            best = int(tried[kernels.top_k(accuracy, 1)[0]])
-            chosen.append(best)
-            X_train = np.vstack([X_train, state.X_pool[best : best + 1]])
-            y_train = np.append(y_train, labels[best])
-            remaining = remaining[remaining != best]
-        return np.asarray(chosen, dtype=np.int64)
+        return accuracy
 
     def get_params(self) -> dict[str, Any]:
         return {"max_candidates": self.max_candidates, "max_refits": self.max_refits}
