@@ -261,3 +261,31 @@ def test_peer_adapters_run_inside_simulate(name, params):
     selected = [index for batch in result.records["selected"].to_list() for index in batch]
     assert len(set(selected)) == 20
     assert result.config["strategy"] == name
+
+
+def _tiny_version(config_name: str, tmp_path):
+    """The study's config on one bundled dataset, one seed and one selection round of every strategy."""
+    from pathlib import Path
+
+    from alsim.experiments import load_config, load_results, run_experiment
+
+    config = load_config(Path(__file__).resolve().parents[1] / "experiments" / f"{config_name}.toml")
+    balance_scale = next(d for d in config.datasets if d.spec == "openml:11")
+    tiny = config.model_copy(update={
+        "datasets": [balance_scale], "seeds": [0], "n_seeds": None,
+        "budget": config.budget.model_copy(update={"labels": config.initial.size + 10}),
+    })
+    summary = run_experiment(tiny, tmp_path, jobs=1, progress=False)
+    assert summary.ok and summary.n_completed == len(config.strategies)
+    frame = load_results(tmp_path)
+    assert set(frame["strategy"].unique().to_list()) == set(config.strategies)
+    assert frame["n_labeled"].max() == config.initial.size + 10
+
+
+def test_a_tiny_version_of_the_cc18_strategies_study_runs(tmp_path):
+    _tiny_version("cc18_strategies", tmp_path)
+
+
+@pytest.mark.slow
+def test_a_tiny_version_of_the_cc18_strategies_forest_study_runs(tmp_path):
+    _tiny_version("cc18_strategies_forest", tmp_path)
