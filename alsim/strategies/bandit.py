@@ -87,7 +87,7 @@ class ActiveLearningByLearning(QueryStrategy):
             raise InvalidParameterError(
                 f"The 'delta' parameter of ActiveLearningByLearning must be a float in (0, 1). Got {delta!r} instead."
             )
-        self.delta = float(delta)
+        self.delta: float = float(delta)
 
     @property
     def uses_true_labels(self) -> bool:  # type: ignore[override]

@@ -230,9 +230,9 @@ class ProbCover(QueryStrategy):
                     f"Got {deltas!r} instead."
                 )
             deltas = [float(v) for v in np.sort(values)]
-        self.alpha = float(alpha)
-        self.deltas = deltas
-        self.max_edges = _check_int("max_edges", max_edges, "ProbCover", 1)
+        self.alpha: float = float(alpha)
+        self.deltas: list[float] | None = deltas
+        self.max_edges: int = _check_int("max_edges", max_edges, "ProbCover", 1)
 
     def _graph(self, state: PoolState, random_state: np.random.Generator) -> sp.csr_matrix:
         key = ("probcover", self.alpha, None if self.deltas is None else tuple(self.deltas), self.max_edges)

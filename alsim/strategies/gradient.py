@@ -20,6 +20,7 @@ features as ``h``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from alsim.strategies._registry import register_strategy
 
 __all__ = ["BADGE", "ExpectedGradientLength", "gradient_embedding", "last_layer_input"]
 
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda z: z,
     "logistic": lambda z: 1.0 / (1.0 + np.exp(-z)),
     "tanh": np.tanh,

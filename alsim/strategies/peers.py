@@ -116,11 +116,11 @@ class SkactivemlStrategy(QueryStrategy):
             )
         self.class_name = class_name
         self.params = dict(params)
-        self._cls = cls
+        self._cls: Any = cls
         supported = {"X", "y", "clf", "ensemble", "fit_clf", "fit_ensemble", "candidates", "batch_size",
                      "sample_weight", "return_utilities", "ignore_partial_fit", "sample_weight_candidates",
                      "X_eval", "sample_weight_eval", "utility_weight", "update"}
-        query_params = inspect.signature(cls.query).parameters
+        query_params = inspect.signature(getattr(cls, "query")).parameters
         required = [n for n, p in query_params.items() if n != "self" and p.default is inspect.Parameter.empty]
         missing = sorted(set(required) - supported)
         if missing:

@@ -98,9 +98,9 @@ class QUIRE(ScoreStrategy):
                 raise InvalidParameterError(
                     f"The '{name}' parameter of QUIRE must be an int >= {low}. Got {value!r} instead."
                 )
-        self.lmbda = float(lmbda)
-        self.max_unlabeled = int(max_unlabeled)
-        self.max_size = int(max_size)
+        self.lmbda: float = float(lmbda)
+        self.max_unlabeled: int = int(max_unlabeled)
+        self.max_size: int = int(max_size)
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         m = min(self.max_unlabeled, state.n_unlabeled)
