@@ -153,7 +153,8 @@ def test_lookahead_oracle_needs_the_labels_and_picks_the_best_tried_candidate():
         make_strategy("lookahead_oracle").select(without, 1, np.random.default_rng(0))
     state = _state(LogisticRegression(), X, y, labeled, pool_labels=y)
     strategy = make_strategy("lookahead_oracle", max_candidates=10_000)  # every unlabeled example is tried
-    assert strategy.uses_true_labels
+    assert strategy.uses_true_labels and make_strategy("epsilon_lookahead_oracle").uses_true_labels
+    assert not make_strategy("epsilon_margin").uses_true_labels
     pick = int(strategy.select(state, 1, np.random.default_rng(0))[0])
     accuracy = strategy._lookahead_accuracy(state, X[labeled], y[labeled], state.unlabeled, y)
     assert accuracy[np.searchsorted(state.unlabeled, pick)] == accuracy.max()
