@@ -500,6 +500,7 @@ def simulate(
         cost_model=answerer.expected_costs,
         stop_set_size=stop_set_size,
         random_state=seed,
+        pool_labels=y_pool,
     )
     columns: dict[str, list[Any]] = {name: [] for name in RECORD_SCHEMA}
 

@@ -184,6 +184,10 @@ class LabelingSession:
         How :meth:`next_batch` picks rows before any label exists (label-free cold start).
     random_state : int, default=0
         Seed of the session (the same layout of streams as :func:`alsim.simulate`).
+    pool_labels : int array of shape (n_pool,) or None, default=None
+        The true class code of every pool row, known only in a simulation. It is handed to strategies that
+        read the labels (reference bounds such as ``lookahead_oracle``, marked as not usable in practice)
+        and to no other; a real labeling project has none, and such strategies refuse to run.
 
     Examples
     --------
@@ -216,6 +220,7 @@ class LabelingSession:
         resolution: str = "majority",
         initial: str = "k_center",
         random_state: int = 0,
+        pool_labels: np.ndarray | None = None,
     ) -> None:
         X_pool = np.asarray(X_pool)
         if X_pool.ndim != 2 or X_pool.shape[0] == 0 or not np.issubdtype(X_pool.dtype, np.floating):
@@ -236,6 +241,9 @@ class LabelingSession:
         self.committee_size = committee_size
         self.committee = committee
         self.cost_model = cost_model
+        if pool_labels is not None and np.shape(pool_labels) != (self.n_pool,):
+            raise _fail("pool_labels", f"an array of {self.n_pool} class codes (one per pool row)", pool_labels)
+        self.pool_labels = None if pool_labels is None else np.asarray(pool_labels, dtype=np.int64)
         if resolution not in RESOLUTION_POLICIES:
             raise _fail("resolution", f"one of {list(RESOLUTION_POLICIES)}", resolution)
         self.resolution = resolution
@@ -652,6 +660,7 @@ class LabelingSession:
             cost_model=self.cost_model,
             uncertainty=uncertainty,
             cache=self._run_cache,
+            pool_labels=self.pool_labels if self.strategy.uses_true_labels else None,
         )
         scores: np.ndarray | None = None
         if self._ranks_by_score(state):

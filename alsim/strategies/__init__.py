@@ -1,6 +1,11 @@
 """Query strategies: one interface (:class:`QueryStrategy`), registered by name for configs.
 
-See :mod:`alsim.strategies.builtin` for the built-in names. A user-written strategy plugs in with
+See :mod:`alsim.strategies.builtin` for the built-in names; further families live in their own modules:
+:mod:`~alsim.strategies.bayesian` (BALD, BatchBALD), :mod:`~alsim.strategies.gradient` (BADGE, expected
+gradient length), :mod:`~alsim.strategies.lookahead` (expected error reduction, the lookahead oracle),
+:mod:`~alsim.strategies.quire`, :mod:`~alsim.strategies.coverage` (TypiClust, ProbCover, graph density),
+:mod:`~alsim.strategies.ranked_batch`, :mod:`~alsim.strategies.bandit` (active learning by learning) and
+:mod:`~alsim.strategies.peers` (``skactiveml:<ClassName>`` and ``modal:<function>`` adapters). A user-written strategy plugs in with
 :func:`register_strategy`::
 
     from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
@@ -18,6 +23,7 @@ from __future__ import annotations
 from alsim.strategies._base import PoolState, QueryStrategy, ScoreStrategy, check_batch_size
 from alsim.strategies._registry import available_strategies, make_strategy, register_strategy
 from alsim.strategies import builtin  # noqa: E402  (registers the built-in names)
+from alsim.strategies import bandit, bayesian, coverage, gradient, lookahead, quire, ranked_batch  # noqa: E402,F401
 
 __all__ = [
     "PoolState",

@@ -59,6 +59,9 @@ class PoolState:
     cache : dict or None
         A dictionary that lives for the whole run (the loop passes the same one every round); strategies
         keep per-run precomputations there (e.g. density weights).
+    pool_labels : int array of shape (n_pool,) or None
+        The true labels of the whole pool, for reference strategies only (``uses_true_labels = True``,
+        e.g. the lookahead oracle); None otherwise, as in any real labeling loop.
 
     Examples
     --------
@@ -87,6 +90,7 @@ class PoolState:
         cost_model: Callable[[np.ndarray], np.ndarray] | None = None,
         uncertainty: dict[str, np.ndarray] | None = None,
         cache: dict[Any, Any] | None = None,
+        pool_labels: np.ndarray | None = None,
     ) -> None:
         self.X_pool = X_pool
         self.labeled = np.asarray(labeled, dtype=np.int64)
@@ -108,6 +112,7 @@ class PoolState:
         self._committee_factory = committee_factory
         self._cost_model = cost_model
         self.cache: dict[Any, Any] = {} if cache is None else cache
+        self.pool_labels = None if pool_labels is None else np.asarray(pool_labels, dtype=np.int64)
         self._uncertainty: dict[str, np.ndarray] = dict(uncertainty or {})
         self._X_unlabeled: np.ndarray | None = None
         self._committee: Committee | None = None
@@ -189,7 +194,7 @@ class PoolState:
 
 class _LegacyCallableArray(np.ndarray):
     """An array that can still be called, for strategies written when the PoolState arrays were methods
-    (``state.proba_unlabeled()``): the call warns and returns the same data as a plain array."""
+    (``state.proba_unlabeled``): the call warns and returns the same data as a plain array."""
 
     _name = ""
 
@@ -240,6 +245,10 @@ class QueryStrategy(abc.ABC):
 
     #: Name the strategy was created under (set by :func:`make_strategy`; class name otherwise).
     name: str = ""
+
+    #: True for reference strategies that read the pool's true labels (``PoolState.pool_labels``); they
+    #: give a bound for studies and cannot be used in practice.
+    uses_true_labels: bool = False
 
     @abc.abstractmethod
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:

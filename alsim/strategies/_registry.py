@@ -101,7 +101,8 @@ def available_strategies() -> list[str]:
 def _unknown_name(name: Any) -> InvalidParameterError:
     return InvalidParameterError(
         f"The 'strategy' parameter must be one of {available_strategies()}, optionally prefixed by "
-        f"'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), or a QueryStrategy instance. Got {describe_value(name)} instead."
+        f"'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), a peer adapter 'skactiveml:<ClassName>' or "
+        f"'modal:<function>', or a QueryStrategy instance. Got {describe_value(name)} instead."
     )
 
 
@@ -158,9 +159,11 @@ def make_strategy(strategy: str | QueryStrategy, **params: Any) -> QueryStrategy
         return strategy
     if not isinstance(strategy, str):
         raise _unknown_name(strategy)
-    from alsim.strategies import builtin
+    from alsim.strategies import builtin, peers
 
-    if strategy in _REGISTRY:
+    if strategy.startswith(peers.PEER_PREFIXES):
+        built = peers.make_peer_strategy(strategy, **params)
+    elif strategy in _REGISTRY:
         built = _build(strategy, _REGISTRY[strategy], params)
     elif strategy.startswith("epsilon_"):
         epsilon = params.pop("epsilon", 0.1)

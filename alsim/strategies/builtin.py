@@ -274,6 +274,11 @@ class EpsilonMixture(QueryStrategy):
         self.base = base
         self.epsilon = _check_positive_real("epsilon", epsilon, "EpsilonMixture", high=1.0)
 
+    @property
+    def uses_true_labels(self) -> bool:  # type: ignore[override]
+        """A mixture with a reference strategy reads the labels too."""
+        return self.base.uses_true_labels
+
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         n_random = int(random_state.binomial(batch_size, self.epsilon))
