@@ -11,8 +11,6 @@ text made from the live package:
 from __future__ import annotations
 
 import argparse
-import functools
-import inspect
 import re
 from collections.abc import Callable
 from typing import Any
@@ -36,29 +34,16 @@ def _qualified(obj: Any) -> str:
     return f"{obj.__module__}.{obj.__qualname__}"
 
 
-def _factory_target(factory: Callable[..., Any]) -> tuple[Any, dict[str, Any]]:
-    if isinstance(factory, functools.partial):
-        return factory.func, dict(factory.keywords)
-    return factory, {}
-
-
 def _strategies_reference() -> str:
     from alsim.strategies import available_strategies, make_strategy
 
-    rows = ["| name | class | fixed parameters |", "|---|---|---|"]
+    rows = ["| name | class | parameters and their defaults under this name |", "|---|---|---|"]
     classes: dict[str, Any] = {}
     for name in available_strategies():
         strategy = make_strategy(name)
         cls = type(strategy)
-        fixed = {key: value for key, value in strategy.get_params().items()} if hasattr(strategy, "get_params") else {}
-        signature_defaults = {
-            key: parameter.default
-            for key, parameter in inspect.signature(cls.__init__).parameters.items()
-            if parameter.default is not inspect.Parameter.empty
-        }
-        pinned = {key: value for key, value in fixed.items() if signature_defaults.get(key, object()) != value}
-        pinned_text = ", ".join(f"`{key}={value!r}`" for key, value in pinned.items()) or ""
-        rows.append(f"| `{name}` | [`{cls.__name__}`][{_qualified(cls)}] | {pinned_text} |")
+        params = ", ".join(f"`{key}={value!r}`" for key, value in strategy.get_params().items())
+        rows.append(f"| `{name}` | [`{cls.__name__}`][{_qualified(cls)}] | {params} |")
         classes.setdefault(_qualified(cls), cls)
     parts = [*rows, "", "## Classes", ""]
     for qualified in classes:
