@@ -83,7 +83,10 @@ def _check_positive_real(name: str, value: Any, owner: str, *, low: float = 0.0,
 
 @register_strategy("random")
 class RandomSampling(QueryStrategy):
-    """Uniformly random unlabeled examples."""
+    """Uniformly random unlabeled examples: the baseline every study compares against.
+
+    Cost per round: O(batch_size) after the model fit; no model output is read.
+    """
 
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
@@ -91,7 +94,22 @@ class RandomSampling(QueryStrategy):
 
 
 class UncertaintySampling(ScoreStrategy):
-    """The examples the current model is least sure about (``measure``: least_confidence, margin, entropy)."""
+    """The examples the current model is least sure about.
+
+    Registered as ``least_confidence`` (``1 - max p``; Lewis & Gale 1994), ``margin`` (``1 - (p1 - p2)``,
+    the gap between the two most likely classes; Scheffer et al. 2001) and ``entropy`` (``-sum p ln p``;
+    Settles & Craven 2008). On binary data the three rank examples identically.
+
+    Parameters
+    ----------
+    measure : {"least_confidence", "margin", "entropy"}, default="margin"
+        Uncertainty measure (fixed by the registered name).
+
+    Notes
+    -----
+    Cost per round: one ``predict_proba`` over the unlabeled pool (shared with the loop's records) and one
+    fused Rust pass selecting the top ``batch_size`` in O(n_unlabeled x n_classes).
+    """
 
     def __init__(self, measure: str = "margin") -> None:
         self.measure = _check_measure(measure, "UncertaintySampling")
@@ -116,7 +134,16 @@ for _measure in MEASURES:
 
 @register_strategy("qbc_vote_entropy")
 class QBCVoteEntropy(ScoreStrategy):
-    """Query by committee: entropy of the members' votes."""
+    """Query by committee: entropy of the members' votes (vote entropy; Dagan & Engelson 1995).
+
+    The committee is the loop's committee: ``n_members`` (default 5) bootstrap copies of the learner
+    (Abe & Mamitsuka 1998, query by bagging), refitted on the labeled set every round.
+
+    Notes
+    -----
+    Cost per round: ``n_members`` fits on the labeled set plus ``n_members`` predictions over the unlabeled
+    pool; the disagreement itself is a Rust pass in O(n_members x n_unlabeled).
+    """
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return kernels.vote_entropy(state.committee_votes_unlabeled, state.n_classes)
@@ -124,7 +151,14 @@ class QBCVoteEntropy(ScoreStrategy):
 
 @register_strategy("qbc_kl")
 class QBCKullbackLeibler(ScoreStrategy):
-    """Query by committee: mean KL divergence of each member's probabilities from the consensus."""
+    """Query by committee: mean Kullback-Leibler divergence of each member's probabilities from the
+    consensus (McCallum & Nigam 1998).
+
+    Notes
+    -----
+    Cost per round: as :class:`QBCVoteEntropy` (committee fits and predictions), then one Rust pass in
+    O(n_members x n_unlabeled x n_classes).
+    """
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return kernels.consensus_kl(state.committee_proba_unlabeled)
@@ -132,7 +166,12 @@ class QBCKullbackLeibler(ScoreStrategy):
 
 @register_strategy("qbc_pairwise")
 class QBCPairwise(ScoreStrategy):
-    """Query by committee: share of member pairs whose votes disagree."""
+    """Query by committee: share of member pairs whose votes disagree (pairwise disagreement).
+
+    Notes
+    -----
+    Cost per round: as :class:`QBCVoteEntropy`, then one Rust pass in O(n_members^2 x n_unlabeled).
+    """
 
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return kernels.pairwise_disagreement(state.committee_votes_unlabeled)
@@ -140,7 +179,16 @@ class QBCPairwise(ScoreStrategy):
 
 @register_strategy("coreset")
 class Coreset(QueryStrategy):
-    """k-center greedy: each pick is the unlabeled example farthest from the labeled set and earlier picks."""
+    """Core-set selection by k-center greedy (Sener & Savarese 2018): each pick is the unlabeled example
+    farthest from the labeled set and the earlier picks, in feature space.
+
+    Label-free and model-free: it covers the pool rather than probing the decision boundary.
+
+    Notes
+    -----
+    Cost per round: exact greedy in the Rust kernel ``k_center_greedy``; at most O(n_pool x d) per pick,
+    much less on clustered data where the triangle inequality prunes most distance computations.
+    """
 
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
@@ -158,6 +206,11 @@ class Coreset(QueryStrategy):
 class UncertaintyDiverse(QueryStrategy):
     """Hybrid: the most uncertain candidates, then a diverse batch among them.
 
+    Registered as ``<measure>_kcenter`` and ``<measure>_kmeanspp`` for the three uncertainty measures. The
+    pre-filter then diversify scheme follows the batch-mode practice of e.g. Zhdanov (2019, "Diverse
+    mini-batch active learning"), with k-center greedy or k-means++ seeding (Arthur & Vassilvitskii 2007)
+    as the diversity step.
+
     Parameters
     ----------
     measure : {"least_confidence", "margin", "entropy"}, default="margin"
@@ -168,6 +221,11 @@ class UncertaintyDiverse(QueryStrategy):
         within the uncertain region).
     prefilter : float >= 1, default=10.0
         Candidates kept: ``ceil(prefilter * batch_size)`` (at most the unlabeled pool).
+
+    Notes
+    -----
+    Cost per round: the uncertainty scores and a top-k (as :class:`UncertaintySampling`), then k-center
+    greedy over the labeled set plus the candidates, or k-means++ over the candidates (Rust kernels).
     """
 
     def __init__(self, measure: str = "margin", diversity: str = "kcenter", prefilter: float = 10.0) -> None:
@@ -226,6 +284,12 @@ class DensityWeighted(ScoreStrategy):
     beta : float >= 0, default=1.0
         Weight of representativeness (0 = plain uncertainty sampling).
     similarity : {"cosine", "euclidean"}, default="cosine"
+
+    Notes
+    -----
+    Settles, B. and Craven, M. (2008). "An Analysis of Active Learning Strategies for Sequence Labeling
+    Tasks". EMNLP 2008. Cost: representativeness once per run in O(n_pool x d); per round, the
+    uncertainty scores (as :class:`UncertaintySampling`) times the cached weights.
     """
 
     def __init__(self, measure: str = "entropy", beta: float = 1.0, similarity: str = "cosine") -> None:
