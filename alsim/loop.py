@@ -465,6 +465,11 @@ def simulate(
             f"The 'oracle' parameter of simulate must give a per-class cost for each of the {n_classes} classes "
             f"(codes 0..{n_classes - 1}). Got {answerer.get_params()['cost']} instead."
         )
+    if answerer.row_costs is not None and answerer.row_costs.size != n_pool:
+        raise InvalidParameterError(
+            f"The 'oracle' parameter of simulate has {answerer.row_costs.size} row costs but the pool has {n_pool} "
+            "examples: give one per pool example, in pool order (Split.pool_rows maps them to dataset rows)."
+        )
 
     config: dict[str, Any] = {
         "dataset": dataset_description,

@@ -12,7 +12,10 @@ Cost models (cost of one annotator labeling one example):
   e.g. rare pathologies take longer to confirm);
 * ``"difficulty"``: ``1 + difficulty_scale * difficulty``, difficulty in ``[0, 1)``. The caller supplies the
   difficulty; :func:`alsim.simulate` uses ``1 - max p`` of a reference learner's out-of-fold probabilities
-  on the pool (true labels), an intrinsic property of the example that does not move with the loop's model.
+  on the pool (true labels), an intrinsic property of the example that does not move with the loop's model;
+* per row (``row_costs``): each pool example has its own known cost (seconds to read a document, a
+  specialist's fee), indexed by pool position. Unlike the class of an example, its cost is known before it
+  is labeled, so cost-aware strategies see the real cost rather than an expectation.
 
 With ``n_annotators > 1`` every annotator labels the example, the majority label is returned (ties broken
 by the oracle's seeded RNG) and the cost is multiplied by ``n_annotators * annotator_cost_factor``.
@@ -74,6 +77,9 @@ class SimulatedOracle:
         Multiplier of each annotator's cost (e.g. 0.3 for cheap crowd workers).
     difficulty_scale : float >= 0, default=2.0
         Slope of the ``"difficulty"`` cost: the hardest examples cost up to ``1 + difficulty_scale``.
+    row_costs : array-like of shape (n_pool,) or None, default=None
+        Cost of one label from one annotator for each pool example, by pool position; replaces ``cost``
+        (which must then keep its default).
     random_state : int, Generator or None, default=None
         Seed of the noise and the tie-breaking.
 
@@ -95,6 +101,7 @@ class SimulatedOracle:
         n_annotators: int = 1,
         annotator_cost_factor: float = 1.0,
         difficulty_scale: float = 2.0,
+        row_costs: Any = None,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.noise_rate = _check_real("noise_rate", noise_rate, 0.0, 1.0)
@@ -105,6 +112,12 @@ class SimulatedOracle:
                 f"uniform flip rate or a confusion matrix. Got noise_rate={noise_rate!r} and a confusion matrix."
             )
         self.cost = self._check_cost(cost)
+        self.row_costs = None if row_costs is None else self._check_row_costs(row_costs)
+        if self.row_costs is not None and not (isinstance(self.cost, float) and self.cost == 1.0):
+            raise InvalidParameterError(
+                "The 'cost' and 'row_costs' parameters of SimulatedOracle are exclusive: give per-row costs or a "
+                f"cost model. Got cost={cost!r} and {self.row_costs.size} row costs."
+            )
         if isinstance(n_annotators, bool) or not isinstance(n_annotators, numbers.Integral) or n_annotators < 1:
             raise InvalidParameterError(
                 f"The 'n_annotators' parameter of SimulatedOracle must be an int >= 1. Got {n_annotators!r} instead."
@@ -138,6 +151,16 @@ class SimulatedOracle:
                 f"Got {np.array2string(matrix, threshold=20)} instead."
             )
         return matrix
+
+    @staticmethod
+    def _check_row_costs(row_costs: Any) -> np.ndarray:
+        costs = np.asarray(row_costs, dtype=np.float64) if not isinstance(row_costs, (str, bool)) else np.array([])
+        if costs.ndim != 1 or costs.size == 0 or not np.all(np.isfinite(costs)) or np.any(costs <= 0):
+            raise InvalidParameterError(
+                "The 'row_costs' parameter of SimulatedOracle must be a 1-d array of positive finite costs, one "
+                f"per pool example. Got {np.array2string(np.asarray(row_costs, dtype=object), threshold=8)} instead."
+            )
+        return np.ascontiguousarray(costs)
 
     @staticmethod
     def _check_cost(cost: Any) -> float | str | np.ndarray:
@@ -194,10 +217,24 @@ class SimulatedOracle:
             "n_annotators": self.n_annotators,
             "annotator_cost_factor": self.annotator_cost_factor,
             "difficulty_scale": self.difficulty_scale,
+            "row_costs": None if self.row_costs is None else self.row_costs.tolist(),
             "random_state": self.random_state if not isinstance(self.random_state, np.random.Generator) else None,
         }
 
-    def _per_annotator_cost(self, true_labels: np.ndarray, difficulty: np.ndarray | None) -> np.ndarray:
+    @staticmethod
+    def _row_costs_at(row_costs: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= row_costs.size):
+            raise InvalidInputError(
+                f"The oracle's 'row_costs' has {row_costs.size} entries but pool positions in "
+                f"[{int(indices.min())}, {int(indices.max())}] were queried: give one cost per pool example."
+            )
+        return row_costs[indices]
+
+    def _per_annotator_cost(
+        self, indices: np.ndarray, true_labels: np.ndarray, difficulty: np.ndarray | None
+    ) -> np.ndarray:
+        if self.row_costs is not None:
+            return self._row_costs_at(self.row_costs, indices)
         if isinstance(self.cost, float):
             return np.full(true_labels.size, self.cost)
         if isinstance(self.cost, str):
@@ -247,19 +284,28 @@ class SimulatedOracle:
         difficulty : float array of shape (b,) or None
             Difficulty of each queried example; required by the ``"difficulty"`` cost model.
         """
-        _, true_labels = self._true_labels(indices, y_true)
-        return self._per_annotator_cost(true_labels, difficulty) * self.cost_multiplier
+        positions, true_labels = self._true_labels(indices, y_true)
+        return self._per_annotator_cost(positions, true_labels, difficulty) * self.cost_multiplier
 
-    def expected_costs(self, proba: Any, difficulty: Any = None) -> np.ndarray:
+    def expected_costs(self, proba: Any, difficulty: Any = None, indices: Any = None) -> np.ndarray:
         """Expected total cost of labeling examples whose true class is not known yet.
 
         Per-class costs are averaged under the model's class probabilities ``proba`` (n x n_classes); the
-        difficulty model uses ``difficulty`` if given, else the model's least confidence ``1 - max p``.
+        difficulty model uses ``difficulty`` if given, else the model's least confidence ``1 - max p``; per-row
+        costs are known in advance and read at the pool positions ``indices`` (required with ``row_costs``).
         """
         proba = np.asarray(proba, dtype=np.float64)
         if proba.ndim != 2:
             raise InvalidInputError(f"The 'proba' argument must be 2-d (n, n_classes). Got shape {proba.shape} instead.")
-        if isinstance(self.cost, float):
+        if self.row_costs is not None:
+            positions = None if indices is None else np.asarray(indices, dtype=np.int64)
+            if positions is None or positions.shape != (proba.shape[0],):
+                raise InvalidInputError(
+                    "The oracle has per-row costs: pass the pool positions of the examples in 'indices' "
+                    f"({proba.shape[0]} of them)."
+                )
+            per_annotator = self._row_costs_at(self.row_costs, positions)
+        elif isinstance(self.cost, float):
             per_annotator = np.full(proba.shape[0], self.cost)
         elif isinstance(self.cost, str):
             estimate = 1.0 - proba.max(axis=1) if difficulty is None else np.asarray(difficulty, dtype=np.float64)

@@ -21,6 +21,7 @@ session and a simulation with the same seed draw the same initial set, stop set 
 from __future__ import annotations
 
 import functools
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -174,7 +175,9 @@ class LabelingSession:
     committee : sequence of learners or None, default=None
         A committee of different learners instead of bagging.
     cost_model : callable or None, default=None
-        ``cost_model(proba) -> expected cost per row`` for cost-aware strategies; None is unit cost.
+        ``cost_model(proba) -> expected cost per row`` for cost-aware strategies; None is unit cost. A
+        model with an ``indices`` parameter is also given the pool positions of the rows (per-row costs,
+        e.g. :class:`alsim.oracle.SimulatedOracle` with ``row_costs``).
     stop_set_size : int or None, default=None
         Rows in the stop set (a fixed, seeded sample of the pool whose predictions the stopping rules
         compare round to round); None means ``min(1000, n_pool)``.
@@ -241,6 +244,7 @@ class LabelingSession:
         self.committee_size = committee_size
         self.committee = committee
         self.cost_model = cost_model
+        self._cost_model_takes_rows = cost_model is not None and "indices" in inspect.signature(cost_model).parameters
         if pool_labels is not None and np.shape(pool_labels) != (self.n_pool,):
             raise _fail("pool_labels", f"an array of {self.n_pool} class codes (one per pool row)", pool_labels)
         self.pool_labels = None if pool_labels is None else np.asarray(pool_labels, dtype=np.int64)
@@ -597,6 +601,12 @@ class LabelingSession:
         return self._view
 
     # -- next -----------------------------------------------------------------------------------------
+    def _cost_model_for(self, unlabeled: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The cost model as strategies call it (``model(proba)``), bound to these rows when it prices rows."""
+        if self.cost_model is None or not self._cost_model_takes_rows:
+            return self.cost_model
+        return functools.partial(self.cost_model, indices=unlabeled)
+
     def next_batch(self, batch_size: int, *, exclude: Any = None) -> Batch:
         """The ``batch_size`` rows the strategy wants labeled next, most wanted first.
 
@@ -657,7 +667,7 @@ class LabelingSession:
             unlabeled=unlabeled,
             proba_pool=view.proba_pool,
             committee_factory=make_committee,
-            cost_model=self.cost_model,
+            cost_model=self._cost_model_for(unlabeled),
             uncertainty=uncertainty,
             cache=self._run_cache,
             pool_labels=self.pool_labels if self.strategy.uses_true_labels else None,

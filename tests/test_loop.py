@@ -343,3 +343,18 @@ def test_plot_learning_curve(result, tmp_path):
     assert figure.axes[0].get_xlabel() == "labeling cost"
     with pytest.raises(InvalidParameterError, match="'x' parameter of plot must be one of"):
         result.plot(x="round")
+
+
+def test_per_row_costs_are_charged_and_seen_by_cost_aware_strategies():
+    from alsim.datasets import load_dataset, split_dataset
+
+    split = split_dataset(load_dataset("openml:61"), test_size=0.3, random_state=0)
+    assert split.pool_rows is not None and split.pool_rows.size == split.y_pool.size
+    costs = np.where(np.arange(split.y_pool.size) % 2 == 0, 1.0, 100.0)
+    result = alsim.simulate(split, strategy="cost_margin", batch_size=5, initial_size=5, label_budget=30,
+                            oracle={"row_costs": costs.tolist()}, random_state=0)
+    picked = np.concatenate(result.records["selected"].to_list()[1:])
+    assert np.all(costs[picked] == 1.0)  # every cheap row is worth more per unit of cost here
+    assert result.records["cost"][-1] == pytest.approx(result.records["batch_cost"].sum())
+    with pytest.raises(InvalidParameterError, match="row costs"):
+        alsim.simulate(split, oracle={"row_costs": [1.0, 2.0]}, random_state=0)

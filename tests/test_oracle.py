@@ -149,3 +149,22 @@ def test_bad_parameters_name_the_parameter(params, name):
 def test_indices_outside_the_pool_are_an_error():
     with pytest.raises(InvalidInputError, match="indices"):
         SimulatedOracle().query(np.array([5]), np.array([0, 1]))
+
+
+def test_row_costs_charge_each_pool_example_its_own_cost_and_cost_models_see_them():
+    from alsim.oracle import SimulatedOracle
+
+    oracle = SimulatedOracle(row_costs=[1.0, 2.0, 5.0, 0.5], n_annotators=2, random_state=0)
+    y_true = np.array([0, 1, 0, 1])
+    np.testing.assert_allclose(oracle.query(np.array([2, 3]), y_true).costs, [10.0, 1.0])
+    proba = np.full((2, 2), 0.5)
+    np.testing.assert_allclose(oracle.expected_costs(proba, indices=np.array([0, 2])), [2.0, 10.0])
+    with pytest.raises(InvalidInputError, match="indices"):
+        oracle.expected_costs(proba)
+    with pytest.raises(InvalidInputError, match="row_costs"):
+        oracle.label_costs(np.array([4]), np.array([0, 1, 0, 1, 0]))
+    with pytest.raises(InvalidParameterError, match="exclusive"):
+        SimulatedOracle(cost=2.0, row_costs=[1.0])
+    with pytest.raises(InvalidParameterError, match="row_costs"):
+        SimulatedOracle(row_costs=[1.0, -1.0])
+    assert SimulatedOracle(**oracle.get_params()).row_costs.tolist() == [1.0, 2.0, 5.0, 0.5]

@@ -34,6 +34,9 @@ class Split:
         Name of each column of ``X_pool``/``X_test`` (one-hot columns are ``<feature>_<value>``).
     dataset_name : str
         Name of the source dataset.
+    pool_rows : numpy.ndarray of int64 or None
+        Row of the source dataset behind each pool example (None when the split was built by hand), so
+        per-row data kept out of the features, such as labeling costs, can follow the pool.
     """
 
     X_pool: np.ndarray
@@ -43,6 +46,7 @@ class Split:
     classes: np.ndarray
     feature_names: list[str] = field(default_factory=list)
     dataset_name: str = ""
+    pool_rows: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -121,6 +125,7 @@ def split_dataset(
         classes=classes,
         feature_names=names,
         dataset_name=dataset.name,
+        pool_rows=np.ascontiguousarray(pool_rows, dtype=np.int64),
     )
 
 
