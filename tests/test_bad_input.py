@@ -225,8 +225,13 @@ def test_a_whole_table_is_never_printed_into_a_message():
 def test_every_cli_option_has_help_and_no_literal_percent():
     from alsim.cli import build_parser
 
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    for name, sub in subparsers.choices.items():
+    def commands(parser, prefix):  # every (sub-)command, nested ones such as 'label init' included
+        yield prefix, parser
+        for action in parser._actions:
+            if action.__class__.__name__ == "_SubParsersAction":
+                for name, sub in action.choices.items():
+                    yield from commands(sub, f"{prefix} {name}")
+
+    for name, sub in commands(build_parser(), "alsim"):
         assert "%%" not in sub.format_help(), name
         assert all(action.help for action in sub._actions), name

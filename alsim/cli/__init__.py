@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Active-learning simulation and benchmarking lab.",
     )
     parser.add_argument("--version", action="version", version=f"alsim {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help="what to run")
     for name in _COMMANDS:
         importlib.import_module(f"alsim.cli.{name}").add_parser(subparsers)
     return parser

@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "label", help="label your own pool for real (projects, annotation tools)", description=_DESCRIPTION
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True, help="what to do with the project")
 
     init = verbs.add_parser("init", help="create a labeling project from a table")
     init.add_argument("table", metavar="TABLE", help="CSV or parquet file")
@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
     init.set_defaults(func=run_init)
 
     nxt = verbs.add_parser("next", help="hand out the next batch as a file for an annotation tool")
-    nxt.add_argument("project", metavar="PROJECT")
+    nxt.add_argument("project", metavar="PROJECT", help="project directory (made by 'alsim label init')")
     nxt.add_argument("--batch", type=int, default=50, metavar="N", help="rows in the batch (default: 50)")
     nxt.add_argument("--format", default="csv", choices=list(FORMATS), help="file format (default: csv)")
     nxt.add_argument("--out", default=None, metavar="FILE", help="where to write it (default: PROJECT/batches/)")
@@ -70,20 +70,20 @@ def add_parser(subparsers: Any) -> None:
     nxt.set_defaults(func=run_next)
 
     imp = verbs.add_parser("import", help="read labels from an annotation tool's export")
-    imp.add_argument("project", metavar="PROJECT")
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("project", metavar="PROJECT", help="project directory (made by 'alsim label init')")
+    imp.add_argument("file", metavar="FILE", help="exported labels (Label Studio, Argilla, Prodigy or CSV)")
     imp.add_argument("--format", default=None, choices=list(FORMATS), help="file format (default: detected)")
     imp.add_argument("--annotator", default=None, help="annotator name for every label in the file")
     imp.set_defaults(func=run_import)
 
     status = verbs.add_parser("status", help="labels, cost, learning curve, stopping verdict, labels still needed")
-    status.add_argument("project", metavar="PROJECT")
+    status.add_argument("project", metavar="PROJECT", help="project directory (made by 'alsim label init')")
     status.add_argument("--target", type=float, default=None, help="accuracy to reach (labels still needed)")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=run_status)
 
     export = verbs.add_parser("export", help="write the labeled rows and every label's provenance")
-    export.add_argument("project", metavar="PROJECT")
+    export.add_argument("project", metavar="PROJECT", help="project directory (made by 'alsim label init')")
     export.add_argument(
         "--out", default=None, metavar="FILE", help="CSV or parquet (default: PROJECT/export/labels.csv)"
     )
@@ -94,7 +94,7 @@ def add_parser(subparsers: Any) -> None:
         ("pull", "import the finished annotations of the Label Studio project"),
     ):
         sub = verbs.add_parser(verb, help=helptext)
-        sub.add_argument("project", metavar="PROJECT")
+        sub.add_argument("project", metavar="PROJECT", help="project directory (made by 'alsim label init')")
         sub.add_argument(
             "--url", default=os.environ.get("LABEL_STUDIO_URL"), help="Label Studio URL (default: $LABEL_STUDIO_URL)"
         )
