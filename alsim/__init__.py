@@ -24,8 +24,18 @@ _LAZY_EXPORTS = {"simulate": "alsim.loop", "load_result": "alsim.records", "Simu
 # Sub-packages reachable as attributes after a plain ``import alsim`` (``alsim.strategies.register_strategy``),
 # imported on first access for the same reason.
 _LAZY_SUBMODULES = (
-    "budget", "datasets", "experiments", "kernels", "learners", "metrics", "oracle", "reports", "stats",
-    "stopping", "strategies", "stream",
+    "budget",
+    "datasets",
+    "experiments",
+    "kernels",
+    "learners",
+    "metrics",
+    "oracle",
+    "reports",
+    "stats",
+    "stopping",
+    "strategies",
+    "stream",
 )
 
 

@@ -14,7 +14,13 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 
 __all__ = [
-    "command_line", "counted", "describe_type", "describe_value", "on_command_line", "pass_option", "pass_value",
+    "command_line",
+    "counted",
+    "describe_type",
+    "describe_value",
+    "on_command_line",
+    "pass_option",
+    "pass_value",
 ]
 
 _ON_COMMAND_LINE: ContextVar[bool] = ContextVar("alsim_on_command_line", default=False)

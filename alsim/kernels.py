@@ -226,8 +226,10 @@ def uncertainty_table(proba: npt.ArrayLike, measures: Sequence[str] = MEASURES) 
     unknown = [m for m in measures if not (isinstance(m, str) and m in MEASURES)] if is_sequence else []
     if not is_sequence or len(measures) == 0 or unknown:
         choices = ", ".join(repr(m) for m in MEASURES)
-        given = f"{_describe(unknown[0])} among them" if unknown else (
-            "an empty sequence" if is_sequence else _describe(measures)
+        given = (
+            f"{_describe(unknown[0])} among them"
+            if unknown
+            else ("an empty sequence" if is_sequence else _describe(measures))
         )
         raise InvalidParameterError(
             f"The 'measures' parameter of {function} must be a non-empty sequence of str among {{{choices}}}. "
@@ -491,4 +493,3 @@ def kmeans_pp(X: npt.ArrayLike, k: int, seed: SeedLike) -> npt.NDArray[np.int64]
     _check_not_empty(X, "(n_samples, n_features)", function, "X")
     k = _check_int(k, function, "k", 1, X.shape[0], "the number of rows of X")
     return _core.kmeans_pp(X, k, _seed_to_u64(seed, function))
-

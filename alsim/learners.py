@@ -76,9 +76,7 @@ _LEARNER_FACTORIES: dict[str, Callable[[int | None], Any]] = {
     "svm": lambda seed: SVC(probability=True, random_state=seed),
     "extra_trees": lambda seed: ExtraTreesClassifier(n_estimators=100, n_jobs=1, random_state=seed),
     "gradient_boosting": lambda seed: GradientBoostingClassifier(random_state=seed),
-    "mlp": lambda seed: MLPClassifier(
-        hidden_layer_sizes=(100,), max_iter=300, warm_start=True, random_state=seed
-    ),
+    "mlp": lambda seed: MLPClassifier(hidden_layer_sizes=(100,), max_iter=300, warm_start=True, random_state=seed),
     # Logistic loss gives predict_proba and partial_fit: the incremental learner for streams.
     "sgd": lambda seed: SGDClassifier(loss="log_loss", random_state=seed),
 }

@@ -102,8 +102,16 @@ def prepare_run_data(dataset: Any, test_size: Any, random_state: Any, caller: st
     if X_pool.shape[0] == 0 or y_test.size == 0:
         raise InvalidInputError(f"The dataset {dataset_description!r} has an empty pool or test set.")
     return RunData(
-        seed, split, dataset_description, test_size_used, X_pool, y_pool, X_test, y_test,
-        X_pool.shape[0], int(split.n_classes),
+        seed,
+        split,
+        dataset_description,
+        test_size_used,
+        X_pool,
+        y_pool,
+        X_test,
+        y_test,
+        X_pool.shape[0],
+        int(split.n_classes),
     )
 
 
@@ -427,12 +435,16 @@ def simulate(
     if label_budget is not None:
         label_budget = _check_int("label_budget", label_budget, initial_size)
     if cost_budget is not None and not (
-        isinstance(cost_budget, numbers.Real) and not isinstance(cost_budget, bool) and np.isfinite(cost_budget)
+        isinstance(cost_budget, numbers.Real)
+        and not isinstance(cost_budget, bool)
+        and np.isfinite(cost_budget)
         and cost_budget > 0
     ):
         raise _fail("cost_budget", "a positive float or None", cost_budget)
-    stop_set_size = min(DEFAULT_STOP_SET_SIZE, n_pool) if stop_set_size is None else _check_int(
-        "stop_set_size", stop_set_size, 0, n_pool
+    stop_set_size = (
+        min(DEFAULT_STOP_SET_SIZE, n_pool)
+        if stop_set_size is None
+        else _check_int("stop_set_size", stop_set_size, 0, n_pool)
     )
     committee_size = _check_int("committee_size", committee_size, 2)
     for flag_name, flag in (("record_cv", record_cv), ("progress", progress)):
@@ -526,16 +538,12 @@ def simulate(
     chosen = _initial_set(initial, X_pool, y_pool, n_classes, initial_size, streams.initial)
     select_seconds = time.perf_counter() - tick
     if cost_budget is not None and batch_costs(chosen).sum() > cost_budget:
-        raise _fail(
-            "cost_budget", f"at least the cost of the initial set ({batch_costs(chosen).sum():g})", cost_budget
-        )
+        raise _fail("cost_budget", f"at least the cost of the initial set ({batch_costs(chosen).sum():g})", cost_budget)
     selected_uncertainty: tuple[float | None, float | None] = (None, None)
     stop_reason = "pool_exhausted"
 
     while True:
-        answer = answerer.query(
-            chosen, y_pool, None if difficulty is None else difficulty[chosen], n_classes=n_classes
-        )
+        answer = answerer.query(chosen, y_pool, None if difficulty is None else difficulty[chosen], n_classes=n_classes)
         session.teach_codes(chosen, answer.labels, annotator="oracle", costs=answer.costs)
         batch_cost = float(answer.costs.sum())
         bar.update(chosen.size)

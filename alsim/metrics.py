@@ -201,9 +201,9 @@ def iter_runs(frame: pl.DataFrame, x: str, y: str) -> Iterator[Run]:
     Rounds sharing an ``x`` value (free labels leave the cumulative cost unchanged) are collapsed to the
     last of them, the model that had seen the most labels for that price.
     """
-    grouped = frame.group_by(
-        ["cell_id", *CONFIG_COLUMNS, "seed"], maintain_order=True
-    ).agg(pl.col(x), pl.col(y), pl.col("reference_accuracy").first())
+    grouped = frame.group_by(["cell_id", *CONFIG_COLUMNS, "seed"], maintain_order=True).agg(
+        pl.col(x), pl.col(y), pl.col("reference_accuracy").first()
+    )
     for row in grouped.iter_rows(named=True):
         xs = np.asarray(row[x], dtype=np.float64)
         ys = np.asarray(row[y], dtype=np.float64)
@@ -443,9 +443,7 @@ def aulc(
                         f"relative to it needs a positive value. Use relative_to_reference=False."
                     )
                 area /= run.reference_accuracy
-            rows.append(
-                (run.cell_id, *run.config, run.seed, run.reference_accuracy, low, high, area)
-            )
+            rows.append((run.cell_id, *run.config, run.seed, run.reference_accuracy, low, high, area))
     out = pl.DataFrame(
         rows,
         schema=["cell_id", *CONFIG_COLUMNS, "seed", "reference_accuracy", "x_low", "x_high", "aulc"],
@@ -454,9 +452,7 @@ def aulc(
     return _with_config_dtypes(out, frame).sort([*CONFIG_COLUMNS, "seed"])
 
 
-def summarize_over_seeds(
-    per_run: pl.DataFrame, value: str, *, confidence: float = 0.95
-) -> pl.DataFrame:
+def summarize_over_seeds(per_run: pl.DataFrame, value: str, *, confidence: float = 0.95) -> pl.DataFrame:
     """Mean, standard deviation and t-interval of a per-run column over the seeds of each configuration.
 
     Parameters

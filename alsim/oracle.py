@@ -123,7 +123,9 @@ class SimulatedOracle:
                 f"The 'n_annotators' parameter of SimulatedOracle must be an int >= 1. Got {n_annotators!r} instead."
             )
         self.n_annotators: int = int(n_annotators)
-        self.annotator_cost_factor: float = _check_real("annotator_cost_factor", annotator_cost_factor, 0.0, None, low_open=True)
+        self.annotator_cost_factor: float = _check_real(
+            "annotator_cost_factor", annotator_cost_factor, 0.0, None, low_open=True
+        )
         self.difficulty_scale: float = _check_real("difficulty_scale", difficulty_scale, 0.0, None)
         if random_state is not None and not isinstance(random_state, (numbers.Integral, np.random.Generator)):
             raise InvalidParameterError(
@@ -179,7 +181,9 @@ class SimulatedOracle:
             return float(cost)
         if isinstance(cost, Mapping):
             keys = list(cost)
-            if not keys or not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) and int(k) >= 0 for k in keys):
+            if not keys or not all(
+                isinstance(k, numbers.Integral) and not isinstance(k, bool) and int(k) >= 0 for k in keys
+            ):
                 raise InvalidParameterError(message)
             table = np.full(max(int(k) for k in keys) + 1, np.nan)
             for key, value in cost.items():
@@ -296,7 +300,9 @@ class SimulatedOracle:
         """
         proba = np.asarray(proba, dtype=np.float64)
         if proba.ndim != 2:
-            raise InvalidInputError(f"The 'proba' argument must be 2-d (n, n_classes). Got shape {proba.shape} instead.")
+            raise InvalidInputError(
+                f"The 'proba' argument must be 2-d (n, n_classes). Got shape {proba.shape} instead."
+            )
         if self.row_costs is not None:
             positions = None if indices is None else np.asarray(indices, dtype=np.int64)
             if positions is None or positions.shape != (proba.shape[0],):

@@ -63,17 +63,13 @@ def _check_alpha(alpha: float, func: str) -> float:
     return float(alpha)
 
 
-def _per_run_aulc(
-    results: pl.DataFrame, func: str, metric: str, x: str, relative_to_reference: bool
-) -> pl.DataFrame:
+def _per_run_aulc(results: pl.DataFrame, func: str, metric: str, x: str, relative_to_reference: bool) -> pl.DataFrame:
     if metric not in METRIC_CHOICES:
         raise InvalidParameterError(
             f"The 'metric' parameter of {func} must be one of {list(METRIC_CHOICES)}. Got {metric!r} instead."
         )
     if x not in X_CHOICES:
-        raise InvalidParameterError(
-            f"The 'x' parameter of {func} must be one of {list(X_CHOICES)}. Got {x!r} instead."
-        )
+        raise InvalidParameterError(f"The 'x' parameter of {func} must be one of {list(X_CHOICES)}. Got {x!r} instead.")
     validate_results(results, func, signals=(x, metric))
     return aulc(results, metric=metric, x=x, relative_to_reference=relative_to_reference)
 
@@ -180,9 +176,7 @@ def paired_tests(
     base = per_run.filter(pl.col("strategy") == baseline).select(
         *CONTEXT_COLUMNS, "seed", pl.col("aulc").alias("baseline_aulc")
     )
-    paired = per_run.filter(pl.col("strategy") != baseline).join(
-        base, on=[*CONTEXT_COLUMNS, "seed"], how="inner"
-    )
+    paired = per_run.filter(pl.col("strategy") != baseline).join(base, on=[*CONTEXT_COLUMNS, "seed"], how="inner")
     rows = []
     too_few = []
     for config, group in paired.sort("seed").group_by(list(CONFIG_COLUMNS), maintain_order=True):
@@ -248,8 +242,7 @@ def win_tie_loss(tests: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in (*CONFIG_COLUMNS, "outcome") if c not in tests.columns]
     if missing:
         raise InvalidInputError(
-            f"The 'tests' frame given to win_tie_loss lacks the columns {missing}; pass the output of "
-            f"paired_tests."
+            f"The 'tests' frame given to win_tie_loss lacks the columns {missing}; pass the output of paired_tests."
         )
     keys = [*SETTING_COLUMNS, "strategy"]
     return (
@@ -563,9 +556,7 @@ def seed_stability(
                 sample = _average_rank_vector(cube[:, :, subset].mean(axis=2))
                 taus[i] = _kendall_tau(sample, full)
                 identical += bool(np.array_equal(sps.rankdata(sample), sps.rankdata(full)))
-            rows.append(
-                (*setting, n, len(subsets), float(taus.mean()), float(taus.min()), identical / len(subsets))
-            )
+            rows.append((*setting, n, len(subsets), float(taus.mean()), float(taus.min()), identical / len(subsets)))
     schema: dict[str, Any] = {
         **{c: per_run.schema[c] for c in SETTING_COLUMNS},
         "n_seeds": pl.Int64,

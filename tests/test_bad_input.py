@@ -173,8 +173,9 @@ def test_a_directory_or_binary_file_as_config_is_one_line(tmp_path, kind, capsys
 def test_sizes_larger_than_a_pool_are_refused_before_running(tmp_path):
     from alsim.experiments import check_dataset_sizes, parse_config
 
-    config = parse_config({"name": "x", "datasets": ["openml:61"], "strategies": ["random"], "seeds": [0],
-                           "stop_set_size": 500})
+    config = parse_config(
+        {"name": "x", "datasets": ["openml:61"], "strategies": ["random"], "seeds": [0], "stop_set_size": 500}
+    )
     with pytest.raises(ConfigError, match=r"'stop_set_size' = 500 is larger than the pool of 'openml:61' \(105"):
         check_dataset_sizes(config)
     with pytest.raises(ConfigError, match="stop_set_size"):

@@ -242,11 +242,23 @@ def test_table_shows_ratios_baseline_change_and_status() -> None:
     measured = gate.measurements_from_json(_report(("top_k/medium", 2.6e-4, 4e-4, 1e-4), slowed=True))
     table = gate.format_table(gate.compare(measured, BASELINE, tolerance=0.25), tolerance=0.25)
     header, _, row = table.splitlines()[:3]
-    assert header.split() == [
-        "kernel", "size", "median", "vs", "numpy", "vs", "read", "baseline", "change", "status"
+    assert header.split() == ["kernel", "size", "median", "vs", "numpy", "vs", "read", "baseline", "change", "status"]
+    assert row.split() == [
+        "top_k",
+        "(slowed)",
+        "medium",
+        "260",
+        "us",
+        "0.650",
+        "2.60",
+        "0.500",
+        "/",
+        "2.00",
+        "+30%",
+        "/",
+        "+30%",
+        "REGRESSED",
     ]
-    assert row.split() == ["top_k", "(slowed)", "medium", "260", "us", "0.650", "2.60", "0.500", "/", "2.00",
-                           "+30%", "/", "+30%", "REGRESSED"]
     assert "1 cases, 1 regressed, 0 inconclusive (tolerance 25% on the ratio to numpy, 50% on the ratio to" in table
 
 
@@ -305,12 +317,16 @@ def test_a_timed_baseline_holds_only_on_its_machine(tmp_path: Path) -> None:
 
 def test_a_schema_1_baseline_judges_no_machine_but_keeps_its_instruction_counts(tmp_path: Path) -> None:
     path = tmp_path / "old.json"
-    path.write_text(json.dumps({
-        "schema": 1,
-        "machine": {"processor": "x86_64", "cpu_count": os.cpu_count(), "numpy": "2.4.6"},
-        "entries": BASELINE,
-        "instruction_entries": BASELINE,
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "schema": 1,
+                "machine": {"processor": "x86_64", "cpu_count": os.cpu_count(), "numpy": "2.4.6"},
+                "entries": BASELINE,
+                "instruction_entries": BASELINE,
+            }
+        )
+    )
     baseline = gate.read_baseline(path)
     entries, note = baseline.timed_for(machine.fingerprint())
     assert entries is None and note is not None and "no baseline for this machine" in note
@@ -466,8 +482,9 @@ def test_gate_passes_the_normal_build_and_fails_a_slowed_kernel(tmp_path: Path) 
     assert [row["status"] for row in report["rows"]] == ["no baseline"]
     assert report["notes"][0].startswith("no baseline for this machine")
     # Record one here, then gate against it.
-    code, _, table = _run_cli(tmp_path, "record", env, "--kernels", "vote_entropy", "--baseline", str(baseline),
-                              "--update-baseline")
+    code, _, table = _run_cli(
+        tmp_path, "record", env, "--kernels", "vote_entropy", "--baseline", str(baseline), "--update-baseline"
+    )
     assert code == 0, table
     options = ("--kernels", "vote_entropy", "--tolerance", "0.5", "--read-tolerance", "1.0")
     options += ("--baseline", str(baseline))

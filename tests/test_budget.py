@@ -36,11 +36,30 @@ def team_csv(tmp_path_factory):
 def test_cli_answers_with_intervals_savings_and_files(team_csv, tmp_path, capsys):
     path, n_labeled, mean_cost = team_csv
     out = tmp_path / "budget"
-    code = main([
-        "budget", str(path), "--label", "label", "--target", "0.8", "--cost-column", "cost",
-        "--strategies", "margin", "--seeds", "3", "--bootstrap", "20", "--jobs", "1", "--out", str(out),
-        "--json", "--no-progress",
-    ])
+    code = main(
+        [
+            "budget",
+            str(path),
+            "--label",
+            "label",
+            "--target",
+            "0.8",
+            "--cost-column",
+            "cost",
+            "--strategies",
+            "margin",
+            "--seeds",
+            "3",
+            "--bootstrap",
+            "20",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["labeled_rows_available"] == n_labeled  # unlabeled rows are not used
@@ -64,8 +83,16 @@ def test_cli_answers_with_intervals_savings_and_files(team_csv, tmp_path, capsys
 
 def test_unreachable_target_is_said_with_its_probability(tmp_path):
     estimate = estimate_budget(
-        "openml:61", target=1.0, strategies=["margin"], n_seeds=2, n_boot=20, jobs=1, progress=False,
-        batch_size=10, max_labels=400, out_dir=tmp_path,
+        "openml:61",
+        target=1.0,
+        strategies=["margin"],
+        n_seeds=2,
+        n_boot=20,
+        jobs=1,
+        progress=False,
+        batch_size=10,
+        max_labels=400,
+        out_dir=tmp_path,
     )
     answer = estimate.answer()
     iris_margin = estimate.estimate("margin").labels
@@ -114,10 +141,18 @@ def _synthetic_results(n_seeds: int = 6) -> pl.DataFrame:
     for strategy, scale in (("random", 0.6), ("margin", 0.45)):
         for seed in range(n_seeds):
             accuracy = 0.93 - scale * labels**-0.4 + rng.normal(0, 0.004, labels.size)
-            frames.append(pl.DataFrame({
-                "dataset": "synthetic", "strategy": strategy, "seed": seed,
-                "round": np.arange(labels.size), "n_labeled": labels, "accuracy": accuracy,
-            }))
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "dataset": "synthetic",
+                        "strategy": strategy,
+                        "seed": seed,
+                        "round": np.arange(labels.size),
+                        "n_labeled": labels,
+                        "accuracy": accuracy,
+                    }
+                )
+            )
     return pl.concat(frames)
 
 

@@ -48,14 +48,22 @@ def majority_baseline(dataset, *, batch_size, label_budget=None, random_state=0,
         majority = np.bincount(seen, minlength=len(classes)).argmax()
         row = dict.fromkeys(RECORD_SCHEMA)
         row.update(
-            round=round_, n_labeled=n_labeled, cost=float(n_labeled), batch_cost=float(batch_size),
-            accuracy=float(np.mean(codes == majority)), fit_seconds=time.perf_counter(),
-            selected=order[n_labeled - batch_size:n_labeled].tolist(), n_unlabeled=len(codes) - n_labeled,
+            round=round_,
+            n_labeled=n_labeled,
+            cost=float(n_labeled),
+            batch_cost=float(batch_size),
+            accuracy=float(np.mean(codes == majority)),
+            fit_seconds=time.perf_counter(),
+            selected=order[n_labeled - batch_size : n_labeled].tolist(),
+            n_unlabeled=len(codes) - n_labeled,
         )
         rows.append(row)
     records = pl.DataFrame(rows, schema=RECORD_SCHEMA)
-    metadata = {"dataset": dataset.name, "reference_accuracy": float(np.bincount(codes).max() / len(codes)),
-                "seed": random_state}
+    metadata = {
+        "dataset": dataset.name,
+        "reference_accuracy": float(np.bincount(codes).max() / len(codes)),
+        "seed": random_state,
+    }
     return SimulationResult(records, config={"batch_size": batch_size}, metadata=metadata)
 
 
@@ -186,8 +194,14 @@ def test_cell_ids_are_stable_and_only_depend_on_the_cell():
     ids = {cell.describe(): cell.cell_id for cell in cells}
     # Pinned: a change here orphans every stored result, so it must be deliberate (bump _CELL_SCHEMA).
     assert ids["openml:61 random logreg b=5 seed=0"] == "845accbe78aa9df2"
-    renamed = _config(name="other", description="words", datasets=["openml:187", "openml:061"],
-                      strategies=["margin", "random"], seeds=[2, 1, 0, 7], n_seeds=None)
+    renamed = _config(
+        name="other",
+        description="words",
+        datasets=["openml:187", "openml:061"],
+        strategies=["margin", "random"],
+        seeds=[2, 1, 0, 7],
+        n_seeds=None,
+    )
     renamed_ids = {cell.describe(): cell.cell_id for cell in expand_cells(renamed)}
     assert all(renamed_ids[label] == cell_id for label, cell_id in ids.items())
     changed = {cell.cell_id for cell in expand_cells(_config(budget={"labels": 31}))}
@@ -219,14 +233,19 @@ def test_cell_lock_is_exclusive_and_dies_with_its_holder(tmp_path):
     assert not store.lock_path(cell_id).exists()
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from alsim.experiments.store import CellStore
             lock = CellStore({str(tmp_path)!r}).try_lock({cell_id!r})
             print("held" if lock else "busy", flush=True)
             time.sleep(60)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -262,8 +281,16 @@ def test_rerun_skips_finished_cells_and_results_have_the_cell_columns(tmp_path):
     assert second.ok and second.n_completed == 0 and second.n_already_done == 12
 
     frame = load_results(tmp_path)
-    assert frame.columns[:8] == ["cell_id", "dataset", "dataset_spec", "strategy", "learner", "batch_size",
-                                 "seed", "reference_accuracy"]
+    assert frame.columns[:8] == [
+        "cell_id",
+        "dataset",
+        "dataset_spec",
+        "strategy",
+        "learner",
+        "batch_size",
+        "seed",
+        "reference_accuracy",
+    ]
     assert set(frame["dataset"]) == {"iris", "wine"}
     assert frame.select("cell_id", "round").is_duplicated().sum() == 0
     assert frame.equals(frame.sort("cell_id", "round"))
@@ -282,8 +309,7 @@ def test_job_count_does_not_change_results(tmp_path):
 def test_failing_cell_is_recorded_the_rest_go_on_and_a_rerun_retries_it(tmp_path):
     table = tmp_path / "one_class.csv"
     table.write_text("x,y\n" + "".join(f"{i},same\n" for i in range(40)))
-    config = _config(datasets=["openml:61", {"spec": str(table), "label": "y"}], strategies=["random"],
-                     n_seeds=2)
+    config = _config(datasets=["openml:61", {"spec": str(table), "label": "y"}], strategies=["random"], n_seeds=2)
     out = tmp_path / "out"
     summary = run_experiment(config, out, jobs=1, progress=False, simulate=majority_baseline)
     assert not summary.ok and summary.n_completed == 2 and summary.n_failed == 2
@@ -311,8 +337,7 @@ def test_resuming_accepts_nested_grids_and_refuses_unrelated_ones(tmp_path):
     assert load_config(tmp_path / "experiment.toml").name == "more seeds"
 
     with pytest.raises(ConfigError, match="new --out directory") as info:
-        run_experiment(_config(budget={"labels": 20}), tmp_path, jobs=1, progress=False,
-                       simulate=majority_baseline)
+        run_experiment(_config(budget={"labels": 20}), tmp_path, jobs=1, progress=False, simulate=majority_baseline)
     assert "'tiny'" in str(info.value) and "shares only 0" in str(info.value)
 
 

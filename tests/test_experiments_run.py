@@ -49,7 +49,12 @@ def _alsim_run(config_path: Path, out: Path, *options: str) -> subprocess.Popen[
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
         [sys.executable, "-m", "alsim", "run", str(config_path), "--out", str(out), "--no-progress", *options],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -97,8 +102,9 @@ def test_results_are_the_engine_results_with_cell_columns(tmp_path):
     config = parse_config({**TINY, "datasets": ["openml:61"], "strategies": ["margin"], "n_seeds": 1})
     run_experiment(config, tmp_path, jobs=1, progress=False)
     frame = load_results(tmp_path)
-    direct = alsim.simulate("openml:61", strategy="margin", batch_size=5, label_budget=25, initial_size=10,
-                            random_state=0)
+    direct = alsim.simulate(
+        "openml:61", strategy="margin", batch_size=5, label_budget=25, initial_size=10, random_state=0
+    )
     assert _comparable(frame.drop(frame.columns[:8])).equals(_comparable(direct.records))
     assert frame["dataset"].unique().to_list() == ["iris"]
     assert frame["reference_accuracy"][0] == pytest.approx(direct.metadata["reference_accuracy"])
@@ -144,7 +150,9 @@ def test_failing_cell_is_listed_and_the_exit_status_is_non_zero(tmp_path):
     single_class = tmp_path / "single_class.csv"
     single_class.write_text("x1,x2,y\n" + "".join(f"{i},{i % 7},only\n" for i in range(60)))
     config_path = _write_config(
-        tmp_path, datasets=["openml:61", {"spec": str(single_class), "label": "y"}], strategies=["margin"],
+        tmp_path,
+        datasets=["openml:61", {"spec": str(single_class), "label": "y"}],
+        strategies=["margin"],
         n_seeds=1,
     )
     out = tmp_path / "out"
@@ -159,8 +167,9 @@ def test_failing_cell_is_listed_and_the_exit_status_is_non_zero(tmp_path):
 
 def test_bad_config_exits_with_status_two_and_names_the_key(tmp_path):
     config_path = tmp_path / "bad.toml"
-    config_path.write_text('name = "x"\ndatasets = ["openml:61"]\nstrategies = ["margin"]\nseeds = [0]\n'
-                           '[budget]\nlabel = 10\n')
+    config_path.write_text(
+        'name = "x"\ndatasets = ["openml:61"]\nstrategies = ["margin"]\nseeds = [0]\n[budget]\nlabel = 10\n'
+    )
     process = _alsim_run(config_path, tmp_path / "out")
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 2
@@ -170,8 +179,9 @@ def test_bad_config_exits_with_status_two_and_names_the_key(tmp_path):
 def test_one_cell_of_the_cc18_grid_runs(tmp_path):
     cc18 = load_config(REPO / "experiments" / "cc18.toml")
     balance_scale = next(d for d in cc18.datasets if d.spec == "openml:11")
-    one_cell = cc18.model_copy(update={"datasets": [balance_scale], "strategies": ["margin"], "seeds": [0],
-                                       "n_seeds": None})
+    one_cell = cc18.model_copy(
+        update={"datasets": [balance_scale], "strategies": ["margin"], "seeds": [0], "n_seeds": None}
+    )
     summary = run_experiment(one_cell, tmp_path, jobs=1, progress=False)
     assert summary.ok and summary.n_completed == 1
     frame = load_results(tmp_path)
@@ -184,15 +194,16 @@ def test_cli_joins_a_running_dask_cluster(tmp_path):
 
     config_path = _write_config(tmp_path, strategies=["margin"])
     run_experiment(load_config(config_path), tmp_path / "inline", jobs=1, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         process = _alsim_run(config_path, tmp_path / "dask", "--scheduler", cluster.scheduler_address)
         stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert _comparable(load_results(tmp_path / "inline")).equals(_comparable(load_results(tmp_path / "dask")))
 
 
-USER_STRATEGY = '''
+USER_STRATEGY = """
 from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 
 
@@ -200,7 +211,7 @@ from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 class LowestIndexFirst(QueryStrategy):
     def select(self, state, batch_size, random_state):
         return state.unlabeled[: check_batch_size(state, batch_size)]
-'''
+"""
 
 
 @pytest.mark.slow

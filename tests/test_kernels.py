@@ -153,7 +153,9 @@ def test_uncertainty_table_columns_are_the_single_measure_scores(
         assert table.dtype == np.float64 and table.shape == (n, len(measures))
         for j, measure in enumerate(measures):
             # Bit for bit: the loop's records and the strategies read the table instead of the scores.
-            np.testing.assert_array_equal(table[:, j].view(np.uint64), kernels.uncertainty_scores(proba, measure).view(np.uint64))
+            np.testing.assert_array_equal(
+                table[:, j].view(np.uint64), kernels.uncertainty_scores(proba, measure).view(np.uint64)
+            )
     np.testing.assert_array_equal(kernels.uncertainty_table(proba), kernels.uncertainty_table(proba, MEASURES))
 
 
@@ -287,7 +289,9 @@ def test_k_center_seed_controls_first_pick_only_without_labels() -> None:
     np.testing.assert_array_equal(from_generator, kernels.k_center_greedy(X, None, 5, seed=np.random.default_rng(1)))
     firsts = {int(kernels.k_center_greedy(X, None, 1, seed=s)[0]) for s in range(30)}
     assert len(firsts) > 10
-    np.testing.assert_array_equal(kernels.k_center_greedy(X, [3], 4, seed=1), kernels.k_center_greedy(X, [3], 4, seed=2))
+    np.testing.assert_array_equal(
+        kernels.k_center_greedy(X, [3], 4, seed=1), kernels.k_center_greedy(X, [3], 4, seed=2)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -295,7 +299,11 @@ def test_k_center_seed_controls_first_pick_only_without_labels() -> None:
 
 
 committee_cases = st.tuples(
-    st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 50), st.integers(1, 7), st.sampled_from([np.int32, np.int64])
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 12),
+    st.integers(1, 50),
+    st.integers(1, 7),
+    st.sampled_from([np.int32, np.int64]),
 )
 
 
@@ -307,7 +315,9 @@ def test_vote_entropy_and_pairwise_disagreement_match_numpy(case: tuple[int, int
     for array in layouts(votes):
         np.testing.assert_allclose(kernels.vote_entropy(array, c), ref_vote_entropy(votes, c), rtol=1e-12, atol=1e-14)
         if m >= 2:
-            np.testing.assert_allclose(kernels.pairwise_disagreement(array), ref_pairwise(votes), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(
+                kernels.pairwise_disagreement(array), ref_pairwise(votes), rtol=1e-12, atol=1e-14
+            )
 
 
 @SETTINGS
@@ -328,7 +338,9 @@ def test_committee_kernels_at_scale() -> None:
     votes = rng.integers(0, 10, size=(10, 30_000))
     np.testing.assert_allclose(kernels.vote_entropy(votes, 10), ref_vote_entropy(votes, 10), rtol=1e-12, atol=1e-14)
     member_proba = rng.dirichlet(np.ones(10), size=(10, 30_000))
-    np.testing.assert_allclose(kernels.consensus_kl(member_proba), ref_consensus_kl(member_proba), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        kernels.consensus_kl(member_proba), ref_consensus_kl(member_proba), rtol=1e-10, atol=1e-12
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -118,7 +118,11 @@ def test_bad_probabilities(function: Callable[..., Any], proba: np.ndarray, matc
         (lambda: kernels.k_center_greedy(X, [0.0, 1.0], 1), InvalidDtypeError, "labeled"),
         (lambda: kernels.k_center_greedy(X, np.array([True, False]), 1), InvalidDtypeError, "labeled"),
         # committee shapes and votes
-        (lambda: kernels.consensus_kl([P, P[:, :2] / P[:, :2].sum(1, keepdims=True)]), InvalidInputError, "member_proba"),
+        (
+            lambda: kernels.consensus_kl([P, P[:, :2] / P[:, :2].sum(1, keepdims=True)]),
+            InvalidInputError,
+            "member_proba",
+        ),
         (lambda: kernels.consensus_kl([P, P[:2]]), InvalidInputError, "member_proba"),
         (lambda: kernels.consensus_kl(np.stack([P, with_value(P, (1, 1), -0.1)])), InvalidInputError, "member_proba"),
         (lambda: kernels.vote_entropy(VOTES, 2), InvalidInputError, "votes"),

@@ -24,13 +24,21 @@ from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 
 def _split(n_pool: int = 200, n_test: int = 90, n_classes: int = 3, seed: int = 0) -> Split:
     X, y = make_classification(
-        n_samples=n_pool + n_test, n_features=6, n_informative=4, n_redundant=0, n_classes=n_classes,
+        n_samples=n_pool + n_test,
+        n_features=6,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=n_classes,
         random_state=seed,
     )
     return Split(
-        X_pool=X[:n_pool], y_pool=y[:n_pool].astype(np.int64), X_test=X[n_pool:], y_test=y[n_pool:].astype(np.int64),
+        X_pool=X[:n_pool],
+        y_pool=y[:n_pool].astype(np.int64),
+        X_test=X[n_pool:],
+        y_test=y[n_pool:].astype(np.int64),
         classes=np.array([f"c{i}" for i in range(n_classes)], dtype=object),
-        feature_names=[f"x{i}" for i in range(6)], dataset_name="synthetic",
+        feature_names=[f"x{i}" for i in range(6)],
+        dataset_name="synthetic",
     )
 
 
@@ -66,7 +74,9 @@ def test_records_have_the_contract_schema(result):
 def test_signals_follow_their_definitions(split):
     # gaussian_nb has no warm start and no randomness, so each round's model can be refitted here from the
     # recorded batches and every signal recomputed from its definition in the records contract.
-    run = alsim.simulate(split, strategy="margin", learner="gaussian_nb", batch_size=10, label_budget=50, random_state=2)
+    run = alsim.simulate(
+        split, strategy="margin", learner="gaussian_nb", batch_size=10, label_budget=50, random_state=2
+    )
     records = run.records
     stop_set = np.array(run.metadata["stop_set"])
     batches = [np.array(batch) for batch in records["selected"].to_list()]
@@ -78,7 +88,9 @@ def test_signals_follow_their_definitions(split):
         else:
             # the previous model (the one that chose the batch) against the labels just bought
             chosen_proba = previous_proba[batch]
-            assert row["selected_accuracy"] == pytest.approx(np.mean(chosen_proba.argmax(axis=1) == split.y_pool[batch]))
+            assert row["selected_accuracy"] == pytest.approx(
+                np.mean(chosen_proba.argmax(axis=1) == split.y_pool[batch])
+            )
             assert row["selected_mean_uncertainty"] == pytest.approx(np.mean(1 - chosen_proba.max(axis=1)))
             assert row["selected_max_uncertainty"] == pytest.approx(np.max(1 - chosen_proba.max(axis=1)))
         labeled = np.concatenate(batches[: t + 1])
@@ -123,9 +135,16 @@ def test_same_seed_gives_identical_records_and_another_seed_does_not(split, resu
 
 def test_same_seed_is_identical_with_every_source_of_randomness(split):
     # committee bootstraps, random picks mixed into the base, noisy annotators with ties, seeded cold start
-    params = dict(strategy="epsilon_qbc_vote_entropy", strategy_params={"epsilon": 0.3}, initial="kmeans_pp",
-                  learner="gaussian_nb",
-                  oracle={"noise_rate": 0.2, "n_annotators": 2}, batch_size=8, label_budget=40, random_state=11)
+    params = dict(
+        strategy="epsilon_qbc_vote_entropy",
+        strategy_params={"epsilon": 0.3},
+        initial="kmeans_pp",
+        learner="gaussian_nb",
+        oracle={"noise_rate": 0.2, "n_annotators": 2},
+        batch_size=8,
+        label_budget=40,
+        random_state=11,
+    )
     first, second = alsim.simulate(split, **params), alsim.simulate(split, **params)
     assert first.records.drop(TIMING_COLUMNS).equals(second.records.drop(TIMING_COLUMNS))
 
@@ -177,11 +196,15 @@ def test_cost_budget_is_honoured_and_the_last_batch_trimmed(split):
 
 def test_per_class_costs_keyed_by_class_label(split):
     # A grid config's TOML table has string keys: the labels of Split.classes stand for their codes.
-    by_label = alsim.simulate(split, strategy="random", label_budget=30, oracle={"cost": {"c0": 1.0, "c1": 2.0, "c2": 3.0}})
+    by_label = alsim.simulate(
+        split, strategy="random", label_budget=30, oracle={"cost": {"c0": 1.0, "c1": 2.0, "c2": 3.0}}
+    )
     by_code = alsim.simulate(split, strategy="random", label_budget=30, oracle={"cost": [1.0, 2.0, 3.0]})
     assert by_label.records.drop(TIMING_COLUMNS).equals(by_code.records.drop(TIMING_COLUMNS))
     assert by_label.config["oracle"]["cost"] == [1.0, 2.0, 3.0]
-    with pytest.raises(InvalidParameterError, match=r"unknown class label\(s\) \['c9'\]; valid labels: \['c0', 'c1', 'c2'\]"):
+    with pytest.raises(
+        InvalidParameterError, match=r"unknown class label\(s\) \['c9'\]; valid labels: \['c0', 'c1', 'c2'\]"
+    ):
         alsim.simulate(split, oracle={"cost": {"c0": 1.0, "c1": 2.0, "c9": 3.0}})
 
 
@@ -192,7 +215,11 @@ def test_cost_budget_smaller_than_the_initial_set_is_an_error(split):
 
 def test_annotators_multiply_the_cost(split):
     result = alsim.simulate(
-        split, strategy="random", label_budget=20, oracle=SimulatedOracle(n_annotators=3, noise_rate=0.1), random_state=0
+        split,
+        strategy="random",
+        label_budget=20,
+        oracle=SimulatedOracle(n_annotators=3, noise_rate=0.1),
+        random_state=0,
     )
     assert result.records["cost"].to_list() == [30.0, 60.0]
     assert result.config["oracle"]["n_annotators"] == 3
@@ -209,8 +236,13 @@ def test_difficulty_costs_vary_and_cost_strategy_runs(split):
 
 def test_heavy_label_noise_with_one_initial_label_does_not_crash(split):
     result = alsim.simulate(
-        split, strategy="qbc_vote_entropy", initial_size=1, batch_size=2, label_budget=9,
-        oracle={"noise_rate": 0.5}, random_state=0,
+        split,
+        strategy="qbc_vote_entropy",
+        initial_size=1,
+        batch_size=2,
+        label_budget=9,
+        oracle={"noise_rate": 0.5},
+        random_state=0,
     )
     assert result.records["n_labeled"].to_list() == [1, 3, 5, 7, 9]
 
@@ -318,10 +350,26 @@ def test_scores_match_scikit_learn():
 
 def test_cli_simulate_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main([
-        "simulate", "--dataset", "openml:61", "--strategy", "margin", "--seed", "0", "--out", str(out),
-        "--budget", "30", "--batch-size", "5", "--noise", "0.05", "--no-progress",
-    ])
+    code = main(
+        [
+            "simulate",
+            "--dataset",
+            "openml:61",
+            "--strategy",
+            "margin",
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+            "--budget",
+            "30",
+            "--batch-size",
+            "5",
+            "--noise",
+            "0.05",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "final accuracy" in printed and "reference accuracy" in printed and "labels 30" in printed
@@ -351,8 +399,15 @@ def test_per_row_costs_are_charged_and_seen_by_cost_aware_strategies():
     split = split_dataset(load_dataset("openml:61"), test_size=0.3, random_state=0)
     assert split.pool_rows is not None and split.pool_rows.size == split.y_pool.size
     costs = np.where(np.arange(split.y_pool.size) % 2 == 0, 1.0, 100.0)
-    result = alsim.simulate(split, strategy="cost_margin", batch_size=5, initial_size=5, label_budget=30,
-                            oracle={"row_costs": costs.tolist()}, random_state=0)
+    result = alsim.simulate(
+        split,
+        strategy="cost_margin",
+        batch_size=5,
+        initial_size=5,
+        label_budget=30,
+        oracle={"row_costs": costs.tolist()},
+        random_state=0,
+    )
     picked = np.concatenate(result.records["selected"].to_list()[1:])
     assert np.all(costs[picked] == 1.0)  # every cheap row is worth more per unit of cost here
     assert result.records["cost"][-1] == pytest.approx(result.records["batch_cost"].sum())

@@ -242,7 +242,11 @@ def test_bad_input_is_named():
     with pytest.raises(InvalidDtypeError, match="polars.DataFrame"):
         metrics.aulc(frame.to_pandas())
     with pytest.raises(InvalidInputError, match="'accuracy' column.*2 null or NaN"):
-        metrics.aulc(frame.with_columns(pl.when(pl.col("round") == 2).then(float("nan")).otherwise(pl.col("accuracy")).alias("accuracy")))
+        metrics.aulc(
+            frame.with_columns(
+                pl.when(pl.col("round") == 2).then(float("nan")).otherwise(pl.col("accuracy")).alias("accuracy")
+            )
+        )
     with pytest.raises(InvalidInputError, match="empty"):
         metrics.aulc(frame.clear())
     with pytest.raises(InvalidParameterError, match="'metric' parameter of aulc must be one of"):

@@ -36,8 +36,10 @@ def _write_cells(directory: Path, frame: pl.DataFrame) -> list[Path]:
     for (cell_name,), run in frame.group_by(["cell_id"], maintain_order=True):
         first = run.row(0, named=True)
         records = pl.DataFrame(
-            {name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
-             for name in RECORD_SCHEMA}
+            {
+                name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
+                for name in RECORD_SCHEMA
+            }
         ).cast(RECORD_SCHEMA)
         cell_id = hashlib.sha256(str(cell_name).encode()).hexdigest()[:16]
         cell = {k: first[k] for k in ("strategy", "learner", "batch_size", "seed")}
@@ -46,17 +48,22 @@ def _write_cells(directory: Path, frame: pl.DataFrame) -> list[Path]:
         SimulationResult(
             records=records,
             config={"strategy": first["strategy"]},
-            metadata={"cell": cell, "cell_id": cell_id, "dataset": first["dataset"],
-                      "reference_accuracy": first["reference_accuracy"], "seed": first["seed"]},
+            metadata={
+                "cell": cell,
+                "cell_id": cell_id,
+                "dataset": first["dataset"],
+                "reference_accuracy": first["reference_accuracy"],
+                "seed": first["seed"],
+            },
         ).save(path)
         paths.append(path)
     return paths
 
 
-MARKER_MODULE = '''
+MARKER_MODULE = """
 from pathlib import Path
 Path({marker!r}).write_text("imported")
-'''
+"""
 
 
 @pytest.fixture()
@@ -69,7 +76,8 @@ def hostile_run(tmp_path, monkeypatch):
     out = tmp_path / "received"
     out.mkdir()
     (out / "payload_r15.py").write_text(MARKER_MODULE.format(marker=str(marker)))
-    (out / "experiment.toml").write_text(textwrap.dedent("""\
+    (out / "experiment.toml").write_text(
+        textwrap.dedent("""\
         name = "received"
         imports = ["payload_r15"]
         datasets = ["openml:61"]
@@ -77,9 +85,14 @@ def hostile_run(tmp_path, monkeypatch):
         n_seeds = 3
         [budget]
         labels = 60
-    """))
-    _write_cells(out, synthetic_results(datasets=("iris", "wine"), seeds=(0, 1, 2),
-                                       speeds={"random": 1.0, "margin": 1.5, "entropy": 1.4}))
+    """)
+    )
+    _write_cells(
+        out,
+        synthetic_results(
+            datasets=("iris", "wine"), seeds=(0, 1, 2), speeds={"random": 1.0, "margin": 1.5, "entropy": 1.4}
+        ),
+    )
     # The module would be importable from the directory itself and from the working directory.
     monkeypatch.chdir(out)
     monkeypatch.delitem(sys.modules, "payload_r15", raising=False)
@@ -116,7 +129,7 @@ def test_a_config_with_imports_needs_the_explicit_choice(hostile_run, tmp_path, 
     assert not marker.exists() and not (tmp_path / "new").exists()
 
 
-USER_STRATEGY = '''
+USER_STRATEGY = """
 from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 
 
@@ -124,7 +137,7 @@ from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 class LowestIndexFirst(QueryStrategy):
     def select(self, state, batch_size, random_state):
         return state.unlabeled[: check_batch_size(state, batch_size)]
-'''
+"""
 
 
 @pytest.mark.slow
@@ -133,7 +146,8 @@ def test_alsim_run_finds_a_module_next_to_the_config_with_allow_imports(tmp_path
     lab = tmp_path / "lab"
     lab.mkdir()
     (lab / "lab_strategies_r15.py").write_text(USER_STRATEGY)
-    (lab / "grid.toml").write_text(textwrap.dedent("""\
+    (lab / "grid.toml").write_text(
+        textwrap.dedent("""\
         name = "mine"
         imports = ["lab_strategies_r15"]
         datasets = ["openml:61"]
@@ -142,11 +156,21 @@ def test_alsim_run_finds_a_module_next_to_the_config_with_allow_imports(tmp_path
         n_seeds = 2
         [budget]
         labels = 20
-    """))
+    """)
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     script = Path(sys.executable).with_name("alsim")
-    command = [str(script), "run", str(lab / "grid.toml"), "--out", str(tmp_path / "out"), "--jobs", "2",
-               "--no-progress", "--allow-imports"]
+    command = [
+        str(script),
+        "run",
+        str(lab / "grid.toml"),
+        "--out",
+        str(tmp_path / "out"),
+        "--jobs",
+        "2",
+        "--no-progress",
+        "--allow-imports",
+    ]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert set(load_results(tmp_path / "out")["strategy"]) == {"lowest_index_first_r15", "random"}
@@ -154,8 +178,14 @@ def test_alsim_run_finds_a_module_next_to_the_config_with_allow_imports(tmp_path
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     # The report of that directory runs without importing anything (the strategy name is just text).
-    report = subprocess.run([str(script), "report", str(tmp_path / "out"), "--no-progress"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=300)
+    report = subprocess.run(
+        [str(script), "report", str(tmp_path / "out"), "--no-progress"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert report.returncode == 0, report.stderr
 
 
@@ -220,8 +250,9 @@ def test_report_markdown_carries_no_raw_html_from_names_or_title(tmp_path):
 
     frame = synthetic_results(datasets=("<script>alert(1)</script>", "wine"), seeds=(0, 1, 2))
     frame = frame.with_columns(pl.col("strategy").replace({"coreset": "<img src=x onerror=alert(2)>"}))
-    path = write_report(frame, tmp_path / "report", n_subsamples=3,
-                        title="Report <script>alert(3)</script> [x](javascript:alert(4))")
+    path = write_report(
+        frame, tmp_path / "report", n_subsamples=3, title="Report <script>alert(3)</script> [x](javascript:alert(4))"
+    )
     markdown = path.read_text()
     html_text = path.with_suffix(".html").read_text()
     for text in (markdown, html_text):
@@ -241,8 +272,7 @@ def test_grid_completeness_counts_the_configured_grid_without_validating_it(host
 
 def test_report_and_stopping_say_when_the_grid_is_incomplete_and_unbalanced(tmp_path, capsys):
     out = tmp_path / "run"
-    frame = synthetic_results(datasets=("iris", "wine"), seeds=(0, 1, 2, 3),
-                              speeds={"random": 1.0, "margin": 1.5})
+    frame = synthetic_results(datasets=("iris", "wine"), seeds=(0, 1, 2, 3), speeds={"random": 1.0, "margin": 1.5})
     frame = frame.filter(~((pl.col("strategy") == "margin") & (pl.col("seed") >= 2)))
     _write_cells(out, frame)
     (out / "experiment.toml").write_text(
@@ -271,7 +301,9 @@ def test_panels_state_unequal_seed_counts_and_name_identical_strategies():
     frame = pl.concat([frame, twin]).filter(~((pl.col("strategy") == "random") & (pl.col("seed") >= 2)))
     groups = coincident_strategies(aulc(frame))
     assert groups == {("iris", "logreg", 10): [["entropy", "margin"]]}
-    fig = figures.plot_learning_curves(learning_curves(frame), x="n_labeled", coincident={"iris": [["entropy", "margin"]]})
+    fig = figures.plot_learning_curves(
+        learning_curves(frame), x="n_labeled", coincident={"iris": [["entropy", "margin"]]}
+    )
     ax = fig.axes[0]
     assert ax.get_title() == "iris (2-4 seeds: unbalanced)"
     texts = " ".join(t.get_text() for t in ax.texts)

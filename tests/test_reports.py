@@ -61,8 +61,16 @@ def test_report_writes_every_file(tmp_path, results):
     assert sorted(Path(p).name for p in _images(html)) == sorted(figures_written)
     assert all(not p.startswith(("/", "http")) and (out / p).is_file() for p in _images(html))
     assert "<style>" in html and "<script" not in html and "<link" not in html
-    for heading in ("Learning curves", "Area under the learning curve", "Savings against random", "Labels to target, seed by seed", "Deficiency",
-                    "Win / tie / loss against random", "Ranks across datasets", "How many seeds"):
+    for heading in (
+        "Learning curves",
+        "Area under the learning curve",
+        "Savings against random",
+        "Labels to target, seed by seed",
+        "Deficiency",
+        "Win / tie / loss against random",
+        "Ranks across datasets",
+        "How many seeds",
+    ):
         assert f"## {heading}" in markdown
     assert "nan" not in markdown.lower().replace("nemenyi", "")
     assert "None: every section was computed" in markdown
@@ -127,8 +135,10 @@ def _write_grid_dir(directory: Path, frame: pl.DataFrame) -> None:
     for (cell_name,), run in frame.group_by(["cell_id"], maintain_order=True):
         first = run.row(0, named=True)
         records = pl.DataFrame(
-            {name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
-             for name in RECORD_SCHEMA}
+            {
+                name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
+                for name in RECORD_SCHEMA
+            }
         ).cast(RECORD_SCHEMA)
         cell_id = hashlib.sha256(str(cell_name).encode()).hexdigest()[:16]
         cell = {k: first[k] for k in ("strategy", "learner", "batch_size", "seed")}
@@ -176,7 +186,7 @@ def test_report_on_a_real_grid_run(tmp_path):
         'datasets = ["openml:61", "openml:187"]\n'
         'strategies = ["random", "margin", "entropy"]\n'
         'learners = ["logreg"]\nbatch_sizes = [5]\nn_seeds = 2\n'
-        "[budget]\nlabels = 30\n[initial]\nmethod = \"random\"\nsize = 6\n"
+        '[budget]\nlabels = 30\n[initial]\nmethod = "random"\nsize = 6\n'
     )
     out = tmp_path / "grid"
     run_experiment(load_config(config_path), out, jobs=1, progress=False)

@@ -10,16 +10,18 @@ from alsim.cli import main
 
 def write_run(path, accuracy, stop_set):
     n = len(accuracy)
-    pl.DataFrame({
-        "round": list(range(n)),
-        "n_labeled": [10 * (r + 1) for r in range(n)],
-        "cost": [10.0 * (r + 1) for r in range(n)],
-        "n_unlabeled": [100 - 10 * (r + 1) for r in range(n)],
-        "accuracy": accuracy,
-        "pool_mean_uncertainty": [0.3, 0.2, 0.1, 0.05, 0.05][:n],
-        "selected_accuracy": [None, 0.6, 0.8, 0.9, 0.95][:n],
-        "stop_set_predictions": stop_set,
-    }).write_parquet(path)
+    pl.DataFrame(
+        {
+            "round": list(range(n)),
+            "n_labeled": [10 * (r + 1) for r in range(n)],
+            "cost": [10.0 * (r + 1) for r in range(n)],
+            "n_unlabeled": [100 - 10 * (r + 1) for r in range(n)],
+            "accuracy": accuracy,
+            "pool_mean_uncertainty": [0.3, 0.2, 0.1, 0.05, 0.05][:n],
+            "selected_accuracy": [None, 0.6, 0.8, 0.9, 0.95][:n],
+            "stop_set_predictions": stop_set,
+        }
+    ).write_parquet(path)
 
 
 STABLE = [[0, 1, 1, 0], [0, 1, 1, 1], [0, 1, 1, 1], [0, 1, 1, 1], [0, 1, 1, 1]]

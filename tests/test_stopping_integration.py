@@ -24,8 +24,7 @@ from alsim.stopping import (
 
 @pytest.fixture(scope="module")
 def iris_result():
-    return alsim.simulate("openml:61", strategy="margin", batch_size=5, label_budget=40, record_cv=True,
-                          random_state=0)
+    return alsim.simulate("openml:61", strategy="margin", batch_size=5, label_budget=40, record_cv=True, random_state=0)
 
 
 def test_every_rule_scores_a_simulated_run(iris_result, tmp_path):

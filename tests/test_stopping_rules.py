@@ -42,6 +42,7 @@ def frame(**columns) -> pl.DataFrame:
 
 # --- budget caps -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("max_labels", "expected"), [(30, 2), (25, 1), (5, 0), (40, 3), (100, None)])
 def test_label_budget_stops_at_last_round_within_the_cap(max_labels, expected):
     records = frame(n_labeled=[10, 20, 30, 40])
@@ -72,7 +73,9 @@ def test_kappa_of_hand_made_rounds():
     np.testing.assert_allclose(kappa[1:], [0.5, 1.0, 1.0, 1.0])
 
 
-@pytest.mark.parametrize(("threshold", "window", "expected"), [(0.99, 3, 4), (0.8, 3, 3), (0.99, 1, 2), (0.99, 5, None)])
+@pytest.mark.parametrize(
+    ("threshold", "window", "expected"), [(0.99, 3, 4), (0.8, 3, 3), (0.99, 1, 2), (0.99, 5, None)]
+)
 def test_stabilizing_predictions_mean_of_last_kappas(threshold, window, expected):
     records = frame(stop_set_predictions=STOP_SET)
     assert StabilizingPredictions(threshold=threshold, window=window).stop_round(records) == expected
@@ -146,6 +149,7 @@ def test_empty_stop_set_is_a_missing_signal():
 
 # --- uncertainty and accuracy thresholds ------------------------------------------------------------------
 
+
 def test_overall_uncertainty_reads_pool_mean_entropy():
     assert OverallUncertainty().stop_round(frame(pool_mean_entropy=[0.5, 0.02, 0.009])) == 2
 
@@ -164,6 +168,7 @@ def test_selected_accuracy_at_or_above_threshold():
 
 
 # --- gradient convergence (Laws & Schuetze) -----------------------------------------------------------------
+
 
 def test_performance_convergence_on_pool_confidence():
     # confidence 0.5 0.7 0.8 0.8 0.8; window-2 means - 0.6 0.75 0.8 0.8; per-label slopes - - 0.015 0.005 0.
@@ -186,6 +191,7 @@ def test_uncertainty_convergence_on_selected_max_uncertainty():
 
 # --- confidence variance (Ghayoomi) ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("variance", "params", "expected"),
     [
@@ -201,6 +207,7 @@ def test_confidence_variance_stops_after_successive_falls(variance, params, expe
 
 # --- marginal gain from paid labels ------------------------------------------------------------------------------
 
+
 def test_marginal_gain_per_label():
     records = frame(n_labeled=[10, 20, 30, 40], labeled_cv_accuracy=[0.5, 0.7, 0.75, 0.7502])
     # window 1: gains 0.02, 0.005, 0.00002 per label -> stops at round 3.
@@ -209,10 +216,13 @@ def test_marginal_gain_per_label():
     assert MarginalGainPerLabel(window=2).stop_round(records) is None
 
 
-@pytest.mark.parametrize("records", [
-    frame(n_labeled=[10, 20], labeled_cv_accuracy=[None, None]),
-    frame(n_labeled=[10, 20]),
-])
+@pytest.mark.parametrize(
+    "records",
+    [
+        frame(n_labeled=[10, 20], labeled_cv_accuracy=[None, None]),
+        frame(n_labeled=[10, 20]),
+    ],
+)
 def test_marginal_gain_without_cross_validation_says_how_to_record_it(records):
     with pytest.raises(MissingSignalError, match=r"'marginal_gain'.*'labeled_cv_accuracy'.*record_cv=True"):
         MarginalGainPerLabel().stop_round(records)
@@ -220,10 +230,14 @@ def test_marginal_gain_without_cross_validation_says_how_to_record_it(records):
 
 # --- reference rules ------------------------------------------------------------------------------------------------
 
+
 def test_reference_rules_are_marked_and_read_test_accuracy():
     assert TargetAccuracy.uses_test_labels and OracleOptimalStop.uses_test_labels
-    assert not any(make_rule(name).uses_test_labels for name in available_rules()
-                   if name not in ("target_accuracy", "oracle_optimal"))
+    assert not any(
+        make_rule(name).uses_test_labels
+        for name in available_rules()
+        if name not in ("target_accuracy", "oracle_optimal")
+    )
     records = frame(accuracy=[0.5, 0.7, 0.85], reference_accuracy=[0.9, 0.9, 0.9])
     assert TargetAccuracy(target=0.8).stop_round(records) == 2
     assert TargetAccuracy(share=0.75).stop_round(records) == 1  # 0.75 * 0.9 = 0.675
@@ -240,12 +254,25 @@ def test_oracle_optimal_stop_minimises_total_cost():
 
 # --- interface, registry and errors ------------------------------------------------------------------------------------
 
+
 def test_registry_holds_every_rule_with_its_signals():
     expected = {
-        "label_budget", "cost_budget", "pool_share_budget", "stabilizing_predictions", "classification_change",
-        "overall_uncertainty", "min_expected_error", "max_confidence", "selected_accuracy",
-        "performance_convergence", "uncertainty_convergence", "confidence_variance", "predicted_change_of_f",
-        "marginal_gain", "target_accuracy", "oracle_optimal",
+        "label_budget",
+        "cost_budget",
+        "pool_share_budget",
+        "stabilizing_predictions",
+        "classification_change",
+        "overall_uncertainty",
+        "min_expected_error",
+        "max_confidence",
+        "selected_accuracy",
+        "performance_convergence",
+        "uncertainty_convergence",
+        "confidence_variance",
+        "predicted_change_of_f",
+        "marginal_gain",
+        "target_accuracy",
+        "oracle_optimal",
     }
     assert set(available_rules()) == expected
     for name in expected:
@@ -265,7 +292,10 @@ def test_make_rule_errors_name_the_choices():
 @pytest.mark.parametrize(
     ("rule", "pattern"),
     [
-        (StabilizingPredictions(window=0), r"'window' parameter of StabilizingPredictions must be an int in \[1, inf\]. Got 0"),
+        (
+            StabilizingPredictions(window=0),
+            r"'window' parameter of StabilizingPredictions must be an int in \[1, inf\]. Got 0",
+        ),
         (StabilizingPredictions(threshold=1.5), r"'threshold' .* a float in \[-1.0, 1.0\]. Got 1.5"),
         (PredictedChangeOfF(threshold=0.0), r"'threshold' .* \(0.0, 1.0\]. Got 0.0"),
         (ClassificationChange(max_changed_share=1.0), r"'max_changed_share' .* \[0.0, 1.0\). Got 1.0"),
@@ -274,7 +304,10 @@ def test_make_rule_errors_name_the_choices():
         (MaxConfidence(threshold=float("nan")), r"'threshold' .* Got nan"),
         (SelectedAccuracy(threshold=2), r"'threshold' .* Got 2"),
         (PerformanceConvergence(window=0), r"'window' .* Got 0"),
-        (PerformanceConvergence(signal="accuracy"), r"'signal' .* 'pool_confidence', 'selected_accuracy'. Got 'accuracy'"),
+        (
+            PerformanceConvergence(signal="accuracy"),
+            r"'signal' .* 'pool_confidence', 'selected_accuracy'. Got 'accuracy'",
+        ),
         (UncertaintyConvergence(epsilon=0.0), r"'epsilon' .* Got 0.0"),
         (ConfidenceVariance(n_decreases=0), r"'n_decreases' .* Got 0"),
         (MarginalGainPerLabel(window=0), r"'window' .* Got 0"),
@@ -288,8 +321,13 @@ def test_make_rule_errors_name_the_choices():
     ],
 )
 def test_bad_parameters_get_clear_errors(rule, pattern):
-    records = frame(n_labeled=[10, 20], n_unlabeled=[5, 4], cost=[1.0, 2.0], accuracy=[0.5, 0.6],
-                    stop_set_predictions=[[0, 1], [0, 1]])
+    records = frame(
+        n_labeled=[10, 20],
+        n_unlabeled=[5, 4],
+        cost=[1.0, 2.0],
+        accuracy=[0.5, 0.6],
+        stop_set_predictions=[[0, 1], [0, 1]],
+    )
     with pytest.raises(InvalidParameterError, match=pattern):
         rule.stop_round(records)
 

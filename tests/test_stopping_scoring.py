@@ -22,8 +22,14 @@ from alsim.stopping import (
 
 
 def test_total_cost_charges_recorded_cost_when_labels_cost_different_amounts():
-    records = pl.DataFrame({"round": [0, 1, 2, 3], "n_labeled": [10, 20, 30, 40], "cost": [10.0, 25.0, 40.0, 55.0],
-                            "accuracy": [0.5, 0.75, 0.875, 0.9375]})
+    records = pl.DataFrame(
+        {
+            "round": [0, 1, 2, 3],
+            "n_labeled": [10, 20, 30, 40],
+            "cost": [10.0, 25.0, 40.0, 55.0],
+            "accuracy": [0.5, 0.75, 0.875, 0.9375],
+        }
+    )
     # 2 * cost + (1 - accuracy) * 1000 * 0.5
     np.testing.assert_allclose(total_cost(records, 2.0, 1000, 0.5), [270.0, 175.0, 142.5, 141.25])
     # Without a cost column the labels are counted.
@@ -31,11 +37,21 @@ def test_total_cost_charges_recorded_cost_when_labels_cost_different_amounts():
 
 
 def test_score_of_one_run_by_hand():
-    records = pl.DataFrame({"round": [0, 1, 2, 3], "n_labeled": [10, 20, 30, 40], "cost": [10.0, 25.0, 40.0, 55.0],
-                            "accuracy": [0.5, 0.75, 0.875, 0.9375]})
+    records = pl.DataFrame(
+        {
+            "round": [0, 1, 2, 3],
+            "n_labeled": [10, 20, 30, 40],
+            "cost": [10.0, 25.0, 40.0, 55.0],
+            "accuracy": [0.5, 0.75, 0.875, 0.9375],
+        }
+    )
     # C = 2 * cost + (1 - accuracy) * 500 = 270, 175, 142.5, 141.25; optimum round 3.
-    rules = [LabelBudget(max_labels=30), CostBudget(max_cost=1000.0), MaxConfidence(),
-             OracleOptimalStop(cost_per_label=2.0, predictions=1000, cost_per_error=0.5)]
+    rules = [
+        LabelBudget(max_labels=30),
+        CostBudget(max_cost=1000.0),
+        MaxConfidence(),
+        OracleOptimalStop(cost_per_label=2.0, predictions=1000, cost_per_error=0.5),
+    ]
     scores = score_rules(records, rules, cost_per_label=2.0, predictions=1000, cost_per_error=0.5)
     by_rule = {row["rule"]: row for row in scores.iter_rows(named=True)}
 
@@ -61,10 +77,28 @@ def test_score_of_one_run_by_hand():
 
 def two_runs() -> pl.DataFrame:
     rounds, labels = [0, 1, 2, 3], [10, 20, 30, 40]
-    run_a = pl.DataFrame({"cell_id": "a", "dataset": "d1", "seed": 0, "round": rounds, "n_labeled": labels,
-                          "accuracy": [0.5, 0.75, 0.875, 0.9375], "pool_mean_uncertainty": [0.5] * 4})
-    run_b = pl.DataFrame({"cell_id": "b", "dataset": "d2", "seed": 1, "round": rounds, "n_labeled": labels,
-                          "accuracy": [0.5, 0.875, 0.875, 0.875], "pool_mean_uncertainty": [0.5, 0.005, 0.005, 0.005]})
+    run_a = pl.DataFrame(
+        {
+            "cell_id": "a",
+            "dataset": "d1",
+            "seed": 0,
+            "round": rounds,
+            "n_labeled": labels,
+            "accuracy": [0.5, 0.75, 0.875, 0.9375],
+            "pool_mean_uncertainty": [0.5] * 4,
+        }
+    )
+    run_b = pl.DataFrame(
+        {
+            "cell_id": "b",
+            "dataset": "d2",
+            "seed": 1,
+            "round": rounds,
+            "n_labeled": labels,
+            "accuracy": [0.5, 0.875, 0.875, 0.875],
+            "pool_mean_uncertainty": [0.5, 0.005, 0.005, 0.005],
+        }
+    )
     # Interleave rows: runs are told apart by their cell columns, not by row order.
     # Every label costs one unit, so the recorded cost equals the labels.
     return pl.concat([run_a, run_b]).sort("round").with_columns(cost=pl.col("n_labeled").cast(pl.Float64))
@@ -137,8 +171,12 @@ def test_plot_winner_map_writes_a_png(tmp_path):
 
 def test_winner_map_names_every_rule_in_a_tie():
     # With cost = labels, a 20-label cap and a 20-unit cost cap stop at the same rounds.
-    grid = winner_map(two_runs(), [LabelBudget(max_labels=20), CostBudget(max_cost=20.0)],
-                      label_costs=[1.0], lifetime_error_costs=[10.0])
+    grid = winner_map(
+        two_runs(),
+        [LabelBudget(max_labels=20), CostBudget(max_cost=20.0)],
+        label_costs=[1.0],
+        lifetime_error_costs=[10.0],
+    )
     assert grid["winner"].to_list() == ["label_budget = cost_budget"]
 
 

@@ -25,7 +25,9 @@ COMPOSITES = ["epsilon_margin", "epsilon_coreset", "cost_margin", "cost_qbc_kl",
 NEEDS_LINEAR = {"badge", "expected_gradient_length"}
 
 
-def _state(n_pool: int = 150, n_labeled: int = 20, *, seed: int = 0, costs=None, learner: str = "gaussian_nb") -> PoolState:
+def _state(
+    n_pool: int = 150, n_labeled: int = 20, *, seed: int = 0, costs=None, learner: str = "gaussian_nb"
+) -> PoolState:
     X, y = make_classification(
         n_samples=n_pool, n_features=5, n_informative=4, n_redundant=0, n_classes=3, random_state=seed
     )
@@ -46,8 +48,18 @@ def _state(n_pool: int = 150, n_labeled: int = 20, *, seed: int = 0, costs=None,
 def test_builtin_names_are_registered():
     names = set(available_strategies())
     expected = {
-        "random", "least_confidence", "margin", "entropy", "qbc_vote_entropy", "qbc_kl", "qbc_pairwise",
-        "coreset", "density_weighted", "margin_kcenter", "margin_kmeanspp", "entropy_kcenter",
+        "random",
+        "least_confidence",
+        "margin",
+        "entropy",
+        "qbc_vote_entropy",
+        "qbc_kl",
+        "qbc_pairwise",
+        "coreset",
+        "density_weighted",
+        "margin_kcenter",
+        "margin_kmeanspp",
+        "entropy_kcenter",
         "least_confidence_kmeanspp",
     }
     assert expected <= names
@@ -172,7 +184,9 @@ def test_density_weighted_with_beta_zero_is_uncertainty_sampling():
 def test_epsilon_zero_is_the_base_and_epsilon_one_is_random():
     state = _state()
     base = make_strategy("margin").select(state, 8, np.random.default_rng(0))
-    np.testing.assert_array_equal(make_strategy("epsilon_margin", epsilon=0.0).select(state, 8, np.random.default_rng(0)), base)
+    np.testing.assert_array_equal(
+        make_strategy("epsilon_margin", epsilon=0.0).select(state, 8, np.random.default_rng(0)), base
+    )
     mixed = make_strategy("epsilon_margin", epsilon=1.0).select(_state(), 8, np.random.default_rng(0))
     assert not np.array_equal(np.sort(mixed), np.sort(base))
 

@@ -42,9 +42,7 @@ def _modal(name: str):
 @pytest.fixture(scope="module")
 def data():
     """120 examples, 3 classes, 20 labeled; ``y_missing`` is skactiveml's view (NaN = unlabeled)."""
-    X, y = make_classification(
-        n_samples=120, n_features=4, n_informative=3, n_redundant=0, n_classes=3, random_state=0
-    )
+    X, y = make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0, n_classes=3, random_state=0)
     labeled = np.sort(np.random.default_rng(0).choice(120, size=20, replace=False))
     unlabeled = np.setdiff1d(np.arange(120), labeled)
     y_missing = np.full(120, np.nan)
@@ -65,7 +63,12 @@ def test_bald_matches_skactiveml_greedy_bald(data):
     ensemble, model = _fitted(SklearnClassifier(forest, classes=[0, 1, 2], random_state=0), X, y_missing)
     state = PoolState(X, labeled, y[labeled], 3, model)
     theirs, utilities = pool.GreedyBALD(random_state=0).query(
-        X, y_missing, ensemble=ensemble, fit_ensemble=False, candidates=unlabeled, batch_size=5,
+        X,
+        y_missing,
+        ensemble=ensemble,
+        fit_ensemble=False,
+        candidates=unlabeled,
+        batch_size=5,
         return_utilities=True,
     )
     ours = bald_scores(member_proba_unlabeled(state, "model", "BALD"))
@@ -135,8 +138,13 @@ def test_expected_error_reduction_matches_skactiveml_monte_carlo_eer(data, metho
     candidates = unlabeled[::4]  # 25 candidates x 3 labels: 75 refits per side
     model = LogisticRegression().fit(X[labeled], y[labeled])
     theirs, utilities = pool.MonteCarloEER(method=method, random_state=0).query(
-        X, y_missing, clf=SklearnClassifier(LogisticRegression(), classes=[0, 1, 2], random_state=0),
-        candidates=candidates, X_eval=X[unlabeled], batch_size=4, return_utilities=True,
+        X,
+        y_missing,
+        clf=SklearnClassifier(LogisticRegression(), classes=[0, 1, 2], random_state=0),
+        candidates=candidates,
+        X_eval=X[unlabeled],
+        batch_size=4,
+        return_utilities=True,
     )
     errors = expected_errors(
         model, X[labeled], y[labeled], X[candidates], model.predict_proba(X[candidates]), X[unlabeled], 3, loss
@@ -161,13 +169,21 @@ def test_expected_error_reduction_against_modal_differs_only_by_the_candidates_o
     # skactiveml) keeps it. The two choose different sets here ...
     assert sorted(candidates[np.argsort(ours, kind="stable")[:4]].tolist()) != sorted(theirs.tolist())
     # ... and measuring without the candidate's own row reproduces modAL's choice exactly.
-    without_own_row = np.array([
-        expected_errors(
-            model, X[labeled], y[labeled], X[[i]], model.predict_proba(X[[i]]), X[np.setdiff1d(candidates, [i])], 3,
-            "zero_one",
-        )[0]
-        for i in candidates
-    ])
+    without_own_row = np.array(
+        [
+            expected_errors(
+                model,
+                X[labeled],
+                y[labeled],
+                X[[i]],
+                model.predict_proba(X[[i]]),
+                X[np.setdiff1d(candidates, [i])],
+                3,
+                "zero_one",
+            )[0]
+            for i in candidates
+        ]
+    )
     assert sorted(candidates[np.argsort(without_own_row, kind="stable")[:4]].tolist()) == sorted(theirs.tolist())
 
 

@@ -21,8 +21,18 @@ from alsim.strategies.bayesian import bald_scores, batch_bald_select
 from alsim.strategies.gradient import expected_gradient_lengths, gradient_embedding, last_layer_input
 
 NEW_STRATEGIES = [
-    "bald", "batch_bald", "badge", "expected_gradient_length", "expected_error_reduction", "lookahead_oracle",
-    "quire", "typiclust", "probcover", "graph_density", "ranked_batch", "albl",
+    "bald",
+    "batch_bald",
+    "badge",
+    "expected_gradient_length",
+    "expected_error_reduction",
+    "lookahead_oracle",
+    "quire",
+    "typiclust",
+    "probcover",
+    "graph_density",
+    "ranked_batch",
+    "albl",
 ]
 
 
@@ -49,12 +59,14 @@ def test_batch_bald_skips_a_duplicate_that_top_k_bald_takes():
     # Four deterministic members A, B, C, D. Rows 0 and 1 are copies that split them {A, B} vs {C, D};
     # row 2 splits them {A, C} vs {B, D}. Each row alone is worth ln 2 nats (BALD ties them).
     zero, one = [1.0, 0.0], [0.0, 1.0]
-    member_proba = np.array([
-        [zero, zero, zero],  # A
-        [zero, zero, one],  # B
-        [one, one, zero],  # C
-        [one, one, one],  # D
-    ])
+    member_proba = np.array(
+        [
+            [zero, zero, zero],  # A
+            [zero, zero, one],  # B
+            [one, one, zero],  # C
+            [one, one, one],  # D
+        ]
+    )
     scores = bald_scores(member_proba)
     np.testing.assert_allclose(scores, [np.log(2.0)] * 3)
     assert kernels.top_k(scores, 2).tolist() == [0, 1]  # top-k BALD takes both copies
@@ -68,12 +80,17 @@ def test_bald_members_come_from_the_forest_or_the_committee_and_refuse_otherwise
     assert make_strategy("bald").scores(forest, np.random.default_rng(0)).shape == (forest.n_unlabeled,)
     assert forest._committee is None  # the trees were used, no committee was fitted
     logreg = _state(
-        LogisticRegression(), X, y, labeled,
+        LogisticRegression(),
+        X,
+        y,
+        labeled,
         committee_factory=lambda: Committee("logreg", n_members=3, n_classes=3, random_state=0),
     )
     make_strategy("bald").select(logreg, 3, np.random.default_rng(0))
     assert logreg._committee is not None
-    with pytest.raises(InvalidParameterError, match=r"members='model'.*LogisticRegression has none.*members='committee'"):
+    with pytest.raises(
+        InvalidParameterError, match=r"members='model'.*LogisticRegression has none.*members='committee'"
+    ):
         make_strategy("bald", members="model").select(logreg, 3, np.random.default_rng(0))
 
 
@@ -123,7 +140,9 @@ def test_gradient_length_equals_the_numerical_gradient_of_the_log_loss():
 
 def test_gradient_strategies_run_while_the_labeled_set_has_one_class():
     X, y, labeled = _blobs()
-    state = PoolState(X, labeled, np.zeros(labeled.size, dtype=np.int64), 3, DummyClassifier().fit(X[labeled], np.zeros(labeled.size)))
+    state = PoolState(
+        X, labeled, np.zeros(labeled.size, dtype=np.int64), 3, DummyClassifier().fit(X[labeled], np.zeros(labeled.size))
+    )
     for name in ("badge", "expected_gradient_length"):
         assert make_strategy(name).select(state, 3, np.random.default_rng(0)).shape == (3,)
 
@@ -132,7 +151,9 @@ def test_expected_error_reduction_refuses_a_round_that_would_not_finish():
     X, y, labeled = _blobs()
     state = _state(LogisticRegression(), X, y, labeled)
     strategy = make_strategy("expected_error_reduction", max_candidates=None, max_refits=100)
-    with pytest.raises(InvalidParameterError, match=r"refit the learner 225 times.*75 candidates x 3 labels.*'max_candidates'"):
+    with pytest.raises(
+        InvalidParameterError, match=r"refit the learner 225 times.*75 candidates x 3 labels.*'max_candidates'"
+    ):
         strategy.select(state, 2, np.random.default_rng(0))
 
 
@@ -250,14 +271,24 @@ def test_peer_names_are_checked():
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("skactiveml:UncertaintySampling", {"method": "margin_sampling"}), ("skactiveml:TypiClust", {}),
-     ("modal:uncertainty_batch_sampling", {}), ("modal:max_disagreement_sampling", {})],
+    [
+        ("skactiveml:UncertaintySampling", {"method": "margin_sampling"}),
+        ("skactiveml:TypiClust", {}),
+        ("modal:uncertainty_batch_sampling", {}),
+        ("modal:max_disagreement_sampling", {}),
+    ],
 )
 def test_peer_adapters_run_inside_simulate(name, params):
     pytest.importorskip("skactiveml" if name.startswith("skactiveml") else "modAL")
     result = alsim.simulate(
-        "openml:61", strategy=name, strategy_params=params, batch_size=5, initial_size=10, label_budget=20,
-        stop_set_size=0, random_state=0,
+        "openml:61",
+        strategy=name,
+        strategy_params=params,
+        batch_size=5,
+        initial_size=10,
+        label_budget=20,
+        stop_set_size=0,
+        random_state=0,
     )
     selected = [index for batch in result.records["selected"].to_list() for index in batch]
     assert len(set(selected)) == 20
@@ -272,10 +303,14 @@ def _tiny_version(config_name: str, tmp_path):
 
     config = load_config(Path(__file__).resolve().parents[1] / "experiments" / f"{config_name}.toml")
     balance_scale = next(d for d in config.datasets if d.spec == "openml:11")
-    tiny = config.model_copy(update={
-        "datasets": [balance_scale], "seeds": [0], "n_seeds": None,
-        "budget": config.budget.model_copy(update={"labels": config.initial.size + 10}),
-    })
+    tiny = config.model_copy(
+        update={
+            "datasets": [balance_scale],
+            "seeds": [0],
+            "n_seeds": None,
+            "budget": config.budget.model_copy(update={"labels": config.initial.size + 10}),
+        }
+    )
     summary = run_experiment(tiny, tmp_path, jobs=1, progress=False)
     assert summary.ok and summary.n_completed == len(config.strategies)
     frame = load_results(tmp_path)

@@ -81,8 +81,15 @@ def test_records_layout_and_round_trip(blobs, tmp_path):
 
 @pytest.mark.parametrize(
     "strategy",
-    ["variable_uncertainty", "randomized_variable_uncertainty", "split", "buffer_margin", "buffer_coreset",
-     "buffer_epsilon_margin", "buffer_qbc_vote_entropy"],
+    [
+        "variable_uncertainty",
+        "randomized_variable_uncertainty",
+        "split",
+        "buffer_margin",
+        "buffer_coreset",
+        "buffer_epsilon_margin",
+        "buffer_qbc_vote_entropy",
+    ],
 )
 def test_labelled_share_stays_near_the_budget(blobs, strategy):
     result = simulate_stream(blobs, strategy=strategy, budget_fraction=0.1, random_state=1)
@@ -148,7 +155,8 @@ def test_records_feed_the_stopping_rules():
     binary = _blobs_split(seed=3, n_classes=2)  # predicted_change_of_f needs a binary task
     records = simulate_stream(binary, strategy="variable_uncertainty", block_size=50, random_state=0).records
     readable = [
-        name for name in available_rules()
+        name
+        for name in available_rules()
         if set(make_rule(name).required_signals) <= set(records.columns) - {"labeled_cv_accuracy"}
     ]
     assert {"stabilizing_predictions", "overall_uncertainty", "selected_accuracy", "max_confidence"} <= set(readable)
@@ -179,7 +187,10 @@ def test_retraining_every_n_labels_on_a_class_drift(blobs):
         ({"initial_size": 10_000}, r"'initial_size'.*Got 10000"),
         ({"random_state": -1}, r"'random_state' parameter of simulate_stream must be an int in \[0, 4294967295\]"),
         ({"oracle": {"speed": 2}}, r"'oracle' parameter of simulate_stream got unknown key\(s\) \['speed'\]"),
-        ({"oracle": {"cost": {"c9": 2.0}}}, r"'oracle' parameter of simulate_stream.*unknown class label\(s\) \['c9'\]"),
+        (
+            {"oracle": {"cost": {"c9": 2.0}}},
+            r"'oracle' parameter of simulate_stream.*unknown class label\(s\) \['c9'\]",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(blobs, kwargs, message):
@@ -197,8 +208,12 @@ def test_oracle_costs_are_recorded(blobs):
 
 def test_per_class_costs_keyed_by_class_label(blobs):
     # A grid config's [oracle] cost table has string keys: they name the dataset's class labels.
-    by_label = simulate_stream(blobs, oracle={"cost": {"c0": 5.0, "c1": 1.0, "c2": 1.0, "c3": 1.0}}, block_size=200, random_state=0).records
-    by_code = simulate_stream(blobs, oracle={"cost": {0: 5.0, 1: 1.0, 2: 1.0, 3: 1.0}}, block_size=200, random_state=0).records
+    by_label = simulate_stream(
+        blobs, oracle={"cost": {"c0": 5.0, "c1": 1.0, "c2": 1.0, "c3": 1.0}}, block_size=200, random_state=0
+    ).records
+    by_code = simulate_stream(
+        blobs, oracle={"cost": {0: 5.0, 1: 1.0, 2: 1.0, 3: 1.0}}, block_size=200, random_state=0
+    ).records
     assert by_label["cost"].to_list() == by_code["cost"].to_list()
     assert by_label["cost"][-1] > by_label["n_labeled"][-1]
 
@@ -214,16 +229,49 @@ def test_command_line_stream_mode(tmp_path, capsys):
     from alsim.cli import main
 
     code = main(
-        ["simulate", "--mode", "stream", "--dataset", "openml:61", "--out", str(tmp_path), "--order", "abrupt_class",
-         "--budget-fraction", "0.2", "--drift-detector", "adwin", "--block-size", "25", "--update", "5",
-         "--learner", "logreg", "--no-progress"]
+        [
+            "simulate",
+            "--mode",
+            "stream",
+            "--dataset",
+            "openml:61",
+            "--out",
+            str(tmp_path),
+            "--order",
+            "abrupt_class",
+            "--budget-fraction",
+            "0.2",
+            "--drift-detector",
+            "adwin",
+            "--block-size",
+            "25",
+            "--update",
+            "5",
+            "--learner",
+            "logreg",
+            "--no-progress",
+        ]
     )
     assert code == 0
     result = load_result(tmp_path / "records.parquet")
     assert result.config["mode"] == "stream" and result.config["update"] == 5
     assert result.config["strategy"] == "variable_uncertainty"
     assert (tmp_path / "learning_curve.png").exists()
-    assert main(["simulate", "--mode", "stream", "--dataset", "openml:61", "--out", str(tmp_path),
-                 "--order", "sideways", "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "simulate",
+                "--mode",
+                "stream",
+                "--dataset",
+                "openml:61",
+                "--out",
+                str(tmp_path),
+                "--order",
+                "sideways",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "'order' parameter of simulate_stream must be one of" in capsys.readouterr().err
-

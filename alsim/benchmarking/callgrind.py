@@ -65,10 +65,7 @@ def count_instructions(groups: Sequence[str], *, output: Any = None) -> dict[str
                 f"The callgrind run of the benchmark cases failed with exit code {completed.returncode}; "
                 "see its output above."
             )
-        totals = {
-            int(path.name.rpartition(".")[2]): _read_total(path)
-            for path in Path(tmp).glob("callgrind.out.*")
-        }
+        totals = {int(path.name.rpartition(".")[2]): _read_total(path) for path in Path(tmp).glob("callgrind.out.*")}
     counts = {}
     for index, group in enumerate(groups):
         first = _PARTS_PER_CASE * index + 2  # dump 1 holds start-up and the first warm-up

@@ -138,9 +138,7 @@ def repeats(environ: dict[str, str] | None = None) -> int:
     """Number of interleaved repeats of every case, from ``ALSIM_BENCH_REPEATS`` (default 1)."""
     raw = (os.environ if environ is None else environ).get(REPEATS_ENV, "1").strip()
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(
-            f"The {REPEATS_ENV} environment variable must be an int >= 1. Got {raw!r} instead."
-        )
+        raise ConfigError(f"The {REPEATS_ENV} environment variable must be an int >= 1. Got {raw!r} instead.")
     return int(raw)
 
 

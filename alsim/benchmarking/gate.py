@@ -62,9 +62,7 @@ MODES: dict[str, Mode] = {
     # CI: medium sizes only, short interleaved repeats per case, under two minutes on 2 cores.
     "quick": Mode("quick", ("medium",), repeats=5, min_rounds=5, max_time=0.05, warmup_iterations=2),
     # Refreshes the baseline: every size, timed exactly as in quick mode so that the ratios compare.
-    "full": Mode(
-        "full", ("small", "medium", "large"), repeats=5, min_rounds=5, max_time=0.05, warmup_iterations=2
-    ),
+    "full": Mode("full", ("small", "medium", "large"), repeats=5, min_rounds=5, max_time=0.05, warmup_iterations=2),
 }
 
 
@@ -292,7 +290,7 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineFile:
     schema = content.get("schema") if isinstance(content, dict) else None
     if schema not in (1, BASELINE_SCHEMA):
         raise ConfigError(
-            f"The baseline file {str(path)!r} must be a JSON object with \"schema\": {BASELINE_SCHEMA} (or 1, "
+            f'The baseline file {str(path)!r} must be a JSON object with "schema": {BASELINE_SCHEMA} (or 1, '
             f"the format before machine fingerprints). Got schema {schema!r} instead."
         )
     if schema == 1:
@@ -302,18 +300,18 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineFile:
         return BaselineFile(path, (legacy,), _entries(content, "instruction_entries", path))
     timed_list = content.get("timed", [])
     if not isinstance(timed_list, list):
-        raise ConfigError(f"The baseline file {str(path)!r} must hold a list under \"timed\".")
+        raise ConfigError(f'The baseline file {str(path)!r} must hold a list under "timed".')
     timed: list[TimedBaseline] = []
     for position, item in enumerate(timed_list):
         if not (isinstance(item, dict) and isinstance(item.get("machine"), dict)):
             raise ConfigError(
-                f"Timed baseline {position} of the baseline file {str(path)!r} must hold a \"machine\" object."
+                f'Timed baseline {position} of the baseline file {str(path)!r} must hold a "machine" object.'
             )
         entries = _entries(item, "entries", path, required=True)
         timed.append(TimedBaseline(item["machine"], entries, item.get("updated"), item.get("updated_by_mode")))
     instructions = content.get("instructions", {})
     if not isinstance(instructions, dict):
-        raise ConfigError(f"The baseline file {str(path)!r} must hold an object under \"instructions\".")
+        raise ConfigError(f'The baseline file {str(path)!r} must hold an object under "instructions".')
     return BaselineFile(
         path,
         tuple(timed),
@@ -326,7 +324,7 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineFile:
 def _entries(container: dict[str, Any], key: str, path: Path, required: bool = False) -> dict[str, dict[str, Any]]:
     entries = container.get(key, None if required else {})
     if not isinstance(entries, dict):
-        raise ConfigError(f"The baseline file {str(path)!r} has no \"{key}\" object.")
+        raise ConfigError(f'The baseline file {str(path)!r} has no "{key}" object.')
     for group, entry in entries.items():
         if not (isinstance(entry, dict) and {"ratio_numpy", "ratio_read"} <= entry.keys()):
             raise ConfigError(
@@ -533,9 +531,7 @@ def _group_order(group: str) -> tuple[str, int, str]:
     return (name.split("[")[0], SIZES.index(size) if size in SIZES else len(SIZES), name)
 
 
-def format_table(
-    rows: Sequence[Comparison], tolerance: float, read_tolerance: float = DEFAULT_READ_TOLERANCE
-) -> str:
+def format_table(rows: Sequence[Comparison], tolerance: float, read_tolerance: float = DEFAULT_READ_TOLERANCE) -> str:
     """A plain-text table of the comparison, one row per case."""
     value_name = "instructions" if rows and rows[0].measurement.unit == "Ir" else "median"
     header = ("kernel", "size", value_name, "vs numpy", "vs read", "baseline", "change", "status")
@@ -660,9 +656,7 @@ def pytest_command(mode: Mode, json_path: Path, expression: str, threads: int = 
     ]
 
 
-def run_suite(
-    mode: Mode, expression: str, *, threads: int = 1, output: Any = None
-) -> tuple[dict[str, Any], int]:
+def run_suite(mode: Mode, expression: str, *, threads: int = 1, output: Any = None) -> tuple[dict[str, Any], int]:
     """Run the suite in a pytest subprocess; return its pytest-benchmark JSON report and its exit code."""
     _require_pytest_benchmark()
     with tempfile.TemporaryDirectory(prefix="alsim-bench-") as tmp:
@@ -710,15 +704,12 @@ def check_options(
         unknown = sorted(set(kernels) - set(KERNELS))
         if unknown:
             raise InvalidParameterError(
-                f"The 'kernels' parameter of {caller} must name kernels among {list(KERNELS)}. "
-                f"Got {unknown} instead."
+                f"The 'kernels' parameter of {caller} must name kernels among {list(KERNELS)}. Got {unknown} instead."
             )
     _check_tolerance(tolerance, caller)
     _check_tolerance(read_tolerance, caller, "read_tolerance")
     if isinstance(passes, bool) or not isinstance(passes, int) or passes < 1:
-        raise InvalidParameterError(
-            f"The 'passes' parameter of {caller} must be an int >= 1. Got {passes!r} instead."
-        )
+        raise InvalidParameterError(f"The 'passes' parameter of {caller} must be an int >= 1. Got {passes!r} instead.")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
         raise InvalidParameterError(
             f"The 'threads' parameter of {caller} must be an int >= 0 (0 = the libraries' defaults). "
@@ -783,8 +774,10 @@ def run_gate(
     if isinstance(baseline, dict):
         baseline_entries: dict[str, dict[str, Any]] | None = baseline
     else:
-        baseline_file = baseline if isinstance(baseline, BaselineFile) else read_baseline(
-            baseline if baseline is not None else DEFAULT_BASELINE
+        baseline_file = (
+            baseline
+            if isinstance(baseline, BaselineFile)
+            else read_baseline(baseline if baseline is not None else DEFAULT_BASELINE)
         )
         if instructions:
             baseline_entries = baseline_file.instruction_entries
@@ -886,8 +879,4 @@ def _case_prefix(group: str) -> str:
 def _expected_groups(sizes: Iterable[str], kernels: Sequence[str] | None) -> set[str]:
     from alsim.benchmarking.cases import all_cases
 
-    return {
-        case.group
-        for case in all_cases()
-        if case.size in sizes and (not kernels or case.kernel in kernels)
-    }
+    return {case.group for case in all_cases() if case.size in sizes and (not kernels or case.kernel in kernels)}

@@ -109,9 +109,7 @@ def _cpu_model() -> str:
         if info.get(key):
             return info[key]
     if platform.system() == "Darwin" and shutil.which("sysctl"):
-        done = subprocess.run(
-            ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, check=False
-        )
+        done = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, check=False)
         if done.returncode == 0 and done.stdout.strip():
             return done.stdout.strip()
     return platform.processor() or platform.machine()

@@ -57,7 +57,9 @@ def backtest(
         ``p_unreachable``, ``fit_labels`` (labels the fit saw), ``max_labels``.
     """
     if not 0.0 < fit_share < 1.0:
-        raise InvalidParameterError(f"The 'fit_share' parameter of backtest must be a float in (0, 1). Got {fit_share!r} instead.")
+        raise InvalidParameterError(
+            f"The 'fit_share' parameter of backtest must be a float in (0, 1). Got {fit_share!r} instead."
+        )
     if not target_points or any(not 0.0 < p <= 1.0 for p in target_points):
         raise InvalidParameterError(
             f"The 'target_points' parameter of backtest must be shares in (0, 1]. Got {list(target_points)!r} instead."
@@ -106,9 +108,16 @@ def backtest(
         rows,
         schema={
             **{c: (pl.String if c == "dataset" else results.schema[c]) for c in keys},
-            "strategy": pl.String, "target": pl.Float64, "observed_labels": pl.Float64,
-            "predicted_labels": pl.Float64, "ratio": pl.Float64, "in_80": pl.Boolean, "in_95": pl.Boolean,
-            "p_unreachable": pl.Float64, "fit_labels": pl.Float64, "max_labels": pl.Float64,
+            "strategy": pl.String,
+            "target": pl.Float64,
+            "observed_labels": pl.Float64,
+            "predicted_labels": pl.Float64,
+            "ratio": pl.Float64,
+            "in_80": pl.Boolean,
+            "in_95": pl.Boolean,
+            "p_unreachable": pl.Float64,
+            "fit_labels": pl.Float64,
+            "max_labels": pl.Float64,
         },
     )
 
@@ -152,8 +161,9 @@ def write_backtest_report(table: pl.DataFrame, out_dir: str | os.PathLike[str], 
         lo = float(min(finite["observed_labels"].min(), finite["predicted_labels"].min()))  # type: ignore[type-var]
         hi = float(max(finite["observed_labels"].max(), finite["predicted_labels"].max()))  # type: ignore[type-var]
         ax.plot([lo, hi], [lo, hi], color="black", lw=1)
-        ax.fill_between([lo, hi], [lo * 0.75, hi * 0.75], [lo * 1.25, hi * 1.25], color="grey", alpha=0.15,
-                        label="within 25%")
+        ax.fill_between(
+            [lo, hi], [lo * 0.75, hi * 0.75], [lo * 1.25, hi * 1.25], color="grey", alpha=0.15, label="within 25%"
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("labels to target observed on the full curves")
@@ -172,8 +182,10 @@ def write_backtest_report(table: pl.DataFrame, out_dir: str | os.PathLike[str], 
         "| measure | value |",
         "|---|---:|",
     ]
-    lines += [f"| {key} | {value:.3g} |" if isinstance(value, float) else f"| {key} | {value} |"
-              for key, value in summary.items()]
+    lines += [
+        f"| {key} | {value:.3g} |" if isinstance(value, float) else f"| {key} | {value} |"
+        for key, value in summary.items()
+    ]
     lines += ["", "![predicted vs observed](backtest.png)", "", "Per case: `backtest.csv`."]
     report = out / "backtest.md"
     report.write_text("\n".join(lines) + "\n")

@@ -163,9 +163,7 @@ def _fit_from_starts(
             # curve_fit warns when it cannot estimate a covariance, which is never used here.
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", OptimizeWarning)
-                params, _ = curve_fit(
-                    fam.function, t, y, p0=p0_clipped, bounds=(fam.lower, fam.upper), maxfev=2000
-                )
+                params, _ = curve_fit(fam.function, t, y, p0=p0_clipped, bounds=(fam.lower, fam.upper), maxfev=2000)
         except (RuntimeError, ValueError):
             # No convergence from this start (or a start on a bound the solver rejects): try the next.
             continue
@@ -423,8 +421,9 @@ def bootstrap_labels_to_target(
         model=full_model,
         samples=samples,
         band_grid=grid,
-        band_80=None if band_curves is None else (
-            np.quantile(band_curves, 0.1, axis=0), np.quantile(band_curves, 0.9, axis=0)),
+        band_80=None
+        if band_curves is None
+        else (np.quantile(band_curves, 0.1, axis=0), np.quantile(band_curves, 0.9, axis=0)),
     )
 
 

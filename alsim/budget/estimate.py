@@ -135,7 +135,10 @@ def _check_positive(name: str, value: Any, *, integer: bool = False) -> None:
 
 
 def _prepare_data(
-    data: str | os.PathLike[str], label: str | None, cost_column: str | None, work_dir: Path,
+    data: str | os.PathLike[str],
+    label: str | None,
+    cost_column: str | None,
+    work_dir: Path,
     ignore: Sequence[str] = (),
 ) -> tuple[str, str | None, int, float | None]:
     """Resolve the data to a grid dataset spec; a team's file is reduced to its labeled rows.
@@ -166,7 +169,9 @@ def _prepare_data(
         # Its other warnings (identifiers, stray text in numbers...) are about the team's data: they show.
         warnings.filterwarnings("ignore", message=".*dropping .* rows whose label", category=UserWarning)
         if cost_column is not None:  # read below as the costs, then dropped: not a feature
-            warnings.filterwarnings("ignore", message=f".*column {re.escape(repr(cost_column))} looks like a labelling cost")
+            warnings.filterwarnings(
+                "ignore", message=f".*column {re.escape(repr(cost_column))} looks like a labelling cost"
+            )
         dataset = load_dataset(spec, label=label, ignore=ignore)
     frame = dataset.features.copy()
     mean_cost = None
@@ -343,8 +348,9 @@ def estimate_budget(
             batch_size = max(1, n_pool // 25)
         _check_positive("batch_size", batch_size, integer=True)
         unit_cost = mean_row_cost if mean_row_cost is not None else float(cost_per_label)
-        dataset_entry: Any = spec if label_column is None or spec.startswith("openml:") else {
-            "spec": spec, "label": label_column}
+        dataset_entry: Any = (
+            spec if label_column is None or spec.startswith("openml:") else {"spec": spec, "label": label_column}
+        )
         config = parse_config(
             {
                 "name": "budget",
@@ -372,10 +378,14 @@ def estimate_budget(
 
     notes: list[str] = []
     # One value per cell: a mean over record rows would weight cells by how many rounds they ran.
-    reference = float(results.group_by("cell_id").agg(pl.col("reference_accuracy").first())["reference_accuracy"].mean())
+    reference = float(
+        results.group_by("cell_id").agg(pl.col("reference_accuracy").first())["reference_accuracy"].mean()
+    )
     if relative:
         target_value = float(target) * reference
-        target_description = f"{target:.0%} of the full-pool accuracy ({reference:.3f}), i.e. accuracy {target_value:.3f}"
+        target_description = (
+            f"{target:.0%} of the full-pool accuracy ({reference:.3f}), i.e. accuracy {target_value:.3f}"
+        )
     else:
         target_value = float(target)
         target_description = f"{metric.replace('_', '-')} {target_value:.3f}"
@@ -390,7 +400,12 @@ def estimate_budget(
         # The same bootstrap seed for every strategy resamples the same seeds, so comparisons are paired.
         band_grid = np.geomspace(grid.min(), min(n_max, 4 * grid.max()), 80)
         labels[strategy] = bootstrap_labels_to_target(
-            grid, scores, target_value, n_max=n_max, n_boot=int(n_boot), band_grid=band_grid,
+            grid,
+            scores,
+            target_value,
+            n_max=n_max,
+            n_boot=int(n_boot),
+            band_grid=band_grid,
             random_state=bootstrap_seed,
         )
     random_median = labels["random"].median
@@ -405,7 +420,9 @@ def estimate_budget(
         estimates.append(StrategyEstimate(strategy, labels[strategy], unit_cost, savings, share))
 
     reachable = [e for e in estimates if e.labels.p_unreachable < 0.5]
-    recommended = min(reachable, key=lambda e: (e.labels.median, e.labels.interval_80[1])).strategy if reachable else None
+    recommended = (
+        min(reachable, key=lambda e: (e.labels.median, e.labels.interval_80[1])).strategy if reachable else None
+    )
     if recommended is None:
         best = min(estimates, key=lambda e: e.labels.p_unreachable)
         notes.append(

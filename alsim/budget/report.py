@@ -52,9 +52,7 @@ def plain_answer(estimate: BudgetEstimate) -> str:
                 "from fitted learning curves."
             )
     if estimate.stopping_rule is not None:
-        lines.append(
-            f"Stopping rule that stopped closest to the optimum on these runs: {estimate.stopping_rule}."
-        )
+        lines.append(f"Stopping rule that stopped closest to the optimum on these runs: {estimate.stopping_rule}.")
     lines.extend(estimate.notes)
     return "\n".join(lines)
 
@@ -86,8 +84,9 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
         ax.plot(fit_x[~inside], fit_y[~inside], "--", color=color, lw=1.6)
         if lab.band_80 is not None and lab.band_grid is not None:
             shown = lab.band_grid <= x_max
-            ax.fill_between(lab.band_grid[shown], lab.band_80[0][shown], lab.band_80[1][shown], color=color,
-                            alpha=0.12, lw=0)
+            ax.fill_between(
+                lab.band_grid[shown], lab.band_80[0][shown], lab.band_80[1][shown], color=color, alpha=0.12, lw=0
+            )
         if not math.isinf(lab.median):
             ax.plot([lab.median], [estimate.target], "v", color=color, ms=8)
     ax.axhline(estimate.target, color="black", lw=1, ls=":")
@@ -97,9 +96,12 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
     ax.set_xscale("log")
     ax.set_xlabel("labels bought (log scale)")
     ax.set_ylabel(estimate.metric.replace("_", "-") + " on held-out rows")
-    ax.set_title(f"Labels to reach the target on {Path(estimate.data).name}\n"
-                 "dots: mean over seeds; lines: fitted curves, dashed beyond the data;\n"
-                 "bands: 80% bootstrap over seeds; triangles: median labels to target", fontsize=10)
+    ax.set_title(
+        f"Labels to reach the target on {Path(estimate.data).name}\n"
+        "dots: mean over seeds; lines: fitted curves, dashed beyond the data;\n"
+        "bands: 80% bootstrap over seeds; triangles: median labels to target",
+        fontsize=10,
+    )
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, which="both", alpha=0.25)
     out = Path(path)
@@ -142,8 +144,13 @@ def _markdown(estimate: BudgetEstimate, plot_name: str) -> str:
         table = estimate.stopping_summary.select(
             "rule", "uses_test_labels", "mean_regret", "mean_rank", "failed_to_stop_share", "mean_labels_at_stop"
         )
-        parts += ["", "## Stopping rules on these runs", "", "| " + " | ".join(table.columns) + " |",
-                  "|" + "---|" * table.width]
+        parts += [
+            "",
+            "## Stopping rules on these runs",
+            "",
+            "| " + " | ".join(table.columns) + " |",
+            "|" + "---|" * table.width,
+        ]
         for row in table.iter_rows():
             parts.append("| " + " | ".join(_cell(v) for v in row) + " |")
     return "\n".join(parts) + "\n"

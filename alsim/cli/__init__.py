@@ -19,7 +19,15 @@ from alsim.exceptions import AlsimError
 
 # Sub-command modules, in the order ``alsim --help`` lists them.
 _COMMANDS: tuple[str, ...] = (
-    "datasets", "bench", "run", "simulate", "stopping", "report", "budget", "backtest", "label",
+    "datasets",
+    "bench",
+    "run",
+    "simulate",
+    "stopping",
+    "report",
+    "budget",
+    "backtest",
+    "label",
 )
 
 

@@ -19,8 +19,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("results", metavar="RESULTS", help="output directory of 'alsim run'")
     parser.add_argument("--out", default=None, metavar="DIR", help="report directory (default: RESULTS/backtest)")
     parser.add_argument("--fit-share", type=float, default=0.4, help="share of each curve the fit sees (default: 0.4)")
-    parser.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1"),
-                        help="test metric whose labels-to-target is predicted (default: accuracy)")
+    parser.add_argument(
+        "--metric",
+        default="accuracy",
+        choices=("accuracy", "macro_f1"),
+        help="test metric whose labels-to-target is predicted (default: accuracy)",
+    )
     parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap replicates (default: 100)")
     parser.set_defaults(func=run)
 

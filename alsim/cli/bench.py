@@ -25,9 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=_DESCRIPTION,
     )
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument(
-        "--quick", dest="mode", action="store_const", const="quick", help="medium sizes only (default)"
-    )
+    modes.add_argument("--quick", dest="mode", action="store_const", const="quick", help="medium sizes only (default)")
     modes.add_argument("--full", dest="mode", action="store_const", const="full", help="every size")
     parser.set_defaults(mode="quick")
     parser.add_argument(

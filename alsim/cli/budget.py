@@ -23,27 +23,49 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("data", metavar="DATA", help="CSV, parquet or ARFF file, or 'openml:<id>' as a proxy")
     parser.add_argument("--label", default=None, help="label column; rows where it is empty are unlabeled")
     parser.add_argument("--target", type=float, required=True, help="quality to reach, in (0, 1]")
-    parser.add_argument("--relative", action="store_true",
-                        help="read --target as a share of the accuracy reached with every labeled row")
-    parser.add_argument("--metric", default="accuracy", choices=("accuracy", "macro_f1"),
-                        help="test metric the target refers to (default: accuracy)")
+    parser.add_argument(
+        "--relative",
+        action="store_true",
+        help="read --target as a share of the accuracy reached with every labeled row",
+    )
+    parser.add_argument(
+        "--metric",
+        default="accuracy",
+        choices=("accuracy", "macro_f1"),
+        help="test metric the target refers to (default: accuracy)",
+    )
     parser.add_argument("--cost-per-label", type=float, default=1.0, help="money per label (default: 1)")
-    parser.add_argument("--cost-column", default=None,
-                        help="column of per-row labeling costs (instead of a constant); never used as a feature")
-    parser.add_argument("--ignore", action="append", default=None, metavar="COLUMN",
-                        help="column that is not a feature (an identifier, notes...); repeat for more")
+    parser.add_argument(
+        "--cost-column",
+        default=None,
+        help="column of per-row labeling costs (instead of a constant); never used as a feature",
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=None,
+        metavar="COLUMN",
+        help="column that is not a feature (an identifier, notes...); repeat for more",
+    )
     parser.add_argument("--predictions", type=float, default=None, help="predictions the model makes in deployment")
     parser.add_argument("--cost-per-error", type=float, default=None, help="cost of one wrong prediction")
-    parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES),
-                        help="comma-separated candidate strategies (random is always added)")
+    parser.add_argument(
+        "--strategies",
+        default=",".join(DEFAULT_STRATEGIES),
+        help="comma-separated candidate strategies (random is always added)",
+    )
     parser.add_argument("--learner", default="logreg", help="learner name (default: logreg)")
     parser.add_argument("--seeds", type=int, default=10, help="simulated runs per strategy (default: 10)")
     parser.add_argument("--batch-size", type=int, default=None, help="labels per round (default: ~25 rounds)")
     parser.add_argument("--max-labels", type=int, default=None, help="largest label count to extrapolate to")
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default: 200)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: all cores)")
-    parser.add_argument("--out", default="budget", metavar="DIR",
-                        help="directory for the report and the resumable runs (default: ./budget)")
+    parser.add_argument(
+        "--out",
+        default="budget",
+        metavar="DIR",
+        help="directory for the report and the resumable runs (default: ./budget)",
+    )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON instead of prose")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     parser.set_defaults(func=run)

@@ -18,9 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cc18", action="store_true", help="only the datasets that belong to the OpenML-CC18 benchmark suite"
     )
-    parser.add_argument(
-        "--json", action="store_true", help="print a JSON array of records instead of a table"
-    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array of records instead of a table")
     parser.set_defaults(func=run)
 
 

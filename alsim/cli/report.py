@@ -56,8 +56,16 @@ def run(args: argparse.Namespace) -> int:
     for note in completeness.notes():
         warnings.warn(note, stacklevel=1)
     path = write_report(
-        results, out, baseline=args.baseline, metric=args.metric, alpha=args.alpha, title=title,
-        source=str(args.directory), progress=not args.no_progress, completeness=completeness, notes=skipped,
+        results,
+        out,
+        baseline=args.baseline,
+        metric=args.metric,
+        alpha=args.alpha,
+        title=title,
+        source=str(args.directory),
+        progress=not args.no_progress,
+        completeness=completeness,
+        notes=skipped,
     )
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0

@@ -24,23 +24,31 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("config", metavar="CONFIG", help="experiment TOML file (see experiments/)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created or resumed)")
     parser.add_argument(
-        "--jobs", type=int, default=None, metavar="N",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
         help="worker processes (default: all cores; 1 runs in this process); with --executor dask and no "
-             "--scheduler, the number of LocalCluster workers",
+        "--scheduler, the number of LocalCluster workers",
     )
     parser.add_argument(
-        "--executor", choices=("local", "dask"), default=None,
+        "--executor",
+        choices=("local", "dask"),
+        default=None,
         help="'local' process pool (default) or 'dask' distributed (default with --scheduler)",
     )
     parser.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS",
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
         help="address of a running Dask scheduler to join (e.g. tcp://10.0.0.5:8786); without it "
-             "--executor dask starts a LocalCluster on 127.0.0.1",
+        "--executor dask starts a LocalCluster on 127.0.0.1",
     )
     parser.add_argument(
-        "--allow-imports", action="store_true",
+        "--allow-imports",
+        action="store_true",
         help="import the Python modules the config lists in 'imports' (e.g. your own strategies); this runs "
-             "their code, so a config with 'imports' is refused without this flag",
+        "their code, so a config with 'imports' is refused without this flag",
     )
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     parser.set_defaults(func=run)
@@ -54,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, allow_imports=args.allow_imports)
     check_output_dir(args.out, who="--out")
     summary = run_experiment(
-        config, args.out, jobs=args.jobs, executor=executor, scheduler=args.scheduler,
+        config,
+        args.out,
+        jobs=args.jobs,
+        executor=executor,
+        scheduler=args.scheduler,
         progress=not args.no_progress,
     )
     print(summary, file=sys.stderr if summary.failures else sys.stdout)

@@ -23,15 +23,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dataset", required=True, metavar="SPEC", help="'openml:<id>' or a CSV/parquet/ARFF path")
     parser.add_argument("--label", default=None, help="label column (required for CSV/parquet files)")
     parser.add_argument(
-        "--ignore", action="append", default=None, metavar="COLUMN",
+        "--ignore",
+        action="append",
+        default=None,
+        metavar="COLUMN",
         help="column of the data file not to use as a feature (an identifier, a cost, notes...); repeat for more",
     )
     parser.add_argument(
-        "--mode", choices=["pool", "stream"], default="pool",
+        "--mode",
+        choices=["pool", "stream"],
+        default="pool",
         help="pool-based batches (default) or a stream of arrivals labelled or skipped one at a time",
     )
     parser.add_argument(
-        "--strategy", default=None,
+        "--strategy",
+        default=None,
         help="query strategy name (default: margin; variable_uncertainty with --mode stream)",
     )
     parser.add_argument(
@@ -43,7 +49,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--budget", type=int, default=None, metavar="N", help="label budget, initial set included")
     parser.add_argument("--cost-budget", type=float, default=None, metavar="C", help="labeling cost budget")
     parser.add_argument(
-        "--initial", default="random", metavar="METHOD",
+        "--initial",
+        default="random",
+        metavar="METHOD",
         help="cold start: random, kmeans_pp, k_center or per_class (benchmark only) (default: random)",
     )
     parser.add_argument("--initial-size", type=int, default=None, metavar="N", help="size of the initial set")
@@ -51,18 +59,25 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--annotators", type=int, default=1, help="annotators per label, majority vote (default: 1)")
     parser.add_argument("--test-size", type=float, default=0.3, help="held-out test share (default: 0.3)")
     parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
-    stream = parser.add_argument_group("stream mode (--mode stream; the batch, budget and initial options are pool-only)")
+    stream = parser.add_argument_group(
+        "stream mode (--mode stream; the batch, budget and initial options are pool-only)"
+    )
     stream.add_argument(
-        "--order", default="shuffle",
+        "--order",
+        default="shuffle",
         help="arrival order: shuffle, abrupt_class, gradual_class, abrupt_feature or gradual_feature (default: shuffle)",
     )
     stream.add_argument("--budget-fraction", type=float, default=0.1, help="share of arrivals to label (default: 0.1)")
     stream.add_argument(
-        "--update", default="partial_fit", metavar="partial_fit|N",
+        "--update",
+        default="partial_fit",
+        metavar="partial_fit|N",
         help="update the learner with partial_fit, or retrain it every N labels (default: partial_fit)",
     )
     stream.add_argument(
-        "--drift-detector", default=None, metavar="NAME",
+        "--drift-detector",
+        default=None,
+        metavar="NAME",
         help="adwin or page_hinkley: raise the labelling rate after a detected drift (default: none)",
     )
     stream.add_argument("--block-size", type=int, default=100, help="arrivals per recorded row (default: 100)")

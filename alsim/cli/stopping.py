@@ -25,17 +25,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="RESULTS",
         help="a grid output directory ('alsim run'), one run's parquet file, or a directory of run files",
     )
-    parser.add_argument("--cost-per-label", type=float, default=1.0, metavar="X",
-                        help="price of one label (of one unit of recorded labeling cost); default 1")
-    parser.add_argument("--predictions", type=float, default=10_000, metavar="N",
-                        help="predictions the deployed model makes over its lifetime; default 10000")
-    parser.add_argument("--cost-per-error", type=float, default=1.0, metavar="Y",
-                        help="price of one wrong prediction; default 1")
-    parser.add_argument("--rules", nargs="+", metavar="RULE", default=None,
-                        help="rules to score (registry names); default: every rule with its paper's defaults")
-    parser.add_argument("--out", metavar="DIR", default=None,
-                        help="where to write the table and the plot; default RESULTS/stopping for a directory, "
-                             "<file>_stopping next to a file")
+    parser.add_argument(
+        "--cost-per-label",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="price of one label (of one unit of recorded labeling cost); default 1",
+    )
+    parser.add_argument(
+        "--predictions",
+        type=float,
+        default=10_000,
+        metavar="N",
+        help="predictions the deployed model makes over its lifetime; default 10000",
+    )
+    parser.add_argument(
+        "--cost-per-error", type=float, default=1.0, metavar="Y", help="price of one wrong prediction; default 1"
+    )
+    parser.add_argument(
+        "--rules",
+        nargs="+",
+        metavar="RULE",
+        default=None,
+        help="rules to score (registry names); default: every rule with its paper's defaults",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="where to write the table and the plot; default RESULTS/stopping for a directory, "
+        "<file>_stopping next to a file",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.results)
     results = load_runs(source)
     out = check_output_dir(
-        args.out if args.out else (source / "stopping" if source.is_dir() else
-                                   source.with_name(f"{source.stem}_stopping")),
+        args.out
+        if args.out
+        else (source / "stopping" if source.is_dir() else source.with_name(f"{source.stem}_stopping")),
         who="--out",
     )
     if (source / "cells").is_dir():  # a grid: say when it is incomplete or unbalanced before comparing rules
@@ -68,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
         for note in grid_completeness(results, source).notes():
             warnings.warn(note, stacklevel=1)
-    costs = {"cost_per_label": args.cost_per_label, "predictions": args.predictions,
-             "cost_per_error": args.cost_per_error}
+    costs = {
+        "cost_per_label": args.cost_per_label,
+        "predictions": args.predictions,
+        "cost_per_error": args.cost_per_error,
+    }
     rules = resolve_rules(args.rules, **costs)
     scores = score_rules(results, rules, **costs, progress=True)
     summary = summarize_scores(scores)
@@ -84,14 +108,17 @@ def run(args: argparse.Namespace) -> int:
     if practical and args.cost_per_label > 0 and lifetime > 0:
         grid = winner_map(results, practical, progress=True)
         grid.write_csv(out / "stopping_winner_map.csv")
-        plot_winner_map(grid, out / "stopping_winner_map.png", highlight=(args.cost_per_label, lifetime),
-                        title=f"Stopping rule with the lowest mean regret ({counted(n_runs, 'run')})")
+        plot_winner_map(
+            grid,
+            out / "stopping_winner_map.png",
+            highlight=(args.cost_per_label, lifetime),
+            title=f"Stopping rule with the lowest mean regret ({counted(n_runs, 'run')})",
+        )
     else:
         plot_path = None
 
     shown = summary.select(
-        pl.when(pl.col("uses_test_labels")).then(pl.col("rule") + pl.lit(" *")).otherwise(pl.col("rule"))
-        .alias("rule"),
+        pl.when(pl.col("uses_test_labels")).then(pl.col("rule") + pl.lit(" *")).otherwise(pl.col("rule")).alias("rule"),
         pl.col("n_runs").alias("runs"),
         pl.col("mean_regret").alias("regret"),
         pl.col("mean_relative_regret").alias("rel. regret"),
@@ -101,14 +128,24 @@ def run(args: argparse.Namespace) -> int:
         pl.col("mean_accuracy_at_stop").alias("accuracy"),
         pl.col("mean_accuracy_below_best").alias("below best"),
     )
-    print(f"Stopping rules on {n_runs} run(s); C = {args.cost_per_label:g} x "
-          f"labeling cost + (1 - accuracy) x {args.predictions:g} x {args.cost_per_error:g}")
+    print(
+        f"Stopping rules on {n_runs} run(s); C = {args.cost_per_label:g} x "
+        f"labeling cost + (1 - accuracy) x {args.predictions:g} x {args.cost_per_error:g}"
+    )
     print("means over runs; rank 1 = cheapest practical rule on a run; * = reference rule that reads test labels")
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160, float_precision=3, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=160,
+        float_precision=3,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
         print(shown)
-    skipped = scores.filter(~pl.col("applicable")).group_by("rule", maintain_order=True).agg(
-        pl.len().alias("runs"), pl.col("note").first()
+    skipped = (
+        scores.filter(~pl.col("applicable"))
+        .group_by("rule", maintain_order=True)
+        .agg(pl.len().alias("runs"), pl.col("note").first())
     )
     for rule, runs, note in skipped.iter_rows():
         print(f"not scored on {runs} run(s): {rule}: {note}")

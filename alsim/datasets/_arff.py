@@ -132,7 +132,7 @@ def _normalise_weka_header(text: str, path: Path) -> str:
         if lowered.startswith(_UNSUPPORTED_TYPES):
             kind = lowered.split()[0]
             raise DatasetError(
-                f"{path}, line {number}: attribute {line[prefix_match.end():name_end].strip()} has type "
+                f"{path}, line {number}: attribute {line[prefix_match.end() : name_end].strip()} has type "
                 f"'{kind}', which alsim cannot use as a feature. Convert it to numeric or nominal, or "
                 "remove it from the file."
             )

@@ -110,8 +110,7 @@ def load_dataset(
     """
     if isinstance(ignore, str) or not all(isinstance(name, str) for name in ignore):
         raise InvalidParameterError(
-            "The 'ignore' parameter of load_dataset must be a sequence of column names. "
-            f"Got {ignore!r} instead."
+            f"The 'ignore' parameter of load_dataset must be a sequence of column names. Got {ignore!r} instead."
         )
     if label is not None and not isinstance(label, str):
         raise InvalidParameterError(
@@ -228,9 +227,7 @@ def _describe_columns(columns: list[str], limit: int = 30) -> str:
     return f"[{shown}]"
 
 
-def _dataset_from_table(
-    table: pd.DataFrame, *, name: str, spec: str, label: str, ignore: tuple[str, ...]
-) -> Dataset:
+def _dataset_from_table(table: pd.DataFrame, *, name: str, spec: str, label: str, ignore: tuple[str, ...]) -> Dataset:
     """Separate the label, drop ignored columns and bring features to float64/category dtypes."""
     import numpy as np
 
@@ -240,8 +237,7 @@ def _dataset_from_table(
         raise DatasetError(f"{spec}: column names must be unique; repeated: {duplicated}.")
     if label not in table.columns:
         raise DatasetError(
-            f"{spec}: the label column {label!r} does not exist. Columns are "
-            f"{_describe_columns(list(table.columns))}."
+            f"{spec}: the label column {label!r} does not exist. Columns are {_describe_columns(list(table.columns))}."
         )
     unknown_ignored = [column for column in ignore if column not in table.columns]
     if unknown_ignored:

@@ -96,11 +96,7 @@ def split_dataset(
     """
     from sklearn.model_selection import train_test_split
 
-    if (
-        not isinstance(test_size, numbers.Real)
-        or isinstance(test_size, bool)
-        or not 0.0 < float(test_size) < 1.0
-    ):
+    if not isinstance(test_size, numbers.Real) or isinstance(test_size, bool) or not 0.0 < float(test_size) < 1.0:
         raise InvalidParameterError(
             f"The 'test_size' parameter of split_dataset must be a float in the open interval (0, 1). "
             f"Got {test_size!r} instead."
@@ -167,9 +163,7 @@ def _as_sklearn_seed(
     )
 
 
-def _preprocess(
-    pool: pd.DataFrame, test: pd.DataFrame, spec: str
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _preprocess(pool: pd.DataFrame, test: pd.DataFrame, spec: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -185,9 +179,7 @@ def _preprocess(
 
     transformers = []
     if numeric:
-        transformers.append(
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-        )
+        transformers.append(("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric))
     if nominal:
         transformers.append(
             (

@@ -164,9 +164,7 @@ class DatasetEntry(_Section):
         if spec.startswith("openml:"):
             raise _choice_error("'openml:<integer id>' or a path to a CSV, parquet or ARFF file")
         if not spec.lower().endswith(_TABLE_SUFFIXES):
-            raise _choice_error(
-                "'openml:<integer id>' or a path to a file ending in " + ", ".join(_TABLE_SUFFIXES)
-            )
+            raise _choice_error("'openml:<integer id>' or a path to a file ending in " + ", ".join(_TABLE_SUFFIXES))
         path = Path(spec).expanduser()
         base_dir = (info.context or {}).get("base_dir")
         if not path.is_absolute() and base_dir is not None:
@@ -182,7 +180,7 @@ class DatasetEntry(_Section):
             # pydantic fills in "{name}" only (no format specs, no escaped braces): the TOML braces stay as written.
             raise PydanticCustomError(
                 "alsim_missing_label",
-                "must name the label column of a CSV or parquet file: write {spec = {path}, label = \"<column>\"}",
+                'must name the label column of a CSV or parquet file: write {spec = {path}, label = "<column>"}',
                 {"path": repr(self.spec)},
             )
         return self
@@ -292,7 +290,8 @@ class ExperimentConfig(_Section):
     def _settings_of_the_mode(self) -> ExperimentConfig:
         fields = type(self).model_fields
         pool_only = [
-            key for key in ("batch_sizes", "budget", "initial", "record_cv", "committee_size")
+            key
+            for key in ("batch_sizes", "budget", "initial", "record_cv", "committee_size")
             if getattr(self, key) != fields[key].get_default(call_default_factory=True)
         ]
         if self.mode == "stream" and pool_only:
@@ -459,8 +458,13 @@ def _check_imports_allowed(data: Mapping[str, Any], allow_imports: bool, source:
     )
 
 
-def parse_config(data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None,
-                 source: str = "experiment config", allow_imports: bool = False) -> ExperimentConfig:
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    source: str = "experiment config",
+    allow_imports: bool = False,
+) -> ExperimentConfig:
     """Validate a mapping (a parsed TOML document) into an :class:`ExperimentConfig`.
 
     Parameters
@@ -564,8 +568,9 @@ def load_config(path: str | os.PathLike[str], *, allow_imports: bool = False) ->
     """
     data = read_config_table(path)
     path = Path(path)
-    return parse_config(data, base_dir=path.resolve().parent, source=f"experiment config {str(path)!r}",
-                        allow_imports=allow_imports)
+    return parse_config(
+        data, base_dir=path.resolve().parent, source=f"experiment config {str(path)!r}", allow_imports=allow_imports
+    )
 
 
 def _dataset_size(entry: DatasetEntry) -> tuple[int, int]:
@@ -625,9 +630,7 @@ def check_dataset_sizes(config: ExperimentConfig) -> list[str]:
         except DatasetError:
             continue  # an unreadable dataset fails its own cells with its own message; the others still run
         pool = n_rows - math.ceil(config.test_size * n_rows)
-        where = (
-            f"the pool of {entry.spec!r} ({pool} of {n_rows} rows after the {config.test_size:.0%} test split)"
-        )
+        where = f"the pool of {entry.spec!r} ({pool} of {n_rows} rows after the {config.test_size:.0%} test split)"
         fix = "lower it or drop the dataset"
         if config.stop_set_size is not None and config.stop_set_size > pool:
             problems.append(f"'stop_set_size' = {config.stop_set_size} is larger than {where}; {fix}")
@@ -635,8 +638,10 @@ def check_dataset_sizes(config: ExperimentConfig) -> list[str]:
             continue
         if config.initial.size is not None and config.initial.size > pool:
             problems.append(f"'initial.size' = {config.initial.size} is larger than {where}; {fix}")
-        if config.initial.method == "per_class" and config.initial.size is not None and (
-            config.initial.size < n_classes
+        if (
+            config.initial.method == "per_class"
+            and config.initial.size is not None
+            and (config.initial.size < n_classes)
         ):
             problems.append(
                 f"'initial.size' = {config.initial.size} is smaller than the {n_classes} classes of {entry.spec!r}, "

@@ -47,8 +47,7 @@ def _cell_frame(path: Path) -> pl.DataFrame:
     cell = metadata.get("cell")
     if not isinstance(cell, dict) or not _CELL_KEYS <= set(cell):
         raise InvalidInputError(
-            f"The cell file {str(path)!r} has no cell parameters in its metadata: it was not written by "
-            "run_experiment."
+            f"The cell file {str(path)!r} has no cell parameters in its metadata: it was not written by run_experiment."
         )
     reference = metadata.get("reference_accuracy")
     values = {
@@ -129,8 +128,7 @@ def load_results(out_dir: str | os.PathLike[str], *, skip_unreadable: bool = Tru
             if not skip_unreadable:
                 raise InvalidInputError(outcome)
             warnings.warn(
-                f"Skipped an unreadable cell file: {outcome} Delete it and rerun 'alsim run' to recompute "
-                f"the cell.",
+                f"Skipped an unreadable cell file: {outcome} Delete it and rerun 'alsim run' to recompute the cell.",
                 ResultsWarning,
                 stacklevel=2,
             )
@@ -212,8 +210,12 @@ def _seed_imbalance(seeds: pl.DataFrame) -> str:
         if group["n_seeds"].n_unique() == 1 and int(group["n_seeds"][0]) == high:
             continue
         first = group.row(0, named=True)
-        where = f"{first['dataset']}" + (f" ({first['learner']}, batch {first['batch_size']})" if several_settings else "")
-        counts = ", ".join(f"{r['strategy']} {r['n_seeds']}" for r in group.sort("n_seeds", "strategy").iter_rows(named=True))
+        where = f"{first['dataset']}" + (
+            f" ({first['learner']}, batch {first['batch_size']})" if several_settings else ""
+        )
+        counts = ", ".join(
+            f"{r['strategy']} {r['n_seeds']}" for r in group.sort("n_seeds", "strategy").iter_rows(named=True)
+        )
         parts.append(f"{where}: {counts}")
     shown = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more datasets" if len(parts) > 6 else "")
     return (
@@ -239,15 +241,21 @@ def _configured_cells(config_path: Path) -> int | None:
 
     seeds = len(table["seeds"]) if isinstance(table.get("seeds"), list) else table.get("n_seeds")
     stream = table.get("mode") == "stream"
-    factors = [count("datasets", 0), count("strategies", 0), count("learners", 1),
-               1 if stream else count("batch_sizes", 1), seeds]
+    factors = [
+        count("datasets", 0),
+        count("strategies", 0),
+        count("learners", 1),
+        1 if stream else count("batch_sizes", 1),
+        seeds,
+    ]
     if not all(isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in factors):
         return None
     return int(math.prod(factors))  # type: ignore[arg-type]
 
 
-def grid_completeness(results: pl.DataFrame, out_dir: str | os.PathLike[str] | None = None,
-                      *, n_unreadable: int = 0) -> GridCompleteness:
+def grid_completeness(
+    results: pl.DataFrame, out_dir: str | os.PathLike[str] | None = None, *, n_unreadable: int = 0
+) -> GridCompleteness:
     """How complete and balanced a results frame is (and, given its directory, against its configuration).
 
     Parameters
@@ -285,8 +293,13 @@ def grid_completeness(results: pl.DataFrame, out_dir: str | os.PathLike[str] | N
         if store.config_path.is_file():
             n_configured = _configured_cells(store.config_path)
         if store.cells_dir.is_dir():
-            n_failed = sum(1 for p in store.cells_dir.glob("*.error.json") if not p.with_name(p.name[:-11] + ".parquet").exists())
+            n_failed = sum(
+                1 for p in store.cells_dir.glob("*.error.json") if not p.with_name(p.name[:-11] + ".parquet").exists()
+            )
     return GridCompleteness(
-        n_cells=cells.height, n_configured=n_configured, n_failed=n_failed or 0, n_unreadable=n_unreadable,
+        n_cells=cells.height,
+        n_configured=n_configured,
+        n_failed=n_failed or 0,
+        n_unreadable=n_unreadable,
         seeds=seeds,
     )

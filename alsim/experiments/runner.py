@@ -390,13 +390,11 @@ class RunSummary:
 def _check_run_parameters(jobs: Any, executor: Any, scheduler: Any) -> None:
     if executor not in _EXECUTORS:
         raise InvalidParameterError(
-            f"The 'executor' parameter of run_experiment must be one of {list(_EXECUTORS)}. "
-            f"Got {executor!r} instead."
+            f"The 'executor' parameter of run_experiment must be one of {list(_EXECUTORS)}. Got {executor!r} instead."
         )
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InvalidParameterError(
-            f"The 'jobs' parameter of run_experiment must be an int >= 1 or None (all cores). "
-            f"Got {jobs!r} instead."
+            f"The 'jobs' parameter of run_experiment must be an int >= 1 or None (all cores). Got {jobs!r} instead."
         )
     if scheduler is not None and executor != "dask":
         raise InvalidParameterError(
@@ -496,8 +494,13 @@ def run_experiment(
     held: dict[str, CellLock] = {}
 
     bar = tqdm(
-        total=len(cells), initial=n_already_done, desc=config.name, unit="cell", disable=not progress,
-        file=sys.stderr, dynamic_ncols=True,
+        total=len(cells),
+        initial=n_already_done,
+        desc=config.name,
+        unit="cell",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
     )
     bar.set_postfix(failed=0)
     backend: _Backend | None = None

@@ -143,9 +143,7 @@ class Document:
                 parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
             elif isinstance(block, _Table):
                 head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
-                body = "".join(
-                    "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows
-                )
+                body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
                 parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             else:
                 parts.append(
@@ -170,7 +168,7 @@ def _md_inline(text: str) -> str:
     parts = []
     last = 0
     for match in _CODE_SPAN.finditer(one_line):
-        parts.append(_md_escape(one_line[last:match.start()]))
+        parts.append(_md_escape(one_line[last : match.start()]))
         content = match.group(1)
         # A code span shows its content literally, but a name holding markup is written as escaped plain
         # text: how a renderer delimits code spans (and whether it honours them at all) varies.
@@ -182,7 +180,6 @@ def _md_inline(text: str) -> str:
 
 def _md_escape(text: str) -> str:
     return "".join(_MD_ESCAPES.get(char, char) for char in text)
-
 
 
 def _inline(text: str) -> str:

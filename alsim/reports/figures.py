@@ -35,7 +35,11 @@ X_LABELS = {
 }
 # Dash patterns of a strategy drawn over an identical twin (the twin's solid line shows in the gaps).
 _TWIN_DASHES: tuple[tuple[int, tuple[float, ...]], ...] = ((0, (4.0, 3.0)), (0, (1.0, 2.5)), (0, (6.0, 2.0, 1.0, 2.0)))
-_METRIC_LABELS = {"accuracy": "test accuracy", "macro_f1": "test macro-F1", "balanced_accuracy": "test balanced accuracy"}
+_METRIC_LABELS = {
+    "accuracy": "test accuracy",
+    "macro_f1": "test macro-F1",
+    "balanced_accuracy": "test balanced accuracy",
+}
 
 
 def strategy_colors(strategies: Sequence[str], baseline: str = "random") -> dict[str, str]:
@@ -147,12 +151,28 @@ def plot_learning_curves(
             ax.set_title(f"{dataset} ({counted(counts[0], 'seed')})", fontsize=10)
         else:  # an unbalanced panel says so, and which strategy has how many
             ax.set_title(f"{dataset} ({counts[0]}-{counts[-1]} seeds: unbalanced)", fontsize=10)
-            ax.text(0.02, 0.02, "\n".join(f"{s}: {n} seeds" for s, n in sorted(seeds_of.items(), key=lambda kv: kv[1])),
-                    transform=ax.transAxes, fontsize=6.5, va="bottom", ha="left", color="0.25")
+            ax.text(
+                0.02,
+                0.02,
+                "\n".join(f"{s}: {n} seeds" for s, n in sorted(seeds_of.items(), key=lambda kv: kv[1])),
+                transform=ax.transAxes,
+                fontsize=6.5,
+                va="bottom",
+                ha="left",
+                color="0.25",
+            )
         groups = (coincident or {}).get(dataset, [])
         if groups:
-            ax.text(0.98, 0.02, "\n".join(" = ".join(group) + " (identical)" for group in groups),
-                    transform=ax.transAxes, fontsize=6.5, va="bottom", ha="right", color="0.25")
+            ax.text(
+                0.98,
+                0.02,
+                "\n".join(" = ".join(group) + " (identical)" for group in groups),
+                transform=ax.transAxes,
+                fontsize=6.5,
+                va="bottom",
+                ha="right",
+                color="0.25",
+            )
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=8)
     for ax in axes[len(datasets) :]:
@@ -161,9 +181,7 @@ def plot_learning_curves(
         axes[row * ncols].set_ylabel(_METRIC_LABELS.get(metric, metric), fontsize=9)
     for ax in axes[max(0, len(datasets) - ncols) : len(datasets)]:
         ax.set_xlabel(X_LABELS.get(x, x), fontsize=9)
-    handles = [
-        Line2D([], [], color=colors[s], lw=2, ls="--" if s == baseline else "-", label=s) for s in strategies
-    ]
+    handles = [Line2D([], [], color=colors[s], lw=2, ls="--" if s == baseline else "-", label=s) for s in strategies]
     if references:
         handles.append(Line2D([], [], color="0.45", ls=":", lw=1.2, label="full-pool accuracy"))
     fig.legend(
@@ -178,7 +196,9 @@ def plot_learning_curves(
     return fig
 
 
-def plot_ranks(ranks: pl.DataFrame, average: pl.DataFrame, *, colors: dict[str, str] | None = None, title: str = "") -> Figure:
+def plot_ranks(
+    ranks: pl.DataFrame, average: pl.DataFrame, *, colors: dict[str, str] | None = None, title: str = ""
+) -> Figure:
     """Rank of every strategy on every dataset (small dots) and its average rank (large marker).
 
     Parameters
@@ -216,9 +236,7 @@ def plot_ranks(ranks: pl.DataFrame, average: pl.DataFrame, *, colors: dict[str, 
     return fig
 
 
-def plot_critical_difference(
-    average: pl.DataFrame, critical_difference: float, *, title: str = ""
-) -> Figure:
+def plot_critical_difference(average: pl.DataFrame, critical_difference: float, *, title: str = "") -> Figure:
     """Critical-difference diagram (Demsar 2006, figure 1).
 
     An axis of average ranks (1 = best, on the left), each strategy joined to its rank by an elbow line
@@ -267,11 +285,20 @@ def plot_critical_difference(
     ax.plot([low, low + critical_difference], [cd_y, cd_y], color="black", lw=1.6)
     for end in (low, low + critical_difference):
         ax.plot([end, end], [cd_y - 0.08, cd_y + 0.08], color="black", lw=1.2)
-    ax.text(low + critical_difference / 2, cd_y + 0.12, f"CD = {critical_difference:.2f}", ha="center", va="bottom", fontsize=9)
+    ax.text(
+        low + critical_difference / 2,
+        cd_y + 0.12,
+        f"CD = {critical_difference:.2f}",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+    )
     # Groups of not-significantly-different strategies: thick bars just under the axis.
     bar_y = axis_y - 0.35
     for first, last in groups:
-        ax.plot([ranks[first] - 0.04, ranks[last] + 0.04], [bar_y, bar_y], color="#444444", lw=4, solid_capstyle="round")
+        ax.plot(
+            [ranks[first] - 0.04, ranks[last] + 0.04], [bar_y, bar_y], color="#444444", lw=4, solid_capstyle="round"
+        )
         bar_y -= 0.3
     label_top = bar_y - 0.2
     # Strategy labels with elbow lines.
@@ -312,7 +339,15 @@ def plot_seed_stability(stability: pl.DataFrame, *, threshold: float = 0.9, titl
     ax = fig.subplots()
     ax.plot(n, table.get_column("mean_tau").to_numpy(), marker="o", color="#1f77b4", label="mean Kendall tau")
     ax.plot(n, table.get_column("min_tau").to_numpy(), marker=".", ls="--", color="#ff7f0e", label="worst subset")
-    ax.plot(n, table.get_column("share_identical").to_numpy(), marker="s", ms=4, ls=":", color="#2ca02c", label="share with identical ranking")
+    ax.plot(
+        n,
+        table.get_column("share_identical").to_numpy(),
+        marker="s",
+        ms=4,
+        ls=":",
+        color="#2ca02c",
+        label="share with identical ranking",
+    )
     ax.axhline(threshold, color="0.4", lw=1, ls="-.", label=f"threshold {threshold:g}")
     ax.set_xlabel("number of seeds averaged")
     ax.set_ylabel("agreement with the all-seeds ranking")

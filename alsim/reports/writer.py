@@ -147,8 +147,7 @@ def write_report(
     func = "write_report"
     if metric not in metrics.METRIC_CHOICES:
         raise InvalidParameterError(
-            f"The 'metric' parameter of {func} must be one of {list(metrics.METRIC_CHOICES)}. "
-            f"Got {metric!r} instead."
+            f"The 'metric' parameter of {func} must be one of {list(metrics.METRIC_CHOICES)}. Got {metric!r} instead."
         )
     frame = metrics.validate_results(results, func, signals=("n_labeled", "cost", metric))
     out = check_output_dir(out_dir, who=parameter("out_dir", func))
@@ -158,9 +157,7 @@ def write_report(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         settings = frame.select(_SETTING).unique().sort(_SETTING).rows()
-        bar = tqdm(
-            total=3 + len(settings), desc="alsim report", unit="step", disable=not progress, file=sys.stderr
-        )
+        bar = tqdm(total=3 + len(settings), desc="alsim report", unit="step", disable=not progress, file=sys.stderr)
         curves = {
             name: metrics.learning_curves(frame, x=axis, metric=metric, confidence=confidence)
             for axis, name in _axes(frame)
@@ -180,21 +177,38 @@ def write_report(
     colors = figures.strategy_colors(frame.get_column("strategy").unique().to_list(), baseline)
     doc.heading("Summary")
     doc.bullets(
-        [line for setting in settings for line in _summary(computed, setting, len(settings) > 1, baseline, alpha, stability_threshold)]
+        [
+            line
+            for setting in settings
+            for line in _summary(computed, setting, len(settings) > 1, baseline, alpha, stability_threshold)
+        ]
     )
     for setting in settings:
         _setting_sections(
-            doc, out, frame, computed, curves, setting, len(settings) > 1, colors,
-            metric=metric, baseline=baseline, alpha=alpha, confidence=confidence,
-            threshold=stability_threshold, dpi=dpi,
+            doc,
+            out,
+            frame,
+            computed,
+            curves,
+            setting,
+            len(settings) > 1,
+            colors,
+            metric=metric,
+            baseline=baseline,
+            alpha=alpha,
+            confidence=confidence,
+            threshold=stability_threshold,
+            dpi=dpi,
         )
         bar.update()
     # The same warning reaches several functions (ranks, Friedman, ...); list it once, without the
     # name of the function that raised it.
     warned = (re.sub(r"^\w+: ", "", str(w.message)) for w in caught)
-    notes = list(dict.fromkeys(
-        [*completeness.notes(), *notes, *(text[:1].upper() + text[1:] for text in warned)]
-    )) + _behaviour_notes(computed, frame, baseline) + sections.skipped
+    notes = (
+        list(dict.fromkeys([*completeness.notes(), *notes, *(text[:1].upper() + text[1:] for text in warned)]))
+        + _behaviour_notes(computed, frame, baseline)
+        + sections.skipped
+    )
     doc.heading("Notes and skipped sections")
     if notes:
         doc.bullets(notes)
@@ -259,7 +273,12 @@ def _compute(
 
 
 def _overview(
-    doc: Document, frame: pl.DataFrame, metric: str, baseline: str, confidence: float, source: str | None,
+    doc: Document,
+    frame: pl.DataFrame,
+    metric: str,
+    baseline: str,
+    confidence: float,
+    source: str | None,
     completeness: GridCompleteness,
 ) -> None:
     cells = frame.select("cell_id", "dataset", "strategy", "learner", "batch_size", "seed").unique()
@@ -271,17 +290,30 @@ def _overview(
     if completeness.balanced:
         shape = f"{counted(len(datasets), 'dataset')} x {counted(len(strategies), 'strategy')} x {counted(int(counts.max()), 'seed')}"  # type: ignore[arg-type]
     else:
-        shape = (f"{counted(len(datasets), 'dataset')} and {counted(len(strategies), 'strategy')} with "
-                 f"{int(counts.min())} to {int(counts.max())} finished seeds per strategy and dataset")  # type: ignore[arg-type]
+        shape = (
+            f"{counted(len(datasets), 'dataset')} and {counted(len(strategies), 'strategy')} with "
+            f"{int(counts.min())} to {int(counts.max())} finished seeds per strategy and dataset"
+        )  # type: ignore[arg-type]
     configured = completeness.n_configured
-    of_grid = f" of the {configured} the experiment configures" if configured is not None and configured != cells.height else ""
-    text = (f"{counted(cells.height, 'finished simulation cell')}{of_grid} "
-            f"({counted(frame.height, 'recorded round')}): {shape}{origin}.")
+    of_grid = (
+        f" of the {configured} the experiment configures"
+        if configured is not None and configured != cells.height
+        else ""
+    )
+    text = (
+        f"{counted(cells.height, 'finished simulation cell')}{of_grid} "
+        f"({counted(frame.height, 'recorded round')}): {shape}{origin}."
+    )
     if not completeness.complete or not completeness.balanced:
-        text += " **Warning:** " + (
-            "the grid is incomplete and " if not completeness.complete else ""
-        ) + ("the comparison is unbalanced" if not completeness.balanced else "results may change when it is finished") + (
-            "; see Notes at the end."
+        text += (
+            " **Warning:** "
+            + ("the grid is incomplete and " if not completeness.complete else "")
+            + (
+                "the comparison is unbalanced"
+                if not completeness.balanced
+                else "results may change when it is finished"
+            )
+            + ("; see Notes at the end.")
         )
     doc.paragraph(text)
     doc.bullets(
@@ -346,7 +378,9 @@ def _summary(
     return lines if several else [line[0].upper() + line[1:] for line in lines]
 
 
-def _strategy_order(frame: pl.DataFrame, average: pl.DataFrame | None, setting: Sequence[object], baseline: str) -> list[str]:
+def _strategy_order(
+    frame: pl.DataFrame, average: pl.DataFrame | None, setting: Sequence[object], baseline: str
+) -> list[str]:
     present = set(_in_setting(frame, setting).get_column("strategy").unique().to_list())
     if average is not None and _in_setting(average, setting).height:
         ordered = _in_setting(average, setting).sort("average_rank", "strategy").get_column("strategy").to_list()
@@ -403,9 +437,17 @@ def _setting_sections(
         doc.heading(f"Results for {_setting_text(setting)}", level=2)
     strategies = _strategy_order(frame, computed["average_ranks"], setting, baseline)
     # The full-pool line is the reference accuracy: drawn only on accuracy curves.
-    references = dict(
-        _in_setting(frame, setting).unique("cell_id").group_by("dataset").agg(pl.col("reference_accuracy").mean()).rows()
-    ) if metric == "accuracy" else None
+    references = (
+        dict(
+            _in_setting(frame, setting)
+            .unique("cell_id")
+            .group_by("dataset")
+            .agg(pl.col("reference_accuracy").mean())
+            .rows()
+        )
+        if metric == "accuracy"
+        else None
+    )
 
     doc.heading("Learning curves", level=level)
     doc.paragraph(
@@ -417,9 +459,17 @@ def _setting_sections(
     for axis, name in _axes(frame):
         curves = _in_setting(curve_tables[name], setting)
         fig = figures.plot_learning_curves(
-            curves, x=axis, metric=metric, references=references, colors=colors, baseline=baseline,
-            coincident={str(key[0]): groups for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
-                        if tuple(key[1:]) == tuple(setting)},
+            curves,
+            x=axis,
+            metric=metric,
+            references=references,
+            colors=colors,
+            baseline=baseline,
+            coincident={
+                str(key[0]): groups
+                for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
+                if tuple(key[1:]) == tuple(setting)
+            },
             title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
         )
         path = _save(fig, out, f"curves_{name}_{slug}.png", dpi)
@@ -434,7 +484,9 @@ def _setting_sections(
             f"Strategies are ordered by average rank."
         )
         header, rows = _wide(
-            _in_setting(summary, setting), ["dataset"], strategies,
+            _in_setting(summary, setting),
+            ["dataset"],
+            strategies,
             lambda r: _fmt(r["mean"]) + ("" if r["ci_high"] is None else f" ± {(r['ci_high'] - r['ci_low']) / 2:.3f}"),
         )
         doc.table(header, rows)
@@ -490,7 +542,9 @@ def _setting_sections(
             )
         )
         header, rows = _wide(
-            summary, ["dataset", "fraction"], strategies,
+            summary,
+            ["dataset", "fraction"],
+            strategies,
             lambda r: ("n/r" if r["median"] is None else f"{r['median']:g}") + f" [{r['n_reached']}/{r['n_runs']}]",
         )
         doc.table(header, rows)
@@ -517,10 +571,15 @@ def _setting_sections(
         wtl = _in_setting(computed["win_tie_loss"], setting)
         doc.table(
             ["strategy", "wins", "ties", "losses", "datasets"],
-            [[r["strategy"], str(r["wins"]), str(r["ties"]), str(r["losses"]), str(r["n_datasets"])] for r in wtl.iter_rows(named=True)],
+            [
+                [r["strategy"], str(r["wins"]), str(r["ties"]), str(r["losses"]), str(r["n_datasets"])]
+                for r in wtl.iter_rows(named=True)
+            ],
         )
         header, rows = _wide(
-            _in_setting(tests, setting), ["dataset"], [s for s in strategies if s != baseline],
+            _in_setting(tests, setting),
+            ["dataset"],
+            [s for s in strategies if s != baseline],
             lambda r: r["outcome"] + ("" if r["p_value"] is None else f" (p={r['p_value']:.3g}, {r['test']})"),
         )
         doc.paragraph("Per dataset (p-value and test used):")
@@ -531,7 +590,11 @@ def _setting_sections(
         setting_average = _in_setting(average, setting)
         doc.heading("Ranks across datasets", level=level)
         friedman = computed["friedman"]
-        friedman_row = None if friedman is None or not _in_setting(friedman, setting).height else _in_setting(friedman, setting).row(0, named=True)
+        friedman_row = (
+            None
+            if friedman is None or not _in_setting(friedman, setting).height
+            else _in_setting(friedman, setting).row(0, named=True)
+        )
         if friedman_row is not None:
             doc.paragraph(
                 f"Friedman test over {friedman_row['n_datasets']} datasets and {friedman_row['n_strategies']} "
@@ -544,15 +607,21 @@ def _setting_sections(
             )
         doc.table(
             ["strategy", "average rank", "datasets"],
-            [[r["strategy"], f"{r['average_rank']:.2f}", str(r["n_datasets"])] for r in setting_average.iter_rows(named=True)],
+            [
+                [r["strategy"], f"{r['average_rank']:.2f}", str(r["n_datasets"])]
+                for r in setting_average.iter_rows(named=True)
+            ],
         )
         ranks = computed["dataset_ranks"]
         if ranks is not None:
             fig = figures.plot_ranks(_in_setting(ranks, setting), setting_average, colors=colors)
-            doc.image(_save(fig, out, f"ranks_{slug}.png", dpi), "Rank on each dataset (dots) and average rank (diamonds).")
+            doc.image(
+                _save(fig, out, f"ranks_{slug}.png", dpi), "Rank on each dataset (dots) and average rank (diamonds)."
+            )
         if friedman_row is not None:
             fig = figures.plot_critical_difference(
-                setting_average, friedman_row["critical_difference"],
+                setting_average,
+                friedman_row["critical_difference"],
                 title=f"Critical difference diagram (Nemenyi, alpha = {alpha:g})",
             )
             doc.image(
@@ -570,17 +639,28 @@ def _setting_sections(
             f"**{needed['seeds_needed']}** of {needed['seeds_available']} seeds on."
         )
         if needed["seeds_needed"] == needed["seeds_available"]:
-            verdict += " The ranking was still changing when the last seed was added: run more seeds before trusting it."
+            verdict += (
+                " The ranking was still changing when the last seed was added: run more seeds before trusting it."
+            )
         doc.paragraph(verdict)
         doc.table(
             ["seeds", "subsets", "mean tau", "worst tau", "identical ranking"],
             [
-                [str(r["n_seeds"]), str(r["n_subsamples"]), f"{r['mean_tau']:.3f}", f"{r['min_tau']:.3f}", f"{r['share_identical']:.0%}"]
+                [
+                    str(r["n_seeds"]),
+                    str(r["n_subsamples"]),
+                    f"{r['mean_tau']:.3f}",
+                    f"{r['min_tau']:.3f}",
+                    f"{r['share_identical']:.0%}",
+                ]
                 for r in table.sort("n_seeds").iter_rows(named=True)
             ],
         )
         fig = figures.plot_seed_stability(table, threshold=threshold)
-        doc.image(_save(fig, out, f"seed_stability_{slug}.png", dpi), "Agreement of the ranking from n seeds with the ranking from all seeds.")
+        doc.image(
+            _save(fig, out, f"seed_stability_{slug}.png", dpi),
+            "Agreement of the ranking from n seeds with the ranking from all seeds.",
+        )
 
 
 def _definitions(doc: Document, baseline: str, alpha: float, confidence: float, threshold: float) -> None:
@@ -637,8 +717,10 @@ def coincident_strategies(per_run: pl.DataFrame | None) -> dict[tuple[object, ..
                 if other <= strategy or other in assigned:
                     continue
                 shared = set(runs[strategy]) & set(runs[other])
-                if shared and len(shared) == len(runs[strategy]) == len(runs[other]) and all(
-                    runs[strategy][seed] == runs[other][seed] for seed in shared
+                if (
+                    shared
+                    and len(shared) == len(runs[strategy]) == len(runs[other])
+                    and all(runs[strategy][seed] == runs[other][seed] for seed in shared)
                 ):
                     group.append(other)
             if len(group) > 1:
@@ -663,10 +745,13 @@ def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFra
         why = (
             " On two-class data the three measures are all decreasing functions of the top class probability, "
             "so they rank the pool identically and pick the same batches."
-            if set(twins) <= _BINARY_TWINS else ""
+            if set(twins) <= _BINARY_TWINS
+            else ""
         )
         notes.append(
-            " = ".join(f"`{s}`" for s in twins) + " made identical choices on " + ", ".join(twin_places)
+            " = ".join(f"`{s}`" for s in twins)
+            + " made identical choices on "
+            + ", ".join(twin_places)
             + " (the same AULC on every seed): their learning curves lie on top of each other; the figures draw "
             "them with different dash patterns and name them in the panel." + why
         )
@@ -677,7 +762,8 @@ def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFra
         )
         for (strategy,), rows in losses.group_by(["strategy"], maintain_order=True):
             places = ", ".join(
-                f"`{r['dataset']}`" + (f" ({r['learner']}, batch {r['batch_size']})" if several else "")
+                f"`{r['dataset']}`"
+                + (f" ({r['learner']}, batch {r['batch_size']})" if several else "")
                 + f" ({r['mean_difference']:+.3f} AULC)"
                 for r in rows.iter_rows(named=True)
             )

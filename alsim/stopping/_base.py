@@ -102,8 +102,9 @@ class StoppingRule(abc.ABC):
         return records["round"].to_numpy(), flags
 
     # Shared parameter checks, so every rule words its errors the same way.
-    def _check_real(self, name: str, low: float, high: float, *, low_open: bool = False,
-                    high_open: bool = False) -> None:
+    def _check_real(
+        self, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+    ) -> None:
         value = getattr(self, name)
         left, right = "(" if low_open else "[", ")" if high_open else "]"
         expected = f"a float in {left}{low}, {high}{right}"

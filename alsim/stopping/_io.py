@@ -37,8 +37,10 @@ def load_runs(path: str | os.PathLike[str]) -> pl.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise InvalidInputError(f"No results at {str(path)!r}: give a grid output directory, a run's parquet file "
-                                "or a directory of run parquet files.")
+        raise InvalidInputError(
+            f"No results at {str(path)!r}: give a grid output directory, a run's parquet file "
+            "or a directory of run parquet files."
+        )
     if path.is_dir() and (path / "cells").is_dir():
         from alsim.experiments import load_results
 
@@ -85,8 +87,15 @@ def _read_run(path: Path) -> pl.DataFrame:
         "seed": cell.get("seed", metadata.get("seed")),
         "reference_accuracy": metadata.get("reference_accuracy"),
     }
-    schema = {"cell_id": pl.String, "dataset": pl.String, "strategy": pl.String, "learner": pl.String,
-              "batch_size": pl.Int64, "seed": pl.Int64, "reference_accuracy": pl.Float64}
+    schema = {
+        "cell_id": pl.String,
+        "dataset": pl.String,
+        "strategy": pl.String,
+        "learner": pl.String,
+        "batch_size": pl.Int64,
+        "seed": pl.Int64,
+        "reference_accuracy": pl.Float64,
+    }
     return result.records.select(
         [pl.lit(value, dtype=schema[name]).alias(name) for name, value in columns.items()] + [pl.all()]
     )

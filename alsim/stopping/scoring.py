@@ -95,7 +95,9 @@ def total_cost(
     return cost_per_label * _labeling_units(records) + (1.0 - accuracy) * predictions * cost_per_error
 
 
-def default_rules(cost_per_label: float = 1.0, predictions: float = 10_000, cost_per_error: float = 1.0) -> list[StoppingRule]:
+def default_rules(
+    cost_per_label: float = 1.0, predictions: float = 10_000, cost_per_error: float = 1.0
+) -> list[StoppingRule]:
     """Every registered rule with its default parameters; the ex-post optimum uses the given costs.
 
     Examples
@@ -274,11 +276,22 @@ def score_rules(
             rows.append(row)
     schema: dict[str, Any] = {
         **{column: results.schema[column] for column in _run_columns(results)},
-        "rule": pl.String, "uses_test_labels": pl.Boolean, "applicable": pl.Boolean, "note": pl.String,
-        "stop_round": pl.Int64, "failed_to_stop": pl.Boolean, "charged_round": pl.Int64,
-        "n_labeled_at_stop": pl.Int64, "cost_at_stop": pl.Float64, "accuracy_at_stop": pl.Float64,
-        "best_accuracy": pl.Float64, "final_accuracy": pl.Float64, "total_cost": pl.Float64,
-        "optimal_round": pl.Int64, "optimal_total_cost": pl.Float64, "regret": pl.Float64,
+        "rule": pl.String,
+        "uses_test_labels": pl.Boolean,
+        "applicable": pl.Boolean,
+        "note": pl.String,
+        "stop_round": pl.Int64,
+        "failed_to_stop": pl.Boolean,
+        "charged_round": pl.Int64,
+        "n_labeled_at_stop": pl.Int64,
+        "cost_at_stop": pl.Float64,
+        "accuracy_at_stop": pl.Float64,
+        "best_accuracy": pl.Float64,
+        "final_accuracy": pl.Float64,
+        "total_cost": pl.Float64,
+        "optimal_round": pl.Int64,
+        "optimal_total_cost": pl.Float64,
+        "regret": pl.Float64,
         "relative_regret": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
@@ -320,7 +333,9 @@ def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
     """
     missing = {"rule", "applicable", "total_cost", "regret", "uses_test_labels"} - set(scores.columns)
     if missing:
-        raise InvalidInputError(f"summarize_scores needs the output of score_rules; columns {sorted(missing)} are missing.")
+        raise InvalidInputError(
+            f"summarize_scores needs the output of score_rules; columns {sorted(missing)} are missing."
+        )
     keys = _run_columns(scores)
     practical = pl.col("applicable") & ~pl.col("uses_test_labels")
     ranked = scores.with_columns(
@@ -338,7 +353,10 @@ def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
         pl.col("failed_to_stop").filter(applicable).cast(pl.Float64).mean().alias("failed_to_stop_share"),
         pl.col("n_labeled_at_stop").filter(applicable).cast(pl.Float64).mean().alias("mean_labels_at_stop"),
         pl.col("accuracy_at_stop").filter(applicable).mean().alias("mean_accuracy_at_stop"),
-        (pl.col("best_accuracy") - pl.col("accuracy_at_stop")).filter(applicable).mean().alias("mean_accuracy_below_best"),
+        (pl.col("best_accuracy") - pl.col("accuracy_at_stop"))
+        .filter(applicable)
+        .mean()
+        .alias("mean_accuracy_below_best"),
     )
     return summary.sort(["uses_test_labels", "mean_rank", "mean_regret"], nulls_last=True)
 
@@ -392,7 +410,9 @@ def winner_map(
             f"The 'criterion' parameter of winner_map must be one of 'mean_regret', 'mean_rank'. Got {criterion!r} instead."
         )
     label_costs = np.logspace(-2, 2, 41) if label_costs is None else np.asarray(label_costs, dtype=float)
-    error_costs = np.logspace(1, 6, 51) if lifetime_error_costs is None else np.asarray(lifetime_error_costs, dtype=float)
+    error_costs = (
+        np.logspace(1, 6, 51) if lifetime_error_costs is None else np.asarray(lifetime_error_costs, dtype=float)
+    )
     for name, grid in (("label_costs", label_costs), ("lifetime_error_costs", error_costs)):
         if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
             raise InvalidParameterError(
@@ -511,13 +531,22 @@ def plot_winner_map(
     ax.set_title(title or "Stopping rule with the lowest mean regret")
     shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list()))
     handles: list[Artist] = [
-        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=_legend_label(name, shares[name]))
-        for name in names
+        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=_legend_label(name, shares[name])) for name in names
     ]
     if highlight is not None:
         ax.plot(*highlight, marker="*", markersize=16, color="white", markeredgecolor="black", linestyle="none")
-        handles.append(plt.Line2D([], [], marker="*", markersize=12, color="white", markeredgecolor="black",
-                                  linestyle="none", label="costs of the table"))
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker="*",
+                markersize=12,
+                color="white",
+                markeredgecolor="black",
+                linestyle="none",
+                label="costs of the table",
+            )
+        )
     ax.legend(handles=handles, title="winning rule", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.savefig(path, dpi=120)
     plt.close(fig)

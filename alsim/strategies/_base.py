@@ -218,8 +218,10 @@ def _legacy_callable(array: np.ndarray, name: str) -> np.ndarray:
 
 def check_batch_size(state: PoolState, batch_size: int) -> int:
     """Validate a batch size against the unlabeled pool; return it as an int."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or not (
-        1 <= batch_size <= state.n_unlabeled
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or not (1 <= batch_size <= state.n_unlabeled)
     ):
         raise InvalidParameterError(
             f"The 'batch_size' parameter of select must be an int in [1, {state.n_unlabeled}] (the number of "

@@ -62,14 +62,20 @@ class ActiveLearningByLearning(QueryStrategy):
     """
 
     def __init__(
-        self, strategies: Any = ("margin", "coreset", "density_weighted"), horizon: int | None = None,
+        self,
+        strategies: Any = ("margin", "coreset", "density_weighted"),
+        horizon: int | None = None,
         delta: float = 0.1,
     ) -> None:
         from alsim.strategies._registry import make_strategy
 
         if isinstance(strategies, str):
             strategies = [s for s in strategies.split(",") if s]  # configs may pass "margin,coreset"
-        if not isinstance(strategies, (list, tuple)) or not strategies or not all(isinstance(s, str) for s in strategies):
+        if (
+            not isinstance(strategies, (list, tuple))
+            or not strategies
+            or not all(isinstance(s, str) for s in strategies)
+        ):
             raise InvalidParameterError(
                 "The 'strategies' parameter of ActiveLearningByLearning must be a non-empty sequence of "
                 f"strategy names. Got {strategies!r} instead."
@@ -78,7 +84,9 @@ class ActiveLearningByLearning(QueryStrategy):
             raise InvalidParameterError("The 'strategies' parameter of ActiveLearningByLearning cannot contain 'albl'.")
         self.experts = [make_strategy(name) for name in strategies]
         self.strategies = tuple(strategies)
-        if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1):
+        if horizon is not None and (
+            isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1
+        ):
             raise InvalidParameterError(
                 f"The 'horizon' parameter of ActiveLearningByLearning must be an int >= 1 or None. Got {horizon!r} instead."
             )
@@ -124,7 +132,9 @@ class ActiveLearningByLearning(QueryStrategy):
                 bandit.weights *= np.exp(p_min / 2.0 * (advice * reward / probability + variance * scale))
                 bandit.weights /= bandit.weights.max()  # only ratios matter; keeps exp from overflowing
             bandit.pending = []
-        rankings = [np.asarray(expert.select(state, batch_size, random_state), dtype=np.int64) for expert in self.experts]
+        rankings = [
+            np.asarray(expert.select(state, batch_size, random_state), dtype=np.int64) for expert in self.experts
+        ]
         position = {index: i for i, index in enumerate(state.unlabeled.tolist())}
         available = np.ones(state.n_unlabeled, dtype=bool)
         share = bandit.weights / bandit.weights.sum()

@@ -240,4 +240,3 @@ class BatchBALD(QueryStrategy):
 
     def get_params(self) -> dict[str, Any]:
         return {"members": self.members, "n_configs": self.n_configs}
-

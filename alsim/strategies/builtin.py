@@ -194,7 +194,9 @@ class Coreset(QueryStrategy):
         batch_size = check_batch_size(state, batch_size)
         seed = _kernel_seed(random_state)
         if state.labeled.size + state.unlabeled.size == state.X_pool.shape[0]:
-            return np.asarray(kernels.k_center_greedy(state.X_pool, state.labeled, batch_size, seed=seed), dtype=np.int64)
+            return np.asarray(
+                kernels.k_center_greedy(state.X_pool, state.labeled, batch_size, seed=seed), dtype=np.int64
+            )
         # Candidates are a subset of the pool (e.g. a stream's buffer): run on the labeled rows and the
         # candidates only, so nothing outside state.unlabeled can be picked.
         rows = np.concatenate([state.labeled, state.unlabeled])
@@ -249,9 +251,10 @@ class UncertaintyDiverse(QueryStrategy):
         else:
             n_labeled = state.labeled.size
             X_sub = np.ascontiguousarray(np.vstack([state.X_pool[state.labeled], X_candidates]))
-            picks = np.asarray(
-                kernels.k_center_greedy(X_sub, np.arange(n_labeled, dtype=np.int64), batch_size, seed=seed)
-            ) - n_labeled
+            picks = (
+                np.asarray(kernels.k_center_greedy(X_sub, np.arange(n_labeled, dtype=np.int64), batch_size, seed=seed))
+                - n_labeled
+            )
         return state.unlabeled[candidates[picks]]
 
     def get_params(self) -> dict[str, Any]:
@@ -334,7 +337,9 @@ class EpsilonMixture(QueryStrategy):
 
     def __init__(self, base: QueryStrategy, epsilon: float = 0.1) -> None:
         if not isinstance(base, QueryStrategy):
-            raise InvalidParameterError(f"The 'base' parameter of EpsilonMixture must be a QueryStrategy. Got {base!r}.")
+            raise InvalidParameterError(
+                f"The 'base' parameter of EpsilonMixture must be a QueryStrategy. Got {base!r}."
+            )
         self.base = base
         self.epsilon = _check_positive_real("epsilon", epsilon, "EpsilonMixture", high=1.0)
 

@@ -38,7 +38,9 @@ __all__ = ["GraphDensity", "ProbCover", "TypiClust", "probcover_delta", "probcov
 
 def _check_int(name: str, value: Any, owner: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < low:
-        raise InvalidParameterError(f"The '{name}' parameter of {owner} must be an int >= {low}. Got {value!r} instead.")
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be an int >= {low}. Got {value!r} instead."
+        )
     return int(value)
 
 
@@ -61,8 +63,14 @@ def typicality(X: np.ndarray, k: int) -> np.ndarray:
 
 
 def typiclust_select(
-    X: np.ndarray, labeled: np.ndarray, candidates: np.ndarray, batch_size: int, k: int, seed: int,
-    max_clusters: int, n_init: int = 1,
+    X: np.ndarray,
+    labeled: np.ndarray,
+    candidates: np.ndarray,
+    batch_size: int,
+    k: int,
+    seed: int,
+    max_clusters: int,
+    n_init: int = 1,
 ) -> np.ndarray:
     """TypiClust's batch: positions (rows of ``X``) among ``candidates``, in pick order.
 
@@ -130,8 +138,14 @@ class TypiClust(QueryStrategy):
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         picks = typiclust_select(
-            state.X_pool, state.labeled, state.unlabeled, batch_size, self.k,
-            int(random_state.integers(2**31 - 1)), self.max_clusters, self.n_init,
+            state.X_pool,
+            state.labeled,
+            state.unlabeled,
+            batch_size,
+            self.k,
+            int(random_state.integers(2**31 - 1)),
+            self.max_clusters,
+            self.n_init,
         )
         return picks
 
@@ -221,7 +235,9 @@ class ProbCover(QueryStrategy):
 
     def __init__(self, alpha: float = 0.95, deltas: Any = None, max_edges: int = 20_000_000) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) < 1.0:
-            raise InvalidParameterError(f"The 'alpha' parameter of ProbCover must be a float in (0, 1). Got {alpha!r} instead.")
+            raise InvalidParameterError(
+                f"The 'alpha' parameter of ProbCover must be a float in (0, 1). Got {alpha!r} instead."
+            )
         if deltas is not None:
             values = np.asarray(deltas, dtype=np.float64).ravel() if not isinstance(deltas, str) else np.empty(0)
             if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
@@ -243,7 +259,11 @@ class ProbCover(QueryStrategy):
                 from scipy.spatial.distance import pdist
 
                 pairs = pdist(X[sample])
-                deltas = np.unique(np.quantile(pairs[pairs > 0], np.linspace(0.005, 0.2, 20))) if np.any(pairs > 0) else np.ones(1)
+                deltas = (
+                    np.unique(np.quantile(pairs[pairs > 0], np.linspace(0.005, 0.2, 20)))
+                    if np.any(pairs > 0)
+                    else np.ones(1)
+                )
             else:
                 deltas = np.asarray(self.deltas)
             delta = probcover_delta(

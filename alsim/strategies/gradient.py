@@ -126,4 +126,3 @@ class ExpectedGradientLength(ScoreStrategy):
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         hidden = _check_learner(state, "ExpectedGradientLength")
         return expected_gradient_lengths(state.proba_unlabeled, hidden)
-

@@ -132,7 +132,10 @@ class ExpectedErrorReduction(QueryStrategy):
     """
 
     def __init__(
-        self, loss: str = "zero_one", max_candidates: int | None = 100, max_eval: int | None = None,
+        self,
+        loss: str = "zero_one",
+        max_candidates: int | None = 100,
+        max_eval: int | None = None,
         max_refits: int = 5000,
     ) -> None:
         if loss not in LOSSES:
@@ -167,7 +170,9 @@ class ExpectedErrorReduction(QueryStrategy):
 
     def get_params(self) -> dict[str, Any]:
         return {
-            "loss": self.loss, "max_candidates": self.max_candidates, "max_eval": self.max_eval,
+            "loss": self.loss,
+            "max_candidates": self.max_candidates,
+            "max_eval": self.max_eval,
             "max_refits": self.max_refits,
         }
 
@@ -233,7 +238,8 @@ class LookaheadOracle(QueryStrategy):
         with threadpool_limits(limits=1):  # small refits, as in expected_errors
             for i, index in enumerate(tried):
                 refit = fit_learner(
-                    clone(state.model), np.vstack([X_train, state.X_pool[index : index + 1]]),
+                    clone(state.model),
+                    np.vstack([X_train, state.X_pool[index : index + 1]]),
                     np.append(y_train, labels[index]),
                 )
                 predicted = predict_proba_full(refit, state.X_pool, state.n_classes).argmax(axis=1)

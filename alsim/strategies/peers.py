@@ -102,7 +102,9 @@ class SkactivemlStrategy(QueryStrategy):
         cls = getattr(pool, class_name, None)
         base = importlib.import_module("skactiveml.base").SingleAnnotatorPoolQueryStrategy
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            names = sorted(n for n in dir(pool) if isinstance(getattr(pool, n), type) and issubclass(getattr(pool, n), base))
+            names = sorted(
+                n for n in dir(pool) if isinstance(getattr(pool, n), type) and issubclass(getattr(pool, n), base)
+            )
             raise InvalidParameterError(
                 f"The strategy 'skactiveml:{class_name}' names no single-annotator pool strategy of skactiveml.pool; "
                 f"valid class names: {names}."
@@ -117,9 +119,24 @@ class SkactivemlStrategy(QueryStrategy):
         self.class_name = class_name
         self.params = dict(params)
         self._cls: Any = cls
-        supported = {"X", "y", "clf", "ensemble", "fit_clf", "fit_ensemble", "candidates", "batch_size",
-                     "sample_weight", "return_utilities", "ignore_partial_fit", "sample_weight_candidates",
-                     "X_eval", "sample_weight_eval", "utility_weight", "update"}
+        supported = {
+            "X",
+            "y",
+            "clf",
+            "ensemble",
+            "fit_clf",
+            "fit_ensemble",
+            "candidates",
+            "batch_size",
+            "sample_weight",
+            "return_utilities",
+            "ignore_partial_fit",
+            "sample_weight_candidates",
+            "X_eval",
+            "sample_weight_eval",
+            "utility_weight",
+            "update",
+        }
         query_params = inspect.signature(getattr(cls, "query")).parameters
         required = [n for n, p in query_params.items() if n != "self" and p.default is inspect.Parameter.empty]
         missing = sorted(set(required) - supported)
@@ -156,8 +173,10 @@ class SkactivemlStrategy(QueryStrategy):
         return np.asarray(chosen, dtype=np.int64)
 
     def get_params(self) -> dict[str, Any]:
-        return {key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
-                for key, value in self.params.items()}
+        return {
+            key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+            for key, value in self.params.items()
+        }
 
 
 class ModalStrategy(QueryStrategy):
@@ -182,7 +201,9 @@ class ModalStrategy(QueryStrategy):
                 break
         if function is None:
             names = sorted(
-                n for name in _MODAL_MODULES for n, f in vars(modal_module(name, strategy)).items()
+                n
+                for name in _MODAL_MODULES
+                for n, f in vars(modal_module(name, strategy)).items()
                 if inspect.isfunction(f) and f.__module__ == name and "n_instances" in inspect.signature(f).parameters
             )
             raise InvalidParameterError(
@@ -212,8 +233,10 @@ class ModalStrategy(QueryStrategy):
         return state.unlabeled[np.asarray(positions, dtype=np.int64).ravel()]
 
     def get_params(self) -> dict[str, Any]:
-        return {key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
-                for key, value in self.params.items()}
+        return {
+            key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+            for key, value in self.params.items()
+        }
 
 
 def make_peer_strategy(name: str, **params: Any) -> QueryStrategy:

@@ -18,7 +18,9 @@ from alsim.strategies._registry import register_strategy
 __all__ = ["QUIRE", "quire_objective"]
 
 
-def quire_objective(K: np.ndarray, labeled: np.ndarray, y_labeled: np.ndarray, n_classes: int, lmbda: float) -> np.ndarray:
+def quire_objective(
+    K: np.ndarray, labeled: np.ndarray, y_labeled: np.ndarray, n_classes: int, lmbda: float
+) -> np.ndarray:
     """QUIRE's worst-case objective for each unlabeled row of the kernel matrix ``K`` (lower = query first).
 
     Rows/columns of ``K`` are the examples; ``labeled`` are the positions with labels ``y_labeled``, every
@@ -112,7 +114,8 @@ class QUIRE(ScoreStrategy):
                 f"'max_unlabeled' (now {self.max_unlabeled}) or raise 'max_size' (now {self.max_size})."
             )
         sample = (
-            np.arange(state.n_unlabeled) if m == state.n_unlabeled
+            np.arange(state.n_unlabeled)
+            if m == state.n_unlabeled
             else np.sort(random_state.choice(state.n_unlabeled, size=m, replace=False))
         )
         X = np.vstack([state.X_pool[state.labeled], state.X_unlabeled[sample]])
@@ -127,4 +130,3 @@ class QUIRE(ScoreStrategy):
 
     def get_params(self) -> dict[str, Any]:
         return {"lmbda": self.lmbda, "max_unlabeled": self.max_unlabeled, "max_size": self.max_size}
-

@@ -191,8 +191,7 @@ def make_arrival_order(
     dom = _check_fraction(dominance, "dominance", high_open=False)
     if dom <= 0.5:
         raise InvalidParameterError(
-            "The 'dominance' parameter of make_arrival_order must be a float in (0.5, 1]. "
-            f"Got {dominance!r} instead."
+            f"The 'dominance' parameter of make_arrival_order must be a float in (0.5, 1]. Got {dominance!r} instead."
         )
     rng = np.random.default_rng(random_state)
     if order == "shuffle":

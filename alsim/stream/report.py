@@ -72,9 +72,9 @@ def _summarise_run(result: Any, strategy: str, variant: str, seed: int) -> dict[
 
 
 def _curves(result: Any, strategy: str, variant: str, seed: int) -> pl.DataFrame:
-    return result.records.select("round", "examples_seen", "prequential_accuracy", "n_labeled", "accuracy").with_columns(
-        pl.lit(strategy).alias("strategy"), pl.lit(variant).alias("variant"), pl.lit(seed).alias("seed")
-    )
+    return result.records.select(
+        "round", "examples_seen", "prequential_accuracy", "n_labeled", "accuracy"
+    ).with_columns(pl.lit(strategy).alias("strategy"), pl.lit(variant).alias("variant"), pl.lit(seed).alias("seed"))
 
 
 def _paired(summary: pl.DataFrame, strategy: str, column: str) -> dict[str, Any]:
@@ -114,8 +114,12 @@ def _plot(curves: pl.DataFrame, summary: pl.DataFrame, strategies: Sequence[str]
                 .agg(pl.col("prequential_accuracy").mean(), pl.col("n_labeled").mean())
                 .sort("examples_seen")
             )
-            axes[0, column].plot(mean["examples_seen"], mean["prequential_accuracy"], color=colours[variant], label=labels[variant])
-            axes[1, column].plot(mean["examples_seen"], mean["n_labeled"], color=colours[variant], label=labels[variant])
+            axes[0, column].plot(
+                mean["examples_seen"], mean["prequential_accuracy"], color=colours[variant], label=labels[variant]
+            )
+            axes[1, column].plot(
+                mean["examples_seen"], mean["n_labeled"], color=colours[variant], label=labels[variant]
+            )
         paired = (
             runs.pivot(on="variant", index=["seed", "examples_seen"], values="prequential_accuracy")
             .with_columns((pl.col("detector") - pl.col("fixed")).alias("difference"))
@@ -127,7 +131,9 @@ def _plot(curves: pl.DataFrame, summary: pl.DataFrame, strategies: Sequence[str]
         mean_diff = paired["mean"].to_numpy()
         half_band = np.nan_to_num(paired["sd"].to_numpy()) / np.sqrt(paired["n"].to_numpy())
         axes[2, column].plot(x, mean_diff, color="black", linewidth=1)
-        axes[2, column].fill_between(x, mean_diff - half_band, mean_diff + half_band, color="grey", alpha=0.3, label="mean +/- 1 s.e.")
+        axes[2, column].fill_between(
+            x, mean_diff - half_band, mean_diff + half_band, color="grey", alpha=0.3, label="mean +/- 1 s.e."
+        )
         axes[2, column].axhline(0.0, color="grey", linewidth=0.8)
         for row in range(3):
             axes[row, column].axvline(drift, color="grey", linestyle="--", linewidth=1)
@@ -170,31 +176,31 @@ def drift_recovery_report(
 ) -> pl.DataFrame:
     """Run the fixed-rate vs drift-detector comparison and write ``report.md``, a PNG and the numbers.
 
-    Parameters
-    ----------
-    out_dir : path, default="reports/stream"
-        Where ``report.md``, ``drift_recovery.png``, ``runs.csv`` (one row per run) and ``curves.parquet``
-        are written.
-    dataset, strategies, learner, order, drift_detector, budget_fraction, boost_factor, boost_period,
-    payback_rate, block_size
-        Passed to :func:`alsim.stream.simulate_stream` (the fixed-rate runs get no detector); ``dataset`` is
-        a spec (``"openml:32"``), a ``Dataset`` or a ``Split``.
-    seeds : sequence of int, default=0..9
-        One pair of runs per seed and strategy.
-    progress : bool, default=True
-        Show a progress bar over the runs on stderr.
+        Parameters
+        ----------
+        out_dir : path, default="reports/stream"
+            Where ``report.md``, ``drift_recovery.png``, ``runs.csv`` (one row per run) and ``curves.parquet``
+            are written.
+        dataset, strategies, learner, order, drift_detector, budget_fraction, boost_factor, boost_period,
+        payback_rate, block_size
+            Passed to :func:`alsim.stream.simulate_stream` (the fixed-rate runs get no detector); ``dataset`` is
+            a spec (``"openml:32"``), a ``Dataset`` or a ``Split``.
+        seeds : sequence of int, default=0..9
+            One pair of runs per seed and strategy.
+        progress : bool, default=True
+            Show a progress bar over the runs on stderr.
 
-    Returns
-    -------
-    polars.DataFrame
-        One row per run (strategy, variant, seed, labels, cost, window accuracies, detections).
+        Returns
+        -------
+        polars.DataFrame
+            One row per run (strategy, variant, seed, labels, cost, window accuracies, detections).
 
-    Examples
-    --------
-from alsim.stream.report import drift_recovery_report
-    >>> runs = drift_recovery_report("/tmp/stream-report", seeds=[0, 1], progress=False)  # doctest: +SKIP
-    >>> sorted(runs["variant"].unique())  # doctest: +SKIP
-    ['detector', 'fixed']
+        Examples
+        --------
+    from alsim.stream.report import drift_recovery_report
+        >>> runs = drift_recovery_report("/tmp/stream-report", seeds=[0, 1], progress=False)  # doctest: +SKIP
+        >>> sorted(runs["variant"].unique())  # doctest: +SKIP
+        ['detector', 'fixed']
     """
     from alsim._output import check_output_dir, parameter
     from alsim.learners import learner_description
@@ -245,7 +251,9 @@ from alsim.stream.report import drift_recovery_report
         f"- dataset: {metadata['dataset']} (`{spec}`), {metadata['n_pool']} pool examples arrive once each, "
         f"{metadata['n_test']} held-out test examples, {metadata['n_classes']} classes",
         f"- order: `{order}` (drift at arrival {summary['drift_position'][0]} for seed {seeds[0]}; "
-        "the pool's first principal axis, low end first)" if order.endswith("feature") else f"- order: `{order}`",
+        "the pool's first principal axis, low end first)"
+        if order.endswith("feature")
+        else f"- order: `{order}`",
         f"- learner: `{json.dumps(learner_description(learner))}`, updated with partial_fit on each bought label",
         f"- budget: {budget_fraction:g} of arrivals (Zliobaite et al. 2014 estimated spending, window 100)",
         f"- detector variant: `{drift_detector}` on the 0/1 errors of bought labels; after a detection the rate "

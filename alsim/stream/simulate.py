@@ -128,7 +128,9 @@ class _Learner:
         if self.update == "partial_fit":
             self.estimator.partial_fit(X, y, classes=np.arange(self.n_classes))
             self.model = self.estimator
-            self._variance_floor = getattr(self.estimator, "epsilon_", None) if isinstance(self.estimator, GaussianNB) else None
+            self._variance_floor = (
+                getattr(self.estimator, "epsilon_", None) if isinstance(self.estimator, GaussianNB) else None
+            )
         else:
             self._refit()
 
@@ -252,7 +254,9 @@ class _StreamRun:
         self.budget.spend(int(chosen.size))
         from alsim import kernels
 
-        self.block.uncertainty.extend(kernels.uncertainty_scores(np.ascontiguousarray(proba), "least_confidence").tolist())
+        self.block.uncertainty.extend(
+            kernels.uncertainty_scores(np.ascontiguousarray(proba), "least_confidence").tolist()
+        )
         errors = proba.argmax(axis=1) != labels
         self.block.bought_correct.extend((~errors).tolist())
         if self.detector is not None:
@@ -510,8 +514,10 @@ def simulate_stream(
     initial_size = _check_int("initial_size", initial_size, 1, n_pool - 1)
     budget_window = _check_int("budget_window", budget_window, 1)
     recent_window = _check_int("recent_window", recent_window, 1)
-    stop_set_size = min(DEFAULT_STOP_SET_SIZE, n_pool) if stop_set_size is None else _check_int(
-        "stop_set_size", stop_set_size, 0, n_pool
+    stop_set_size = (
+        min(DEFAULT_STOP_SET_SIZE, n_pool)
+        if stop_set_size is None
+        else _check_int("stop_set_size", stop_set_size, 0, n_pool)
     )
     if not isinstance(progress, bool):
         raise _fail("progress", "a bool", progress)
@@ -606,7 +612,10 @@ def simulate_stream(
     from tqdm.auto import tqdm
 
     with tqdm(
-        total=n_pool, disable=not progress, unit="example", desc=f"{split.dataset_name or 'stream'} {stream_strategy.name}"
+        total=n_pool,
+        disable=not progress,
+        unit="example",
+        desc=f"{split.dataset_name or 'stream'} {stream_strategy.name}",
     ) as bar:
         run.warm_up(arrival.indices[:initial_size])
         bar.update(initial_size)
@@ -620,7 +629,11 @@ def simulate_stream(
     metadata = {
         "mode": "stream",
         **run_metadata(
-            data, {**_versions(), "river": _river_version()}, reference_accuracy, reference_macro_f1, stop_set,
+            data,
+            {**_versions(), "river": _river_version()},
+            reference_accuracy,
+            reference_macro_f1,
+            stop_set,
             "stream_end",
         ),
         "drift_position": arrival.drift_position,

@@ -51,7 +51,9 @@ __all__ = [
 BUFFER_PREFIX = "buffer_"
 
 
-def _check_float(value: object, name: str, owner: str, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
+def _check_float(
+    value: object, name: str, owner: str, low: float, high: float, *, low_open: bool, high_open: bool
+) -> float:
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     message = f"The '{name}' parameter of {owner} must be a float in {interval}. Got {value!r} instead."
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
@@ -126,7 +128,9 @@ class FixedUncertainty(StreamStrategy):
     name = "fixed_uncertainty"
 
     def __init__(self, threshold: float = 0.9) -> None:
-        self.threshold = _check_float(threshold, "threshold", "FixedUncertainty", 0.0, 1.0, low_open=True, high_open=False)
+        self.threshold = _check_float(
+            threshold, "threshold", "FixedUncertainty", 0.0, 1.0, low_open=True, high_open=False
+        )
 
     def query(self, proba: np.ndarray, target: float, random_state: np.random.Generator) -> bool:
         return bool(np.max(proba) < self.threshold)
@@ -227,7 +231,9 @@ class SplitStrategy(StreamStrategy):
     name = "split"
 
     def __init__(self, random_share: float = 0.2, step: float = 0.01) -> None:
-        self.random_share = _check_float(random_share, "random_share", "SplitStrategy", 0.0, 1.0, low_open=True, high_open=True)
+        self.random_share = _check_float(
+            random_share, "random_share", "SplitStrategy", 0.0, 1.0, low_open=True, high_open=True
+        )
         self._random = RandomStream()
         self._uncertainty = VariableUncertainty(step=step)
 
@@ -329,7 +335,9 @@ def make_stream_strategy(
         try:
             return STREAM_STRATEGIES[strategy](**params)
         except TypeError as exc:
-            raise InvalidParameterError(f"Invalid parameters {sorted(params)} for stream strategy {strategy!r}: {exc}") from exc
+            raise InvalidParameterError(
+                f"Invalid parameters {sorted(params)} for stream strategy {strategy!r}: {exc}"
+            ) from exc
     if isinstance(strategy, str) and strategy.startswith(BUFFER_PREFIX):
         from alsim.strategies import make_strategy
 

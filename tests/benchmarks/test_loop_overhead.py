@@ -68,5 +68,8 @@ def test_alsim_overhead_share_of_a_round_on_letter(benchmark, request):
     shares.sort()
     median_share = shares[len(shares) // 2]
     benchmark.extra_info["overhead_share"] = median_share
-    print(f"\nalsim overhead: median {100 * median_share:.1f}% of the round time (runs: "
-          + ", ".join(f"{100 * s:.1f}%" for s in shares) + ")")
+    print(
+        f"\nalsim overhead: median {100 * median_share:.1f}% of the round time (runs: "
+        + ", ".join(f"{100 * s:.1f}%" for s in shares)
+        + ")"
+    )

@@ -30,15 +30,28 @@ def study_sized_results() -> pl.DataFrame:
             np.where(rng.random(stop_set) < 0.3 * np.exp(-t / 10), rng.integers(0, 3, stop_set), settled).tolist()
             for t in range(n_rounds)
         ]
-        frames.append(pl.DataFrame({
-            "cell_id": f"cell{cell:03d}", "dataset": f"d{cell % 8}", "seed": cell % 10, "round": np.arange(n_rounds),
-            "n_labeled": labels, "cost": labels.astype(float), "n_unlabeled": 2000 - labels, "accuracy": accuracy,
-            "pool_mean_uncertainty": uncertainty, "pool_mean_entropy": 1.5 * uncertainty,
-            "pool_confidence_variance": 0.05 + 0.05 * np.sin(np.arange(n_rounds) / 20),
-            "selected_max_uncertainty": [None, *(1.5 * uncertainty[1:])],
-            "selected_accuracy": [None, *np.clip(accuracy[1:] - 0.2, 0, 1)],
-            "labeled_cv_accuracy": accuracy - 0.02, "reference_accuracy": 0.9, "stop_set_predictions": predictions,
-        }))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "cell_id": f"cell{cell:03d}",
+                    "dataset": f"d{cell % 8}",
+                    "seed": cell % 10,
+                    "round": np.arange(n_rounds),
+                    "n_labeled": labels,
+                    "cost": labels.astype(float),
+                    "n_unlabeled": 2000 - labels,
+                    "accuracy": accuracy,
+                    "pool_mean_uncertainty": uncertainty,
+                    "pool_mean_entropy": 1.5 * uncertainty,
+                    "pool_confidence_variance": 0.05 + 0.05 * np.sin(np.arange(n_rounds) / 20),
+                    "selected_max_uncertainty": [None, *(1.5 * uncertainty[1:])],
+                    "selected_accuracy": [None, *np.clip(accuracy[1:] - 0.2, 0, 1)],
+                    "labeled_cv_accuracy": accuracy - 0.02,
+                    "reference_accuracy": 0.9,
+                    "stop_set_predictions": predictions,
+                }
+            )
+        )
     return pl.concat(frames)
 
 
