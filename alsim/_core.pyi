@@ -8,17 +8,17 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "PROBA_SUM_TOLERANCE",
     "MEASURES",
+    "PROBA_SUM_TOLERANCE",
+    "consensus_kl",
+    "k_center_greedy",
+    "kmeans_pp",
+    "pairwise_disagreement",
+    "select_most_uncertain",
+    "top_k",
     "uncertainty_scores",
     "uncertainty_table",
-    "top_k",
-    "select_most_uncertain",
-    "k_center_greedy",
     "vote_entropy",
-    "consensus_kl",
-    "pairwise_disagreement",
-    "kmeans_pp",
 ]
 
 PROBA_SUM_TOLERANCE: float

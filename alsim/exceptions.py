@@ -10,15 +10,15 @@ from __future__ import annotations
 
 __all__ = [
     "AlsimError",
-    "InvalidParameterError",
-    "InvalidInputError",
-    "InvalidDtypeError",
-    "DatasetError",
     "ConfigError",
+    "DatasetError",
+    "InvalidDtypeError",
+    "InvalidInputError",
+    "InvalidParameterError",
+    "KernelMemoryError",
     "MissingSignalError",
     "OutputPathError",
     "ResultsWarning",
-    "KernelMemoryError",
 ]
 
 
@@ -57,7 +57,8 @@ class OutputPathError(AlsimError, OSError):
 class ResultsWarning(UserWarning):
     """Stored results were partly unusable or do not make a balanced comparison (a cell file that cannot
     be read, a grid with cells missing, strategies with unequal numbers of seeds). The readable part is
-    still used; the warning says what was left out."""
+    still used; the warning says what was left out.
+    """
 
 
 class KernelMemoryError(AlsimError, MemoryError):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -125,7 +126,8 @@ def _int_array(value: object, ndim: int, layout: str, function: str, parameter: 
 
 def _check_int(value: object, function: str, parameter: str, low: int, high: int, what: str = "") -> int:
     """`value` as a Python int in ``[low, high]``; any other value, however large, raises
-    InvalidParameterError (never OverflowError)."""
+    InvalidParameterError (never OverflowError).
+    """
     valid = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if valid and low <= int(value) <= high:  # type: ignore[call-overload]
         return int(value)  # type: ignore[call-overload]

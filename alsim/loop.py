@@ -119,7 +119,8 @@ def reference_scores_and_difficulty(
     data: RunData, learner: Any, learner_seed: int, needs_difficulty: bool
 ) -> tuple[float, float, np.ndarray | None]:
     """Accuracy and macro-F1 of the learner trained on the whole pool with true labels (the ceiling of a
-    run), and the per-example difficulty the oracle's cost model needs (None when it needs none)."""
+    run), and the per-example difficulty the oracle's cost model needs (None when it needs none).
+    """
     reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
     reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
     reference_accuracy, reference_macro_f1, _ = _scores(data.y_test, reference_pred, data.n_classes)
@@ -180,7 +181,8 @@ def _make_oracle(
     oracle: Any, seed: int, classes: Sequence[Any] | None = None, caller: str = "simulate"
 ) -> SimulatedOracle:
     """A fresh oracle for the run; per-class costs keyed by class label are translated to class codes
-    when the dataset's ``classes`` are given (a grid config's TOML table can only have string keys)."""
+    when the dataset's ``classes`` are given (a grid config's TOML table can only have string keys).
+    """
     if oracle is None:
         return SimulatedOracle(random_state=seed)
     if isinstance(oracle, SimulatedOracle):

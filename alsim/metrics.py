@@ -40,13 +40,13 @@ __all__ = [
     "CELL_COLUMNS",
     "CONFIG_COLUMNS",
     "CONTEXT_COLUMNS",
-    "FewSeedsWarning",
     "METRIC_CHOICES",
     "X_CHOICES",
+    "FewSeedsWarning",
     "aulc",
     "deficiency",
-    "learning_curves",
     "labels_to_target",
+    "learning_curves",
     "savings",
     "summarize_over_seeds",
 ]
@@ -309,6 +309,7 @@ def learning_curves(
         Test-split metric on the vertical axis.
     confidence : float in (0, 1), default=0.95
         Coverage of the confidence band.
+
     Returns
     -------
     polars.DataFrame
@@ -603,7 +604,8 @@ def require_baseline(frame: pl.DataFrame, baseline: str, func: str) -> None:
 
 def _mean_reference(frame: pl.DataFrame, keys: Sequence[str]) -> dict[tuple[object, ...], float]:
     """Mean ``reference_accuracy`` over the cells of each ``keys`` group (one value per cell: a mean over
-    record rows would weight each seed by its number of rounds)."""
+    record rows would weight each seed by its number of rounds).
+    """
     per_cell = frame.unique("cell_id", keep="first", maintain_order=True)
     means = per_cell.group_by(list(keys)).agg(pl.col("reference_accuracy").mean())
     return {tuple(r[:-1]): r[-1] for r in means.iter_rows()}

@@ -343,7 +343,8 @@ class LabelingSession:
 
     def labeled_set(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, codes)``: the rows the learner trains on, in the order first labeled, and their labels
-        (resolved by the ``resolution`` policy when annotators disagreed)."""
+        (resolved by the ``resolution`` policy when annotators disagreed).
+        """
         if self._labeled_cache is None:
             if not self._order_parts:
                 self._labeled_cache = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
@@ -365,7 +366,8 @@ class LabelingSession:
     # -- teach ----------------------------------------------------------------------------------------------
     def class_codes(self, labels: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
         """Class codes of ``labels`` (class values, compared as strings); unknown labels become new classes
-        (returned second)."""
+        (returned second).
+        """
         index = {str(c): i for i, c in enumerate(self.classes)}
         new: list[str] = []
         codes = np.empty(len(labels), dtype=np.int64)
@@ -585,7 +587,8 @@ class LabelingSession:
 
     def pool_view(self) -> PoolView:
         """The current model's probabilities and uncertainty on the whole pool (one pass, cached until the
-        next :meth:`fit`)."""
+        next :meth:`fit`).
+        """
         if self.model is None:
             raise InvalidInputError("The session has no model yet; call fit() after teaching some labels.")
         if self._view is None:
@@ -820,7 +823,8 @@ class LabelingSession:
     def status(self, *, rules: Sequence[Any] | None = None, target: float | None = None) -> dict[str, Any]:
         """Labels so far, cost spent, the learning curve (cross-validated accuracy on the rows labeled up to
         each round), the verdict of every stopping rule that needs no test labels on the recorded rounds
-        (:meth:`record_round`), and, given a ``target`` accuracy, the labels still needed by the fitted curve."""
+        (:meth:`record_round`), and, given a ``target`` accuracy, the labels still needed by the fitted curve.
+        """
         from alsim.labeling.status import session_status
 
         return session_status(self, rules=rules, target=target)

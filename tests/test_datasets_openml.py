@@ -114,7 +114,7 @@ class StandInOpenML:
 
 def _handler_for(server_state: StandInOpenML) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             server_state.requested.append(path)
             body = server_state.routes.get(path)
@@ -131,7 +131,7 @@ def _handler_for(server_state: StandInOpenML) -> type[http.server.BaseHTTPReques
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             """Keep the test output quiet."""
 
     return Handler

@@ -28,7 +28,7 @@ TOPICS = {
     "bug": "crash error broken fails exception screen",
     "feature": "please add option would like support request",
 }
-FILLER = "the a my our it when then and with this app account".split()
+FILLER = ["the", "a", "my", "our", "it", "when", "then", "and", "with", "this", "app", "account"]
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -12,8 +12,7 @@ from results_factory import synthetic_results
 
 from alsim.cli import main
 from alsim.records import RECORD_SCHEMA, SimulationResult
-from alsim.reports import Document, write_report
-from alsim.reports import figures
+from alsim.reports import Document, figures, write_report
 from alsim.stats import average_ranks, nemenyi_groups
 
 EXPECTED_TABLES = {

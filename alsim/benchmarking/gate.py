@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -248,8 +247,8 @@ class BaselineFile:
             if baseline.holds_here(here):
                 return baseline.entries, None
         record = (
-            f"Record one on this machine with 'alsim bench --full --update-baseline --baseline PATH' "
-            f"(then --quick --update-baseline --passes 3 to steady the entries quick mode compares)."
+            "Record one on this machine with 'alsim bench --full --update-baseline --baseline PATH' "
+            "(then --quick --update-baseline --passes 3 to steady the entries quick mode compares)."
         )
         if not self.timed:
             return None, f"no baseline for this machine: {self.path} holds no timed baseline. {record}"
@@ -263,7 +262,8 @@ class BaselineFile:
 
     def instruction_note(self, here: dict[str, Any]) -> str | None:
         """A note when the instruction counts were recorded with other builds than `here` (counts of the
-        numpy reference, and so the ratios, may then differ a little)."""
+        numpy reference, and so the ratios, may then differ a little).
+        """
         if self.instruction_setup is None:
             return (
                 f"the instruction-count baseline in {self.path} does not record what it was counted with; "
@@ -387,7 +387,7 @@ def write_baseline(
         }
     path = Path(path)
     previous = read_baseline(path) if path.is_file() else BaselineFile(path, (), {})
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     timed: list[dict[str, Any]] = [
         {"machine": b.machine, "updated": b.updated, "updated_by_mode": b.updated_by_mode, "entries": b.entries}
         for b in previous.timed
@@ -468,7 +468,8 @@ def compare(
 
 def _all_beyond(evidence: tuple[float, ...], ratio: float, limit: float) -> bool:
     """Whether every piece of evidence (the single ratio when there are no per-repeat ratios) exceeds
-    `limit`."""
+    `limit`.
+    """
     return all(value > limit for value in (evidence or (ratio,)))
 
 
@@ -619,7 +620,8 @@ def timer_name(threads: int) -> str:
 
 def suite_environment(threads: int, repeats: int = 1) -> dict[str, str]:
     """Environment of the suite's subprocess: ``threads`` threads for rayon and BLAS (0 = their defaults),
-    and the number of interleaved repeats of each case."""
+    and the number of interleaved repeats of each case.
+    """
     from alsim.benchmarking.cases import REPEATS_ENV
 
     env = dict(os.environ)

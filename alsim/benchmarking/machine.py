@@ -28,7 +28,8 @@ IDENTITY_KEYS: tuple[str, ...] = ("cpu_model", "cpu_id", "logical_cpus", "instru
 
 def fingerprint() -> dict[str, Any]:
     """The identity of this machine for the timed gate (see :data:`IDENTITY_KEYS`), plus the platform
-    string for information."""
+    string for information.
+    """
     import numpy
 
     return {
@@ -45,7 +46,8 @@ def fingerprint() -> dict[str, Any]:
 
 def differences(recorded: dict[str, Any], current: dict[str, Any], keys: tuple[str, ...] = IDENTITY_KEYS) -> list[str]:
     """Human-readable differences between a recorded fingerprint and the current one, one per key of
-    `keys` that differs (a key missing from `recorded` counts as different)."""
+    `keys` that differs (a key missing from `recorded` counts as different).
+    """
     found = []
     for key in keys:
         before, now = recorded.get(key), current.get(key)
@@ -64,7 +66,8 @@ def describe(machine: dict[str, Any]) -> str:
 
 def instruction_setup() -> dict[str, Any]:
     """What instruction counts depend on besides alsim: valgrind, Python, numpy and BLAS builds, and the
-    architecture."""
+    architecture.
+    """
     import numpy
 
     return {
@@ -117,7 +120,8 @@ def _cpu_model() -> str:
 
 def _cpu_id() -> str | None:
     """Vendor, family, model and stepping (x86) or implementer, part and revision (ARM): CPUs sold under
-    one generic model name (as virtual machines report them) still differ here."""
+    one generic model name (as virtual machines report them) still differ here.
+    """
     info = _cpuinfo()
     x86 = ("vendor_id", "cpu family", "model", "stepping")
     arm = ("CPU implementer", "CPU architecture", "CPU part", "CPU revision")

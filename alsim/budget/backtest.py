@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from alsim.budget.curves import observed_crossing, bootstrap_labels_to_target
+from alsim.budget.curves import bootstrap_labels_to_target, observed_crossing
 from alsim.budget.estimate import labels_to_target_table
 from alsim.exceptions import InvalidParameterError
 

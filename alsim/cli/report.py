@@ -37,11 +37,10 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
+    from alsim._output import check_output_dir
     from alsim.exceptions import InvalidInputError
     from alsim.experiments import grid_completeness
     from alsim.reports import write_report
-
-    from alsim._output import check_output_dir
 
     directory = Path(args.directory)
     out = check_output_dir(args.out if args.out else directory / "report", who="--out")
@@ -73,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 def load_results_noting_skips(directory: Path) -> tuple[Any, list[str]]:
     """``load_results`` of a run directory, plus the warnings about cell files it had to skip (each is also
-    shown on stderr as it happens)."""
+    shown on stderr as it happens).
+    """
     import warnings
 
     from alsim.exceptions import ResultsWarning

@@ -62,6 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from alsim._messages import counted
+    from alsim._output import check_output_dir
     from alsim.stopping import (
         load_runs,
         plot_winner_map,
@@ -70,9 +72,6 @@ def run(args: argparse.Namespace) -> int:
         summarize_scores,
         winner_map,
     )
-
-    from alsim._messages import counted
-    from alsim._output import check_output_dir
 
     source = Path(args.results)
     results = load_runs(source)

@@ -68,7 +68,7 @@ MANIFEST: dict[int, BundledEntry] = _read_manifest()
 CC18_OFFLINE_IDS: tuple[int, ...] = tuple(i for i, entry in MANIFEST.items() if entry.in_openml_cc18)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def read_bundled_table(openml_id: int) -> pd.DataFrame:
     """Parse a bundled ARFF file once per process; callers must copy before changing it."""
     _, table = read_arff(MANIFEST[openml_id].path)

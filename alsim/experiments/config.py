@@ -63,7 +63,8 @@ def _choice_error(expected: str) -> PydanticCustomError:
 
 def _import_search_dirs(base_dir: Path | None) -> list[str]:
     """Where a config's ``imports`` are looked for besides ``sys.path``: the config's directory and the
-    working directory (the ``alsim`` console script does not put the working directory on ``sys.path``)."""
+    working directory (the ``alsim`` console script does not put the working directory on ``sys.path``).
+    """
     dirs = [str(base_dir.resolve())] if base_dir is not None else []
     cwd = str(Path.cwd().resolve())
     return [*dirs, cwd] if cwd not in dirs else dirs
@@ -575,7 +576,8 @@ def load_config(path: str | os.PathLike[str], *, allow_imports: bool = False) ->
 
 def _dataset_size(entry: DatasetEntry) -> tuple[int, int]:
     """Labelled rows and classes of a grid dataset: from the manifest for bundled OpenML copies (no parsing),
-    else by loading it (a team's file, or an OpenML dataset through the client and its cache)."""
+    else by loading it (a team's file, or an OpenML dataset through the client and its cache).
+    """
     from alsim.datasets import load_dataset
     from alsim.datasets._bundled import MANIFEST
 

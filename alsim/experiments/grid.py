@@ -68,7 +68,8 @@ class Cell:
 
     def simulate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``alsim.simulate`` (``alsim.stream.simulate_stream`` for a stream cell), all but
-        the dataset; None means the engine's default."""
+        the dataset; None means the engine's default.
+        """
         kwargs: dict[str, Any] = {
             "strategy": self.strategy,
             "strategy_params": dict(self.strategy_params),

@@ -45,7 +45,7 @@ def _cell_frame(path: Path) -> pl.DataFrame:
     result = load_result(path)
     metadata = result.metadata
     cell = metadata.get("cell")
-    if not isinstance(cell, dict) or not _CELL_KEYS <= set(cell):
+    if not isinstance(cell, dict) or not set(cell) >= _CELL_KEYS:
         raise InvalidInputError(
             f"The cell file {str(path)!r} has no cell parameters in its metadata: it was not written by run_experiment."
         )
@@ -226,7 +226,8 @@ def _seed_imbalance(seeds: pl.DataFrame) -> str:
 
 def _configured_cells(config_path: Path) -> int | None:
     """Cells a stored experiment configures, counted from its TOML without validating it (validation
-    would import the modules its ``imports`` names: reading results never runs code)."""
+    would import the modules its ``imports`` names: reading results never runs code).
+    """
     from alsim.exceptions import ConfigError
     from alsim.experiments.config import read_config_table
 

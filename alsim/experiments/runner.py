@@ -602,7 +602,7 @@ def _store_outcome(store: CellStore, cell: Cell, outcome: _Outcome) -> CellFailu
     payload = {
         "cell_id": cell.cell_id,
         "cell": cell.to_dict(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(outcome.seconds, 3),
         **error,
     }

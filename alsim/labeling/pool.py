@@ -94,7 +94,8 @@ class Pool:
 
     def to_dataset(self) -> Any:
         """The labeled rows as a :class:`~alsim.datasets.Dataset` (features already numeric), for
-        :func:`alsim.simulate` or :func:`alsim.budget.estimate_budget` on the same data model."""
+        :func:`alsim.simulate` or :func:`alsim.budget.estimate_budget` on the same data model.
+        """
         import pandas as pd
 
         from alsim.datasets import Dataset

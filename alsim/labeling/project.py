@@ -609,7 +609,8 @@ class LabelingProject:
 
     def export(self, out: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
         """Write the labeled rows (resolved label, every annotator's label, disagreement flag) and the full
-        provenance; returns both paths (``export/labels.csv`` and ``export/provenance.csv`` by default)."""
+        provenance; returns both paths (``export/labels.csv`` and ``export/provenance.csv`` by default).
+        """
         session = self.session()
         rows, codes = session.labeled_set()
         labels = self.label_table()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["successive_kappa", "predicted_change_of_f"]
+__all__ = ["predicted_change_of_f", "successive_kappa"]
 
 
 def successive_kappa(predictions: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import polars as pl
 
 from alsim.exceptions import InvalidDtypeError, InvalidInputError, InvalidParameterError, MissingSignalError
 
-__all__ = ["StoppingRule", "register_rule", "make_rule", "available_rules"]
+__all__ = ["StoppingRule", "available_rules", "make_rule", "register_rule"]
 
 # How to make alsim.simulate record a signal that a run lacks, for MissingSignalError messages.
 _HOW_TO_RECORD: dict[str, str] = {

@@ -16,22 +16,22 @@ from alsim.stopping._agreement import predicted_change_of_f, successive_kappa
 from alsim.stopping._base import StoppingRule, register_rule
 
 __all__ = [
-    "LabelBudget",
-    "CostBudget",
-    "PoolShareBudget",
-    "StabilizingPredictions",
     "ClassificationChange",
-    "OverallUncertainty",
-    "MinExpectedError",
-    "MaxConfidence",
-    "SelectedAccuracy",
-    "PerformanceConvergence",
-    "UncertaintyConvergence",
     "ConfidenceVariance",
-    "PredictedChangeOfF",
+    "CostBudget",
+    "LabelBudget",
     "MarginalGainPerLabel",
-    "TargetAccuracy",
+    "MaxConfidence",
+    "MinExpectedError",
     "OracleOptimalStop",
+    "OverallUncertainty",
+    "PerformanceConvergence",
+    "PoolShareBudget",
+    "PredictedChangeOfF",
+    "SelectedAccuracy",
+    "StabilizingPredictions",
+    "TargetAccuracy",
+    "UncertaintyConvergence",
 ]
 
 

@@ -33,12 +33,12 @@ from alsim.stopping._base import StoppingRule, available_rules, make_rule
 __all__ = [
     "RUN_COLUMNS",
     "default_rules",
+    "plot_winner_map",
     "resolve_rules",
-    "total_cost",
     "score_rules",
     "summarize_scores",
+    "total_cost",
     "winner_map",
-    "plot_winner_map",
 ]
 
 #: Columns that identify one run in a long results frame (``alsim.experiments.load_results``).
@@ -503,8 +503,8 @@ def plot_winner_map(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.artist import Artist
+    from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
     required = {"cost_per_label", "lifetime_error_cost", "winner"}

@@ -20,10 +20,18 @@ gradient length), :mod:`~alsim.strategies.lookahead` (expected error reduction, 
 
 from __future__ import annotations
 
+from alsim.strategies import (  # noqa: F401
+    bandit,
+    bayesian,
+    builtin,
+    coverage,
+    gradient,
+    lookahead,
+    quire,
+    ranked_batch,
+)
 from alsim.strategies._base import PoolState, QueryStrategy, ScoreStrategy, check_batch_size
 from alsim.strategies._registry import available_strategies, make_strategy, register_strategy
-from alsim.strategies import builtin  # noqa: E402  (registers the built-in names)
-from alsim.strategies import bandit, bayesian, coverage, gradient, lookahead, quire, ranked_batch  # noqa: E402,F401
 
 __all__ = [
     "PoolState",

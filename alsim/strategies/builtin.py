@@ -41,8 +41,8 @@ from alsim.strategies._base import PoolState, QueryStrategy, ScoreStrategy, chec
 from alsim.strategies._registry import register_strategy
 
 __all__ = [
-    "CostPerLabel",
     "Coreset",
+    "CostPerLabel",
     "DensityWeighted",
     "EpsilonMixture",
     "QBCKullbackLeibler",

@@ -283,7 +283,8 @@ class ProbCover(QueryStrategy):
 def graph_densities(X: np.ndarray, k: int) -> tuple[np.ndarray, sp.csr_matrix]:
     """Ebert et al.'s graph density: symmetric k-NN graph (Manhattan distance) with weights
     ``exp(-d / n_features)``; density of a node = mean weight of its edges. Returns the densities and the
-    (unweighted) adjacency."""
+    (unweighted) adjacency.
+    """
     k = min(k, X.shape[0] - 1)
     distances = NearestNeighbors(n_neighbors=k + 1, p=1).fit(X).kneighbors_graph(X, mode="distance")
     distances.setdiag(0)

@@ -72,11 +72,11 @@ def modal_module(name: str, strategy: str = "modal") -> ModuleType:
         if check is not None and not hasattr(check, "__wrapped__"):
             module.check_X_y = _ensure_all_finite_shim(check)  # type: ignore[attr-defined]
     if name == "modAL.expected_error" and name not in sys.modules and not hasattr(np, "float"):
-        np.float = float  # type: ignore[attr-defined]
+        float = float  # type: ignore[attr-defined]
         try:
             return importlib.import_module(name)
         finally:
-            del np.float  # type: ignore[attr-defined]
+            del float  # type: ignore[attr-defined]
     return importlib.import_module(name)
 
 
@@ -137,7 +137,7 @@ class SkactivemlStrategy(QueryStrategy):
             "utility_weight",
             "update",
         }
-        query_params = inspect.signature(getattr(cls, "query")).parameters
+        query_params = inspect.signature(cls.query).parameters
         required = [n for n, p in query_params.items() if n != "self" and p.default is inspect.Parameter.empty]
         missing = sorted(set(required) - supported)
         if missing:

@@ -90,7 +90,7 @@ class DriftDetector:
         self._detector.update(float(error))
         if not self._detector.drift_detected:
             return False
-        if self.name == "adwin" and before is not None and getattr(self._detector, "estimation") <= before:
+        if self.name == "adwin" and before is not None and self._detector.estimation <= before:
             return False
         self.n_detections += 1
         return True

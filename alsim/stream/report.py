@@ -176,8 +176,8 @@ def drift_recovery_report(
 ) -> pl.DataFrame:
     """Run the fixed-rate vs drift-detector comparison and write ``report.md``, a PNG and the numbers.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
         out_dir : path, default="reports/stream"
             Where ``report.md``, ``drift_recovery.png``, ``runs.csv`` (one row per run) and ``curves.parquet``
             are written.
@@ -190,13 +190,13 @@ def drift_recovery_report(
         progress : bool, default=True
             Show a progress bar over the runs on stderr.
 
-        Returns
-        -------
+    Returns
+    -------
         polars.DataFrame
             One row per run (strategy, variant, seed, labels, cost, window accuracies, detections).
 
-        Examples
-        --------
+    Examples
+    --------
     from alsim.stream.report import drift_recovery_report
         >>> runs = drift_recovery_report("/tmp/stream-report", seeds=[0, 1], progress=False)  # doctest: +SKIP
         >>> sorted(runs["variant"].unique())  # doctest: +SKIP

@@ -39,14 +39,18 @@ from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import Committee, learner_description, make_learner, predict_proba_full
 from alsim.loop import (
     DEFAULT_STOP_SET_SIZE,
-    _check_int as _check_int_of,
-    _fail as _fail_of,
     _make_oracle,
     _scores,
     _versions,
     prepare_run_data,
     reference_scores_and_difficulty,
     run_metadata,
+)
+from alsim.loop import (
+    _check_int as _check_int_of,
+)
+from alsim.loop import (
+    _fail as _fail_of,
 )
 from alsim.records import RECORD_SCHEMA, SimulationResult
 from alsim.session import LabelingSession, run_streams
@@ -105,7 +109,8 @@ def _check_update(update: Any) -> str | int:
 
 class _Learner:
     """The stream's model: updated with ``partial_fit`` or refitted on the session's labeled set every
-    ``update`` new labels."""
+    ``update`` new labels.
+    """
 
     def __init__(self, learner: Any, update: str | int, n_classes: int, seed: int, session: LabelingSession) -> None:
         self.estimator = make_learner(learner, random_state=seed)
@@ -178,7 +183,8 @@ class _Block:
 
 class _StreamRun:
     """State of one stream simulation: budget, detector, buffer, records; the labelled set and its
-    provenance live in the labeling session."""
+    provenance live in the labeling session.
+    """
 
     def __init__(
         self,
