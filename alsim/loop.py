@@ -189,7 +189,7 @@ def _make_oracle(
         params = oracle.get_params()
     elif isinstance(oracle, dict):
         params = dict(oracle)
-        valid = [p for p in inspect.signature(SimulatedOracle).parameters]
+        valid = list(inspect.signature(SimulatedOracle).parameters)
         unknown = sorted(set(params) - set(valid))
         if unknown:
             raise InvalidParameterError(

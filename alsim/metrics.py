@@ -653,8 +653,8 @@ def savings(
     -------
     polars.DataFrame
         One row per configuration and fraction: ``dataset, learner, batch_size, strategy, fraction,
-        target, reached_labels, baseline_reached_labels, reached_cost, baseline_reached_cost, labels_to_target, baseline_labels_to_target,
-        label_savings_pct, cost_to_target, baseline_cost_to_target, cost_savings_pct``.
+        target, reached_labels, baseline_reached_labels, reached_cost, baseline_reached_cost, labels_to_target,
+        baseline_labels_to_target, label_savings_pct, cost_to_target, baseline_cost_to_target, cost_savings_pct``.
 
     Examples
     --------

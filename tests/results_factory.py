@@ -79,22 +79,22 @@ def synthetic_results(
                 cost = np.cumsum(per_label)[n_labeled - 1]
                 accuracy = reference - (reference - 0.4) * np.exp(-speed * n_labeled / 60.0)
                 accuracy = np.clip(accuracy + rng.normal(0.0, noise, size=n_rounds), 0.0, 1.0)
-                for round_ in range(n_rounds):
-                    rows.append(
-                        {
-                            "cell_id": f"{dataset}-{strategy}-{seed}",
-                            "dataset": dataset,
-                            "strategy": strategy,
-                            "learner": "logreg",
-                            "batch_size": batch_size,
-                            "seed": seed,
-                            "reference_accuracy": reference,
-                            "round": round_,
-                            "n_labeled": int(n_labeled[round_]),
-                            "cost": float(cost[round_]),
-                            "accuracy": float(accuracy[round_]),
-                            "macro_f1": float(accuracy[round_]) - 0.03,
-                            "balanced_accuracy": float(accuracy[round_]) - 0.01,
-                        }
-                    )
+                rows.extend(
+                    {
+                        "cell_id": f"{dataset}-{strategy}-{seed}",
+                        "dataset": dataset,
+                        "strategy": strategy,
+                        "learner": "logreg",
+                        "batch_size": batch_size,
+                        "seed": seed,
+                        "reference_accuracy": reference,
+                        "round": round_,
+                        "n_labeled": int(n_labeled[round_]),
+                        "cost": float(cost[round_]),
+                        "accuracy": float(accuracy[round_]),
+                        "macro_f1": float(accuracy[round_]) - 0.03,
+                        "balanced_accuracy": float(accuracy[round_]) - 0.01,
+                    }
+                    for round_ in range(n_rounds)
+                )
     return pl.DataFrame(rows)

@@ -423,7 +423,7 @@ def test_selection_expressions_match_the_suite_test_ids() -> None:
 def test_repeats_switch_is_a_positive_int() -> None:
     assert cases.repeats({}) == 1
     assert cases.repeats({cases.REPEATS_ENV: "5"}) == 5
-    with pytest.raises(ConfigError, match="must be an int >= 1. Got '0' instead"):
+    with pytest.raises(ConfigError, match=r"must be an int >= 1. Got '0' instead"):
         cases.repeats({cases.REPEATS_ENV: "0"})
 
 

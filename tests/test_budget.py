@@ -72,6 +72,8 @@ def test_cli_answers_with_intervals_savings_and_files(team_csv, tmp_path, capsys
             low95, high95 = item["labels_95"]
             assert low95 <= low80 <= item["labels_median"]
             assert high80 is None or item["labels_median"] <= high80
+            # the 95% interval contains the 80% one (None: unbounded above)
+            assert high95 is None or (high80 is not None and high80 <= high95)
             assert item["cost_median"] == pytest.approx(item["labels_median"] * mean_cost)
         assert 0.0 <= item["p_unreachable"] <= 1.0
         assert sum(item["curve_families"].values()) == pytest.approx(1.0)

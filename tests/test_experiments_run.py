@@ -198,7 +198,7 @@ def test_cli_joins_a_running_dask_cluster(tmp_path):
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         process = _alsim_run(config_path, tmp_path / "dask", "--scheduler", cluster.scheduler_address)
-        stdout, stderr = process.communicate(timeout=300)
+        _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert _comparable(load_results(tmp_path / "inline")).equals(_comparable(load_results(tmp_path / "dask")))
 

@@ -364,7 +364,7 @@ def test_kmeans_pp_samples_proportionally_to_squared_distance() -> None:
     X = np.vstack([np.zeros((50, 2)) + np.linspace(0, 0.01, 50)[:, None], [[100.0, 100.0]]])
     second = [int(kernels.kmeans_pp(X, 2, seed=s)[1]) for s in range(40)]
     firsts = [int(kernels.kmeans_pp(X, 2, seed=s)[0]) for s in range(40)]
-    assert all(b == 50 for a, b in zip(firsts, second) if a != 50)
+    assert all(b == 50 for a, b in zip(firsts, second, strict=True) if a != 50)
 
 
 def test_docstring_examples() -> None:

@@ -56,7 +56,7 @@ def test_bad_probabilities(function: Callable[..., Any], proba: np.ndarray, matc
         kernels.select_most_uncertain: (proba, 1, "margin"),
     }[function]
     raises(InvalidInputError, "proba", function, *args, match=match)
-    raises(InvalidInputError, "proba", function, *((proba.astype(np.float32),) + args[1:]), match=match)
+    raises(InvalidInputError, "proba", function, *((proba.astype(np.float32), *args[1:])), match=match)
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ def test_estimator_object_is_cloned_and_seeded():
 
 
 def test_unknown_learner_name_lists_the_valid_ones():
-    with pytest.raises(InvalidParameterError, match="'learner'.*logreg.*Got 'boosted_magic'"):
+    with pytest.raises(InvalidParameterError, match=r"'learner'.*logreg.*Got 'boosted_magic'"):
         make_learner("boosted_magic")
 
 
@@ -117,7 +117,7 @@ def test_refitting_a_committee_starts_from_fresh_members():
 
 
 def test_committee_stores_its_parameters_and_validates_them_at_fit(data):
-    X, y = data
+    X, _ = data
     committee = Committee("logreg", n_members=4, random_state=1)
     assert (committee.learners, committee.n_members, committee.random_state) == ("logreg", 4, 1)
     assert not hasattr(committee, "members_")
@@ -134,5 +134,5 @@ def test_committee_size_is_validated(bad, data):
 
 def test_committee_of_one_learner_in_a_list_is_rejected(data):
     X, y = data
-    with pytest.raises(InvalidParameterError, match="'learners'.*at least 2"):
+    with pytest.raises(InvalidParameterError, match=r"'learners'.*at least 2"):
         Committee(["logreg"]).fit(X, y)

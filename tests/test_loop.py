@@ -135,16 +135,16 @@ def test_same_seed_gives_identical_records_and_another_seed_does_not(split, resu
 
 def test_same_seed_is_identical_with_every_source_of_randomness(split):
     # committee bootstraps, random picks mixed into the base, noisy annotators with ties, seeded cold start
-    params = dict(
-        strategy="epsilon_qbc_vote_entropy",
-        strategy_params={"epsilon": 0.3},
-        initial="kmeans_pp",
-        learner="gaussian_nb",
-        oracle={"noise_rate": 0.2, "n_annotators": 2},
-        batch_size=8,
-        label_budget=40,
-        random_state=11,
-    )
+    params = {
+        "strategy": "epsilon_qbc_vote_entropy",
+        "strategy_params": {"epsilon": 0.3},
+        "initial": "kmeans_pp",
+        "learner": "gaussian_nb",
+        "oracle": {"noise_rate": 0.2, "n_annotators": 2},
+        "batch_size": 8,
+        "label_budget": 40,
+        "random_state": 11,
+    }
     first, second = alsim.simulate(split, **params), alsim.simulate(split, **params)
     assert first.records.drop(TIMING_COLUMNS).equals(second.records.drop(TIMING_COLUMNS))
 
@@ -187,7 +187,7 @@ def test_cost_budget_is_honoured_and_the_last_batch_trimmed(split):
     assert records["cost"][-1] <= 75.0
     np.testing.assert_allclose(records["cost"].to_numpy(), np.cumsum(records["batch_cost"].to_numpy()))
     costs = np.array([1.0, 2.0, 3.0])[split.y_pool]
-    for selected, batch_cost in zip(records["selected"].to_list(), records["batch_cost"].to_list()):
+    for selected, batch_cost in zip(records["selected"].to_list(), records["batch_cost"].to_list(), strict=True):
         assert batch_cost == pytest.approx(costs[selected].sum())
     # the next pick would not have fitted: the run stopped on the cost budget
     assert result.metadata["stop_reason"] == "cost_budget"
@@ -209,7 +209,7 @@ def test_per_class_costs_keyed_by_class_label(split):
 
 
 def test_cost_budget_smaller_than_the_initial_set_is_an_error(split):
-    with pytest.raises(InvalidParameterError, match="'cost_budget'.*initial set"):
+    with pytest.raises(InvalidParameterError, match=r"'cost_budget'.*initial set"):
         alsim.simulate(split, initial_size=10, cost_budget=5.0)
 
 
@@ -285,7 +285,7 @@ def test_a_strategy_returning_bad_indices_is_reported(split):
         def select(self, state, batch_size, random_state):
             return state.labeled[:batch_size]
 
-    with pytest.raises(alsim.exceptions.InvalidInputError, match="test_loop_broken.*distinct unlabeled"):
+    with pytest.raises(alsim.exceptions.InvalidInputError, match=r"test_loop_broken.*distinct unlabeled"):
         alsim.simulate(split, strategy="test_loop_broken", label_budget=20)
 
 
@@ -324,7 +324,7 @@ def test_bad_parameters_name_the_parameter(split, params, name):
 
 
 def test_bad_test_size_and_dataset_are_named():
-    with pytest.raises(InvalidParameterError, match="'test_size'.*\\(0, 1\\)"):
+    with pytest.raises(InvalidParameterError, match=r"'test_size'.*\(0, 1\)"):
         alsim.simulate("openml:61", test_size=1.5)
     with pytest.raises(InvalidParameterError, match="'dataset'"):
         alsim.simulate(42)

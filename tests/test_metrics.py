@@ -227,7 +227,7 @@ def test_full_pool_reference_is_only_compared_with_accuracy():
 def test_savings_and_deficiency_name_the_missing_baseline():
     frame = frame_from_curves({("iris", "margin", 0): [0.5, 0.6, 0.7, 0.8]})
     for func in (metrics.savings, metrics.deficiency):
-        with pytest.raises(InvalidInputError, match="'random'.*Add 'random' to the experiment"):
+        with pytest.raises(InvalidInputError, match=r"'random'.*Add 'random' to the experiment"):
             func(frame)
     with pytest.raises(InvalidInputError, match="'uniform'"):
         metrics.savings(frame, baseline="uniform")
@@ -239,9 +239,9 @@ def test_bad_input_is_named():
         metrics.aulc(frame.drop("reference_accuracy"))
     with pytest.raises(MissingSignalError, match=r"\['macro_f1'\]"):
         metrics.learning_curves(frame.drop("macro_f1"), metric="macro_f1")
-    with pytest.raises(InvalidDtypeError, match="polars.DataFrame"):
+    with pytest.raises(InvalidDtypeError, match=r"polars.DataFrame"):
         metrics.aulc(frame.to_pandas())
-    with pytest.raises(InvalidInputError, match="'accuracy' column.*2 null or NaN"):
+    with pytest.raises(InvalidInputError, match=r"'accuracy' column.*2 null or NaN"):
         metrics.aulc(
             frame.with_columns(
                 pl.when(pl.col("round") == 2).then(float("nan")).otherwise(pl.col("accuracy")).alias("accuracy")

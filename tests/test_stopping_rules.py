@@ -252,7 +252,7 @@ def test_oracle_optimal_stop_minimises_total_cost():
     assert OracleOptimalStop(predictions=1e6).stop_round(records) == 2
 
 
-# --- interface, registry and errors ------------------------------------------------------------------------------------
+# --- interface, registry and errors -----------------------------------------------------------------------------------
 
 
 def test_registry_holds_every_rule_with_its_signals():
@@ -340,7 +340,7 @@ def test_missing_signal_names_rule_column_and_remedy():
 def test_records_must_be_one_run_as_polars():
     with pytest.raises(InvalidInputError, match="several runs"):
         LabelBudget().stop_round(pl.DataFrame({"round": [0, 0], "n_labeled": [1, 2]}))
-    with pytest.raises(InvalidDtypeError, match="polars.DataFrame"):
+    with pytest.raises(InvalidDtypeError, match=r"polars.DataFrame"):
         LabelBudget().stop_round({"round": [0], "n_labeled": [1]})
     with pytest.raises(InvalidInputError, match="empty"):
         LabelBudget().stop_round(pl.DataFrame({"round": [], "n_labeled": []}))

@@ -149,16 +149,16 @@ def test_winner_map_follows_the_cost_ratio():
 def test_winner_map_refuses_reference_rules_and_bad_grids():
     with pytest.raises(InvalidParameterError, match="read test labels"):
         winner_map(two_runs(), RULES)
-    with pytest.raises(InvalidParameterError, match="'label_costs'.*> 0"):
+    with pytest.raises(InvalidParameterError, match=r"'label_costs'.*> 0"):
         winner_map(two_runs(), RULES[:2], label_costs=[0.0, 1.0])
-    with pytest.raises(InvalidParameterError, match="'criterion'.*'mean_regret', 'mean_rank'"):
+    with pytest.raises(InvalidParameterError, match=r"'criterion'.*'mean_regret', 'mean_rank'"):
         winner_map(two_runs(), RULES[:2], criterion="best")
 
 
 def test_bad_cost_parameters():
-    with pytest.raises(InvalidParameterError, match="'predictions' parameter must be a finite float >= 0. Got -1"):
+    with pytest.raises(InvalidParameterError, match=r"'predictions' parameter must be a finite float >= 0. Got -1"):
         score_rules(two_runs(), RULES, predictions=-1)
-    with pytest.raises(InvalidParameterError, match="'cost_per_label'.*Got nan"):
+    with pytest.raises(InvalidParameterError, match=r"'cost_per_label'.*Got nan"):
         total_cost(two_runs().filter(pl.col("cell_id") == "a"), cost_per_label=float("nan"))
 
 

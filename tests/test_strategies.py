@@ -100,7 +100,7 @@ def test_uncertainty_sampling_takes_the_most_uncertain_first():
 def test_batch_size_is_validated_against_the_pool():
     state = _state(n_pool=40, n_labeled=30)
     for bad in (0, 11, 2.0, True):
-        with pytest.raises(InvalidParameterError, match="'batch_size'.*\\[1, 10\\]"):
+        with pytest.raises(InvalidParameterError, match=r"'batch_size'.*\[1, 10\]"):
             make_strategy("margin").select(state, bad, np.random.default_rng(0))
 
 
@@ -199,14 +199,14 @@ def test_cost_strategy_divides_the_score_by_the_expected_cost():
 
 
 def test_unknown_name_lists_the_valid_choices():
-    with pytest.raises(InvalidParameterError, match="'strategy'.*'margin'.*epsilon_.*Got 'marginal'"):
+    with pytest.raises(InvalidParameterError, match=r"'strategy'.*'margin'.*epsilon_.*Got 'marginal'"):
         make_strategy("marginal")
     with pytest.raises(InvalidParameterError, match="'strategy'"):
         make_strategy("epsilon_nothing")
 
 
 def test_cost_needs_a_score_strategy():
-    with pytest.raises(InvalidParameterError, match="scores examples.*'margin'"):
+    with pytest.raises(InvalidParameterError, match=r"scores examples.*'margin'"):
         make_strategy("cost_coreset")
 
 

@@ -104,11 +104,11 @@ def test_shuffle_does_not_drift(blobs):
 
 def test_order_errors(blobs):
     X, y = blobs
-    with pytest.raises(InvalidParameterError, match="'order'.*shuffle.*abrupt_class.*Got 'sudden'"):
+    with pytest.raises(InvalidParameterError, match=r"'order'.*shuffle.*abrupt_class.*Got 'sudden'"):
         make_arrival_order(X, y, "sudden")
-    with pytest.raises(InvalidParameterError, match="'drift_position'.*Got 1.5"):
+    with pytest.raises(InvalidParameterError, match=r"'drift_position'.*Got 1.5"):
         make_arrival_order(X, y, "abrupt_class", drift_position=1.5)
-    with pytest.raises(InvalidParameterError, match="'dominance'.*\\(0.5, 1\\]"):
+    with pytest.raises(InvalidParameterError, match=r"'dominance'.*\(0.5, 1\]"):
         make_arrival_order(X, y, "abrupt_class", dominance=0.4)
     with pytest.raises(InvalidInputError, match="at least 2 classes"):
         make_arrival_order(X, np.zeros(y.size, dtype=int), "abrupt_class")
@@ -254,13 +254,13 @@ def test_make_stream_strategy_names_and_errors():
     assert make_stream_strategy("variable_uncertainty").step == 0.01
     buffered = make_stream_strategy("buffer_margin", buffer_size=8)
     assert (buffered.pool_strategy, buffered.buffer_size) == ("margin", 8)
-    with pytest.raises(InvalidParameterError, match="'strategy'.*variable_uncertainty.*buffer_margin.*Got 'vu'"):
+    with pytest.raises(InvalidParameterError, match=r"'strategy'.*variable_uncertainty.*buffer_margin.*Got 'vu'"):
         make_stream_strategy("vu")
-    with pytest.raises(InvalidParameterError, match="'strategy'.*Got 'buffer_nope'"):
+    with pytest.raises(InvalidParameterError, match=r"'strategy'.*Got 'buffer_nope'"):
         make_stream_strategy("buffer_nope")
-    with pytest.raises(InvalidParameterError, match="'threshold'.*Got 1.5"):
+    with pytest.raises(InvalidParameterError, match=r"'threshold'.*Got 1.5"):
         make_stream_strategy("fixed_uncertainty", threshold=1.5)
-    with pytest.raises(InvalidParameterError, match="'buffer_size'.*int >= 2"):
+    with pytest.raises(InvalidParameterError, match=r"'buffer_size'.*int >= 2"):
         make_stream_strategy("buffer_margin", buffer_size=1)
 
 
@@ -296,9 +296,9 @@ def test_detector_ignores_a_fall_in_error():
 
 
 def test_detector_errors():
-    with pytest.raises(InvalidParameterError, match="'drift_detector'.*adwin.*page_hinkley.*Got 'ddm'"):
+    with pytest.raises(InvalidParameterError, match=r"'drift_detector'.*adwin.*page_hinkley.*Got 'ddm'"):
         make_drift_detector("ddm")
     with pytest.raises(InvalidParameterError, match="detector_params"):
         make_drift_detector("adwin", {"no_such_parameter": 1})
-    with pytest.raises(InvalidParameterError, match="'detector_params'.*needs a 'drift_detector'"):
+    with pytest.raises(InvalidParameterError, match=r"'detector_params'.*needs a 'drift_detector'"):
         make_drift_detector(None, {"delta": 0.1})

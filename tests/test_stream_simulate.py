@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import polars as pl
 import pytest
@@ -46,7 +48,7 @@ def _without_timing(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_same_seed_gives_identical_records(blobs):
-    kwargs = dict(strategy="randomized_variable_uncertainty", order="gradual_feature", drift_detector="adwin")
+    kwargs = {"strategy": "randomized_variable_uncertainty", "order": "gradual_feature", "drift_detector": "adwin"}
     first = simulate_stream(blobs, random_state=3, **kwargs)
     again = simulate_stream(blobs, random_state=3, **kwargs)
     other = simulate_stream(blobs, random_state=4, **kwargs)
@@ -63,7 +65,7 @@ def test_records_layout_and_round_trip(blobs, tmp_path):
     n_pool, warm = blobs.y_pool.size, result.config["initial_size"]
     seen = records["examples_seen"].to_list()
     assert seen[0] == warm and seen[-1] == n_pool
-    assert all(b - a == 150 for a, b in zip(seen[:-1], seen[1:-1]))
+    assert all(b - a == 150 for a, b in pairwise(seen[:-1]))
     assert records["round"].to_list() == list(range(records.height))
     assert records["n_labeled"].to_list() == np.cumsum(records["selected"].list.len().to_numpy()).tolist()
     assert (records["n_unlabeled"] + records["n_labeled"] == n_pool).all()
@@ -122,7 +124,7 @@ def test_prequential_accuracy_is_test_then_train():
         counts[label] += 1
     sizes = records["selected"].list.len().to_numpy()
     bounds = np.cumsum(sizes)
-    expected = [hits[start:stop].mean() for start, stop in zip(bounds[:-1], bounds[1:])]
+    expected = [hits[start:stop].mean() for start, stop in pairwise(bounds)]
     assert records["prequential_accuracy"][1:].to_list() == pytest.approx(expected)
 
 

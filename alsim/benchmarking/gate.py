@@ -561,7 +561,7 @@ def format_table(rows: Sequence[Comparison], tolerance: float, read_tolerance: f
     text = [
         "  ".join(
             cell.ljust(width) if column < 2 else cell.rjust(width)
-            for column, (cell, width) in enumerate(zip(line, widths))
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
         )
         for line in lines
     ]

@@ -1,8 +1,8 @@
 """Backtest of the budget extrapolation: predict labels-to-target from the start of a curve, check the end.
 
-For every (dataset, learner, batch size, strategy) of a grid run, the curves over seeds are cut at ``fit_share`` of their label
-range; :func:`alsim.budget.curves.bootstrap_labels_to_target` predicts, from that early part alone, the labels
-needed to reach targets that the full curves reached only later; the prediction is compared with the
+For every (dataset, learner, batch size, strategy) of a grid run, the curves over seeds are cut at ``fit_share`` of
+their label range; :func:`alsim.budget.curves.bootstrap_labels_to_target` predicts, from that early part alone,
+the labels needed to reach targets that the full curves reached only later; the prediction is compared with the
 crossing observed on the full mean curve. The errors (as a ratio predicted / observed) and the share of
 observed values inside the 80% and 95% intervals say how far the extrapolation can be trusted.
 """

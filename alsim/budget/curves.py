@@ -186,11 +186,11 @@ class LearningCurveModel:
     n_observed_max: float
 
     def predict(self, n_labels: _Array | float) -> _Array:
-        return sum(w * c.predict(n_labels) for c, w in zip(self.curves, self.weights))  # type: ignore[return-value]
+        return sum(w * c.predict(n_labels) for c, w in zip(self.curves, self.weights, strict=True))  # type: ignore[return-value]
 
     @property
     def asymptote(self) -> float:
-        return float(sum(w * c.asymptote for c, w in zip(self.curves, self.weights)))
+        return float(sum(w * c.asymptote for c, w in zip(self.curves, self.weights, strict=True)))
 
     def only(self, index: int) -> LearningCurveModel:
         """The model reduced to its ``index``-th family."""
@@ -259,7 +259,7 @@ def fit_learning_curve(
         )
     x, y = _check_curve(n_labels, scores)
     warm = {c.family.name: c.params for c in warm_start.curves} if warm_start is not None else {}
-    n_fit = max(3, int(round(x.size * (1.0 - holdout))))
+    n_fit = max(3, round(x.size * (1.0 - holdout)))
     extrapolation_rmse: dict[str, float] = {}
     fitted: list[FittedCurve] = []
     for name in families:

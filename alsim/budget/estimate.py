@@ -64,7 +64,7 @@ class StrategyEstimate:
             "extrapolated": labels.extrapolated,
             "p_extrapolated": labels.p_extrapolated,
             "asymptote": labels.model.asymptote,
-            "curve_families": dict(zip(labels.model.families, labels.model.weights)),
+            "curve_families": dict(zip(labels.model.families, labels.model.weights, strict=True)),
             "savings_labels_vs_random": self.savings_labels,
             "savings_share_vs_random": self.savings_share,
         }

@@ -65,7 +65,8 @@ def add_parser(subparsers: Any) -> None:
     stream.add_argument(
         "--order",
         default="shuffle",
-        help="arrival order: shuffle, abrupt_class, gradual_class, abrupt_feature or gradual_feature (default: shuffle)",
+        help="arrival order: shuffle, abrupt_class, gradual_class, abrupt_feature or gradual_feature "
+        "(default: shuffle)",
     )
     stream.add_argument("--budget-fraction", type=float, default=0.1, help="share of arrivals to label (default: 0.1)")
     stream.add_argument(

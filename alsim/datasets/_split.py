@@ -130,7 +130,7 @@ def _check_class_counts(dataset: Dataset, classes: np.ndarray, counts: np.ndarra
         raise DatasetError(
             f"{dataset.spec}: only one class ({classes[0]!r}) is present; classification needs at least two."
         )
-    rare = [f"{label!r} ({count})" for label, count in zip(classes, counts) if count < 2]
+    rare = [f"{label!r} ({count})" for label, count in zip(classes, counts, strict=True) if count < 2]
     if rare:
         raise DatasetError(
             f"{dataset.spec}: a stratified split needs at least 2 rows per class, but these classes have "
@@ -201,7 +201,7 @@ def _preprocess(pool: pd.DataFrame, test: pd.DataFrame, spec: str) -> tuple[np.n
         raise DatasetError(f"{spec}: no feature varies within the pool; nothing to learn from.")
     X_pool = np.ascontiguousarray(X_pool[:, varying])
     X_test = np.ascontiguousarray(X_test[:, varying])
-    names = [name for name, keep in zip(names, varying) if keep]
+    names = [name for name, keep in zip(names, varying, strict=True) if keep]
     if not (np.isfinite(X_pool).all() and np.isfinite(X_test).all()):
         raise DatasetError(
             f"{spec}: preprocessing produced non-finite values; a feature's magnitude is probably too large "

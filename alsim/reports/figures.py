@@ -115,7 +115,7 @@ def plot_learning_curves(
     nrows = math.ceil(len(datasets) / ncols)
     fig = Figure(figsize=(3.6 * ncols + 0.4, 2.9 * nrows + 1.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    for ax, dataset in zip(axes, datasets):
+    for ax, dataset in zip(axes, datasets, strict=False):  # the grid may have spare axes
         panel = curves.filter(pl.col("dataset") == dataset)
         twins = {
             strategy: position

@@ -453,8 +453,8 @@ def _setting_sections(
     doc.paragraph(
         f"Mean test {metric} over seeds with {confidence:.0%} confidence bands, against labels bought and "
         f"against cumulative labeling cost. "
-        f"{'The dotted grey line is the accuracy of the same learner trained on the whole pool. ' if references else ''}"
-        f"Curves are shown on the range of labels (cost) every seed reached."
+        + ("The dotted grey line is the accuracy of the same learner trained on the whole pool. " if references else "")
+        + "Curves are shown on the range of labels (cost) every seed reached."
     )
     for axis, name in _axes(frame):
         curves = _in_setting(curve_tables[name], setting)

@@ -86,7 +86,7 @@ class StoppingRule(abc.ABC):
         params = ", ".join(f"{key}={value!r}" for key, value in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
-    def _validate_params(self) -> None:
+    def _validate_params(self) -> None:  # noqa: B027  (an optional hook, not abstract: most rules have nothing to check)
         """Raise InvalidParameterError for a parameter out of range (subclasses override)."""
 
     @abc.abstractmethod

@@ -173,7 +173,7 @@ def _evaluate_stops(results: pl.DataFrame, rules: Sequence[StoppingRule], progre
         rounds = run["round"].to_numpy()
         stops: dict[str, int | None] = {}
         not_applicable: dict[str, str] = {}
-        for name, rule in zip(names, rules):
+        for name, rule in zip(names, rules, strict=True):
             try:
                 stop = rule.stop_round(run)
             except (MissingSignalError, InvalidInputError) as exc:
@@ -401,13 +401,16 @@ def winner_map(
     >>> import polars as pl
     >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "n_unlabeled": [90, 80, 70],
     ...                         "accuracy": [0.7, 0.8, 0.81]})
-    >>> grid = winner_map(records, ["label_budget", "pool_share_budget"], label_costs=[1.0], lifetime_error_costs=[100.0])
+    >>> grid = winner_map(
+    ...     records, ["label_budget", "pool_share_budget"], label_costs=[1.0], lifetime_error_costs=[100.0]
+    ... )
     >>> grid["winner"].to_list()
     ['pool_share_budget']
     """
     if criterion not in ("mean_regret", "mean_rank"):
         raise InvalidParameterError(
-            f"The 'criterion' parameter of winner_map must be one of 'mean_regret', 'mean_rank'. Got {criterion!r} instead."
+            "The 'criterion' parameter of winner_map must be one of 'mean_regret', 'mean_rank'. "
+            f"Got {criterion!r} instead."
         )
     label_costs = np.logspace(-2, 2, 41) if label_costs is None else np.asarray(label_costs, dtype=float)
     error_costs = (
@@ -529,7 +532,7 @@ def plot_winner_map(
     ax.set_xlabel("cost per label")
     ax.set_ylabel("lifetime cost of errors (predictions x cost per error)")
     ax.set_title(title or "Stopping rule with the lowest mean regret")
-    shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list()))
+    shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list(), strict=True))
     handles: list[Artist] = [
         Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=_legend_label(name, shares[name])) for name in names
     ]

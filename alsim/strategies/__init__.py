@@ -20,7 +20,7 @@ gradient length), :mod:`~alsim.strategies.lookahead` (expected error reduction, 
 
 from __future__ import annotations
 
-from alsim.strategies import (  # noqa: F401
+from alsim.strategies import (  # noqa: F401  (imported for their side effect: they register the strategy names)
     bandit,
     bayesian,
     builtin,

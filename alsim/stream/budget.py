@@ -19,8 +19,8 @@ and the estimated spending is ``u_t / w``. Two documented departures from the pa
   ``boost_period`` arrivals. The labels bought during the boost beyond ``B`` per arrival are a *debt*; once
   the boost is over the target drops to ``payback_rate * B`` until the labels bought since the boost began
   are back at ``B`` per arrival (less the burst that the return to the base target buys), so the total spend
-  matches a fixed-rate run (provided the stream lasts long enough to repay). Only boost periods are accounted: labels a picky strategy left unspent before the drift
-  are not spent by the boost.
+  matches a fixed-rate run (provided the stream lasts long enough to repay). Only boost periods are accounted:
+  labels a picky strategy left unspent before the drift are not spent by the boost.
 """
 
 from __future__ import annotations

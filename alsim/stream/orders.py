@@ -84,7 +84,7 @@ def _class_phases(y: np.ndarray, n_phase0: int, dominance: float, rng: np.random
     group_a = np.isin(y, shuffled_classes[: (classes.size + 1) // 2])
     idx_a = rng.permutation(np.flatnonzero(group_a))
     idx_b = rng.permutation(np.flatnonzero(~group_a))
-    take_a = min(idx_a.size, int(round(dominance * n_phase0)))
+    take_a = min(idx_a.size, round(dominance * n_phase0))
     take_b = min(idx_b.size, n_phase0 - take_a)
     take_a = n_phase0 - take_b
     phase = np.ones(y.size, dtype=np.int8)
@@ -197,11 +197,8 @@ def make_arrival_order(
     if order == "shuffle":
         return ArrivalOrder(rng.permutation(n).astype(np.int64), np.zeros(n, dtype=np.int8), order, None, 0)
 
-    n_phase0 = min(n - 1, max(1, int(round(position * n))))
-    if order.endswith("_class"):
-        phase = _class_phases(y, n_phase0, dom, rng)
-    else:
-        phase = _feature_phases(X, n_phase0, rng)
-    width_n = max(2, int(round(width * n))) if order.startswith("gradual") else 0
+    n_phase0 = min(n - 1, max(1, round(position * n)))
+    phase = _class_phases(y, n_phase0, dom, rng) if order.endswith("_class") else _feature_phases(X, n_phase0, rng)
+    width_n = max(2, round(width * n)) if order.startswith("gradual") else 0
     indices, arrived_phase = _merge_phases(phase, n_phase0, width_n, rng)
     return ArrivalOrder(indices, arrived_phase, order, n_phase0, width_n)

@@ -207,15 +207,15 @@ def drift_recovery_report(
     from alsim.stream.simulate import simulate_stream
 
     out = check_output_dir(out_dir, who=parameter("out_dir", "drift_recovery_report"))
-    shared = dict(
-        learner=learner,
-        order=order,
-        budget_fraction=budget_fraction,
-        boost_factor=boost_factor,
-        boost_period=boost_period,
-        payback_rate=payback_rate,
-        block_size=block_size,
-    )
+    shared = {
+        "learner": learner,
+        "order": order,
+        "budget_fraction": budget_fraction,
+        "boost_factor": boost_factor,
+        "boost_period": boost_period,
+        "payback_rate": payback_rate,
+        "block_size": block_size,
+    }
     from tqdm.auto import tqdm
 
     rows: list[dict[str, Any]] = []

@@ -6,8 +6,9 @@ A timing run, skipped unless benchmarks are enabled (the project's pytest option
 
 Each mode runs the whole grid into a fresh directory (``ALSIM_GRID_BENCH_ROUNDS`` times, default 1; the
 grid takes minutes); ``ALSIM_GRID_BENCH_CONFIG`` points it at another experiment TOML. The bars of issue 5:
-2 jobs at least 1.7x the cells per minute of 1 job, and Dask within 20% of 2 local jobs. The ratios are printed at the end and stored in each benchmark's extra_info;
-they are reported, not asserted (timings on a shared machine are noisy).
+2 jobs at least 1.7x the cells per minute of 1 job, and Dask within 20% of 2 local jobs. The ratios are printed at
+the end and stored in each benchmark's extra_info; they are reported, not asserted (timings on a shared machine
+are noisy).
 """
 
 from __future__ import annotations
