@@ -5,7 +5,7 @@ Layout of an output directory ``DIR``::
     DIR/experiment.toml            the experiment (normalised: defaults filled in, absolute dataset paths)
     DIR/cells/<cell_id>.parquet    one finished cell (``SimulationResult.save``), cell parameters in metadata
     DIR/cells/<cell_id>.error.json the last failure of a cell that has not succeeded since
-    DIR/cells/<cell_id>.lock       exists only while some run holds the cell (flock; see below)
+    DIR/cells/<cell_id>.lock       exists only while some run holds the cell (a file lock; see below)
 
 Safety rules, each of which the tests exercise:
 
@@ -13,14 +13,16 @@ Safety rules, each of which the tests exercise:
   (``.<cell_id>.<random>.tmp<suffix>``), flushed to disk, then renamed over the final name with
   ``os.replace`` (atomic on POSIX), and the directory entry is fsync'ed. A reader therefore sees either no
   file or a complete one, whenever the writer is killed.
-* A run holds an exclusive ``fcntl.flock`` on ``<cell_id>.lock`` from the moment it takes a cell until the
-  cell's file is in place. The kernel drops the lock when the process dies, however it dies, so a killed
-  run never leaves a lock that blocks the next one. A second run that finds a cell locked leaves it to the
-  holder and comes back to it later.
+* A run holds an exclusive OS file lock (``filelock.FileLock``: ``flock`` on POSIX, ``msvcrt.locking`` on
+  Windows) on ``<cell_id>.lock`` from the moment it takes a cell until the cell's file is in place. The
+  operating system drops the lock when the process dies, however it dies, so a killed run never leaves a
+  lock that blocks the next one. A second run that finds a cell locked leaves it to the holder and comes
+  back to it later. The holder deletes the lock file before releasing it; a run that opened the file just
+  before the deletion then locks an unlinked file, which filelock does not count as held.
 * Temporary files are deleted by whoever holds the cell's lock, so a run never removes a file another live
   run is still writing.
 
-``flock`` is advisory and local to one kernel: two runs on different machines writing into one shared
+The lock is advisory and local to one operating system: two runs on different machines writing into one shared
 (e.g. NFS) directory do not exclude each other. Duplicate work is then possible but still harmless, since
 the final rename is atomic and both writers produce the same bytes of records.
 """
@@ -28,15 +30,15 @@ the final rename is atomic and both writers produce the same bytes of records.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from alsim.exceptions import ConfigError
 from alsim.experiments.config import ExperimentConfig, dump_config, load_config, read_config_table
@@ -99,25 +101,25 @@ def atomic_write(path: Path, write: Callable[[Path], object], *, temp_prefix: st
 
 
 class CellLock:
-    """An exclusive, crash-safe claim on one cell (``flock`` on ``cells/<cell_id>.lock``).
+    """An exclusive, crash-safe claim on one cell (an OS file lock on ``cells/<cell_id>.lock``).
 
-    Release it with :meth:`release` (or use it as a context manager). The lock file is removed on release;
-    :meth:`CellStore.try_lock` re-checks the file's identity after locking so that removal cannot let two
-    holders in.
+    Release it with :meth:`release` (or use it as a context manager). The lock file is removed on release.
     """
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, lock: FileLock) -> None:
         self.path = path
-        self._fd: int | None = fd
+        self._lock: FileLock | None = lock
 
     def release(self) -> None:
         """Remove the lock file and drop the lock (idempotent)."""
-        if self._fd is None:
+        if self._lock is None:
             return
+        # Unlink while still holding the lock: a run that opened the file before the unlink then locks an
+        # unlinked file, which filelock (>= 4, on POSIX) refuses to count as held.
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        os.close(self._fd)
-        self._fd = None
+        self._lock.release(force=True)
+        self._lock = None
 
     def __enter__(self) -> CellLock:
         return self
@@ -171,24 +173,13 @@ class CellStore:
     def try_lock(self, cell_id: str) -> CellLock | None:
         """Take the cell's lock without waiting; None if another live process holds it."""
         path = self.lock_path(cell_id)
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                return None
-            # The previous holder may have unlinked the file between our open and our flock: then we hold
-            # a lock on an orphaned inode that nobody else can see, so start again on the current file.
-            try:
-                same_file = os.stat(path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same_file = False
-            if same_file:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
-                return CellLock(path, fd)
-            os.close(fd)
+        # Not thread-local: a run may release a cell's lock from another thread than the one that took it.
+        lock = FileLock(path, timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        return CellLock(path, lock)
 
     # -- writing --------------------------------------------------------------------------------------
     def write_result(self, cell_id: str, save: Callable[[Path], object]) -> Path:
@@ -238,12 +229,8 @@ class CellStore:
     # -- the experiment file --------------------------------------------------------------------------
     @contextlib.contextmanager
     def _directory_lock(self) -> Iterator[None]:
-        fd = os.open(self.out_dir / ".experiment.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with FileLock(self.out_dir / ".experiment.lock", thread_local=False):
             yield
-        finally:
-            os.close(fd)
 
     def _stored_imports_known(self, config: ExperimentConfig) -> bool:
         """True when the stored experiment imports only modules that ``config`` imported already.
