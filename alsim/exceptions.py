@@ -16,6 +16,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidParameterError",
     "KernelMemoryError",
+    "MissingExtraError",
     "MissingSignalError",
     "OutputPathError",
     "ResultsWarning",
@@ -44,6 +45,10 @@ class DatasetError(AlsimError, ValueError):
 
 class ConfigError(AlsimError, ValueError):
     """An experiment configuration is invalid (unknown key, bad value)."""
+
+
+class MissingExtraError(AlsimError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names the extra to install."""
 
 
 class MissingSignalError(AlsimError, ValueError):

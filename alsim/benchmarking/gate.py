@@ -660,7 +660,7 @@ def pytest_command(mode: Mode, json_path: Path, expression: str, threads: int = 
 
 def run_suite(mode: Mode, expression: str, *, threads: int = 1, output: Any = None) -> tuple[dict[str, Any], int]:
     """Run the suite in a pytest subprocess; return its pytest-benchmark JSON report and its exit code."""
-    _require_pytest_benchmark()
+    require_suite_dependencies()
     with tempfile.TemporaryDirectory(prefix="alsim-bench-") as tmp:
         json_path = Path(tmp) / "benchmark.json"
         completed = subprocess.run(
@@ -674,15 +674,11 @@ def run_suite(mode: Mode, expression: str, *, threads: int = 1, output: Any = No
     return report, completed.returncode
 
 
-def _require_pytest_benchmark() -> None:
-    import importlib.util
+def require_suite_dependencies() -> None:
+    """Raise MissingExtraError unless pytest and pytest-benchmark (``alsim[bench]``) are installed."""
+    from alsim._extras import require_extras
 
-    missing = [name for name in ("pytest", "pytest_benchmark") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ConfigError(
-            f"alsim bench runs the kernel suite with pytest-benchmark, but {', '.join(missing)} "
-            "is not installed. Install the test extra: pip install 'alsim[test]'."
-        )
+    require_extras(["pytest", "pytest_benchmark"], needed_for="alsim bench (the kernel suite runs under pytest)")
 
 
 def check_options(

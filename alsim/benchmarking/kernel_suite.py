@@ -7,7 +7,10 @@ benchmarks disabled (the project's default) every body runs once as a test: the 
 result against the numpy reference, and the ``large`` sizes are skipped so that normal test runs stay fast.
 
 The module ships inside the package so that a team that installs alsim can run the same gate against its
-own build without a checkout of the repository (``alsim bench`` passes this file's path to pytest).
+own build without a checkout of the repository (``alsim bench`` passes this file's path to pytest). It does
+not import pytest at module level, so importing alsim never needs a test framework: the cases are
+parametrized by the :func:`pytest_generate_tests` hook, which pytest calls when it collects this module
+(or a test module that imports both names, as ``tests/benchmarks`` does).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 
 from alsim.benchmarking.cases import (
     IMPLS,
@@ -83,11 +85,23 @@ def _check_seeding_picks(X: np.ndarray, k: int, picks: np.ndarray) -> None:
     assert picks.min() >= 0 and picks.max() < X.shape[0]
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("repeat", range(_REPEATS), ids=[f"r{i}" for i in range(_REPEATS)])
-@pytest.mark.parametrize("case", _CASES, ids=[case.test_id for case in _CASES])
+def pytest_generate_tests(metafunc: Any) -> None:
+    """Parametrize :func:`test_kernel` over cases, repeats and implementations (a pytest hook).
+
+    Test ids read ``<case>-r<repeat>-<impl>``, e.g. ``top_k-medium-r0-alsim``.
+    """
+    if metafunc.function.__name__ != "test_kernel":
+        return
+    metafunc.parametrize("case", _CASES, ids=[case.test_id for case in _CASES])
+    metafunc.parametrize("repeat", range(_REPEATS), ids=[f"r{i}" for i in range(_REPEATS)])
+    metafunc.parametrize("impl", IMPLS)
+
+
 def test_kernel(benchmark: Any, case: BenchCase, repeat: int, impl: str) -> None:
+    """Time one implementation of one case; the kernel's result is checked against the numpy reference."""
     if case.size == "large" and benchmark.disabled:
+        import pytest  # only ever reached under pytest
+
         pytest.skip("large sizes run only with --benchmark-enable (alsim bench --full)")
     benchmark.group = case.group
     benchmark.extra_info.update(

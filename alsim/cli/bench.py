@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from alsim.benchmarking import machine
 
+    if not args.instructions:  # timings run the suite under pytest-benchmark; callgrind counts need neither
+        gate.require_suite_dependencies()
     baseline_path = Path(args.baseline) if args.baseline else gate.DEFAULT_BASELINE
     # Before the suite runs (minutes): the files this run will write must be writable.
     if args.json:

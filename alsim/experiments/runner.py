@@ -48,6 +48,7 @@ SINGLE_THREAD_ENV = {
 _EXECUTORS = ("local", "dask")
 # errno values of a full disk or quota: storing the remaining cells would fail the same way, so the run stops.
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_DASK_FEATURE = "The Dask executor (executor='dask'; --executor dask or --scheduler on the command line)"
 # Seconds between checks of cells held by another run into the same directory.
 _POLL_SECONDS = 0.5
 
@@ -249,7 +250,10 @@ class _DaskBackend:
     def __init__(self, jobs: int | None, scheduler: str | None) -> None:
         import logging
 
-        from distributed import Client, LocalCluster
+        from alsim._extras import import_extra
+
+        distributed = import_extra("distributed", needed_for=_DASK_FEATURE)
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
         self._cluster = None
         if scheduler is None:
@@ -401,6 +405,10 @@ def _check_run_parameters(jobs: Any, executor: Any, scheduler: Any) -> None:
             f"The 'scheduler' parameter of run_experiment needs executor='dask'. Got executor={executor!r} "
             f"with scheduler={scheduler!r}."
         )
+    if executor == "dask":  # before any work: say now, not after the first cells, that Dask is missing
+        from alsim._extras import require_extras
+
+        require_extras(["distributed"], needed_for=_DASK_FEATURE)
 
 
 def _make_backend(jobs: int | None, executor: str, scheduler: str | None, n_pending: int) -> _Backend:

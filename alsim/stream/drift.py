@@ -71,8 +71,9 @@ class DriftDetector:
                 f"The 'drift_detector' parameter of simulate_stream must be None or one of {list(DETECTORS)}. "
                 f"Got {name!r} instead."
             )
-        from river import drift
+        from alsim._extras import import_extra
 
+        drift = import_extra("river.drift", needed_for=f"The drift detector {name!r}")
         self.name = name
         self.params = {**_DEFAULTS[name], **params}
         factory = drift.ADWIN if name == "adwin" else drift.PageHinkley

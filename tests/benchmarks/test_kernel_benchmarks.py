@@ -6,6 +6,6 @@ pyproject's addopts) the ``large`` sizes are skipped. Time them with ``alsim ben
 ``pytest tests/benchmarks --benchmark-enable``.
 """
 
-from alsim.benchmarking.kernel_suite import test_kernel
+from alsim.benchmarking.kernel_suite import pytest_generate_tests, test_kernel
 
-__all__ = ["test_kernel"]
+__all__ = ["pytest_generate_tests", "test_kernel"]
