@@ -1,3 +1,5 @@
+"""``python -m alsim``: the ``alsim`` command line."""
+
 import sys
 
 from alsim.cli import main

@@ -89,7 +89,7 @@ def _check_ndim(array: np.ndarray, ndim: int, layout: str, function: str, parame
 
 
 def _float_array(value: object, ndim: int, layout: str, function: str, parameter: str) -> np.ndarray:
-    """A float32/float64 array of `ndim` dimensions, without copying when it already is one."""
+    """Return a float32/float64 array of `ndim` dimensions, without copying when it already is one."""
     array = _as_array(value, function, parameter)
     _check_ndim(array, ndim, layout, function, parameter)
     kind = array.dtype.kind
@@ -104,7 +104,7 @@ def _float_array(value: object, ndim: int, layout: str, function: str, parameter
 
 
 def _int_array(value: object, ndim: int, layout: str, function: str, parameter: str) -> np.ndarray:
-    """An int32/int64 array of `ndim` dimensions, without copying when it already is one."""
+    """Return an int32/int64 array of `ndim` dimensions, without copying when it already is one."""
     array = _as_array(value, function, parameter)
     _check_ndim(array, ndim, layout, function, parameter)
     if array.size == 0 and array.dtype.kind == "f":
@@ -156,7 +156,7 @@ def _check_not_empty(array: np.ndarray, layout: str, function: str, parameter: s
 
 
 def _seed_to_u64(seed: object, function: str, parameter: str = "seed") -> int:
-    """Turns an int, a numpy Generator or None (fresh OS entropy) into the kernels' 64-bit seed."""
+    """Turn an int, a numpy Generator or None (fresh OS entropy) into the kernels' 64-bit seed."""
     if seed is None:
         return int(np.random.default_rng().integers(_SEED_BOUND, dtype=np.uint64))
     if isinstance(seed, np.random.Generator):
@@ -243,7 +243,7 @@ def uncertainty_table(proba: npt.ArrayLike, measures: Sequence[str] = MEASURES) 
 
 
 def top_k(scores: npt.ArrayLike, k: int) -> npt.NDArray[np.int64]:
-    """Indices of the ``k`` highest scores, highest first, ties broken towards the lower index.
+    """Return the indices of the ``k`` highest scores, highest first, ties broken towards the lower index.
 
     Runs in expected O(n) time plus O(k log k) to order the selected entries (no full sort).
 
@@ -272,7 +272,7 @@ def top_k(scores: npt.ArrayLike, k: int) -> npt.NDArray[np.int64]:
 
 
 def select_most_uncertain(proba: npt.ArrayLike, k: int, measure: str) -> npt.NDArray[np.int64]:
-    """Indices of the ``k`` most uncertain rows of ``proba``, most uncertain first.
+    """Return the indices of the ``k`` most uncertain rows of ``proba``, most uncertain first.
 
     Equal to ``top_k(uncertainty_scores(proba, measure), k)``, computed in one fused pass that never
     materialises the n-length score vector.

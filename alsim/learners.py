@@ -47,7 +47,7 @@ RandomState = int | np.random.Generator | np.random.RandomState | None
 
 
 def _seed_int(random_state: RandomState) -> int | None:
-    """An int seed for scikit-learn estimators (None stays None: the caller asked for no seeding)."""
+    """Return an int seed for scikit-learn estimators (None stays None: the caller asked for no seeding)."""
     if random_state is None:
         return None
     if isinstance(random_state, bool):
@@ -137,7 +137,7 @@ def make_learner(learner: str | Any = "logreg", random_state: RandomState = None
 
 
 def learner_description(learner: str | Any) -> str | dict[str, Any]:
-    """A JSON-able description of a learner for run configs: the name, or class and parameters."""
+    """Return a JSON-able description of a learner for run configs: the name, or class and parameters."""
     if isinstance(learner, str):
         return learner
     params = {
@@ -262,7 +262,7 @@ class Committee:
         self.random_state = random_state
 
     def _specs(self) -> list[str | Any]:
-        """The learner of each member, after checking the parameters."""
+        """Return the learner of each member, after checking the parameters."""
         if isinstance(self.learners, str) or not isinstance(self.learners, Sequence):
             n_members = self.n_members
             if isinstance(n_members, bool) or not isinstance(n_members, numbers.Integral) or n_members < 2:

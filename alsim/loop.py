@@ -65,7 +65,7 @@ def _check_int(name: str, value: Any, low: int, high: float | None = None, calle
 
 
 def _resolve_seed(random_state: Any, caller: str = "simulate") -> int:
-    """The run's integer seed: given, drawn from a Generator, or fresh entropy (then recorded)."""
+    """Return the run's integer seed: given, drawn from a Generator, or fresh entropy (then recorded)."""
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     if isinstance(random_state, np.random.Generator):
@@ -118,8 +118,10 @@ def prepare_run_data(dataset: Any, test_size: Any, random_state: Any, caller: st
 def reference_scores_and_difficulty(
     data: RunData, learner: Any, learner_seed: int, needs_difficulty: bool
 ) -> tuple[float, float, np.ndarray | None]:
-    """Accuracy and macro-F1 of the learner trained on the whole pool with true labels (the ceiling of a
-    run), and the per-example difficulty the oracle's cost model needs (None when it needs none).
+    """Return the reference scores of the run and the per-example difficulty.
+
+    The scores are the accuracy and macro-F1 of the learner trained on the whole pool with true labels (the
+    ceiling of a run); the difficulty is what the oracle's cost model needs (None when it needs none).
     """
     reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
     reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
@@ -138,7 +140,7 @@ def run_metadata(
     stop_set: np.ndarray,
     stop_reason: str,
 ) -> dict[str, Any]:
-    """The metadata every run records (the pool loop and the stream loop add their own keys)."""
+    """Return the metadata every run records (the pool loop and the stream loop add their own keys)."""
     return {
         "seed": data.seed,
         "versions": versions,
@@ -158,7 +160,10 @@ def run_metadata(
 def _resolve_dataset(
     dataset: Any, test_size: Any, seed: int, caller: str = "simulate"
 ) -> tuple[Any, str, float | None]:
-    """The run's Split, a description of the dataset for the config, and the test share used (None if given a Split)."""
+    """Return the run's Split, a description of the dataset for the config, and the test share used.
+
+    The test share is None when ``dataset`` is already a Split.
+    """
     from alsim.datasets import Dataset, Split, load_dataset, split_dataset
 
     if isinstance(dataset, Split):
@@ -180,8 +185,10 @@ def _resolve_dataset(
 def _make_oracle(
     oracle: Any, seed: int, classes: Sequence[Any] | None = None, caller: str = "simulate"
 ) -> SimulatedOracle:
-    """A fresh oracle for the run; per-class costs keyed by class label are translated to class codes
-    when the dataset's ``classes`` are given (a grid config's TOML table can only have string keys).
+    """Return a fresh oracle for the run.
+
+    Per-class costs keyed by class label are translated to class codes when the dataset's ``classes`` are
+    given (a grid config's TOML table can only have string keys).
     """
     if oracle is None:
         return SimulatedOracle(random_state=seed)

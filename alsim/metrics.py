@@ -232,7 +232,7 @@ def group_runs(runs: Iterator[Run], key: str) -> dict[tuple[object, ...], list[R
 
 
 def common_range(runs: Sequence[Run], x: str, what: str) -> tuple[float, float]:
-    """The ``x`` range every run covers: from the latest start to the earliest end."""
+    """Return the ``x`` range every run covers: from the latest start to the earliest end."""
     low = max(float(r.x[0]) for r in runs)
     high = min(float(r.x[-1]) for r in runs)
     if low > high:
@@ -244,7 +244,7 @@ def common_range(runs: Sequence[Run], x: str, what: str) -> tuple[float, float]:
 
 
 def curve_grid(runs: Sequence[Run], x: str, what: str) -> np.ndarray:
-    """The common grid runs are interpolated onto (see :func:`learning_curves`)."""
+    """Return the common grid runs are interpolated onto (see :func:`learning_curves`)."""
     low, high = common_range(runs, x, what)
     grid = np.unique(np.concatenate([r.x for r in runs]))
     return grid[(grid >= low) & (grid <= high)]
@@ -603,8 +603,9 @@ def require_baseline(frame: pl.DataFrame, baseline: str, func: str) -> None:
 
 
 def _mean_reference(frame: pl.DataFrame, keys: Sequence[str]) -> dict[tuple[object, ...], float]:
-    """Mean ``reference_accuracy`` over the cells of each ``keys`` group (one value per cell: a mean over
-    record rows would weight each seed by its number of rounds).
+    """Return the mean ``reference_accuracy`` over the cells of each ``keys`` group.
+
+    One value per cell: a mean over record rows would weight each seed by its number of rounds.
     """
     per_cell = frame.unique("cell_id", keep="first", maintain_order=True)
     means = per_cell.group_by(list(keys)).agg(pl.col("reference_accuracy").mean())

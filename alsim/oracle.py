@@ -209,7 +209,7 @@ class SimulatedOracle:
         return self.n_annotators * self.annotator_cost_factor
 
     def get_params(self) -> dict[str, Any]:
-        """The constructor parameters as JSON-able values (for run configs)."""
+        """Return the constructor parameters as JSON-able values (for run configs)."""
         if isinstance(self.cost, np.ndarray):
             cost: Any = [None if np.isnan(v) else float(v) for v in self.cost]
         else:
@@ -292,7 +292,7 @@ class SimulatedOracle:
         return self._per_annotator_cost(positions, true_labels, difficulty) * self.cost_multiplier
 
     def expected_costs(self, proba: Any, difficulty: Any = None, indices: Any = None) -> np.ndarray:
-        """Expected total cost of labeling examples whose true class is not known yet.
+        """Return the expected total cost of labeling examples whose true class is not known yet.
 
         Per-class costs are averaged under the model's class probabilities ``proba`` (n x n_classes); the
         difficulty model uses ``difficulty`` if given, else the model's least confidence ``1 - max p``; per-row

@@ -84,7 +84,7 @@ class SimulationResult:
         return self.records.row(-1, named=True)
 
     def summary(self) -> str:
-        """A short human-readable summary of the run."""
+        """Return a short human-readable summary of the run."""
         last = self.final
         reference = self.metadata.get("reference_accuracy")
         reference_text = "n/a" if reference is None else f"{reference:.4f}"
@@ -97,8 +97,9 @@ class SimulationResult:
         )
 
     def plot(self, path: str | os.PathLike[str] | None = None, *, x: str = "n_labeled") -> Any:
-        """Learning curve of the run: test accuracy and macro-F1 against labels (or cost), with the
-        reference accuracy of the learner trained on the whole pool as a dashed line.
+        """Plot the learning curve of the run: test accuracy and macro-F1 against labels (or cost).
+
+        The reference accuracy of the learner trained on the whole pool is drawn as a dashed line.
 
         Parameters
         ----------

@@ -93,6 +93,7 @@ class BenchCase:
 
     @property
     def params(self) -> dict[str, int]:
+        """Sizes of the case's inputs (rows, columns, k, ...)."""
         return SIZE_PARAMS[self.kernel][self.size]
 
     @property
@@ -103,6 +104,7 @@ class BenchCase:
 
     @property
     def test_id(self) -> str:
+        """Prefix of the case's pytest test ids, e.g. ``top_k-medium``."""
         parts = [self.kernel] + ([self.variant] if self.variant else []) + [self.size]
         return "-".join(parts)
 
@@ -135,7 +137,7 @@ def slowed_kernels(environ: dict[str, str] | None = None) -> frozenset[str]:
 
 
 def repeats(environ: dict[str, str] | None = None) -> int:
-    """Number of interleaved repeats of every case, from ``ALSIM_BENCH_REPEATS`` (default 1)."""
+    """Return the number of interleaved repeats of every case, from ``ALSIM_BENCH_REPEATS`` (default 1)."""
     raw = (os.environ if environ is None else environ).get(REPEATS_ENV, "1").strip()
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"The {REPEATS_ENV} environment variable must be an int >= 1. Got {raw!r} instead.")
@@ -167,7 +169,10 @@ def _mixture(rng: np.random.Generator, n: int, d: int, clusters: int, dtype: typ
 
 @lru_cache(maxsize=2)
 def make_inputs(case: BenchCase) -> dict[str, Any]:
-    """Inputs of a case; ``main`` is the array the read pass goes over. Cached: the three timings share it."""
+    """Return the inputs of a case; ``main`` is the array the read pass goes over.
+
+    Cached: the three timings share it.
+    """
     kernel, size, p = case.kernel, case.size, case.params
     if kernel in _MEASURED_KERNELS or kernel == "uncertainty_table":
         # Shared by the three kernels (same seed key): peaked, classifier-like class probabilities.
@@ -200,6 +205,7 @@ def make_inputs(case: BenchCase) -> dict[str, Any]:
 
 
 def numpy_uncertainty_scores(proba: np.ndarray, measure: str) -> np.ndarray:
+    """Return the reference uncertainty scores of ``proba`` for ``measure``, in plain numpy."""
     if measure == "least_confidence":
         return 1.0 - proba.max(axis=1)
     if measure == "margin":
@@ -210,6 +216,7 @@ def numpy_uncertainty_scores(proba: np.ndarray, measure: str) -> np.ndarray:
 
 
 def numpy_top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Return the reference :func:`alsim.kernels.top_k` in plain numpy: highest first, ties to the lower index."""
     # O(n) partition for the k-th largest value, then an exact order (descending, ties to the lower index)
     # on the few candidates only.
     threshold = np.partition(scores, scores.size - k)[scores.size - k]
@@ -220,14 +227,17 @@ def numpy_top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def numpy_select_most_uncertain(proba: np.ndarray, k: int, measure: str) -> np.ndarray:
+    """Return the reference :func:`alsim.kernels.select_most_uncertain` in plain numpy."""
     return numpy_top_k(numpy_uncertainty_scores(proba, measure), k)
 
 
 def squared_norms(points: np.ndarray) -> np.ndarray:
+    """Squared Euclidean norm of every row of ``points``."""
     return np.einsum("ij,ij->i", points, points)
 
 
 def min_sq_distances_to(points: np.ndarray, norms: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared distance from every row of ``points`` to its nearest row of ``centers``."""
     result = np.full(points.shape[0], np.inf, dtype=points.dtype)
     for start in range(0, centers.shape[0], 256):
         block = centers[start : start + 256]
@@ -270,12 +280,14 @@ def _vote_counts(votes: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def numpy_vote_entropy(votes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Return the reference vote entropy of committee ``votes`` (members x examples) in plain numpy."""
     share = _vote_counts(votes, n_classes) / votes.shape[0]
     logs = np.log(share, out=np.zeros_like(share), where=share > 0)
     return -np.einsum("ij,ij->i", share, logs)
 
 
 def numpy_consensus_kl(member_proba: np.ndarray) -> np.ndarray:
+    """Return the reference mean KL divergence of each member from the consensus, in plain numpy."""
     # mean_m KL(p_m || p_mean) = (1/M) sum p ln p - sum p_mean ln p_mean; clamping zeros to the smallest
     # normal number before the logarithm makes 0 ln 0 = 0 without a slower masked log.
     tiny = np.finfo(np.float64).tiny
@@ -288,6 +300,7 @@ def numpy_consensus_kl(member_proba: np.ndarray) -> np.ndarray:
 
 
 def numpy_pairwise_disagreement(votes: np.ndarray) -> np.ndarray:
+    """Return the reference share of member pairs that disagree on each example, in plain numpy."""
     members = votes.shape[0]
     counts = _vote_counts(votes, int(votes.max()) + 1)
     agreeing = (counts * (counts - 1)).sum(axis=1) / 2.0
@@ -295,7 +308,7 @@ def numpy_pairwise_disagreement(votes: np.ndarray) -> np.ndarray:
 
 
 def run_numpy(case: BenchCase, inputs: dict[str, Any]) -> np.ndarray:
-    """The plain-numpy reference of a case."""
+    """Return the plain-numpy reference of a case."""
     kernel = case.kernel
     if kernel == "uncertainty_scores":
         return numpy_uncertainty_scores(inputs["proba"], case.variant or "")
@@ -317,7 +330,7 @@ def run_numpy(case: BenchCase, inputs: dict[str, Any]) -> np.ndarray:
 
 
 def run_kernel(case: BenchCase, inputs: dict[str, Any]) -> np.ndarray:
-    """The alsim kernel of a case."""
+    """Return the alsim kernel of a case."""
     from alsim import kernels
 
     kernel = case.kernel

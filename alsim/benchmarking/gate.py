@@ -96,7 +96,7 @@ class Measurement:
     def from_medians(
         cls, group: str, kernel_median: float, numpy_median: float, read_median: float, **fields: Any
     ) -> Measurement:
-        """A measurement of a single repeat: the ratios are those of the given medians."""
+        """Return a measurement of a single repeat: the ratios are those of the given medians."""
         name = group.rpartition("/")[0]
         return cls(
             group=group,
@@ -124,6 +124,7 @@ class Comparison:
     status: str  # "ok", "REGRESSED", "inconclusive", "improved", "new" or "no baseline"
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the row as JSON-able values, with the ratios and the baseline next to the measurement."""
         row = asdict(self.measurement)
         row.update(
             ratio_numpy=self.measurement.ratio_numpy,
@@ -152,6 +153,7 @@ class GateResult:
 
     @property
     def regressed(self) -> list[Comparison]:
+        """Cases slower than the baseline beyond the tolerance."""
         return [row for row in self.comparisons if row.status == "REGRESSED"]
 
     @property
@@ -160,6 +162,7 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
+        """Process exit code of the gate: 1 on a regression, a missing case or a failed suite, else 0."""
         return 1 if self.regressed or self.missing or self.pytest_returncode != 0 else 0
 
 
@@ -533,7 +536,7 @@ def _group_order(group: str) -> tuple[str, int, str]:
 
 
 def format_table(rows: Sequence[Comparison], tolerance: float, read_tolerance: float = DEFAULT_READ_TOLERANCE) -> str:
-    """A plain-text table of the comparison, one row per case."""
+    """Return a plain-text table of the comparison, one row per case."""
     value_name = "instructions" if rows and rows[0].measurement.unit == "Ir" else "median"
     header = ("kernel", "size", value_name, "vs numpy", "vs read", "baseline", "change", "status")
     lines = [header]
@@ -600,7 +603,7 @@ def suite_path() -> Path:
 
 
 def selection_expression(sizes: Iterable[str], kernels: Iterable[str] | None = None) -> str:
-    """A pytest ``-k`` expression selecting cases by size and, optionally, by kernel or case group."""
+    """Return a pytest ``-k`` expression selecting cases by size and, optionally, by kernel or case group."""
     size_terms = " or ".join(f"-{size}-" for size in sizes)
     expression = f"({size_terms})"
     if kernels:
@@ -619,8 +622,10 @@ def timer_name(threads: int) -> str:
 
 
 def suite_environment(threads: int, repeats: int = 1) -> dict[str, str]:
-    """Environment of the suite's subprocess: ``threads`` threads for rayon and BLAS (0 = their defaults),
-    and the number of interleaved repeats of each case.
+    """Return the environment of the suite's subprocess.
+
+    It gives rayon and BLAS ``threads`` threads (0 = their defaults) and sets the number of interleaved
+    repeats of each case.
     """
     from alsim.benchmarking.cases import REPEATS_ENV
 
@@ -632,6 +637,7 @@ def suite_environment(threads: int, repeats: int = 1) -> dict[str, str]:
 
 
 def pytest_command(mode: Mode, json_path: Path, expression: str, threads: int = 1) -> list[str]:
+    """Return the command line that runs the suite under pytest-benchmark in ``mode``."""
     return [
         sys.executable,
         "-m",

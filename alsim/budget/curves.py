@@ -103,11 +103,13 @@ class FittedCurve:
     rmse: float
 
     def predict(self, n_labels: _Array | float) -> _Array:
+        """Return the curve's score at ``n_labels``."""
         t = np.asarray(n_labels, dtype=np.float64) / self.n_scale
         return np.asarray(self.family.function(t, *self.params), dtype=np.float64)
 
     @property
     def asymptote(self) -> float:
+        """Score the curve tends to as labels grow without bound."""
         return float(self.params[self.family.asymptote_index])
 
 
@@ -186,18 +188,21 @@ class LearningCurveModel:
     n_observed_max: float
 
     def predict(self, n_labels: _Array | float) -> _Array:
+        """Return the weighted average of the families' scores at ``n_labels``."""
         return sum(w * c.predict(n_labels) for c, w in zip(self.curves, self.weights, strict=True))  # type: ignore[return-value]
 
     @property
     def asymptote(self) -> float:
+        """Weighted average of the families' asymptotes."""
         return float(sum(w * c.asymptote for c, w in zip(self.curves, self.weights, strict=True)))
 
     def only(self, index: int) -> LearningCurveModel:
-        """The model reduced to its ``index``-th family."""
+        """Return the model reduced to its ``index``-th family."""
         return LearningCurveModel((self.curves[index],), (1.0,), self.extrapolation_rmse, self.n_observed_max)
 
     @property
     def families(self) -> tuple[str, ...]:
+        """Names of the curve families in the model, in weight order."""
         return tuple(c.family.name for c in self.curves)
 
     def labels_to_reach(self, target: float, *, n_min: float = 1.0, n_max: float) -> float:

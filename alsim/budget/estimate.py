@@ -44,9 +44,11 @@ class StrategyEstimate:
 
     @property
     def median_cost(self) -> float:
+        """Labeling cost of the median labels-to-target."""
         return self.labels.median * self.cost_per_label
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the estimate as JSON-able values (infinite bounds become None)."""
         labels = self.labels
 
         def finite(value: float) -> float | None:
@@ -90,6 +92,7 @@ class BudgetEstimate:
     notes: tuple[str, ...] = field(default=())
 
     def estimate(self, strategy: str) -> StrategyEstimate:
+        """Return the estimate of ``strategy``; InvalidParameterError if it was not estimated."""
         for estimate in self.estimates:
             if estimate.strategy == strategy:
                 return estimate
@@ -98,6 +101,7 @@ class BudgetEstimate:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the whole estimate as JSON-able values (what ``alsim budget --json`` prints)."""
         return {
             "data": self.data,
             "metric": self.metric,
@@ -114,7 +118,7 @@ class BudgetEstimate:
         }
 
     def answer(self) -> str:
-        """A short plain-language answer."""
+        """Return a short plain-language answer."""
         from alsim.budget.report import plain_answer
 
         return plain_answer(self)

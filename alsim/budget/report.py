@@ -28,7 +28,7 @@ def _interval(low: float, high: float, scale: float = 1.0, money: bool = False) 
 
 
 def plain_answer(estimate: BudgetEstimate) -> str:
-    """A few sentences a team lead can act on."""
+    """Return a few sentences a team lead can act on."""
     lines = [f"Target: {estimate.target_description} on {estimate.data} ({estimate.cost_note})."]
     if estimate.recommended is None:
         lines.append("No candidate strategy is likely to reach it.")

@@ -32,6 +32,7 @@ _COMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``alsim`` command, with every subcommand."""
     from alsim import __version__
 
     parser = argparse.ArgumentParser(

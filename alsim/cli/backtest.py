@@ -7,6 +7,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> None:
+    """Add the ``alsim backtest`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "backtest",
         help="backtest the budget extrapolation on a finished grid run",
@@ -30,6 +31,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim backtest`` with the parsed ``args``; return the process exit code."""
     from pathlib import Path
 
     from alsim._output import check_output_dir

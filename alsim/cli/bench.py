@@ -19,6 +19,7 @@ records the valgrind, Python and numpy builds it was counted with."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``alsim bench`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "bench",
         help="benchmark the kernels and fail on a speed regression",
@@ -93,6 +94,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim bench`` with the parsed ``args``; return the process exit code."""
     import json
     import sys
     from pathlib import Path

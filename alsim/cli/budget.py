@@ -8,6 +8,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> None:
+    """Add the ``alsim budget`` subcommand to ``subparsers``."""
     from alsim.budget.estimate import DEFAULT_STRATEGIES
 
     parser = subparsers.add_parser(
@@ -72,6 +73,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim budget`` with the parsed ``args``; return the process exit code."""
+    from pathlib import Path
+
     from alsim._output import check_output_dir
     from alsim.budget import estimate_budget, write_budget_report
 

@@ -7,6 +7,7 @@ import json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``alsim datasets`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "datasets",
         help="list the OpenML datasets bundled for offline use",
@@ -23,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim datasets`` with the parsed ``args``; return the process exit code."""
     import polars as pl
 
     from alsim._messages import counted

@@ -10,6 +10,7 @@ _METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
 
 
 def add_parser(subparsers: Any) -> None:
+    """Add the ``alsim report`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "report",
         help="write a Markdown/HTML report with figures for a grid run's results",
@@ -35,6 +36,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim report`` with the parsed ``args``; return the process exit code."""
     import warnings
 
     from alsim._output import check_output_dir
@@ -91,7 +93,7 @@ def load_results_noting_skips(directory: Path) -> tuple[Any, list[str]]:
 
 
 def _experiment_name(directory: Path) -> str:
-    """The experiment's name from the config copy the runner keeps, else the directory's name.
+    """Return the experiment's name from the config copy the runner keeps, else the directory's name.
 
     The copy is only parsed, not validated: validating would import the modules its ``imports`` names, and
     reading results must never run code that came with them.

@@ -8,6 +8,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> None:
+    """Add the ``alsim run`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "run",
         help="run an experiment grid (resumable; local processes or Dask)",
@@ -55,6 +56,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim run`` with the parsed ``args``; return the process exit code."""
     from alsim._output import check_output_dir
     from alsim.experiments import load_config, run_experiment
 

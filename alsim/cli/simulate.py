@@ -11,6 +11,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> None:
+    """Add the ``alsim simulate`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "simulate",
         help="run one simulated active-learning loop and save its per-round records",
@@ -86,6 +87,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim simulate`` with the parsed ``args``; return the process exit code."""
     from alsim._output import check_output_dir, check_output_file
     from alsim.datasets import load_dataset
     from alsim.loop import simulate

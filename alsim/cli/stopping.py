@@ -15,6 +15,7 @@ and a map of which rule wins across label and error costs (PNG).
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``alsim stopping`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
         "stopping",
         help="score stopping rules on simulated runs under a cost model",
@@ -60,6 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``alsim stopping`` with the parsed ``args``; return the process exit code."""
     import polars as pl
 
     from alsim._messages import counted

@@ -360,7 +360,7 @@ class ExperimentConfig(_Section):
         return self
 
     def seed_values(self) -> list[int]:
-        """The seeds of the grid (``seeds`` as given, or ``0 .. n_seeds-1``)."""
+        """Return the seeds of the grid (``seeds`` as given, or ``0 .. n_seeds-1``)."""
         return list(self.seeds) if self.seeds is not None else list(range(self.n_seeds or 0))
 
     @property
@@ -378,7 +378,7 @@ def _format_loc(loc: tuple[str | int, ...]) -> str:
 
 
 def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The schema section a key path points into (to list the keys valid there)."""
+    """Return the schema section a key path points into (to list the keys valid there)."""
     model: type[BaseModel] = ExperimentConfig
     for part in loc:
         if isinstance(part, int):
@@ -673,7 +673,7 @@ def check_dataset_sizes(config: ExperimentConfig) -> list[str]:
 
 
 def dump_config(config: ExperimentConfig) -> str:
-    """The configuration as TOML text, with defaults filled in and dataset paths absolute.
+    """Return the configuration as TOML text, with defaults filled in and dataset paths absolute.
 
     ``load_config`` of this text gives back an equal configuration, wherever the file is stored.
 

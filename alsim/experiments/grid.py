@@ -49,7 +49,7 @@ class Cell:
     stream: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The cell's parameters as a JSON-able dict (what its id hashes).
+        """Return the cell's parameters as a JSON-able dict (what its id hashes).
 
         Pool cells leave out ``mode`` and ``stream``, so their ids are the same as before stream cells existed.
         """
@@ -67,8 +67,9 @@ class Cell:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:CELL_ID_LENGTH]
 
     def simulate_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``alsim.simulate`` (``alsim.stream.simulate_stream`` for a stream cell), all but
-        the dataset; None means the engine's default.
+        """Return the keyword arguments of ``alsim.simulate`` for the cell, all but the dataset.
+
+        For a stream cell they are those of ``alsim.stream.simulate_stream``. None means the engine's default.
         """
         kwargs: dict[str, Any] = {
             "strategy": self.strategy,

@@ -333,6 +333,7 @@ class CellFailure:
     error_path: Path
 
     def __str__(self) -> str:
+        """Return one line: cell id, its parameters, the error type and the first line of the message."""
         first_line = self.message.strip().splitlines()[0] if self.message.strip() else ""
         return f"{self.cell_id} ({self.cell.describe()}): {self.error_type}: {first_line}"
 
@@ -367,6 +368,7 @@ class RunSummary:
 
     @property
     def n_failed(self) -> int:
+        """Cells that failed in this run."""
         return len(self.failures)
 
     @property
@@ -380,6 +382,7 @@ class RunSummary:
         return self.n_finished == self.n_cells
 
     def __str__(self) -> str:
+        """Return the summary ``alsim run`` prints: counts, then one line per failure."""
         lines = [
             f"{self.n_finished}/{self.n_cells} cells finished in {self.out_dir} "
             f"({self.n_completed} computed now, {self.n_already_done} already there, "

@@ -122,9 +122,11 @@ class CellLock:
         self._lock = None
 
     def __enter__(self) -> CellLock:
+        """Hold the lock for the ``with`` block."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Release the lock, whatever ended the ``with`` block."""
         self.release()
 
 
@@ -147,12 +149,15 @@ class CellStore:
 
     # -- paths ----------------------------------------------------------------------------------------
     def result_path(self, cell_id: str) -> Path:
+        """Return the path of the cell's result file (which may not exist yet)."""
         return self.cells_dir / f"{cell_id}.parquet"
 
     def error_path(self, cell_id: str) -> Path:
+        """Return the path of the cell's error report (which may not exist)."""
         return self.cells_dir / f"{cell_id}.error.json"
 
     def lock_path(self, cell_id: str) -> Path:
+        """Return the path of the cell's lock file."""
         return self.cells_dir / f"{cell_id}.lock"
 
     # -- state ----------------------------------------------------------------------------------------
@@ -167,6 +172,7 @@ class CellStore:
         return {p.name[:CELL_ID_LENGTH] for p in self.result_files()}
 
     def is_finished(self, cell_id: str) -> bool:
+        """Return whether the cell's result file is in place."""
         return self.result_path(cell_id).is_file()
 
     # -- locking --------------------------------------------------------------------------------------

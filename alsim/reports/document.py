@@ -87,25 +87,30 @@ class Document:
     blocks: list[_Block] = field(default_factory=list)
 
     def heading(self, text: str, *, level: int = 2) -> None:
+        """Add a section heading (``level`` 2 is a top-level section)."""
         self.blocks.append(_Heading(level, text))
 
     def paragraph(self, text: str) -> None:
+        """Add a paragraph of text."""
         self.blocks.append(_Paragraph(text))
 
     def bullets(self, items: Sequence[str]) -> None:
+        """Add a bulleted list (nothing when ``items`` is empty)."""
         if items:
             self.blocks.append(_Bullets(list(items)))
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Add a table of already formatted cells."""
         self.blocks.append(_Table(list(header), [list(r) for r in rows]))
 
     def image(self, path: str, caption: str) -> None:
-        """An image referenced by ``path`` relative to the report file."""
+        """Add an image referenced by ``path`` relative to the report file."""
         self.blocks.append(_Image(path, caption))
 
     # ------------------------------------------------------------------------------------------- render
 
     def to_markdown(self) -> str:
+        """Render the document as Markdown."""
         lines = [f"# {_md_inline(self.title)}", ""]
         for block in self.blocks:
             if isinstance(block, _Heading):
@@ -126,6 +131,7 @@ class Document:
         return "\n".join(lines).rstrip() + "\n"
 
     def to_html(self) -> str:
+        """Render the document as a standalone HTML page."""
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',

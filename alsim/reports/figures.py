@@ -43,7 +43,7 @@ _METRIC_LABELS = {
 
 
 def strategy_colors(strategies: Sequence[str], baseline: str = "random") -> dict[str, str]:
-    """A fixed colour per strategy, the baseline in black, so every figure of a report agrees."""
+    """Return a fixed colour per strategy, the baseline in black, so every figure of a report agrees."""
     others = sorted(s for s in set(strategies) if s != baseline)
     # Greys are left out: they belong to the baseline's band and the full-pool reference line.
     if len(others) <= 9:

@@ -68,7 +68,7 @@ class _Sections:
 
 
 def _shares(table: pl.DataFrame) -> str:
-    """The target fractions of a savings / labels-to-target table as text, e.g. '95% / 99%'."""
+    """Return the target fractions of a savings / labels-to-target table as text, e.g. '95% / 99%'."""
     return " / ".join(f"{100 * f:g}%" for f in table.get_column("fraction").unique().sort())
 
 
@@ -336,7 +336,7 @@ def _summary(
     alpha: float,
     threshold: float,
 ) -> list[str]:
-    """The few sentences a reader wants first: who ranks best, is it significant, is it stable."""
+    """Return the few sentences a reader wants first: who ranks best, is it significant, is it stable."""
     prefix = f"{_setting_text(setting)}: " if several else ""
     lines = []
     average = computed["average_ranks"]
@@ -392,7 +392,7 @@ def _strategy_order(
 def _wide(
     table: pl.DataFrame, row_keys: Sequence[str], strategies: list[str], cell: Callable[[dict], str]
 ) -> tuple[list[str], list[list[str]]]:
-    """A dataset-by-strategy table of formatted cells."""
+    """Return a dataset-by-strategy table of formatted cells."""
     lookup = {tuple(r[k] for k in (*row_keys, "strategy")): r for r in table.iter_rows(named=True)}
     row_values = table.select(row_keys).unique().sort(row_keys).rows()
     rows = []

@@ -36,7 +36,7 @@ __all__ = [
 
 
 def _values(records: pl.DataFrame, column: str) -> np.ndarray:
-    """A signal as float64 with NaN where the run recorded null (e.g. round 0 of selected_*)."""
+    """Return a signal as float64 with NaN where the run recorded null (e.g. round 0 of selected_*)."""
     # polars turns the nulls of a float column into NaN when converting to numpy.
     return records[column].cast(pl.Float64).to_numpy()
 
@@ -448,6 +448,7 @@ class PerformanceConvergence(_GradientConvergence):
 
     @property
     def required_signals(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Signals the rule reads: ``n_labeled`` and the column of the chosen ``signal``."""
         column = "pool_mean_uncertainty" if self.signal == "pool_confidence" else self.signal
         return ("n_labeled", column)
 
@@ -670,6 +671,7 @@ class TargetAccuracy(StoppingRule):
 
     @property
     def required_signals(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Signals the rule reads: accuracy, and the reference accuracy unless ``target`` is given."""
         return ("accuracy",) if self.target is not None else ("accuracy", "reference_accuracy")
 
     def _validate_params(self) -> None:

@@ -556,7 +556,7 @@ def plot_winner_map(
 
 
 def _legend_label(winner: str, share: float) -> str:
-    """A legend entry; a long tie ("a = b = c ...") is wrapped so the legend does not crowd out the map."""
+    """Return a legend entry; a long tie ("a = b = c ...") is wrapped so the legend does not crowd out the map."""
     import textwrap
 
     text = textwrap.fill(winner, width=40, break_long_words=False, subsequent_indent="  ")

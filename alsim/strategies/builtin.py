@@ -34,6 +34,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from alsim import kernels
 from alsim.exceptions import InvalidParameterError
@@ -88,6 +89,7 @@ class RandomSampling(QueryStrategy):
     Cost per round: O(batch_size) after the model fit; no model output is read.
     """
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         return random_state.choice(state.unlabeled, size=batch_size, replace=False).astype(np.int64)
@@ -114,9 +116,11 @@ class UncertaintySampling(ScoreStrategy):
     def __init__(self, measure: str = "margin") -> None:
         self.measure = _check_measure(measure, "UncertaintySampling")
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return state.uncertainty_scores(self.measure)
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         if state.has_uncertainty_scores(self.measure):
             return super().select(state, batch_size, random_state)
@@ -124,6 +128,7 @@ class UncertaintySampling(ScoreStrategy):
         batch_size = check_batch_size(state, batch_size)
         return state.unlabeled[kernels.select_most_uncertain(state.proba_unlabeled, batch_size, self.measure)]
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"measure": self.measure}
 
@@ -145,6 +150,7 @@ class QBCVoteEntropy(ScoreStrategy):
     pool; the disagreement itself is a Rust pass in O(n_members x n_unlabeled).
     """
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return kernels.vote_entropy(state.committee_votes_unlabeled, state.n_classes)
 
@@ -160,6 +166,7 @@ class QBCKullbackLeibler(ScoreStrategy):
     O(n_members x n_unlabeled x n_classes).
     """
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return kernels.consensus_kl(state.committee_proba_unlabeled)
 
@@ -173,6 +180,7 @@ class QBCPairwise(ScoreStrategy):
     Cost per round: as :class:`QBCVoteEntropy`, then one Rust pass in O(n_members^2 x n_unlabeled).
     """
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return kernels.pairwise_disagreement(state.committee_votes_unlabeled)
 
@@ -190,6 +198,7 @@ class Coreset(QueryStrategy):
     much less on clustered data where the triangle inequality prunes most distance computations.
     """
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         seed = _kernel_seed(random_state)
@@ -240,6 +249,7 @@ class UncertaintyDiverse(QueryStrategy):
         self.diversity = diversity
         self.prefilter = _check_positive_real("prefilter", prefilter, "UncertaintyDiverse", low=1.0)
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         n_candidates = min(state.n_unlabeled, int(np.ceil(self.prefilter * batch_size)))
@@ -257,6 +267,7 @@ class UncertaintyDiverse(QueryStrategy):
             )
         return state.unlabeled[candidates[picks]]
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"measure": self.measure, "diversity": self.diversity, "prefilter": self.prefilter}
 
@@ -317,6 +328,7 @@ class DensityWeighted(ScoreStrategy):
         scale = mean_sq_distance.mean()
         return 1.0 / (1.0 + mean_sq_distance / scale) if scale > 0 else np.ones(X_pool.shape[0])
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         key = ("density_weighted", self.similarity)
         if key not in state.cache:
@@ -324,13 +336,16 @@ class DensityWeighted(ScoreStrategy):
         weights = state.cache[key][state.unlabeled] ** self.beta
         return state.uncertainty_scores(self.measure) * weights
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"measure": self.measure, "beta": self.beta, "similarity": self.similarity}
 
 
 class EpsilonMixture(QueryStrategy):
-    """Mix random picks into a base strategy: ``Binomial(batch_size, epsilon)`` picks are uniformly random,
-    the rest come from ``base`` (base picks first, then the random ones).
+    """Mix random picks into a base strategy.
+
+    ``Binomial(batch_size, epsilon)`` picks are uniformly random, the rest come from ``base`` (base picks
+    first, then the random ones).
 
     Guards against uncertainty sampling's blind spots (regions the model is wrongly confident about).
     """
@@ -348,6 +363,7 @@ class EpsilonMixture(QueryStrategy):
         """A mixture with a reference strategy reads the labels too."""
         return self.base.uses_true_labels
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         n_random = int(random_state.binomial(batch_size, self.epsilon))
@@ -361,6 +377,7 @@ class EpsilonMixture(QueryStrategy):
             chosen = np.concatenate([chosen, random_state.choice(remaining, size=n_random, replace=False)])
         return chosen.astype(np.int64)
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"epsilon": self.epsilon, "base": self.base.name or type(self.base).__name__, **self.base.get_params()}
 
@@ -373,8 +390,10 @@ class CostPerLabel(ScoreStrategy):
             raise InvalidParameterError(f"The 'base' parameter of CostPerLabel must be a ScoreStrategy. Got {base!r}.")
         self.base = base
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return self.base.scores(state, random_state) / state.expected_costs
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"base": self.base.name or type(self.base).__name__, **self.base.get_params()}

@@ -143,7 +143,7 @@ class BudgetManager:
             self._debt -= self.budget_fraction
 
     def allowance(self) -> int:
-        """Number of labels that can be bought now with the estimate staying at or below the target."""
+        """Return the number of labels that can be bought now with the estimate staying at or below the target."""
         # Half a label of slack: the estimate rounds to the target instead of staying strictly below it.
         return max(0, math.floor(self.target * self.window - self._estimate + 0.5))
 

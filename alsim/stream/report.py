@@ -1,4 +1,4 @@
-"""Drift recovery report: does a drift detector that raises the labelling rate recover accuracy faster?
+"""Drift recovery report: whether a drift detector that raises the labelling rate recovers accuracy faster.
 
 For each seed and strategy, two stream runs on the same arrival order with an abrupt drift:
 

@@ -32,6 +32,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from alsim.exceptions import InvalidParameterError
 
@@ -104,6 +105,7 @@ class RandomStream(StreamStrategy):
 
     name = "random"
 
+    @override
     def query(self, proba: np.ndarray, target: float, random_state: np.random.Generator) -> bool:
         return bool(random_state.random() < target)
 
@@ -132,9 +134,11 @@ class FixedUncertainty(StreamStrategy):
             threshold, "threshold", "FixedUncertainty", 0.0, 1.0, low_open=True, high_open=False
         )
 
+    @override
     def query(self, proba: np.ndarray, target: float, random_state: np.random.Generator) -> bool:
         return bool(np.max(proba) < self.threshold)
 
+    @override
     def params(self) -> dict[str, Any]:
         return {"threshold": self.threshold}
 
@@ -171,11 +175,13 @@ class VariableUncertainty(StreamStrategy):
     def _effective_threshold(self, random_state: np.random.Generator) -> float:
         return self.threshold
 
+    @override
     def query(self, proba: np.ndarray, target: float, random_state: np.random.Generator) -> bool:
         label = bool(np.max(proba) < self._effective_threshold(random_state))
         self.threshold *= (1.0 - self.step) if label else (1.0 + self.step)
         return label
 
+    @override
     def params(self) -> dict[str, Any]:
         return {"step": self.step, "initial_threshold": self.initial_threshold}
 
@@ -207,6 +213,7 @@ class RandomizedVariableUncertainty(VariableUncertainty):
     def _effective_threshold(self, random_state: np.random.Generator) -> float:
         return self.threshold * random_state.normal(1.0, self.delta)
 
+    @override
     def params(self) -> dict[str, Any]:
         return {**super().params(), "delta": self.delta}
 
@@ -237,11 +244,13 @@ class SplitStrategy(StreamStrategy):
         self._random = RandomStream()
         self._uncertainty = VariableUncertainty(step=step)
 
+    @override
     def query(self, proba: np.ndarray, target: float, random_state: np.random.Generator) -> bool:
         if random_state.random() < self.random_share:
             return self._random.query(proba, target, random_state)
         return self._uncertainty.query(proba, target, random_state)
 
+    @override
     def params(self) -> dict[str, Any]:
         return {"random_share": self.random_share, "step": self._uncertainty.step}
 
@@ -275,6 +284,7 @@ class BufferStrategy:
         self.name: str = f"{BUFFER_PREFIX}{pool_strategy}"
 
     def params(self) -> dict[str, Any]:
+        """Parameters that define the strategy (recorded in the run's config)."""
         return {"buffer_size": self.buffer_size, **self.pool_params}
 
 
