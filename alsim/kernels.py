@@ -161,8 +161,8 @@ def _seed_to_u64(seed: object, function: str, parameter: str = "seed") -> int:
         return int(np.random.default_rng().integers(_SEED_BOUND, dtype=np.uint64))
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(_SEED_BOUND, dtype=np.uint64))
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and 0 <= int(seed) < _SEED_BOUND:  # type: ignore[call-overload]
-        return int(seed)  # type: ignore[call-overload]
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and 0 <= int(seed) < _SEED_BOUND:
+        return int(seed)
     raise InvalidParameterError(
         f"The '{parameter}' parameter of {function} must be an int in [0, 2**64), a numpy.random.Generator "
         f"or None. Got {_describe(seed)} instead."

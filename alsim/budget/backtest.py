@@ -158,8 +158,8 @@ def write_backtest_report(table: pl.DataFrame, out_dir: str | os.PathLike[str], 
     for strategy, part in finite.group_by("strategy", maintain_order=True):
         ax.scatter(part["observed_labels"], part["predicted_labels"], s=18, alpha=0.7, label=str(strategy[0]))
     if finite.height:
-        lo = float(min(finite["observed_labels"].min(), finite["predicted_labels"].min()))  # type: ignore[type-var]
-        hi = float(max(finite["observed_labels"].max(), finite["predicted_labels"].max()))  # type: ignore[type-var]
+        lo = float(np.min([finite["observed_labels"].min(), finite["predicted_labels"].min()]))
+        hi = float(np.max([finite["observed_labels"].max(), finite["predicted_labels"].max()]))
         ax.plot([lo, hi], [lo, hi], color="black", lw=1)
         ax.fill_between(
             [lo, hi], [lo * 0.75, hi * 0.75], [lo * 1.25, hi * 1.25], color="grey", alpha=0.15, label="within 25%"

@@ -382,9 +382,8 @@ def estimate_budget(
 
     notes: list[str] = []
     # One value per cell: a mean over record rows would weight cells by how many rounds they ran.
-    reference = float(
-        results.group_by("cell_id").agg(pl.col("reference_accuracy").first())["reference_accuracy"].mean()
-    )
+    reference_mean = results.group_by("cell_id").agg(pl.col("reference_accuracy").first())["reference_accuracy"].mean()
+    reference = float(reference_mean)  # type: ignore[arg-type]  # polars types a Series mean as any scalar
     if relative:
         target_value = float(target) * reference
         target_description = (

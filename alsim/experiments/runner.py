@@ -105,7 +105,7 @@ def _environment_for_workers() -> Iterator[None]:
 
 def _execute(task: _Task) -> _Outcome:
     """Run one cell; any Exception becomes a failure outcome (interrupts propagate)."""
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     _single_threaded_env()
     start = time.perf_counter()
@@ -476,7 +476,7 @@ def run_experiment(
     >>> summary.ok, load_results("runs/quickstart")["cell_id"].n_unique()  # doctest: +SKIP
     (True, 250)
     """
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+    from tqdm.auto import tqdm
 
     _check_run_parameters(jobs, executor, scheduler)
     if not isinstance(config, ExperimentConfig):

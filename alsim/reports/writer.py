@@ -354,9 +354,9 @@ def _summary(
         row = _in_setting(friedman, setting).row(0, named=True)
         verdict = "significant" if row["significant"] else "not significant"
         lines.append(f"{prefix}Friedman test: p = {row['p_value']:.3g}, {verdict} at alpha = {alpha:g}.")
-    tests = computed["paired_tests"]
-    if tests is not None and _in_setting(tests, setting).height:
-        wtl = _in_setting(computed["win_tie_loss"], setting)
+    tests, win_tie_loss = computed["paired_tests"], computed["win_tie_loss"]
+    if tests is not None and win_tie_loss is not None and _in_setting(tests, setting).height:
+        wtl = _in_setting(win_tie_loss, setting)
         lines.append(
             f"{prefix}against `{baseline}` (wins/ties/losses over datasets): "
             + ", ".join(f"`{r['strategy']}` {r['wins']}/{r['ties']}/{r['losses']}" for r in wtl.iter_rows(named=True))
@@ -560,15 +560,15 @@ def _setting_sections(
         header, rows = _wide(_in_setting(deficiency, setting), ["dataset"], strategies, lambda r: _fmt(r["deficiency"]))
         doc.table(header, rows)
 
-    tests = computed["paired_tests"]
-    if tests is not None:
+    tests, win_tie_loss = computed["paired_tests"], computed["win_tie_loss"]
+    if tests is not None and win_tie_loss is not None:  # both or neither: computed together
         doc.heading(f"Win / tie / loss against {baseline}", level=level)
         doc.paragraph(
             f"Per dataset, each strategy's per-seed AULC against `{baseline}` on the same seeds: Wilcoxon "
             f"signed-rank test with 6 or more paired seeds, paired t-test (or exact sign test) below that; "
             f"win or loss when p < {alpha:g}, else tie."
         )
-        wtl = _in_setting(computed["win_tie_loss"], setting)
+        wtl = _in_setting(win_tie_loss, setting)
         doc.table(
             ["strategy", "wins", "ties", "losses", "datasets"],
             [
