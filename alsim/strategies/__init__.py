@@ -5,8 +5,8 @@ See :mod:`alsim.strategies.builtin` for the built-in names; further families liv
 gradient length), :mod:`~alsim.strategies.lookahead` (expected error reduction, the lookahead oracle),
 :mod:`~alsim.strategies.quire`, :mod:`~alsim.strategies.coverage` (TypiClust, ProbCover, graph density),
 :mod:`~alsim.strategies.ranked_batch`, :mod:`~alsim.strategies.bandit` (active learning by learning) and
-:mod:`~alsim.strategies.peers` (``skactiveml:<ClassName>`` and ``modal:<function>`` adapters). A user-written strategy plugs in with
-:func:`register_strategy`::
+:mod:`~alsim.strategies.peers` (``skactiveml:<ClassName>`` and ``modal:<function>`` adapters). A user-written
+strategy plugs in with :func:`register_strategy`::
 
     from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 

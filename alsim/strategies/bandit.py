@@ -10,6 +10,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
@@ -88,7 +89,8 @@ class ActiveLearningByLearning(QueryStrategy):
             isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1
         ):
             raise InvalidParameterError(
-                f"The 'horizon' parameter of ActiveLearningByLearning must be an int >= 1 or None. Got {horizon!r} instead."
+                "The 'horizon' parameter of ActiveLearningByLearning must be an int >= 1 or None. "
+                f"Got {horizon!r} instead."
             )
         self.horizon = None if horizon is None else int(horizon)
         if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0.0 < float(delta) < 1.0:
@@ -99,6 +101,7 @@ class ActiveLearningByLearning(QueryStrategy):
 
     @property
     def uses_true_labels(self) -> bool:  # type: ignore[override]
+        """True when one of the experts is a reference strategy that reads the pool's true labels."""
         return any(expert.uses_true_labels for expert in self.experts)
 
     def _p_min(self, bandit: _BanditState) -> float:
@@ -108,7 +111,7 @@ class ActiveLearningByLearning(QueryStrategy):
     def _reward(self, state: PoolState, bandit: _BanditState) -> float:
         queried = np.fromiter(bandit.importance, dtype=np.int64)
         weights = np.fromiter(bandit.importance.values(), dtype=np.float64)
-        labels = dict(zip(state.labeled.tolist(), state.y_labeled.tolist()))
+        labels = dict(zip(state.labeled.tolist(), state.y_labeled.tolist(), strict=True))
         known = np.array([index in labels for index in queried.tolist()])
         queried, weights = queried[known], weights[known]
         if queried.size == 0:
@@ -117,6 +120,7 @@ class ActiveLearningByLearning(QueryStrategy):
         predicted = state.model.predict(state.X_pool[queried])
         return float(np.sum(weights * (predicted == y)) / (bandit.n_pool * bandit.horizon))
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         key = ("albl", id(self))
@@ -159,5 +163,6 @@ class ActiveLearningByLearning(QueryStrategy):
             available[pick] = False
         return np.asarray(chosen, dtype=np.int64)
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"strategies": list(self.strategies), "horizon": self.horizon, "delta": self.delta}

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from typing_extensions import override
 
 from alsim import kernels
 from alsim.exceptions import InvalidParameterError
@@ -33,7 +34,7 @@ _FLOOR = 1e-12
 
 
 def _ensemble_members(model: Any) -> list[Any] | None:
-    """The fitted members of a bagging-style ensemble whose members predict probabilities, else None."""
+    """Return the fitted members of a bagging-style ensemble whose members predict probabilities, else None."""
     members = getattr(model, "estimators_", None)
     if members is None or isinstance(members, np.ndarray):  # gradient boosting: an array of regressors
         return None
@@ -119,9 +120,11 @@ class BALD(ScoreStrategy):
             )
         self.members = members
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         return bald_scores(member_proba_unlabeled(state, self.members, "BALD"))
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"members": self.members}
 
@@ -200,8 +203,9 @@ def batch_bald_select(
 
 @register_strategy("batch_bald")
 class BatchBALD(QueryStrategy):
-    """BatchBALD (Kirsch, van Amersfoort & Gal, 2019): a greedy batch maximising the mutual information
-    between the joint labels of the batch and the model.
+    """BatchBALD (Kirsch, van Amersfoort & Gal, 2019): a greedy batch of maximal joint mutual information.
+
+    Each pick maximises the mutual information between the joint labels of the batch and the model.
 
     Unlike top-k BALD, an example whose label would be explained by examples already in the batch gains
     little, so batches are diverse. The joint entropy of the batch's labels is exact while the number of
@@ -233,10 +237,12 @@ class BatchBALD(QueryStrategy):
         self.members = members
         self.n_configs = int(n_configs)
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         proba = member_proba_unlabeled(state, self.members, "BatchBALD")
         return state.unlabeled[batch_bald_select(proba, batch_size, self.n_configs, random_state)]
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"members": self.members, "n_configs": self.n_configs}

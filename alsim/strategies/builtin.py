@@ -157,8 +157,9 @@ class QBCVoteEntropy(ScoreStrategy):
 
 @register_strategy("qbc_kl")
 class QBCKullbackLeibler(ScoreStrategy):
-    """Query by committee: mean Kullback-Leibler divergence of each member's probabilities from the
-    consensus (McCallum & Nigam 1998).
+    """Query by committee: mean KL divergence of each member's probabilities from the consensus.
+
+    The Kullback-Leibler form of query by committee of McCallum & Nigam (1998).
 
     Notes
     -----
@@ -187,8 +188,9 @@ class QBCPairwise(ScoreStrategy):
 
 @register_strategy("coreset")
 class Coreset(QueryStrategy):
-    """Core-set selection by k-center greedy (Sener & Savarese 2018): each pick is the unlabeled example
-    farthest from the labeled set and the earlier picks, in feature space.
+    """Core-set selection by k-center greedy (Sener & Savarese 2018).
+
+    Each pick is the unlabeled example farthest from the labeled set and the earlier picks, in feature space.
 
     Label-free and model-free: it covers the pool rather than probing the decision boundary.
 

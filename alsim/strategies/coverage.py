@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
+from typing_extensions import override
 
 from alsim import kernels
 from alsim.exceptions import InvalidParameterError
@@ -135,6 +136,7 @@ class TypiClust(QueryStrategy):
         self.max_clusters = _check_int("max_clusters", max_clusters, "TypiClust", 1)
         self.n_init = _check_int("n_init", n_init, "TypiClust", 1)
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         picks = typiclust_select(
@@ -149,6 +151,7 @@ class TypiClust(QueryStrategy):
         )
         return picks
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"k": self.k, "max_clusters": self.max_clusters, "n_init": self.n_init}
 
@@ -167,7 +170,7 @@ def _radius_graph(X: np.ndarray, delta: float, max_edges: int, owner: str) -> sp
 def probcover_delta(
     X: np.ndarray, deltas: np.ndarray, n_classes: int, alpha: float, seed: int, max_edges: int, n_init: int = 1
 ) -> float:
-    """The largest ``delta`` of ``deltas`` (ascending) whose ball graph has purity >= ``alpha``.
+    """Return the largest ``delta`` of ``deltas`` (ascending) whose ball graph has purity >= ``alpha``.
 
     Purity (Yehuda et al.): the share of examples whose ``delta``-ball holds only examples of their own
     k-means cluster, with ``n_classes`` clusters as stand-in labels. Purity falls as ``delta`` grows, so
@@ -211,8 +214,9 @@ def probcover_select(graph: sp.csr_matrix, labeled: np.ndarray, candidates: np.n
 
 @register_strategy("probcover")
 class ProbCover(QueryStrategy):
-    """ProbCover (Yehuda, Dekel, Hacohen & Weinshall, "Active learning through a covering lens",
-    NeurIPS 2022).
+    """ProbCover (Yehuda, Dekel, Hacohen & Weinshall, NeurIPS 2022): maximum coverage by balls of radius delta.
+
+    From "Active learning through a covering lens".
 
     Maximum coverage for low budgets: with balls of radius ``delta`` around every pool example, each pick
     is the unlabeled example whose ball covers the most examples not yet covered by the labeled set or
@@ -272,18 +276,35 @@ class ProbCover(QueryStrategy):
             state.cache[key] = (delta, _radius_graph(X, delta, self.max_edges, "ProbCover"))
         return state.cache[key][1]
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         return probcover_select(self._graph(state, random_state), state.labeled, state.unlabeled, batch_size)
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "deltas": self.deltas, "max_edges": self.max_edges}
 
 
 def graph_densities(X: np.ndarray, k: int) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Ebert et al.'s graph density: symmetric k-NN graph (Manhattan distance) with weights
-    ``exp(-d / n_features)``; density of a node = mean weight of its edges. Returns the densities and the
-    (unweighted) adjacency.
+    """Compute Ebert et al.'s graph density of each row of ``X`` and the k-NN graph it is computed on.
+
+    The graph is the symmetric k-NN graph (Manhattan distance) with weights ``exp(-d / n_features)``; the
+    density of a node is the mean weight of its edges.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The pool's features.
+    k : int
+        Number of neighbours of each node before symmetrisation.
+
+    Returns
+    -------
+    densities : ndarray of shape (n,)
+        Density of each row.
+    adjacency : scipy.sparse.csr_matrix of shape (n, n)
+        The unweighted adjacency of the graph.
     """
     k = min(k, X.shape[0] - 1)
     distances = NearestNeighbors(n_neighbors=k + 1, p=1).fit(X).kneighbors_graph(X, mode="distance")
@@ -319,6 +340,7 @@ class GraphDensity(QueryStrategy):
     def __init__(self, k: int = 10) -> None:
         self.k = _check_int("k", k, "GraphDensity", 1)
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         key = ("graph_density", self.k)
@@ -340,5 +362,6 @@ class GraphDensity(QueryStrategy):
             density[neighbours] -= density[pick]
         return np.asarray(chosen, dtype=np.int64)
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"k": self.k}

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from sklearn.dummy import DummyClassifier
 from sklearn.neural_network import MLPClassifier
+from typing_extensions import override
 
 from alsim import kernels
 from alsim.exceptions import InvalidParameterError
@@ -43,14 +44,14 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def last_layer_input(model: Any, X: np.ndarray, owner: str) -> np.ndarray:
-    """The input ``h`` of the model's last linear layer for each row of ``X``, ``(n, d_h)``.
+    """Return the input ``h`` of the model's last linear layer for each row of ``X``, ``(n, d_h)``.
 
     Raises InvalidParameterError naming ``owner`` for learners without a linear last layer.
     """
     if isinstance(model, MLPClassifier):
         hidden = np.asarray(X, dtype=np.float64)
         activation = _ACTIVATIONS[model.activation]
-        for weights, bias in zip(model.coefs_[:-1], model.intercepts_[:-1]):
+        for weights, bias in zip(model.coefs_[:-1], model.intercepts_[:-1], strict=True):
             hidden = activation(hidden @ weights + bias)
         return hidden
     if hasattr(model, "coef_") or isinstance(model, DummyClassifier):
@@ -78,8 +79,9 @@ def _check_learner(state: PoolState, owner: str) -> np.ndarray:
 
 @register_strategy("badge")
 class BADGE(QueryStrategy):
-    """Batch Active learning by Diverse Gradient Embeddings (Ash, Zhang, Krishnamurthy, Langford & Agarwal,
-    ICLR 2020).
+    """BADGE: Batch Active learning by Diverse Gradient Embeddings (Ash et al., ICLR 2020).
+
+    By Ash, Zhang, Krishnamurthy, Langford & Agarwal.
 
     Each unlabeled example is embedded as the gradient of the loss with respect to the last layer's
     weights, taking the model's predicted label as if it were the true one: ``(p - e_yhat) (x) h``. Its norm
@@ -94,6 +96,7 @@ class BADGE(QueryStrategy):
     Cost per round: ``O(batch_size * n_unlabeled * n_classes * d_h)`` (plus one forward pass for an MLP).
     """
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         hidden = _check_learner(state, "BADGE")
@@ -123,6 +126,7 @@ class ExpectedGradientLength(ScoreStrategy):
     Cost per round: ``O(n_unlabeled * (n_classes + d_h))`` (plus one forward pass for an MLP).
     """
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         hidden = _check_learner(state, "ExpectedGradientLength")
         return expected_gradient_lengths(state.proba_unlabeled, hidden)

@@ -1,5 +1,6 @@
-"""Strategies that retrain the model on hypothetical labels: expected error reduction and the lookahead
-oracle (a reference bound that reads the true labels).
+"""Strategies that retrain the model on hypothetical labels: expected error reduction and the lookahead oracle.
+
+The lookahead oracle is a reference bound: it reads the true labels.
 
 Registered names
 ----------------
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
+from typing_extensions import override
 
 from alsim import kernels
 from alsim.exceptions import InvalidInputError, InvalidParameterError
@@ -73,7 +75,9 @@ def expected_errors(
     n_classes: int,
     loss: str,
 ) -> np.ndarray:
-    """Expected loss on ``X_eval`` after adding each candidate, ``sum_y p(y|x) L(model refit on L + (x, y))``.
+    """Compute the expected loss on ``X_eval`` after adding each candidate.
+
+    For a candidate ``x`` this is ``sum_y p(y|x) L(model refit on L + (x, y))``.
 
     ``L`` is the model's own expected loss on ``X_eval`` (Roy & McCallum's self-estimate): for ``zero_one``
     the sum of ``1 - max_y p'(y|e)``, for ``log`` the sum of the entropies of ``p'(.|e)``. Labels with
@@ -147,6 +151,7 @@ class ExpectedErrorReduction(QueryStrategy):
         self.max_eval = _check_optional_count("max_eval", max_eval, "ExpectedErrorReduction")
         self.max_refits = _check_count("max_refits", max_refits, "ExpectedErrorReduction")
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         size = None if self.max_candidates is None else max(self.max_candidates, batch_size)
@@ -168,6 +173,7 @@ class ExpectedErrorReduction(QueryStrategy):
         )
         return state.unlabeled[candidates[kernels.top_k(-errors, batch_size)]]
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {
             "loss": self.loss,
@@ -204,6 +210,7 @@ class LookaheadOracle(QueryStrategy):
         self.max_candidates = _check_count("max_candidates", max_candidates, "LookaheadOracle")
         self.max_refits = _check_count("max_refits", max_refits, "LookaheadOracle")
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         labels = getattr(state, "pool_labels", None)
@@ -246,5 +253,6 @@ class LookaheadOracle(QueryStrategy):
                 accuracy[i] = np.mean(predicted == labels)
         return accuracy
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"max_candidates": self.max_candidates, "max_refits": self.max_refits}

@@ -1,5 +1,4 @@
-"""Run a peer library's query strategy inside alsim's loop: ``skactiveml:<ClassName>`` and
-``modal:<function>``.
+"""Run a peer library's query strategy inside alsim's loop: ``skactiveml:<ClassName>``, ``modal:<function>``.
 
 One study can then compare strategies *and implementations* on identical splits, seeds and oracles. The
 peers are optional: ``pip install "alsim[peers]"`` (scikit-activeml, modAL-python). Names are parsed by
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from typing_extensions import override
 
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
@@ -72,11 +72,12 @@ def modal_module(name: str, strategy: str = "modal") -> ModuleType:
         if check is not None and not hasattr(check, "__wrapped__"):
             module.check_X_y = _ensure_all_finite_shim(check)  # type: ignore[attr-defined]
     if name == "modAL.expected_error" and name not in sys.modules and not hasattr(np, "float"):
-        float = float  # type: ignore[attr-defined]
+        # The alias must be the removed numpy attribute itself, not the builtin (what NPY001 suggests).
+        np.float = float  # type: ignore[attr-defined]  # noqa: NPY001
         try:
             return importlib.import_module(name)
         finally:
-            del float  # type: ignore[attr-defined]
+            del np.float  # type: ignore[attr-defined]  # noqa: NPY001
     return importlib.import_module(name)
 
 
@@ -147,6 +148,7 @@ class SkactivemlStrategy(QueryStrategy):
             )
         self._query_params = set(query_params)
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         from skactiveml.classifier import SklearnClassifier
@@ -172,6 +174,7 @@ class SkactivemlStrategy(QueryStrategy):
         chosen = strategy.query(state.X_pool, _labels_with_missing(state), **kwargs)
         return np.asarray(chosen, dtype=np.int64)
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {
             key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
@@ -214,6 +217,7 @@ class ModalStrategy(QueryStrategy):
         self._function = function
         self._committee = function.__module__ == "modAL.disagreement"
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         models = modal_module("modAL.models", f"modal:{self.function_name}")
@@ -232,6 +236,7 @@ class ModalStrategy(QueryStrategy):
         positions = result[0] if isinstance(result, tuple) else result
         return state.unlabeled[np.asarray(positions, dtype=np.int64).ravel()]
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {
             key: value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
@@ -240,7 +245,7 @@ class ModalStrategy(QueryStrategy):
 
 
 def make_peer_strategy(name: str, **params: Any) -> QueryStrategy:
-    """The adapter for ``skactiveml:<ClassName>`` or ``modal:<function>``."""
+    """Build the adapter for ``skactiveml:<ClassName>`` or ``modal:<function>``."""
     prefix, _, target = name.partition(":")
     if not target:
         raise InvalidParameterError(

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics.pairwise import rbf_kernel
+from typing_extensions import override
 
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, ScoreStrategy
@@ -68,8 +69,10 @@ def quire_objective(
 
 @register_strategy("quire")
 class QUIRE(ScoreStrategy):
-    """QUIRE (Huang, Jin & Zhou, NIPS 2010): informativeness with respect to the labeled set and
-    representativeness with respect to the unlabeled set, from one kernel ridge objective.
+    """QUIRE (Huang, Jin & Zhou, NIPS 2010): informative and representative queries from one kernel objective.
+
+    Informativeness is with respect to the labeled set and representativeness with respect to the unlabeled
+    set, both from one kernel ridge objective.
 
     Each candidate's score is minus :func:`quire_objective`: the quadratic loss of the best labeling of the
     remaining unlabeled examples, in the worst case over the candidate's own label. Multi-class problems
@@ -104,6 +107,7 @@ class QUIRE(ScoreStrategy):
         self.max_unlabeled: int = int(max_unlabeled)
         self.max_size: int = int(max_size)
 
+    @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
         m = min(self.max_unlabeled, state.n_unlabeled)
         size = state.labeled.size + m
@@ -128,5 +132,6 @@ class QUIRE(ScoreStrategy):
         scores[sample] = shifted
         return scores
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"lmbda": self.lmbda, "max_unlabeled": self.max_unlabeled, "max_size": self.max_size}

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import pairwise_distances_argmin_min
+from typing_extensions import override
 
 from alsim import kernels
 from alsim.exceptions import InvalidParameterError
@@ -80,6 +81,7 @@ class RankedBatch(QueryStrategy):
             )
         self.measure = measure
 
+    @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
         batch_size = check_batch_size(state, batch_size)
         picks = ranked_batch_select(
@@ -87,5 +89,6 @@ class RankedBatch(QueryStrategy):
         )
         return state.unlabeled[picks]
 
+    @override
     def get_params(self) -> dict[str, Any]:
         return {"measure": self.measure}

@@ -72,6 +72,8 @@ _GENERATORS: dict[str, Callable[[], str]] = {
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
+    """Replace each ``<!-- generated: NAME -->`` marker of a page with the reference generated for NAME."""
+
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in _GENERATORS:
