@@ -61,7 +61,7 @@ class RunStreams(NamedTuple):
 
 
 def run_streams(seed: int) -> RunStreams:
-    """The random streams of a run with integer ``seed`` (``SeedSequence(seed).spawn(6)``, in this order)."""
+    """Return the random streams of a run with integer ``seed`` (``SeedSequence(seed).spawn(6)``, in this order)."""
     streams = np.random.SeedSequence(seed).spawn(6)
     initial, stop_set, strategy, committee = (np.random.default_rng(s) for s in streams[:4])
     return RunStreams(
@@ -106,10 +106,11 @@ class Batch:
     confidence: np.ndarray
 
     def __len__(self) -> int:
+        """Return the number of rows in the batch."""
         return int(self.rows.size)
 
     def to_frame(self, classes: Sequence[Any] | None = None) -> pl.DataFrame:
-        """The batch as a table: ``row_id``, ``rank``, ``score``, ``predicted``, ``confidence``, ``reason``."""
+        """Return the batch as a table: ``row_id``, ``rank``, ``score``, ``predicted``, ``confidence``, ``reason``."""
         predicted: list[Any] = self.predicted.tolist()
         if classes is not None:
             predicted = [None if code < 0 else str(classes[code]) for code in predicted]
@@ -203,8 +204,10 @@ class LabelingSession:
     >>> _ = session.teach(first.rows, [["neg", "pos"][c] for c in y[first.rows]], annotator="me")
     >>> _ = session.fit()
     >>> batch = session.next_batch(5)
-    >>> len(batch), batch.round
-    (5, 2)
+    >>> first.round, batch.round                   # the first labels are round 0, as in a simulation
+    (0, 1)
+    >>> len(batch)
+    5
     """
 
     def __init__(
@@ -297,6 +300,7 @@ class LabelingSession:
     # -- rows ---------------------------------------------------------------------------------------------
     @property
     def n_classes(self) -> int:
+        """Number of classes known so far (new labels can add classes)."""
         return len(self.classes)
 
     def row_ids(self, rows: np.ndarray) -> list[Any]:
@@ -327,13 +331,14 @@ class LabelingSession:
             if len(self._row_index) != self.n_pool:
                 raise InvalidInputError("The pool's row ids are not unique.")
         found = [self._row_index.get(key, -1) for key in row_ids]
-        unknown = [key for key, pos in zip(row_ids, found) if pos < 0]
+        unknown = [key for key, pos in zip(row_ids, found, strict=True) if pos < 0]
         if unknown:
             raise InvalidInputError(f"Unknown row id(s) {unknown[:5]} ({len(unknown)} in all): not in this pool.")
         return np.asarray(found, dtype=np.int64)
 
     @property
     def n_labeled(self) -> int:
+        """Number of pool rows with at least one label."""
         return self._n_labeled
 
     @property
@@ -342,8 +347,10 @@ class LabelingSession:
         return np.flatnonzero(self._unlabeled_mask)
 
     def labeled_set(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, codes)``: the rows the learner trains on, in the order first labeled, and their labels
-        (resolved by the ``resolution`` policy when annotators disagreed).
+        """Return ``(rows, codes)``: the rows the learner trains on, in the order first labeled, and their labels.
+
+        The labels are resolved by the ``resolution`` policy where annotators disagreed; rows the policy leaves
+        without a label are left out.
         """
         if self._labeled_cache is None:
             if not self._order_parts:
@@ -365,8 +372,10 @@ class LabelingSession:
 
     # -- teach ----------------------------------------------------------------------------------------------
     def class_codes(self, labels: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
-        """Class codes of ``labels`` (class values, compared as strings); unknown labels become new classes
-        (returned second).
+        """Return the class codes of ``labels`` and the new classes among them.
+
+        Labels are class values, compared as strings; labels of no known class become new classes, returned
+        second.
         """
         index = {str(c): i for i, c in enumerate(self.classes)}
         new: list[str] = []
@@ -499,7 +508,7 @@ class LabelingSession:
     def _first_vote(
         self, row: int, rows: np.ndarray, codes: np.ndarray, fresh: np.ndarray, annotator: str, when: float
     ) -> tuple[int, str, float]:
-        """The first label ever given to ``row``: in this call (``fresh`` marks first labels) or earlier."""
+        """Return the first label ever given to ``row``: in this call (``fresh`` marks first labels) or earlier."""
         here = np.flatnonzero((rows == row) & fresh)
         if here.size:
             return int(codes[here[0]]), annotator, when
@@ -586,8 +595,9 @@ class LabelingSession:
         return model
 
     def pool_view(self) -> PoolView:
-        """The current model's probabilities and uncertainty on the whole pool (one pass, cached until the
-        next :meth:`fit`).
+        """Return the current model's probabilities and uncertainty on the whole pool.
+
+        Computed in one pass and cached until the next :meth:`fit`.
         """
         if self.model is None:
             raise InvalidInputError("The session has no model yet; call fit() after teaching some labels.")
@@ -605,13 +615,13 @@ class LabelingSession:
 
     # -- next -----------------------------------------------------------------------------------------
     def _cost_model_for(self, unlabeled: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-        """The cost model as strategies call it (``model(proba)``), bound to these rows when it prices rows."""
+        """Return the cost model as strategies call it (``model(proba)``), bound to these rows if it prices rows."""
         if self.cost_model is None or not self._cost_model_takes_rows:
             return self.cost_model
         return functools.partial(self.cost_model, indices=unlabeled)
 
     def next_batch(self, batch_size: int, *, exclude: Any = None) -> Batch:
-        """The ``batch_size`` rows the strategy wants labeled next, most wanted first.
+        """Return the ``batch_size`` rows the strategy wants labeled next, most wanted first.
 
         Before any label exists the rows come from the label-free cold start (``initial``). ``exclude``:
         pool positions not to hand out (e.g. rows reserved by another annotator). Starts a new round.
@@ -752,7 +762,7 @@ class LabelingSession:
     ) -> list[str]:
         name = self.strategy.name
         reasons = []
-        for rank, (code, p) in enumerate(zip(predicted.tolist(), confidence.tolist()), start=1):
+        for rank, (code, p) in enumerate(zip(predicted.tolist(), confidence.tolist(), strict=True), start=1):
             why = f"{name} pick {rank} of {chosen.size}"
             if scores is not None:
                 why += f", score {scores[rank - 1]:.4g}"
@@ -804,7 +814,7 @@ class LabelingSession:
         return row
 
     def history(self) -> pl.DataFrame:
-        """The recorded rounds (see :meth:`record_round`), one row per round."""
+        """Return the recorded rounds (see :meth:`record_round`), one row per round."""
         from alsim.records import RECORD_SCHEMA
 
         schema = {
@@ -821,9 +831,11 @@ class LabelingSession:
         return _cv_accuracy(self.learner, self.X_pool[rows], codes, self.streams.learner_seed)
 
     def status(self, *, rules: Sequence[Any] | None = None, target: float | None = None) -> dict[str, Any]:
-        """Labels so far, cost spent, the learning curve (cross-validated accuracy on the rows labeled up to
-        each round), the verdict of every stopping rule that needs no test labels on the recorded rounds
-        (:meth:`record_round`), and, given a ``target`` accuracy, the labels still needed by the fitted curve.
+        """Summarise the session: labels, cost, learning curve, stopping verdicts and labels still needed.
+
+        The learning curve is the cross-validated accuracy on the rows labeled up to each round; the verdicts
+        are those of every stopping rule that needs no test labels, on the recorded rounds
+        (:meth:`record_round`); given a ``target`` accuracy, the labels still needed come from the fitted curve.
         """
         from alsim.labeling.status import session_status
 

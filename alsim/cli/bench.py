@@ -128,10 +128,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         baseline_file = gate.read_baseline(baseline_path)
     here = machine.fingerprint()
-    if args.instructions:
-        keep = baseline_file.instruction_entries
-    else:
-        keep = baseline_file.timed_for(here)[0] or {}
+    keep = baseline_file.instruction_entries if args.instructions else baseline_file.timed_for(here)[0] or {}
     counter = "instruction counts (callgrind)" if args.instructions else "timings"
     print(f"alsim bench: {args.mode} mode, {counter}, baseline {baseline_path}", file=sys.stderr)
     if not args.instructions:

@@ -74,8 +74,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``alsim budget`` with the parsed ``args``; return the process exit code."""
-    from pathlib import Path
-
     from alsim._output import check_output_dir
     from alsim.budget import estimate_budget, write_budget_report
 

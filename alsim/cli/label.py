@@ -18,6 +18,7 @@ Label Studio server.
 
 
 def add_parser(subparsers: Any) -> None:
+    """Add the ``label`` command and its verbs to the CLI's sub-command parsers."""
     from alsim.labeling.formats import FORMATS
     from alsim.session import RESOLUTION_POLICIES
 
@@ -109,6 +110,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    """Run ``alsim label init``: create a project from a table and print what it holds."""
     from alsim.labeling import init_project
 
     project = init_project(
@@ -135,6 +137,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_next(args: argparse.Namespace) -> int:
+    """Run ``alsim label next``: write the next batch as a file for an annotation tool."""
     from alsim.labeling import LabelingProject
 
     with LabelingProject(args.project) as project:
@@ -144,6 +147,7 @@ def run_next(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    """Run ``alsim label import``: read labels from an annotation tool's export."""
     from alsim.labeling import LabelingProject
 
     with LabelingProject(args.project) as project:
@@ -152,6 +156,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    """Run ``alsim label status``: print the project's status, as text or JSON."""
     from alsim.labeling import LabelingProject
     from alsim.labeling.status import format_status
 
@@ -162,6 +167,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """Run ``alsim label export``: write the labeled rows and every label's provenance."""
     from alsim.labeling import LabelingProject
 
     with LabelingProject(args.project) as project:
@@ -184,6 +190,7 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    """Run ``alsim label push``: send a batch's rows to Label Studio as tasks."""
     from alsim.labeling import LabelingProject
     from alsim.labeling.labelstudio import push_batch
 
@@ -194,6 +201,7 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def run_pull(args: argparse.Namespace) -> int:
+    """Run ``alsim label pull``: import the finished annotations from Label Studio."""
     from alsim.labeling import LabelingProject
     from alsim.labeling.labelstudio import pull_annotations
 

@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_results_noting_skips(directory: Path) -> tuple[Any, list[str]]:
-    """``load_results`` of a run directory, plus the warnings about cell files it had to skip (each is also
-    shown on stderr as it happens).
+    """Load the results of a run directory, and the warnings about the cell files it had to skip.
+
+    Each warning is also shown on stderr as it happens.
     """
     import warnings
 

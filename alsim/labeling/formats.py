@@ -172,7 +172,7 @@ def _prodigy_task(task: dict[str, Any], classes: list[str]) -> dict[str, Any]:
 
 # -- reading labels -----------------------------------------------------------------------------------
 def detect_format(path: Path, content: bytes) -> str:
-    """The format of a label file, from its suffix and content."""
+    """Detect the format of a label file from its suffix and content."""
     name = path.name.lower()
     if name.endswith(".csv"):
         return "csv"
@@ -201,7 +201,7 @@ def _json(path: Path, content: bytes) -> Any:
 
 
 def read_labels(path: Path, content: bytes, format: str | None, classes: list[str]) -> tuple[list[LabelRecord], str]:
-    """The labels in a file exported by an annotation tool; returns them and the format read."""
+    """Read the labels in a file exported by an annotation tool; return them and the format read."""
     fmt = detect_format(path, content) if format is None else format
     if fmt not in FORMATS:
         raise InvalidParameterError(f"The 'format' parameter (--format) must be one of {list(FORMATS)}. Got {fmt!r}.")

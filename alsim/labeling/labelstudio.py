@@ -87,9 +87,11 @@ class LabelStudio:
 
     # -- the verbs alsim uses -----------------------------------------------------------------------------
     def create_project(self, title: str, label_config: str) -> int:
+        """Create a Label Studio project with the labeling interface ``label_config`` (XML); return its id."""
         return int(self.request("POST", "/api/projects/", json={"title": title, "label_config": label_config})["id"])
 
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> int:
+        """Import ``tasks`` into the project; return the number of tasks Label Studio reports imported."""
         answer = self.request("POST", f"/api/projects/{project_id}/import", json=tasks)
         return int((answer or {}).get("task_count", len(tasks)))
 
@@ -111,7 +113,7 @@ class LabelStudio:
         return dict(self.request("POST", f"/api/tasks/{task_id}/annotations/", json={"result": result}))
 
     def export(self, project_id: int) -> list[dict[str, Any]]:
-        """The project's annotated tasks in Label Studio's JSON export format."""
+        """Return the project's annotated tasks in Label Studio's JSON export format."""
         return list(self.request("GET", f"/api/projects/{project_id}/export", params={"exportType": "JSON"}))
 
 

@@ -34,7 +34,7 @@ TextEmbedder = Callable[[Sequence[str]], Any]
 
 
 def tfidf_svd_embedder(n_components: int = DEFAULT_TEXT_DIMENSIONS, random_state: int = 0) -> TextEmbedder:
-    """The default text embedder: TF-IDF (words and bigrams, sublinear tf) then a truncated SVD (LSA).
+    """Build the default text embedder: TF-IDF (words and bigrams, sublinear tf) then a truncated SVD (LSA).
 
     Fitted on the texts it is given (the whole pool, labels not used).
     """
@@ -80,6 +80,7 @@ class Pool:
 
     @property
     def n_rows(self) -> int:
+        """Number of rows in the pool, labeled or not."""
         return int(self.ids.size)
 
     @property
@@ -93,8 +94,9 @@ class Pool:
         return sorted({str(label) for label in self.labels if label is not None})
 
     def to_dataset(self) -> Any:
-        """The labeled rows as a :class:`~alsim.datasets.Dataset` (features already numeric), for
-        :func:`alsim.simulate` or :func:`alsim.budget.estimate_budget` on the same data model.
+        """Return the labeled rows as a :class:`~alsim.datasets.Dataset` (features already numeric).
+
+        For :func:`alsim.simulate` or :func:`alsim.budget.estimate_budget` on the same data model.
         """
         import pandas as pd
 
@@ -240,7 +242,7 @@ def load_pool(
 
 
 def _looks_like_text(column: Any) -> bool:
-    """A string column of free text: mostly distinct values of several words."""
+    """Tell whether a column is free text: a string column of mostly distinct values of several words."""
     import pandas as pd
 
     if not (pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):

@@ -96,6 +96,7 @@ class ImportReport:
     already_imported: bool
 
     def message(self) -> str:
+        """Describe the import in one line: new labels, repeats, unknown row ids (and their file), new classes."""
         parts = [f"{self.file}: {self.n_new} new label(s) of {self.n_records} record(s)"]
         if self.already_imported or (self.n_records and self.n_new == 0 and self.n_duplicates == self.n_records):
             parts.append("every record was imported before (nothing changed)")
@@ -257,12 +258,15 @@ class LabelingProject:
         self._index: dict[str, int] | None = None
 
     def close(self) -> None:
+        """Close the project's database connection."""
         self._db.close()
 
     def __enter__(self) -> LabelingProject:
+        """Return the project itself, to be closed when the ``with`` block ends."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the project (see :meth:`close`)."""
         self.close()
 
     # -- storage helpers ------------------------------------------------------------------------------
@@ -285,14 +289,17 @@ class LabelingProject:
 
     @property
     def project_id(self) -> str:
+        """The project's unique id, made at ``init``."""
         return str(self.settings["project_id"])
 
     @property
     def classes(self) -> list[str]:
+        """The classes known so far, in code order (imports can add classes)."""
         return list(json.loads(self._meta("classes")))
 
     @property
     def X(self) -> np.ndarray:
+        """The pool's feature matrix, memory-mapped from ``features.npy``."""
         if self._X is None:
             self._X = np.load(self.path / "features.npy", mmap_mode="r")
         return self._X
@@ -323,7 +330,7 @@ class LabelingProject:
 
     # -- session ------------------------------------------------------------------------------------
     def session(self) -> LabelingSession:
-        """A :class:`~alsim.session.LabelingSession` holding every label imported so far (in import order)."""
+        """Rebuild a :class:`~alsim.session.LabelingSession` holding every label imported so far, in import order."""
         settings = self.settings
         session = LabelingSession(
             self.X,
@@ -439,7 +446,7 @@ class LabelingProject:
         )
 
     def batch_rows(self, batch_id: int) -> pl.DataFrame:
-        """The rows of a batch with the strategy's score and the reason each was chosen."""
+        """Return the rows of a batch with the strategy's score and the reason each was chosen."""
         rows = self._db.execute(
             "SELECT rank, position, score, predicted, confidence, reason FROM batch_rows "
             "WHERE batch_id = ? ORDER BY rank",
@@ -593,7 +600,7 @@ class LabelingProject:
         )
 
     def history(self) -> pl.DataFrame:
-        """The round history (label-free signals of each model; what the stopping rules read)."""
+        """Return the round history (label-free signals of each model; what the stopping rules read)."""
         from alsim.records import RECORD_SCHEMA
 
         rows = [json.loads(r[0]) for r in self._db.execute("SELECT record FROM rounds ORDER BY round")]
@@ -608,8 +615,11 @@ class LabelingProject:
         return project_status(self, **kwargs)
 
     def export(self, out: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
-        """Write the labeled rows (resolved label, every annotator's label, disagreement flag) and the full
-        provenance; returns both paths (``export/labels.csv`` and ``export/provenance.csv`` by default).
+        """Write the labeled rows and the full provenance of every label; return both paths.
+
+        The rows carry the resolved label, every annotator's label and a disagreement flag. By default they go
+        to ``export/labels.csv`` and ``export/provenance.csv``; ``out`` names the table of rows instead (CSV, or
+        parquet by its suffix), with the provenance next to it as ``<stem>_provenance.csv``.
         """
         session = self.session()
         rows, codes = session.labeled_set()

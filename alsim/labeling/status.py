@@ -1,5 +1,6 @@
-"""Live decisions for a labeling session or project: labels so far, cost, learning curve, stopping verdicts,
-and the labels still needed for a target, from the project's own curve.
+"""Live decisions for a labeling session or project: labels so far, cost, learning curve, stopping verdicts.
+
+Also the labels still needed for a target, from the project's own curve.
 
 Everything here uses the labels people gave and nothing else: the learning curve is cross-validated
 accuracy on the labeled rows (as labeled up to each round), and only the stopping rules that need no test
@@ -122,7 +123,7 @@ def session_status(
 ) -> dict[str, Any]:
     """Status of an in-memory session (see :meth:`LabelingSession.status`)."""
     provenance = session.provenance()
-    rows, codes = session.labeled_set()
+    rows, _ = session.labeled_set()
     first_round = provenance.group_by("row_id", maintain_order=True).agg(pl.col("round").first())
     round_of = dict(zip(first_round["row_id"].to_list(), first_round["round"].to_list(), strict=True))
     rounds = np.array([round_of[key] for key in session.row_ids(rows)], dtype=np.int64)
@@ -140,7 +141,7 @@ def _assemble(
     default_rule: str,
     target: float | None,
 ) -> dict[str, Any]:
-    rows, codes = session.labeled_set()
+    _, codes = session.labeled_set()
     if history.height and curve.height:
         history = history.drop("labeled_cv_accuracy", strict=False).join(
             curve.select("n_labeled", pl.col("cv_accuracy").alias("labeled_cv_accuracy")), on="n_labeled", how="left"
@@ -192,7 +193,7 @@ def project_status(
 
 
 def format_status(status: dict[str, Any]) -> str:
-    """The status in a few lines for the terminal."""
+    """Format the status in a few lines for the terminal."""
     lines = [
         f"{status.get('project', 'session')}: {status['n_labeled']} of {status['n_rows']} rows labeled "
         f"({status['n_labels_given']} labels from {len(status['annotators'])} annotator(s)), cost {status['cost']:g}",
@@ -210,12 +211,12 @@ def format_status(status: dict[str, Any]) -> str:
             "learning curve (cross-validated accuracy on the labeled rows): "
             + ", ".join(f"{p['n_labeled']} labels {p['cv_accuracy']:.3f}" for p in curve)
         )
-    for verdict in status["stopping"]:
-        if verdict["default"]:
-            lines.append(
-                f"stopping rule {verdict['rule']} (default): {verdict['verdict']}"
-                + (f" after round {verdict['stop_after_round']}" if verdict["stop_after_round"] is not None else "")
-            )
+    lines.extend(
+        f"stopping rule {verdict['rule']} (default): {verdict['verdict']}"
+        + (f" after round {verdict['stop_after_round']}" if verdict["stop_after_round"] is not None else "")
+        for verdict in status["stopping"]
+        if verdict["default"]
+    )
     others = [v for v in status["stopping"] if not v["default"] and v["verdict"] == "stop"]
     if others:
         lines.append("other rules that would stop: " + ", ".join(v["rule"] for v in others))
