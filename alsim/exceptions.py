@@ -60,9 +60,10 @@ class OutputPathError(AlsimError, OSError):
 
 
 class ResultsWarning(UserWarning):
-    """Stored results were partly unusable or do not make a balanced comparison (a cell file that cannot
-    be read, a grid with cells missing, strategies with unequal numbers of seeds). The readable part is
-    still used; the warning says what was left out.
+    """Stored results were partly unusable or do not make a balanced comparison.
+
+    For example a cell file that cannot be read, a grid with cells missing, or strategies with unequal
+    numbers of seeds. The readable part is still used; the warning says what was left out.
     """
 
 

@@ -125,8 +125,9 @@ def _int_array(value: object, ndim: int, layout: str, function: str, parameter: 
 
 
 def _check_int(value: object, function: str, parameter: str, low: int, high: int, what: str = "") -> int:
-    """`value` as a Python int in ``[low, high]``; any other value, however large, raises
-    InvalidParameterError (never OverflowError).
+    """Return `value` as a Python int in ``[low, high]``.
+
+    Any other value, however large, raises InvalidParameterError (never OverflowError).
     """
     valid = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if valid and low <= int(value) <= high:  # type: ignore[call-overload]

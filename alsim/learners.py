@@ -52,7 +52,8 @@ def _seed_int(random_state: RandomState) -> int | None:
         return None
     if isinstance(random_state, bool):
         raise InvalidParameterError(
-            f"The 'random_state' parameter must be an int, a numpy Generator or None. Got {describe_value(random_state)} instead."
+            "The 'random_state' parameter must be an int, a numpy Generator or None. "
+            f"Got {describe_value(random_state)} instead."
         )
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
@@ -61,7 +62,8 @@ def _seed_int(random_state: RandomState) -> int | None:
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(np.iinfo(np.int32).max))
     raise InvalidParameterError(
-        f"The 'random_state' parameter must be an int, a numpy Generator or None. Got {describe_value(random_state)} instead."
+        "The 'random_state' parameter must be an int, a numpy Generator or None. "
+        f"Got {describe_value(random_state)} instead."
     )
 
 
@@ -299,7 +301,7 @@ class Committee:
         return self
 
     def __call__(self) -> Committee:
-        """Deprecated: ``PoolState.committee`` was a method; it is a property now. Returns the committee."""
+        """Return the committee itself, with a deprecation warning (``PoolState.committee`` is a property now)."""
         import warnings
 
         warnings.warn(

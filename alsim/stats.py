@@ -435,8 +435,8 @@ def friedman_test(
         if k < 3 or n < 2:
             raise InvalidInputError(
                 f"The Friedman test needs at least 3 strategies and 2 datasets with complete results; "
-                f"{_setting_text(setting)} has {counted(k, 'strategy')} and {counted(n, 'dataset')}. With 2 strategies use "
-                f"paired_tests; otherwise add strategies or datasets to the experiment."
+                f"{_setting_text(setting)} has {counted(k, 'strategy')} and {counted(n, 'dataset')}. With 2 "
+                "strategies use paired_tests; otherwise add strategies or datasets to the experiment."
             )
         matrix = table.to_numpy()
         if np.all(matrix == matrix[:, :1]):

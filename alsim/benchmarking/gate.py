@@ -158,6 +158,7 @@ class GateResult:
 
     @property
     def inconclusive(self) -> list[Comparison]:
+        """Cases whose ratio is beyond the tolerance while some of the repeats behind it are not (likely noise)."""
         return [row for row in self.comparisons if row.status == "inconclusive"]
 
     @property
@@ -231,6 +232,7 @@ class TimedBaseline:
     updated_by_mode: str | None = None
 
     def holds_here(self, here: dict[str, Any]) -> bool:
+        """Tell whether this baseline was recorded on a machine identical to ``here`` (its timings then apply)."""
         return not machine.differences(self.machine, here)
 
 
@@ -245,7 +247,7 @@ class BaselineFile:
     instructions_updated: str | None = None
 
     def timed_for(self, here: dict[str, Any]) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
-        """The timed entries that hold on the machine `here`, or ``None`` and a note saying why not."""
+        """Return the timed entries that hold on the machine `here`, or ``None`` and a note saying why not."""
         for baseline in self.timed:
             if baseline.holds_here(here):
                 return baseline.entries, None
@@ -264,8 +266,9 @@ class BaselineFile:
         )
 
     def instruction_note(self, here: dict[str, Any]) -> str | None:
-        """A note when the instruction counts were recorded with other builds than `here` (counts of the
-        numpy reference, and so the ratios, may then differ a little).
+        """Return a note when the instruction counts were recorded with other builds than `here`, else None.
+
+        The counts of the numpy reference, and so the ratios, may then differ a little.
         """
         if self.instruction_setup is None:
             return (
@@ -470,9 +473,7 @@ def compare(
 
 
 def _all_beyond(evidence: tuple[float, ...], ratio: float, limit: float) -> bool:
-    """Whether every piece of evidence (the single ratio when there are no per-repeat ratios) exceeds
-    `limit`.
-    """
+    """Tell whether every piece of evidence exceeds `limit` (the single ratio without per-repeat ratios)."""
     return all(value > limit for value in (evidence or (ratio,)))
 
 
@@ -836,7 +837,7 @@ def run_gate(
 
 
 def _load() -> float:
-    """The 1-minute load average, NaN where the platform has none."""
+    """Return the 1-minute load average, NaN where the platform has none."""
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):

@@ -27,8 +27,9 @@ IDENTITY_KEYS: tuple[str, ...] = ("cpu_model", "cpu_id", "logical_cpus", "instru
 
 
 def fingerprint() -> dict[str, Any]:
-    """The identity of this machine for the timed gate (see :data:`IDENTITY_KEYS`), plus the platform
-    string for information.
+    """Return the identity of this machine for the timed gate (see :data:`IDENTITY_KEYS`).
+
+    The platform string is added for information; it is not compared.
     """
     import numpy
 
@@ -45,8 +46,9 @@ def fingerprint() -> dict[str, Any]:
 
 
 def differences(recorded: dict[str, Any], current: dict[str, Any], keys: tuple[str, ...] = IDENTITY_KEYS) -> list[str]:
-    """Human-readable differences between a recorded fingerprint and the current one, one per key of
-    `keys` that differs (a key missing from `recorded` counts as different).
+    """List the differences between a recorded fingerprint and the current one, in words.
+
+    One entry per key of `keys` that differs (a key missing from `recorded` counts as different).
     """
     found = []
     for key in keys:
@@ -57,7 +59,7 @@ def differences(recorded: dict[str, Any], current: dict[str, Any], keys: tuple[s
 
 
 def describe(machine: dict[str, Any]) -> str:
-    """A one-line description: CPU model, logical CPUs, numpy and BLAS."""
+    """Describe a machine in one line: CPU model, logical CPUs, numpy and BLAS."""
     model = machine.get("cpu_model") or machine.get("processor") or "an unrecorded CPU"
     cpus = machine.get("logical_cpus", machine.get("cpu_count"))
     blas = machine.get("blas") or "unrecorded BLAS"
@@ -65,8 +67,9 @@ def describe(machine: dict[str, Any]) -> str:
 
 
 def instruction_setup() -> dict[str, Any]:
-    """What instruction counts depend on besides alsim: valgrind, Python, numpy and BLAS builds, and the
-    architecture.
+    """Return what instruction counts depend on besides alsim.
+
+    That is the valgrind, Python, numpy and BLAS builds, and the architecture.
     """
     import numpy
 
@@ -91,7 +94,7 @@ def _short(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def _cpuinfo() -> dict[str, str]:
-    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    """Read the first processor's fields of /proc/cpuinfo (empty where there is none)."""
     path = Path("/proc/cpuinfo")
     fields: dict[str, str] = {}
     if not path.is_file():
@@ -119,8 +122,9 @@ def _cpu_model() -> str:
 
 
 def _cpu_id() -> str | None:
-    """Vendor, family, model and stepping (x86) or implementer, part and revision (ARM): CPUs sold under
-    one generic model name (as virtual machines report them) still differ here.
+    """Return vendor, family, model and stepping (x86) or implementer, part and revision (ARM).
+
+    CPUs sold under one generic model name (as virtual machines report them) still differ here.
     """
     info = _cpuinfo()
     x86 = ("vendor_id", "cpu family", "model", "stepping")
@@ -132,7 +136,7 @@ def _cpu_id() -> str | None:
 
 
 def _instruction_sets() -> list[str]:
-    """The CPU features numpy detected at run time (the same kind of detection alsim's kernels use)."""
+    """Return the CPU features numpy detected at run time (the same kind of detection alsim's kernels use)."""
     try:
         module = importlib.import_module("numpy._core._multiarray_umath")
     except ImportError:  # numpy < 2

@@ -62,8 +62,10 @@ def _choice_error(expected: str) -> PydanticCustomError:
 
 
 def _import_search_dirs(base_dir: Path | None) -> list[str]:
-    """Where a config's ``imports`` are looked for besides ``sys.path``: the config's directory and the
-    working directory (the ``alsim`` console script does not put the working directory on ``sys.path``).
+    """List where a config's ``imports`` are looked for besides ``sys.path``.
+
+    That is the config's directory and the working directory (the ``alsim`` console script does not put the
+    working directory on ``sys.path``).
     """
     dirs = [str(base_dir.resolve())] if base_dir is not None else []
     cwd = str(Path.cwd().resolve())
@@ -511,7 +513,7 @@ def parse_config(
 
 
 def read_config_table(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The TOML table of an experiment file, parsed but not validated (so nothing is imported).
+    """Read the TOML table of an experiment file, parsed but not validated (so nothing is imported).
 
     For readers of a results directory (``DIR/experiment.toml``): its name and grid axes, without running
     the code its ``imports`` name, which validation would need to check strategy names.
@@ -575,8 +577,10 @@ def load_config(path: str | os.PathLike[str], *, allow_imports: bool = False) ->
 
 
 def _dataset_size(entry: DatasetEntry) -> tuple[int, int]:
-    """Labelled rows and classes of a grid dataset: from the manifest for bundled OpenML copies (no parsing),
-    else by loading it (a team's file, or an OpenML dataset through the client and its cache).
+    """Return the labelled rows and classes of a grid dataset.
+
+    From the manifest for bundled OpenML copies (no parsing), else by loading it (a team's file, or an OpenML
+    dataset through the client and its cache).
     """
     from alsim.datasets import load_dataset
     from alsim.datasets._bundled import MANIFEST
@@ -596,8 +600,8 @@ def check_dataset_sizes(config: ExperimentConfig) -> list[str]:
     ``stop_set_size``, ``initial.size`` and ``batch_sizes`` larger than a pool (or an initial set smaller
     than the classes with ``initial.method = "per_class"``, or a label budget below the initial set) would
     make every cell of that dataset fail; they raise. A dataset that cannot be loaded is skipped here: its
-    cells fail with the loader's message while the rest of the grid runs. A label budget larger than a pool is legitimate (the
-    runs stop when the pool is exhausted) but worth knowing: it is returned as a warning.
+    cells fail with the loader's message while the rest of the grid runs. A label budget larger than a pool
+    is legitimate (the runs stop when the pool is exhausted) but worth knowing: it is returned as a warning.
 
     Parameters
     ----------

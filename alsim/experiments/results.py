@@ -71,7 +71,7 @@ _CELL_KEYS = {"dataset", "strategy", "learner", "batch_size", "seed"}
 
 
 def _read_or_reason(path: Path) -> pl.DataFrame | str:
-    """The cell's rows, or why the file cannot be used (never raises for a bad file)."""
+    """Read the cell's rows, or return why the file cannot be used (never raises for a bad file)."""
     try:
         return _cell_frame(path)
     except InvalidInputError as exc:
@@ -123,7 +123,7 @@ def load_results(out_dir: str | os.PathLike[str], *, skip_unreadable: bool = Tru
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(paths)))) as pool:
         outcomes = list(pool.map(_read_or_reason, paths))
     frames = [outcome for outcome in outcomes if isinstance(outcome, pl.DataFrame)]
-    for path, outcome in zip(paths, outcomes):
+    for outcome in outcomes:
         if isinstance(outcome, str):
             if not skip_unreadable:
                 raise InvalidInputError(outcome)
@@ -225,8 +225,9 @@ def _seed_imbalance(seeds: pl.DataFrame) -> str:
 
 
 def _configured_cells(config_path: Path) -> int | None:
-    """Cells a stored experiment configures, counted from its TOML without validating it (validation
-    would import the modules its ``imports`` names: reading results never runs code).
+    """Count the cells a stored experiment configures, from its TOML without validating it.
+
+    Validation would import the modules its ``imports`` names, and reading results never runs code.
     """
     from alsim.exceptions import ConfigError
     from alsim.experiments.config import read_config_table

@@ -239,7 +239,7 @@ class CellStore:
             yield
 
     def _stored_imports_known(self, config: ExperimentConfig) -> bool:
-        """True when the stored experiment imports only modules that ``config`` imported already.
+        """Tell whether the stored experiment imports only modules that ``config`` imported already.
 
         The stored copy is validated to compare its cells, and validation imports what it names: a
         directory received from someone else must not get its code run that way. Modules ``config``

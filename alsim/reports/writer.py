@@ -31,7 +31,7 @@ def _axes(frame: pl.DataFrame) -> list[tuple[str, str]]:
     Only when every run has that column: a directory mixing pool and stream cells still gets a report.
     """
     axes = [("n_labeled", "labels"), ("cost", "cost")]
-    if "examples_seen" in frame.columns and frame.get_column("examples_seen").nullcounted() == 0:
+    if "examples_seen" in frame.columns and frame.get_column("examples_seen").null_count() == 0:
         axes.append(("examples_seen", "examples"))
     return axes
 
@@ -286,14 +286,17 @@ def _overview(
     strategies = sorted(cells.get_column("strategy").unique().to_list())
     seeds = sorted(cells.get_column("seed").unique().to_list())
     origin = f", from `{source}`" if source else ""
-    counts = completeness.seeds.get_column("n_seeds")
+    counts = completeness.seeds.get_column("n_seeds").to_list()
     if completeness.balanced:
-        shape = f"{counted(len(datasets), 'dataset')} x {counted(len(strategies), 'strategy')} x {counted(int(counts.max()), 'seed')}"  # type: ignore[arg-type]
+        shape = (
+            f"{counted(len(datasets), 'dataset')} x {counted(len(strategies), 'strategy')} x "
+            f"{counted(max(counts), 'seed')}"
+        )
     else:
         shape = (
             f"{counted(len(datasets), 'dataset')} and {counted(len(strategies), 'strategy')} with "
-            f"{int(counts.min())} to {int(counts.max())} finished seeds per strategy and dataset"
-        )  # type: ignore[arg-type]
+            f"{min(counts)} to {max(counts)} finished seeds per strategy and dataset"
+        )
     configured = completeness.n_configured
     of_grid = (
         f" of the {configured} the experiment configures"
@@ -458,6 +461,7 @@ def _setting_sections(
     )
     for axis, name in _axes(frame):
         curves = _in_setting(curve_tables[name], setting)
+        axis_name = figures.X_LABELS[axis].split(" (")[0]
         fig = figures.plot_learning_curves(
             curves,
             x=axis,
@@ -470,7 +474,7 @@ def _setting_sections(
                 for key, groups in coincident_strategies(computed["aulc_per_run"]).items()
                 if tuple(key[1:]) == tuple(setting)
             },
-            title=f"Test {metric} vs {figures.X_LABELS[axis].split(' (')[0]} ({_setting_text(setting).replace('`', '')})",
+            title=f"Test {metric} vs {axis_name} ({_setting_text(setting).replace('`', '')})",
         )
         path = _save(fig, out, f"curves_{name}_{slug}.png", dpi)
         doc.image(path, f"Test {metric} against {figures.X_LABELS[axis]}, one panel per dataset.")
@@ -693,7 +697,7 @@ _BINARY_TWINS = {"margin", "entropy", "least_confidence"}
 
 
 def coincident_strategies(per_run: pl.DataFrame | None) -> dict[tuple[object, ...], list[list[str]]]:
-    """Groups of strategies whose per-run AULC is identical on every seed, per (dataset, learner, batch size).
+    """Find the strategies whose per-run AULC is identical on every seed, per (dataset, learner, batch size).
 
     Such strategies made the same choices (e.g. margin, entropy and least confidence order the examples of
     a two-class problem identically), so their learning curves lie on top of each other.
@@ -733,7 +737,7 @@ def coincident_strategies(per_run: pl.DataFrame | None) -> dict[tuple[object, ..
 
 
 def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFrame, baseline: str) -> list[str]:
-    """What a reader could misread in the figures: identical curves, and strategies worse than the baseline."""
+    """Note what a reader could misread in the figures: identical curves, strategies worse than the baseline."""
     several = frame.select(_SETTING).n_unique() > 1
     notes = []
     by_group: dict[tuple[str, ...], list[str]] = {}
@@ -777,6 +781,9 @@ def _behaviour_notes(computed: dict[str, pl.DataFrame | None], frame: pl.DataFra
                     "model more."
                 )
             elif strategy == "qbc_kl":
-                text += " See the README ('qbc_kl on two-class data') for why KL-to-consensus with a bagged committee does this."
+                text += (
+                    " See the README ('qbc_kl on two-class data') for why KL-to-consensus with a bagged committee "
+                    "does this."
+                )
             notes.append(text)
     return notes

@@ -108,8 +108,9 @@ def _check_update(update: Any) -> str | int:
 
 
 class _Learner:
-    """The stream's model: updated with ``partial_fit`` or refitted on the session's labeled set every
-    ``update`` new labels.
+    """The stream's model, updated with ``partial_fit`` or refitted on the labeled set every ``update`` labels.
+
+    The labeled set is the session's.
     """
 
     def __init__(self, learner: Any, update: str | int, n_classes: int, seed: int, session: LabelingSession) -> None:
@@ -182,8 +183,9 @@ class _Block:
 
 
 class _StreamRun:
-    """State of one stream simulation: budget, detector, buffer, records; the labelled set and its
-    provenance live in the labeling session.
+    """State of one stream simulation: budget, detector, buffer, records.
+
+    The labelled set and its provenance live in the labeling session.
     """
 
     def __init__(
