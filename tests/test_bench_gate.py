@@ -259,7 +259,7 @@ def test_table_shows_ratios_baseline_change_and_status() -> None:
         "+30%",
         "REGRESSED",
     ]
-    assert "1 cases, 1 regressed, 0 inconclusive (tolerance 25% on the ratio to numpy, 50% on the ratio to" in table
+    assert "1 case, 1 regressed, 0 inconclusive (tolerance 25% on the ratio to numpy, 50% on the ratio to" in table
 
 
 @pytest.mark.parametrize("tolerance", [0, -0.1, 10, float("nan")])

@@ -348,6 +348,15 @@ def estimate_budget(
     try:
         spec, label_column, n_available, mean_row_cost = _prepare_data(data, label, cost_column, work_dir, ignore)
         n_pool = n_available - math.ceil(n_available * test_size)
+        if max_labels is not None and max_labels < n_pool:
+            # The runs label the whole pool; a cap below what they simulate would contradict the data.
+            from alsim._messages import on_command_line
+
+            who = "--max-labels" if on_command_line() else "The 'max_labels' parameter of estimate_budget"
+            raise InvalidParameterError(
+                f"{who} must be at least the simulated pool ({n_pool} labeled rows after the "
+                f"{test_size:.0%} test split), since the simulations label all of them. Got {max_labels} instead."
+            )
         if batch_size is None:
             batch_size = max(1, n_pool // 25)
         _check_positive("batch_size", batch_size, integer=True)
