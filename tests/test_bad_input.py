@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -75,10 +76,13 @@ def test_a_full_disk_while_writing_is_one_error_naming_the_location():
     from alsim._output import writing_to
 
     # /dev/full answers every write with ENOSPC, like a full disk.
-    with pytest.raises(OutputPathError, match=r"--json.*'/dev/full'.*disk is full"):
-        with writing_to("/dev/full", who="--json"), open("/dev/full", "w") as handle:
-            handle.write("x" * 10_000)
-            handle.flush()
+    with (
+        pytest.raises(OutputPathError, match=r"--json.*'/dev/full'.*disk is full"),
+        writing_to("/dev/full", who="--json"),
+        open("/dev/full", "w") as handle,
+    ):
+        handle.write("x" * 10_000)
+        handle.flush()
 
 
 def test_python_writers_name_their_parameter(tmp_path):
@@ -95,7 +99,7 @@ def test_a_compressed_arff_bomb_stops_at_the_limit(tmp_path, monkeypatch):
         handle.write(b"@relation r\n@attribute a numeric\n@attribute c {x,y}\n@data\n")
         handle.write(b"1,x\n2,y\n" * 200_000)
     monkeypatch.setenv("ALSIM_MAX_ARFF_BYTES", str(2**20))
-    with pytest.raises(DatasetError, match="expands to more than 1 MiB.*ALSIM_MAX_ARFF_BYTES"):
+    with pytest.raises(DatasetError, match=r"expands to more than 1 MiB.*ALSIM_MAX_ARFF_BYTES"):
         alsim.datasets.load_dataset(path)
 
 
@@ -191,7 +195,9 @@ def test_every_shipped_config_fits_every_dataset_it_names(path):
 
 # --- strategies -----------------------------------------------------------------------------------------
 def test_strategies_are_reachable_after_import_alsim_and_plain_functions_are_refused():
-    with pytest.raises(InvalidParameterError, match="must decorate a subclass of alsim.strategies.QueryStrategy"):
+    with pytest.raises(
+        InvalidParameterError, match=re.escape("must decorate a subclass of alsim.strategies.QueryStrategy")
+    ):
 
         @alsim.strategies.register_strategy("bad_input_plain_function")
         def plain(state, batch_size, random_state):  # pragma: no cover - never called

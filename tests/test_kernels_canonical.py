@@ -23,7 +23,7 @@ N_CLASSES = 6
 
 def permuted_counts() -> np.ndarray:
     """Every arrangement of COUNTS over the first five classes, one row each (120 rows)."""
-    rows = [list(p) + [0] for p in itertools.permutations(COUNTS)]
+    rows = [[*p, 0] for p in itertools.permutations(COUNTS)]
     return np.array(rows)
 
 

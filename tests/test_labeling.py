@@ -162,7 +162,7 @@ def test_an_annotator_correcting_a_label_is_not_a_disagreement() -> None:
     session = LabelingSession(X, classes=["a", "b"])
     session.teach([0, 1], ["a", "b"], annotator="x", timestamp=1.0)
     session.teach([0], ["b"], annotator="x", timestamp=2.0)
-    rows, codes = session.labeled_set()
+    _, codes = session.labeled_set()
     assert session.classes[codes[0]] == "b" and session.disagreements().height == 0
 
 
@@ -386,7 +386,7 @@ def test_a_file_from_another_project_is_refused_whole(tmp_path: Path, project: L
         _, path = other.next(5, format="labelstudio")
         answered = _answer_in_tool_format("labelstudio", path, tmp_path / "other-answers.json")
     before = project.label_table().height
-    with pytest.raises(InvalidInputError, match="another labeling project .* nothing was imported"):
+    with pytest.raises(InvalidInputError, match=r"another labeling project .* nothing was imported"):
         project.import_labels(answered)
     assert project.label_table().height == before
 

@@ -113,7 +113,7 @@ def test_resuming_into_a_directory_that_imports_other_code_is_refused_without_im
     out, marker = hostile_run
     # What 'alsim budget' does with its --out directory: run a grid of its own into it.
     config = parse_config({"name": "mine", "datasets": ["openml:61"], "strategies": ["random"], "n_seeds": 1})
-    with pytest.raises(ConfigError, match="imports Python modules this config does not .*'payload_r15'"):
+    with pytest.raises(ConfigError, match=r"imports Python modules this config does not .*'payload_r15'"):
         CellStore(out).prepare(config)
     assert not marker.exists()
 

@@ -139,7 +139,7 @@ def test_gradient_length_equals_the_numerical_gradient_of_the_log_loss():
 
 
 def test_gradient_strategies_run_while_the_labeled_set_has_one_class():
-    X, y, labeled = _blobs()
+    X, _, labeled = _blobs()
     state = PoolState(
         X, labeled, np.zeros(labeled.size, dtype=np.int64), 3, DummyClassifier().fit(X[labeled], np.zeros(labeled.size))
     )
@@ -186,7 +186,7 @@ def test_probcover_covers_more_than_random_picks():
     state = _state(LogisticRegression(), X, y, labeled)
     strategy = make_strategy("probcover")
     chosen = strategy.select(state, 8, np.random.default_rng(0))
-    delta, graph = next(value for key, value in state.cache.items() if key[0] == "probcover")
+    _, graph = next(value for key, value in state.cache.items() if key[0] == "probcover")
 
     def covered(points):
         return int(np.unique(graph[np.concatenate([labeled, points])].indices).size)
@@ -248,7 +248,14 @@ def test_albl_learns_from_rewards_across_rounds():
 def test_simulate_runs_each_new_strategy(name):
     params = {"expected_error_reduction": {"max_candidates": 15}, "lookahead_oracle": {"max_candidates": 5}}
     learner = RandomForestClassifier(n_estimators=10, random_state=0) if name in ("bald", "batch_bald") else "logreg"
-    kwargs = dict(strategy=name, learner=learner, batch_size=5, initial_size=10, label_budget=25, stop_set_size=0)
+    kwargs = {
+        "strategy": name,
+        "learner": learner,
+        "batch_size": 5,
+        "initial_size": 10,
+        "label_budget": 25,
+        "stop_set_size": 0,
+    }
     # (Determinism under the seed is checked per strategy in tests/test_strategies.py.)
     records = alsim.simulate("openml:61", strategy_params=params.get(name), random_state=3, **kwargs).records
     assert records["n_labeled"].to_list() == [10, 15, 20, 25]
@@ -260,12 +267,12 @@ def test_peer_names_are_checked():
     with pytest.raises(InvalidParameterError, match="after the colon"):
         make_strategy("modal:")
     pytest.importorskip("skactiveml")
-    with pytest.raises(InvalidParameterError, match="valid class names.*'Badge'"):
+    with pytest.raises(InvalidParameterError, match=r"valid class names.*'Badge'"):
         make_strategy("skactiveml:NoSuchStrategy")
     with pytest.raises(InvalidParameterError, match="does not take the parameter"):
         make_strategy("skactiveml:Badge", nonsense=1)
     pytest.importorskip("modAL")
-    with pytest.raises(InvalidParameterError, match="valid function names.*'margin_sampling'"):
+    with pytest.raises(InvalidParameterError, match=r"valid function names.*'margin_sampling'"):
         make_strategy("modal:no_such_function")
 
 
