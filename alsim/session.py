@@ -221,7 +221,8 @@ class LabelingSession:
         row_ids: Sequence[Any] | None = None,
         committee_size: int = 5,
         committee: Sequence[Any] | None = None,
-        cost_model: Callable[[np.ndarray], np.ndarray] | None = None,
+        # Called as cost_model(proba), or cost_model(proba, indices=rows) when it has that parameter.
+        cost_model: Callable[..., np.ndarray] | None = None,
         stop_set_size: int | None = None,
         resolution: str = "majority",
         initial: str = "k_center",

@@ -119,7 +119,7 @@ class SkactivemlStrategy(QueryStrategy):
             )
         self.class_name = class_name
         self.params = dict(params)
-        self._cls: Any = cls
+        self._cls: type[Any] = cls
         supported = {
             "X",
             "y",
@@ -138,7 +138,7 @@ class SkactivemlStrategy(QueryStrategy):
             "utility_weight",
             "update",
         }
-        query_params = inspect.signature(cls.query).parameters
+        query_params = inspect.signature(self._cls.query).parameters
         required = [n for n, p in query_params.items() if n != "self" and p.default is inspect.Parameter.empty]
         missing = sorted(set(required) - supported)
         if missing:
