@@ -58,6 +58,8 @@ class ActiveLearningByLearning(QueryStrategy):
     delta : float in (0, 1), default=0.1
         EXP4.P's confidence parameter (Hsu & Lin's value).
 
+    Notes
+    -----
     ``p_min = sqrt(ln N / (K T))`` as in EXP4.P, capped at ``1 / (2K)`` so the probabilities stay valid
     when the pool is large. Cost per round: the experts' own costs plus ``O(batch_size * n_unlabeled)``.
     """

@@ -110,6 +110,8 @@ class BALD(ScoreStrategy):
         other learners are refused), ``committee`` the loop's committee (``committee_size`` bagged copies of
         the learner, or the given ``committee``), ``auto`` the first that exists.
 
+    Notes
+    -----
     Cost per round: ``M`` member predictions on the unlabeled pool, then ``O(M n c)``.
     """
 
@@ -221,6 +223,8 @@ class BatchBALD(QueryStrategy):
         Largest number of joint label configurations kept (exact below, sampled above). The paper's
         experiments used sampled configurations in this order of magnitude.
 
+    Notes
+    -----
     Cost per round: ``O(batch_size * n_unlabeled * M * n_configs * n_classes)`` operations and
     ``O(M * n_configs)`` memory (candidates processed in chunks).
     """

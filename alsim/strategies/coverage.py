@@ -127,6 +127,8 @@ class TypiClust(QueryStrategy):
     n_init : int >= 1, default=1
         k-means restarts.
 
+    Notes
+    -----
     Cost per round: k-means on the pool, ``O(n_pool * n_clusters * d)`` per iteration, plus a k-NN search
     inside each chosen cluster.
     """
@@ -233,6 +235,8 @@ class ProbCover(QueryStrategy):
     max_edges : int >= 1, default=20_000_000
         A ball graph with more edges is refused (memory grows with the edges).
 
+    Notes
+    -----
     Cost per run: one k-means with ``n_classes`` clusters and a radius search per tried ``delta``; per
     round ``O(batch_size * n_edges)``.
     """
@@ -333,6 +337,8 @@ class GraphDensity(QueryStrategy):
     k : int >= 1, default=10
         Neighbours in the graph (the paper's value).
 
+    Notes
+    -----
     Cost: the graph once per run (a k-NN search over the pool, cached); per round ``O(n_labeled * k +
     batch_size * (n_pool + k))``.
     """

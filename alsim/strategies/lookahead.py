@@ -129,6 +129,8 @@ class ExpectedErrorReduction(QueryStrategy):
         A round needing more refits (``n_candidates x n_labels``) is refused with a message instead of
         running for hours.
 
+    Notes
+    -----
     Cost per round: ``n_candidates x n_classes`` refits of the learner, each followed by a prediction on
     ``n_eval`` examples: ``O(n_candidates * n_classes * (fit(n_labeled) + n_eval * predict))``.
     While the labeled set holds a single class the loop's model is constant; every candidate then scores
@@ -201,6 +203,8 @@ class LookaheadOracle(QueryStrategy):
     max_refits : int >= 1, default=2000
         A round needing more than ``batch_size x max_candidates`` refits is refused.
 
+    Notes
+    -----
     Cost per round: ``batch_size x max_candidates`` refits, each followed by a prediction on the pool.
     """
 

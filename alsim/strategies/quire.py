@@ -91,6 +91,8 @@ class QUIRE(ScoreStrategy):
         ``n_labeled + m`` above this is refused: the round inverts a matrix of that size (cubic time,
         quadratic memory).
 
+    Notes
+    -----
     Cost per round: ``O((n_labeled + m)^3)`` time and ``O((n_labeled + m)^2)`` memory, plus
     ``O(n_classes * m^2)`` for the scores.
     """

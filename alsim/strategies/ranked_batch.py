@@ -71,6 +71,8 @@ class RankedBatch(QueryStrategy):
     measure : {"least_confidence", "margin", "entropy"}, default="least_confidence"
         Uncertainty of the current model (the paper and modAL use least confidence).
 
+    Notes
+    -----
     Cost per round: ``O((n_labeled + batch_size) * n_unlabeled * d)``.
     """
 
