@@ -81,7 +81,11 @@ def _workspace(directory: Path) -> None:
 
 
 def _run(command: list[str], cwd: Path, what: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, f"{what} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}"
 
@@ -107,9 +111,7 @@ def test_site_builds_strict(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "page", [p for p in _PAGES if _blocks(p)], ids=lambda page: str(page.relative_to(ROOT))
-)
+@pytest.mark.parametrize("page", [p for p in _PAGES if _blocks(p)], ids=lambda page: str(page.relative_to(ROOT)))
 def test_examples_run(page: Path, tmp_path: Path) -> None:
     _workspace(tmp_path)
     for number, (language, code, skip) in enumerate(_blocks(page), start=1):
