@@ -276,25 +276,6 @@ def _initial_set(
     return np.asarray(kernels.k_center_greedy(X_pool, np.empty(0, dtype=np.int64), size, seed=seed), dtype=np.int64)
 
 
-def _check_selection(strategy: QueryStrategy, chosen: Any, k: int, unlabeled_mask: np.ndarray) -> np.ndarray:
-    chosen = np.asarray(chosen)
-    valid = (
-        chosen.ndim == 1
-        and chosen.size == k
-        and np.issubdtype(chosen.dtype, np.integer)
-        and (k == 0 or (chosen.min() >= 0 and chosen.max() < unlabeled_mask.size))
-    )
-    if valid:
-        chosen = chosen.astype(np.int64)
-        valid = bool(np.all(unlabeled_mask[chosen])) and np.unique(chosen).size == k
-    if not valid:
-        raise InvalidInputError(
-            f"The strategy {strategy.name!r} must return {k} distinct unlabeled pool indices (int array). "
-            f"Got {chosen!r} instead."
-        )
-    return chosen
-
-
 def _difficulty(learner: Any, X_pool: np.ndarray, y_pool: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
     """Intrinsic difficulty ``1 - max p`` from out-of-fold probabilities of a reference learner (true labels)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
