@@ -6,10 +6,14 @@ the test (hand-written curves) or drawn from a seeded saturating-curve model.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from alsim.records import RECORD_SCHEMA, SimulationResult
 
 
 def frame_from_curves(
@@ -98,3 +102,35 @@ def synthetic_results(
                     for round_ in range(n_rounds)
                 )
     return pl.DataFrame(rows)
+
+
+def write_cells(directory: Path, frame: pl.DataFrame) -> list[Path]:
+    """Store each run of ``frame`` as a cell file the way the grid runner does."""
+    cells = directory / "cells"
+    cells.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for (cell_name,), run in frame.group_by(["cell_id"], maintain_order=True):
+        first = run.row(0, named=True)
+        records = pl.DataFrame(
+            {
+                name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
+                for name in RECORD_SCHEMA
+            }
+        ).cast(RECORD_SCHEMA)
+        cell_id = hashlib.sha256(str(cell_name).encode()).hexdigest()[:16]
+        cell = {k: first[k] for k in ("strategy", "learner", "batch_size", "seed")}
+        cell["dataset"] = f"file:{first['dataset']}.csv"
+        path = cells / f"{cell_id}.parquet"
+        SimulationResult(
+            records=records,
+            config={"strategy": first["strategy"]},
+            metadata={
+                "cell": cell,
+                "cell_id": cell_id,
+                "dataset": first["dataset"],
+                "reference_accuracy": first["reference_accuracy"],
+                "seed": first["seed"],
+            },
+        ).save(path)
+        paths.append(path)
+    return paths

@@ -8,7 +8,6 @@ load_results, a budget run resuming into the directory) must leave the marker ab
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -17,47 +16,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from results_factory import synthetic_results
+from results_factory import synthetic_results, write_cells
 
 from alsim.cli import main
 from alsim.exceptions import ConfigError, InvalidInputError, ResultsWarning
 from alsim.experiments import grid_completeness, load_config, load_results, parse_config
 from alsim.experiments.store import CellStore
-from alsim.records import RECORD_SCHEMA, SimulationResult, load_result
+from alsim.records import load_result
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _write_cells(directory: Path, frame: pl.DataFrame) -> list[Path]:
-    """Store each run of ``frame`` as a cell file the way the grid runner does."""
-    cells = directory / "cells"
-    cells.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for (cell_name,), run in frame.group_by(["cell_id"], maintain_order=True):
-        first = run.row(0, named=True)
-        records = pl.DataFrame(
-            {
-                name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
-                for name in RECORD_SCHEMA
-            }
-        ).cast(RECORD_SCHEMA)
-        cell_id = hashlib.sha256(str(cell_name).encode()).hexdigest()[:16]
-        cell = {k: first[k] for k in ("strategy", "learner", "batch_size", "seed")}
-        cell["dataset"] = f"file:{first['dataset']}.csv"
-        path = cells / f"{cell_id}.parquet"
-        SimulationResult(
-            records=records,
-            config={"strategy": first["strategy"]},
-            metadata={
-                "cell": cell,
-                "cell_id": cell_id,
-                "dataset": first["dataset"],
-                "reference_accuracy": first["reference_accuracy"],
-                "seed": first["seed"],
-            },
-        ).save(path)
-        paths.append(path)
-    return paths
 
 
 MARKER_MODULE = """
@@ -87,7 +54,7 @@ def hostile_run(tmp_path, monkeypatch):
         labels = 60
     """)
     )
-    _write_cells(
+    write_cells(
         out,
         synthetic_results(
             datasets=("iris", "wine"), seeds=(0, 1, 2), speeds={"random": 1.0, "margin": 1.5, "entropy": 1.4}
@@ -193,7 +160,7 @@ def test_alsim_run_finds_a_module_next_to_the_config_with_allow_imports(tmp_path
 @pytest.fixture()
 def run_with_bad_files(tmp_path):
     out = tmp_path / "run"
-    paths = _write_cells(out, synthetic_results(datasets=("iris", "wine", "vote"), seeds=(0, 1, 2)))
+    paths = write_cells(out, synthetic_results(datasets=("iris", "wine", "vote"), seeds=(0, 1, 2)))
     corrupt = out / "cells" / ("0" * 16 + ".parquet")
     corrupt.write_bytes(b"PAR1 this is not parquet at all")
     truncated = out / "cells" / ("1" * 16 + ".parquet")
@@ -274,7 +241,7 @@ def test_report_and_stopping_say_when_the_grid_is_incomplete_and_unbalanced(tmp_
     out = tmp_path / "run"
     frame = synthetic_results(datasets=("iris", "wine"), seeds=(0, 1, 2, 3), speeds={"random": 1.0, "margin": 1.5})
     frame = frame.filter(~((pl.col("strategy") == "margin") & (pl.col("seed") >= 2)))
-    _write_cells(out, frame)
+    write_cells(out, frame)
     (out / "experiment.toml").write_text(
         'name = "half"\ndatasets = ["openml:61", "openml:187"]\nstrategies = ["random", "margin"]\nn_seeds = 4\n'
     )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 import polars as pl
 import pytest
-from results_factory import synthetic_results
+from results_factory import synthetic_results, write_cells
 
 from alsim.cli import main
-from alsim.records import RECORD_SCHEMA, SimulationResult
 from alsim.reports import Document, figures, write_report
 from alsim.stats import average_ranks, nemenyi_groups
 
@@ -127,37 +125,9 @@ def test_strategy_colors_are_distinct_and_baseline_black():
 # ------------------------------------------------------------------------------------------------- CLI
 
 
-def _write_grid_dir(directory: Path, frame: pl.DataFrame) -> None:
-    """Store each run of ``frame`` as a SimulationResult cell file, as the grid runner does."""
-    cells = directory / "cells"
-    cells.mkdir(parents=True)
-    for (cell_name,), run in frame.group_by(["cell_id"], maintain_order=True):
-        first = run.row(0, named=True)
-        records = pl.DataFrame(
-            {
-                name: run.get_column(name) if name in run.columns else pl.Series(name, [None] * run.height)
-                for name in RECORD_SCHEMA
-            }
-        ).cast(RECORD_SCHEMA)
-        cell_id = hashlib.sha256(str(cell_name).encode()).hexdigest()[:16]
-        cell = {k: first[k] for k in ("strategy", "learner", "batch_size", "seed")}
-        cell["dataset"] = f"file:{first['dataset']}.csv"
-        SimulationResult(
-            records=records,
-            config={"strategy": first["strategy"]},
-            metadata={
-                "cell": cell,
-                "cell_id": cell_id,
-                "dataset": first["dataset"],
-                "reference_accuracy": first["reference_accuracy"],
-                "seed": first["seed"],
-            },
-        ).save(cells / f"{cell_id}.parquet")
-
-
 def test_cli_report_end_to_end(tmp_path, results, capsys):
     grid = tmp_path / "grid"
-    _write_grid_dir(grid, results)
+    write_cells(grid, results)
     assert main(["report", str(grid)]) == 0
     assert "report.md" in capsys.readouterr().out
     report = grid / "report"
