@@ -1,29 +1,36 @@
-"""Parametric learning curves: fit, choose by extrapolation, and invert to labels-to-target.
+"""Parametric learning curves: fit, extrapolate with a capped ensemble, and invert to labels-to-target.
 
 A learning curve maps the number of labels ``n`` to a quality score ``y`` (accuracy or macro-F1). Budget
-estimation needs the curve beyond the labels simulated, so families are judged by how well they
-*extrapolate*: each is fitted on the earlier points of a curve and scored on the later points it did not
-see, and the families are then averaged with weights from those held-back errors.
+estimation needs the curve beyond the labels simulated. Families (``n`` is rescaled to ``t = n / n_scale``
+before fitting, which keeps the optimiser well conditioned):
 
-Families (``n`` is rescaled to ``t = n / n_scale`` before fitting, which keeps the optimiser well conditioned):
-
-``pow3``
-    Inverse power law ``y = a - b * t**(-c)``, the classic three-parameter learning curve (Frey & Fisher
-    1999; Figueroa et al. 2012). Asymptote ``a``.
-``mmf``
+``pow4``
+    ``y = a - b * (t + c)**(-d)``, the inverse power law with an offset. Asymptote ``a``.
+``mmf4``
     Morgan-Mercer-Flodin ``y = (a * b + c * t**d) / (b + t**d)``: starts at ``a``, tends to ``c``.
-``weibull``
-    ``y = a - (a - b) * exp(-(c * t)**d)``: starts at ``b``, tends to ``a``.
+``wbl4``
+    Weibull ``y = a - (a - b) * exp(-(c * t)**d)``: starts at ``b``, tends to ``a``.
+``pow3``
+    The classic three-parameter inverse power law ``y = a - b * t**(-c)`` (Frey & Fisher 1999).
 
-MMF and Weibull are the four-parameter families that learning-curve studies find extrapolate best
-(Domhan, Springenberg & Hutter 2015; Mohr & van Rijn 2022, "LCDB 1.0").
+The three four-parameter families are the ones learning-curve database studies find extrapolate best
+(Domhan, Springenberg & Hutter 2015; Mohr & van Rijn 2022, "LCDB 1.0"). Every family's asymptote can be
+bounded by a ``cap`` (:func:`score_cap`): the best score seen plus what the late slope could add, and never
+above the full-pool reference score when it is known, so a curve that flattens near 0.75 cannot be given a
+ceiling of 1.0.
+
+:func:`extrapolate_curve` is the budget's point predictor: the crossings of the capped families and of a
+log-linear fit of the curve's later half, combined by their (geometric) median. How far that prediction can
+be trusted, and the intervals around it, come from :mod:`alsim.budget.calibration`.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, brentq, curve_fit
@@ -32,11 +39,17 @@ from alsim.exceptions import InvalidInputError, InvalidParameterError
 
 __all__ = [
     "CURVE_FAMILIES",
+    "DEFAULT_FAMILIES",
+    "CurveExtrapolation",
     "CurveFamily",
     "FittedCurve",
     "LearningCurveModel",
+    "extrapolate_curve",
     "fit_family",
     "fit_learning_curve",
+    "late_slope",
+    "median_crossing",
+    "score_cap",
 ]
 
 _Array = np.ndarray
@@ -44,6 +57,10 @@ _Array = np.ndarray
 
 def _pow3(t: _Array, a: float, b: float, c: float) -> _Array:
     return a - b * np.power(t, -c)
+
+
+def _pow4(t: _Array, a: float, b: float, c: float, d: float) -> _Array:
+    return a - b * np.power(t + c, -d)
 
 
 def _mmf(t: _Array, a: float, b: float, c: float, d: float) -> _Array:
@@ -64,33 +81,50 @@ class CurveFamily:
     lower: tuple[float, ...]
     upper: tuple[float, ...]
     asymptote_index: int
-    starts: Callable[[_Array, _Array], list[tuple[float, ...]]]
+    starts: Callable[[_Array, _Array, float], list[tuple[float, ...]]]
+
+    def bounds(self, cap: float | None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Lower and upper parameter bounds, the asymptote's upper bound lowered to ``cap``."""
+        if cap is None:
+            return self.lower, self.upper
+        upper = list(self.upper)
+        at = self.asymptote_index
+        upper[at] = max(min(upper[at], cap), self.lower[at] + 1e-6)
+        return self.lower, tuple(upper)
 
 
-def _pow3_starts(t: _Array, y: _Array) -> list[tuple[float, ...]]:
-    top = float(min(1.0, y.max() + 0.02))
+# Starting points put the asymptote a little above the best score seen (``top``, itself under the cap).
+
+
+def _pow3_starts(t: _Array, y: _Array, top: float) -> list[tuple[float, ...]]:
     span = max(top - float(y.min()), 1e-3)
     return [(top, span * float(t.min()) ** c, c) for c in (0.3, 0.7, 1.5)]
 
 
-def _mmf_starts(t: _Array, y: _Array) -> list[tuple[float, ...]]:
-    top = float(min(1.0, y.max() + 0.02))
+def _pow4_starts(t: _Array, y: _Array, top: float) -> list[tuple[float, ...]]:
+    return [(top, 0.5, 0.0, 0.5), (top, 0.3, 0.1, 1.0)]
+
+
+def _mmf_starts(t: _Array, y: _Array, top: float) -> list[tuple[float, ...]]:
     return [(float(y.min()) * 0.9, b, top, d) for b in (0.1, 1.0) for d in (0.7, 1.5)]
 
 
-def _weibull_starts(t: _Array, y: _Array) -> list[tuple[float, ...]]:
-    top = float(min(1.0, y.max() + 0.02))
+def _weibull_starts(t: _Array, y: _Array, top: float) -> list[tuple[float, ...]]:
     return [(top, float(y.min()) * 0.9, c, d) for c in (1.0, 5.0) for d in (0.5, 1.0)]
 
 
 CURVE_FAMILIES: dict[str, CurveFamily] = {
     family.name: family
     for family in (
+        CurveFamily("pow4", _pow4, (0.0, 0.0, 0.0, 1e-2), (1.0, 10.0, 5.0, 5.0), 0, _pow4_starts),
+        CurveFamily("mmf4", _mmf, (0.0, 1e-6, 0.0, 1e-2), (1.0, 1e3, 1.0, 10.0), 2, _mmf_starts),
+        CurveFamily("wbl4", _weibull, (0.0, 0.0, 1e-4, 1e-2), (1.0, 1.0, 1e3, 10.0), 0, _weibull_starts),
         CurveFamily("pow3", _pow3, (0.0, 0.0, 1e-3), (1.0, 10.0, 5.0), 0, _pow3_starts),
-        CurveFamily("mmf", _mmf, (0.0, 1e-6, 0.0, 1e-2), (1.0, 1e3, 1.0, 10.0), 2, _mmf_starts),
-        CurveFamily("weibull", _weibull, (0.0, 0.0, 1e-4, 1e-2), (1.0, 1.0, 1e3, 10.0), 0, _weibull_starts),
     )
 }
+
+#: The families :func:`fit_learning_curve` and :func:`extrapolate_curve` use by default.
+DEFAULT_FAMILIES: tuple[str, ...] = ("pow4", "mmf4", "wbl4")
 
 
 @dataclass(frozen=True)
@@ -137,35 +171,45 @@ def fit_family(
     *,
     n_scale: float | None = None,
     start: tuple[float, ...] | None = None,
+    cap: float | None = None,
 ) -> FittedCurve | None:
     """Least-squares fit of one family; ``None`` when no start converges.
 
     ``start`` adds one starting point to the family's own (a warm start, e.g. the parameters fitted on the
-    full data when refitting a bootstrap replicate).
+    full data when refitting a bootstrap replicate). ``cap`` bounds the family's asymptote from above.
     """
     fam = CURVE_FAMILIES[family] if isinstance(family, str) else family
     x, y = _check_curve(n_labels, scores)
     scale = float(n_scale if n_scale is not None else x.max())
     t = x / scale
+    bounds = fam.bounds(cap)
     # A warm start alone usually converges (bootstrap replicates are close to the full fit); the family's
     # own starts are the fallback.
-    best = _fit_from_starts(fam, t, y, scale, [start]) if start is not None else None
+    best = _fit_from_starts(fam, t, y, scale, [start], bounds) if start is not None else None
     if best is None:
-        best = _fit_from_starts(fam, t, y, scale, fam.starts(t, y))
+        top = float(min(1.0 if cap is None else cap, y.max() + 0.02))
+        best = _fit_from_starts(fam, t, y, scale, fam.starts(t, y, top), bounds)
     return best
 
 
 def _fit_from_starts(
-    fam: CurveFamily, t: _Array, y: _Array, scale: float, starts: list[tuple[float, ...]]
+    fam: CurveFamily,
+    t: _Array,
+    y: _Array,
+    scale: float,
+    starts: list[tuple[float, ...]],
+    bounds: tuple[tuple[float, ...], tuple[float, ...]],
 ) -> FittedCurve | None:
     best: FittedCurve | None = None
+    lower, upper = np.asarray(bounds[0]), np.asarray(bounds[1])
     for p0 in starts:
-        p0_clipped = np.clip(np.asarray(p0, dtype=np.float64), fam.lower, fam.upper)
+        # Strictly inside the box: a start on a bound makes the trust-region solver reject it.
+        p0_clipped = np.clip(np.asarray(p0, dtype=np.float64), lower, upper - 1e-9 * np.maximum(1.0, upper))
         try:
             # curve_fit warns when it cannot estimate a covariance, which is never used here.
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", OptimizeWarning)
-                params, _ = curve_fit(fam.function, t, y, p0=p0_clipped, bounds=(fam.lower, fam.upper), maxfev=2000)
+                params, _ = curve_fit(fam.function, t, y, p0=p0_clipped, bounds=(lower, upper), maxfev=2000)
         except (RuntimeError, ValueError):
             # No convergence from this start (or a start on a bound the solver rejects): try the next.
             continue
@@ -227,17 +271,19 @@ def fit_learning_curve(
     n_labels: Sequence[float] | _Array,
     scores: Sequence[float] | _Array,
     *,
-    families: Sequence[str] = ("pow3", "mmf", "weibull"),
+    families: Sequence[str] = DEFAULT_FAMILIES,
     holdout: float = 0.3,
     combine: str = "weighted",
     warm_start: LearningCurveModel | None = None,
+    cap: float | None = None,
 ) -> LearningCurveModel:
     """Fit every family, weigh them by how well they extrapolate, and return the combined model.
 
     Each family is first fitted on the earliest ``1 - holdout`` share of the points and scored (RMSE) on
     the later points it did not see; then refitted on all points. ``combine="weighted"`` averages the
     families with weights proportional to ``1 / rmse**2`` of that extrapolation; ``combine="best"`` keeps
-    only the family that extrapolated best.
+    only the family that extrapolated best. ``cap`` bounds every family's asymptote from above (see
+    :func:`score_cap`).
 
     Examples
     --------
@@ -268,11 +314,11 @@ def fit_learning_curve(
     extrapolation_rmse: dict[str, float] = {}
     fitted: list[FittedCurve] = []
     for name in families:
-        full = fit_family(name, x, y, start=warm.get(name))
+        full = fit_family(name, x, y, start=warm.get(name), cap=cap)
         if full is None:
             continue
         if n_fit < x.size:
-            early = fit_family(name, x[:n_fit], y[:n_fit], n_scale=full.n_scale, start=full.params)
+            early = fit_family(name, x[:n_fit], y[:n_fit], n_scale=full.n_scale, start=full.params, cap=cap)
             if early is None:
                 continue
             held = early.predict(x[n_fit:]) - y[n_fit:]
@@ -294,13 +340,133 @@ def fit_learning_curve(
     return LearningCurveModel(tuple(fitted), tuple(float(w) for w in weights), extrapolation_rmse, float(x.max()))
 
 
+def late_slope(n_labels: Sequence[float] | _Array, scores: Sequence[float] | _Array) -> tuple[float, float]:
+    """Slope and intercept of ``score ~ slope * log(n_labels) + intercept`` over the later half of a curve."""
+    x, y = _check_curve(n_labels, scores)
+    half = x.size // 2
+    slope, intercept = np.polyfit(np.log(x[half:]), y[half:], 1)
+    return float(slope), float(intercept)
+
+
+def score_cap(
+    n_labels: Sequence[float] | _Array,
+    scores: Sequence[float] | _Array,
+    *,
+    reference: float | None = None,
+    horizon_factor: float = 10.0,
+) -> float:
+    """Highest asymptote the data supports: what the late slope could add over ``horizon_factor`` times the labels.
+
+    The cap is the best score seen plus ``max(0.01, slope * log(horizon_factor))``, where ``slope`` is the
+    gain per log-label of the curve's later half; with the full-pool ``reference`` score known, it is at most
+    ``reference + 0.01`` (or just above the best score seen, if the curve already beats the reference), and
+    never above 1.
+    """
+    x, y = _check_curve(n_labels, scores)
+    slope, _ = late_slope(x, y)
+    best = float(y.max())
+    cap = best + max(0.01, max(slope, 0.0) * math.log(horizon_factor))
+    if reference is not None and math.isfinite(reference):
+        cap = min(cap, max(float(reference) + 0.01, best + 0.005))
+    return float(min(1.0, cap))
+
+
+@dataclass(frozen=True)
+class CurveExtrapolation:
+    """The budget's point predictor: capped families and a log-linear late fit, combined by their median.
+
+    ``model`` holds the fitted families (their asymptotes at most ``cap``); ``slope`` and ``intercept``
+    are the log-linear fit of the curve's later half. :meth:`labels_to_reach` is the geometric median of
+    the components' finite crossings of a target, ``inf`` when none crosses it by ``n_max``.
+    """
+
+    model: LearningCurveModel | None
+    cap: float
+    slope: float
+    intercept: float
+    fit_labels: float
+    best_score: float
+
+    def crossings(self, target: float, *, n_max: float) -> dict[str, float]:
+        """Labels at which each component first reaches ``target`` (``inf`` if not by ``n_max``)."""
+        out: dict[str, float] = {}
+        if self.model is not None:
+            for index, curve in enumerate(self.model.curves):
+                out[curve.family.name] = self.model.only(index).labels_to_reach(
+                    target, n_min=self.fit_labels, n_max=n_max
+                )
+        loglinear = math.inf
+        if self.slope > 1e-6 and target <= self.cap:
+            loglinear = max(self.fit_labels, math.exp(min((target - self.intercept) / self.slope, 700.0)))
+        out["loglinear"] = loglinear if loglinear <= n_max else math.inf
+        return out
+
+    def labels_to_reach(self, target: float, *, n_max: float) -> float:
+        """Geometric median of the components' finite crossings; ``inf`` when no component reaches ``target``."""
+        return median_crossing(self.crossings(target, n_max=n_max))
+
+    def predict(self, n_labels: _Array | float) -> _Array:
+        """Median of the components' scores at ``n_labels`` (the log-linear part held under the cap)."""
+        n = np.atleast_1d(np.asarray(n_labels, dtype=np.float64))
+        parts = [np.minimum(self.cap, self.intercept + self.slope * np.log(n))]
+        if self.model is not None:
+            parts += [curve.predict(n) for curve in self.model.curves]
+        return np.median(np.vstack(parts), axis=0)
+
+
+def median_crossing(crossings: dict[str, float]) -> float:
+    """Geometric median of the finite values of ``crossings``; ``inf`` when none is finite.
+
+    A component that never reaches the target (a saturating family whose ceiling is under it) is left out
+    rather than counted as infinite: the backtest shows the remaining components' median is then still the
+    better guess, and the calibration (which saw such cases) widens the interval accordingly.
+    """
+    values = np.array(list(crossings.values()), dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return math.inf
+    return float(np.exp(np.median(np.log(finite))))
+
+
+def extrapolate_curve(
+    n_labels: Sequence[float] | _Array,
+    scores: Sequence[float] | _Array,
+    *,
+    reference: float | None = None,
+    families: Sequence[str] = DEFAULT_FAMILIES,
+) -> CurveExtrapolation:
+    """Fit the capped families and the late log-linear trend of one (mean) curve.
+
+    ``reference`` is the learner's full-pool score when known: no family's asymptote then exceeds it by
+    more than 0.01 (see :func:`score_cap`).
+    """
+    x, y = _check_curve(n_labels, scores)
+    cap = score_cap(x, y, reference=reference)
+    slope, intercept = late_slope(x, y)
+    fitted = [curve for name in families if (curve := fit_family(name, x, y, cap=cap)) is not None]
+    # The components are combined by their median, not by weights; equal weights say so in the model.
+    model = (
+        LearningCurveModel(
+            tuple(fitted),
+            tuple(1.0 / len(fitted) for _ in fitted),
+            {c.family.name: c.rmse for c in fitted},
+            float(x.max()),
+        )
+        if fitted
+        else None
+    )
+    return CurveExtrapolation(model, cap, slope, intercept, float(x.max()), float(y.max()))
+
+
 @dataclass(frozen=True)
 class LabelsToTarget:
-    """How many labels a strategy needs to reach a target, with bootstrap intervals over seeds.
+    """How many labels a strategy needs to reach a target, and how sure that is.
 
-    ``inf`` stands for "not reached by ``n_max`` labels": a median of ``inf`` means the target is more
-    likely out of reach than not, and ``p_unreachable`` is the share of bootstrap replicates in which the
-    fitted curve never reached it.
+    ``inf`` stands for "not reached by ``n_max`` labels". Where the simulated mean curve reaches the target,
+    the median is read off the curve and the intervals come from a bootstrap over seeds
+    (``calibrated=False``). Beyond the simulated labels, the median and intervals are the calibrated
+    extrapolation of :mod:`alsim.budget.calibration` (``calibrated=True``) and ``p_unreachable`` comes from
+    its out-of-reach model; ``notes`` then says when the case lies outside what the backtest saw.
     """
 
     target: float
@@ -314,6 +480,9 @@ class LabelsToTarget:
     samples: _Array
     band_grid: _Array | None = None
     band_80: tuple[_Array, _Array] | None = None
+    calibrated: bool = False
+    reference_cap: float | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def extrapolated(self) -> bool:
@@ -340,16 +509,21 @@ def bootstrap_labels_to_target(
     *,
     n_max: float,
     n_boot: int = 200,
-    families: Sequence[str] = ("pow3", "mmf", "weibull"),
+    families: Sequence[str] = DEFAULT_FAMILIES,
     band_grid: Sequence[float] | _Array | None = None,
     random_state: int | np.random.Generator | None = None,
+    reference: float | None = None,
+    calibration: Any = None,
 ) -> LabelsToTarget:
-    """Labels-to-target of a strategy from its curves over seeds, with a seed bootstrap.
+    """Labels-to-target of a strategy from its curves over seeds, with calibrated intervals.
 
-    Each replicate resamples the seeds with replacement and averages their curves. Where the mean curve
-    reaches ``target`` within the simulated labels, the crossing is read off the curve itself; beyond
-    them it is extrapolated with a :func:`fit_learning_curve` model refitted on the replicate, reduced to
-    one family drawn with the model's weights.
+    Where the mean curve reaches ``target`` within the simulated labels, the crossing is read off the curve
+    and its intervals come from resampling the seeds (a replicate that does not reach the target within the
+    simulated labels extends its own late log-linear trend). Beyond the simulated labels, the mean curve is
+    extrapolated with :func:`extrapolate_curve` and the median, the 80% and 95% intervals and the
+    probability of being out of reach come from ``calibration`` (split-conformal, fitted on the project's
+    backtest; see :mod:`alsim.budget.calibration`), so the intervals are finite wherever the point
+    prediction is.
 
     Parameters
     ----------
@@ -362,14 +536,21 @@ def bootstrap_labels_to_target(
     n_max : float
         The largest label count considered; a target not reached by then counts as unreachable.
     n_boot : int
-        Bootstrap replicates.
+        Bootstrap replicates over seeds.
+    families : sequence of str
+        Curve families of the extrapolation (with the log-linear late trend).
     band_grid : array, optional
-        Label counts at which to return an 80% band of the fitted curve over the replicates (each
-        replicate then fits a model, also where it reads its crossing off the curve).
+        Label counts at which to return an 80% band of the curve.
     random_state : int, Generator or None
         Seeds the resampling. Calls with the same seed resample the same seeds in every replicate, so
         the replicates of two strategies (curves of the same seeds) are paired.
+    reference : float, optional
+        The learner's full-pool score: the fitted ceilings stay at most 0.01 above it.
+    calibration : BudgetCalibration, optional
+        The calibration table (default: the one shipped with alsim, :func:`alsim.budget.calibration.load_calibration`).
     """
+    from alsim.budget.calibration import extrapolation_distance, load_calibration, out_of_reach_features
+
     x = np.asarray(n_labels, dtype=np.float64)
     scores = np.asarray(scores_by_seed, dtype=np.float64)
     if scores.ndim != 2 or scores.shape[1] != x.size:
@@ -386,50 +567,119 @@ def bootstrap_labels_to_target(
             f"The 'n_max' parameter of bootstrap_labels_to_target must be at least the largest simulated "
             f"label count ({x.max():g}). Got {n_max!r} instead."
         )
+    calib = load_calibration() if calibration is None else calibration
     rng = np.random.default_rng(random_state)
-    full_model = fit_learning_curve(x, scores.mean(axis=0), families=families)
-    samples = np.empty(n_boot)
-    extrapolated = np.zeros(n_boot, dtype=bool)
+    mean_curve = scores.mean(axis=0)
+    extrapolation = extrapolate_curve(x, mean_curve, reference=reference, families=families)
+    if extrapolation.model is None:
+        raise InvalidInputError(
+            "No learning-curve family could be fitted to this curve; it may be flat or too noisy. "
+            "Simulate more rounds or more seeds."
+        )
+    x_max = float(x.max())
     n_seeds = scores.shape[0]
-    grid = None if band_grid is None else np.asarray(band_grid, dtype=np.float64)
-    band_curves = None if grid is None else np.empty((n_boot, grid.size))
-    # All resamples are drawn before any family draw, so the same random_state resamples the same seeds
-    # whatever the curves look like: replicates of different strategies stay paired.
-    resamples = rng.integers(0, n_seeds, (n_boot, n_seeds))
-    for b in range(n_boot):
-        mean_curve = scores[resamples[b]].mean(axis=0)
-        observed = observed_crossing(x, mean_curve, target)
-        model = full_model
-        if observed is None or band_curves is not None:
-            try:
-                model = fit_learning_curve(x, mean_curve, families=families, warm_start=full_model)
-            except InvalidInputError:
-                model = full_model
-            # Each replicate extrapolates with one family drawn by its weight, so the intervals carry the
-            # families' disagreement as well as the seeds' spread (averaging them would hide it).
-            model = model.only(int(rng.choice(len(model.curves), p=model.weights)))
-        if band_curves is not None and grid is not None:
-            band_curves[b] = model.predict(grid)
-        if observed is not None:
-            samples[b] = observed
+    replicates = scores[rng.integers(0, n_seeds, (n_boot, n_seeds))].mean(axis=1)
+    observed = observed_crossing(x, mean_curve, target)
+    notes: list[str] = []
+    if observed is not None:
+        samples = np.array([_replicate_crossing(x, curve, target, n_max) for curve in replicates])
+        beyond = np.array([observed_crossing(x, curve, target) is None for curve in replicates])
+        median = observed
+        interval_80, interval_95 = _interval(samples, 0.80), _interval(samples, 0.95)
+        p_unreachable = float(np.mean(np.isinf(samples)))
+        p_extrapolated = float(np.mean(beyond))
+    else:
+        crossings = extrapolation.crossings(target, n_max=n_max)
+        predicted = median_crossing(crossings)
+        median, interval_80, interval_95 = calib.labels(predicted, x_max)
+        median, interval_80, interval_95 = (
+            _within(median, n_max),
+            (_within(interval_80[0], n_max), _within(interval_80[1], n_max)),
+            (_within(interval_95[0], n_max), _within(interval_95[1], n_max)),
+        )
+        p_unreachable = calib.p_out_of_reach(out_of_reach_features(extrapolation, target, predicted, n_max, crossings))
+        p_extrapolated = 1.0
+        if math.isfinite(predicted):
+            distance = extrapolation_distance(predicted, x_max, calib.floor)
+            samples = np.array(
+                [_within(max(x_max, predicted * math.exp(r * distance)), n_max) for r in calib.residuals]
+            )
+            factor = math.log(predicted / x_max)
+            if factor > calib.extrapolation_range[1]:
+                notes.append(
+                    f"The estimate extrapolates {predicted / x_max:.1f} times the simulated labels, beyond the "
+                    f"{math.exp(calib.extrapolation_range[1]):.1f} times the backtest calibrated; its interval is "
+                    "an extrapolation of the calibration too."
+                )
         else:
-            extrapolated[b] = True
-            samples[b] = model.labels_to_reach(target, n_min=float(x.max()), n_max=n_max)
+            samples = np.full(1, math.inf)
+        if math.log(n_max / x_max) > calib.horizon_range[1]:
+            notes.append(
+                f"The out-of-reach probability is for {n_max:,.0f} labels, {n_max / x_max:.0f} times the simulated "
+                f"labels; the backtest calibrated it up to {math.exp(calib.horizon_range[1]):.1f} times."
+            )
+    band = None
+    grid = None
+    if band_grid is not None:
+        grid = np.asarray(band_grid, dtype=np.float64)
+        band = _band(grid, x, replicates, extrapolation, calib)
     return LabelsToTarget(
         target=float(target),
-        median=float(np.quantile(samples, 0.5, method="inverted_cdf")),
-        interval_80=_interval(samples, 0.80),
-        interval_95=_interval(samples, 0.95),
-        p_unreachable=float(np.mean(np.isinf(samples))),
-        p_extrapolated=float(np.mean(extrapolated)),
-        n_observed_max=float(x.max()),
-        model=full_model,
+        median=float(median),
+        interval_80=interval_80,
+        interval_95=interval_95,
+        p_unreachable=float(p_unreachable),
+        p_extrapolated=p_extrapolated,
+        n_observed_max=x_max,
+        model=extrapolation.model,
         samples=samples,
         band_grid=grid,
-        band_80=None
-        if band_curves is None
-        else (np.quantile(band_curves, 0.1, axis=0), np.quantile(band_curves, 0.9, axis=0)),
+        band_80=band,
+        calibrated=observed is None,
+        reference_cap=extrapolation.cap,
+        notes=tuple(notes),
     )
+
+
+def _within(labels: float, n_max: float) -> float:
+    # "Not reached by n_max" is what inf stands for.
+    return labels if labels <= n_max else math.inf
+
+
+def _replicate_crossing(x: _Array, curve: _Array, target: float, n_max: float) -> float:
+    """Return a replicate's crossing: read off its curve, or its late log-linear trend extended past it."""
+    seen = observed_crossing(x, curve, target)
+    if seen is not None:
+        return seen
+    slope, intercept = late_slope(x, curve)
+    if slope <= 1e-6:
+        return math.inf
+    return _within(max(float(x.max()), math.exp(min((target - intercept) / slope, 700.0))), n_max)
+
+
+def _band(
+    grid: _Array, x: _Array, replicates: _Array, extrapolation: CurveExtrapolation, calibration: Any
+) -> tuple[_Array, _Array]:
+    """80% band of the curve: seed replicates within the simulated labels, the calibrated interval beyond.
+
+    Beyond them, a score ``y`` needs between ``L(y) * exp(q_lo * s)`` and ``L(y) * exp(q_hi * s)`` labels
+    (``L`` the predictor's crossing); at ``n`` labels the band therefore spans the predictor's curve at
+    ``n * exp(-q_hi * s)`` and ``n * exp(-q_lo * s)``.
+    """
+    from alsim.budget.calibration import extrapolation_distance
+
+    x_max = float(x.max())
+    inside = np.vstack([np.interp(grid, x, curve) for curve in replicates])
+    lower = np.quantile(inside, 0.1, axis=0)
+    upper = np.quantile(inside, 0.9, axis=0)
+    q_lo, q_hi = calibration.interval_quantiles(0.80)
+    beyond = grid > x_max
+    if beyond.any():
+        n = grid[beyond]
+        distance = np.array([extrapolation_distance(v, x_max, calibration.floor) for v in n])
+        lower[beyond] = extrapolation.predict(n * np.exp(-q_hi * distance)) if math.isfinite(q_hi) else 0.0
+        upper[beyond] = extrapolation.predict(n * np.exp(-q_lo * distance)) if math.isfinite(q_lo) else 1.0
+    return lower, upper
 
 
 def _interval(samples: _Array, level: float) -> tuple[float, float]:
