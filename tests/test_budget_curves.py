@@ -24,8 +24,9 @@ def _pow3(n: np.ndarray) -> np.ndarray:
     ("family", "truth", "asymptote"),
     [
         ("pow3", _pow3, 0.92),
-        ("mmf", lambda n: (0.2 * 0.5 + 0.9 * (n / 500) ** 1.2) / (0.5 + (n / 500) ** 1.2), 0.9),
-        ("weibull", lambda n: 0.88 - (0.88 - 0.3) * np.exp(-((n / 150) ** 0.8)), 0.88),
+        ("pow4", lambda n: 0.9 - 0.8 * (n / 500 + 0.05) ** -0.5 * 0.1, 0.9),
+        ("mmf4", lambda n: (0.2 * 0.5 + 0.9 * (n / 500) ** 1.2) / (0.5 + (n / 500) ** 1.2), 0.9),
+        ("wbl4", lambda n: 0.88 - (0.88 - 0.3) * np.exp(-((n / 150) ** 0.8)), 0.88),
     ],
 )
 def test_each_family_recovers_its_own_noiseless_curve(family, truth, asymptote):
@@ -48,7 +49,7 @@ def test_weights_follow_extrapolation_error_and_sum_to_one():
 
 
 def test_labels_to_reach_inverts_the_curve():
-    model = fit_learning_curve(N, _pow3(N))
+    model = fit_learning_curve(N, _pow3(N), families=["pow3"])
     n_star = model.labels_to_reach(0.89, n_max=1e6)
     true_n = ((0.92 - 0.89) / 0.6) ** (-1 / 0.45)
     assert n_star == pytest.approx(true_n, rel=0.1)

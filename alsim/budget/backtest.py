@@ -214,7 +214,9 @@ def score_cases(cases: Sequence[CalibrationCase]) -> pl.DataFrame:
         held_out = [case for case in cases if case.dataset == dataset]
         calibration = fit_calibration([case for case in cases if case.dataset != dataset])
         rows += _rows(held_out, calibration)
-    return pl.DataFrame(rows, schema=BACKTEST_COLUMNS)
+    # A stable order whatever order the runs were read in.
+    order = ["dataset", "learner", "batch_size", "strategy", "gain", "target"]
+    return pl.DataFrame(rows, schema=BACKTEST_COLUMNS).sort(order, nulls_last=True, maintain_order=True)
 
 
 def backtest(
@@ -344,8 +346,8 @@ def _plot(table: pl.DataFrame, path: Path, *, fit_share: float) -> None:
             label=f"{learner}, batch {batch_size} (80% interval)",
         )
     if reached.height:
-        lo = float(min(reached["observed_labels"].min(), reached["predicted_labels"].min()))  # type: ignore[type-var]
-        hi = float(max(reached["observed_labels"].max(), reached["predicted_labels"].max()))  # type: ignore[type-var]
+        values = np.concatenate([reached["observed_labels"].to_numpy(), reached["predicted_labels"].to_numpy()])
+        lo, hi = float(values.min()), float(values.max())
         ax.plot([lo, hi], [lo, hi], color="black", lw=1, label="predicted = observed")
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -74,8 +74,9 @@ def conformal_quantiles(residuals: Sequence[float] | np.ndarray, level: float) -
     values = np.sort(np.asarray(residuals, dtype=np.float64))
     n = values.size
     alpha = 1.0 - level
-    upper_rank = math.ceil((n + 1) * (1.0 - alpha / 2.0))
-    lower_rank = math.floor((n + 1) * (alpha / 2.0))
+    # The tolerance keeps exact ranks exact: (1 - 0.8) / 2 * 20 is 1.9999999999999996 in floating point.
+    upper_rank = math.ceil((n + 1) * (1.0 - alpha / 2.0) - 1e-9)
+    lower_rank = math.floor((n + 1) * (alpha / 2.0) + 1e-9)
     upper = float(values[upper_rank - 1]) if 1 <= upper_rank <= n else math.inf
     lower = float(values[lower_rank - 1]) if 1 <= lower_rank <= n else -math.inf
     return lower, upper
