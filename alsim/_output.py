@@ -21,12 +21,12 @@ import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from alsim.exceptions import OutputPathError
 
-__all__ = ["check_output_dir", "check_output_file", "describe_os_error", "writing_to"]
+__all__ = ["check_new_outputs", "check_output_dir", "check_output_file", "describe_os_error", "writing_to"]
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -139,6 +139,38 @@ def check_output_file(path: str | os.PathLike[str], *, who: str) -> Path:
         except OSError as exc:
             raise _fail(who, path, f"the file cannot be written: {describe_os_error(exc)}", exc) from None
     return path
+
+
+def check_new_outputs(directory: str | os.PathLike[str], names: Sequence[str], *, who: str, allow: str) -> None:
+    """Refuse to replace an earlier answer: raise if ``directory`` already holds one of ``names``.
+
+    Call it before the long work, next to :func:`check_output_dir`. Only the named files are protected;
+    anything else in the directory (resumable runs, caches) is left to its owner.
+
+    Parameters
+    ----------
+    directory : path
+        The output directory.
+    names : sequence of str
+        The files the caller is about to write (e.g. ``["budget.md", "budget.json", "budget.png"]``).
+    who : str
+        How to name the directory: the CLI flag (``"--out"``) or ``parameter("out_dir", caller)``.
+    allow : str
+        How to allow the replacement: ``"--overwrite"`` on the command line, ``"overwrite=True"`` in Python.
+
+    Raises
+    ------
+    OutputPathError
+        One of ``names`` exists in ``directory``.
+    """
+    path = Path(os.fspath(directory)).expanduser()
+    existing = [name for name in names if (path / name).exists()]
+    if existing:
+        text = who[0].upper() + who[1:]
+        raise OutputPathError(
+            f"{text} ({str(path)!r}) already holds an earlier answer ({', '.join(existing)}); pass {allow} to "
+            "replace it, or choose another directory."
+        )
 
 
 @contextlib.contextmanager
