@@ -11,7 +11,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from alsim.budget import estimate_budget
+from alsim.budget import estimate_budget, write_budget_report
 from alsim.budget.backtest import backtest, summarize_backtest, write_backtest_report
 from alsim.cli import main
 from alsim.datasets import load_dataset, split_dataset
@@ -150,7 +150,7 @@ def test_trivial_target_is_warned_in_the_answer_and_the_json(team_csv, cost_run,
         ignore=["cost"],
         target=0.5,
         relative=True,
-        strategies=["margin"],
+        strategies=["margin", "cost_margin"],
         n_seeds=2,
         n_boot=10,
         jobs=1,
@@ -162,6 +162,10 @@ def test_trivial_target_is_warned_in_the_answer_and_the_json(team_csv, cost_run,
     assert estimate.answer().splitlines()[1].startswith("Warning: ")
     as_json = estimate.to_dict()
     assert as_json["trivial_target"] and as_json["notes"][: len(as_json["warnings"])] == as_json["warnings"]
+    # Without per-row costs cost_margin ranks exactly like margin: the report says the curves coincide.
+    report = write_budget_report(estimate, tmp_path / "report").read_text()
+    assert "Warning: The target" in report
+    assert "same learning curve on these runs" in report and "cost_margin = margin" in report
 
 
 def test_unreachable_target_is_said_with_its_probability(tmp_path):
@@ -284,12 +288,11 @@ def test_an_earlier_answer_is_not_replaced_without_overwrite(team_csv, cost_run,
     assert sorted(p.name for p in (out / "runs" / "cells").iterdir()) == cells
     assert "0.850" in (out / "budget.md").read_text()
     # In Python the same check names the parameters.
-    from alsim.budget import write_budget_report
     from alsim.budget.report import check_report_location
 
     with pytest.raises(OutputPathError, match=r"'out_dir' parameter of write_budget_report.*overwrite=True"):
         check_report_location(out, caller="write_budget_report")
-    assert answer["target"] == 0.8 and write_budget_report is not None
+    assert answer["target"] == 0.8
 
 
 @pytest.mark.parametrize(

@@ -204,6 +204,13 @@ def _report_document(estimate: BudgetEstimate, plot_name: str) -> Document:
         rows,
     )
     doc.image(plot_name, "Learning curves, their extrapolation and the labels-to-target intervals per strategy")
+    same = _coinciding(estimate)
+    groups = sorted({tuple(sorted([name, *others])) for name, others in same.items() if others})
+    if groups:
+        doc.paragraph(
+            "Strategies with the same learning curve on these runs (drawn on top of each other, told apart by "
+            "line style and marker): " + "; ".join(" = ".join(group) for group in groups) + "."
+        )
     if estimate.stopping_summary is not None:
         table = estimate.stopping_summary.select(
             "rule", "uses_test_labels", "mean_regret", "mean_rank", "failed_to_stop_share", "mean_labels_at_stop"
