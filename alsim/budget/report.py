@@ -90,7 +90,6 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
     x_max = max([observed_max * 1.5, *(value * 1.3 for value in finite_ends)])
     x_min = min([observed_min, *finite_ends]) / 1.3
     coinciding = _coinciding(estimate)
-    n = len(estimate.estimates)
     # The intervals sit in a strip just below the target line, one row per strategy.
     y_low = float(estimate.curves["mean"].min())  # type: ignore[arg-type]
     span = max(abs(estimate.target - y_low), 0.05)
@@ -106,7 +105,10 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
         label = f"{item.strategy}: {_median_text(item)}"
         if coinciding[item.strategy]:
             label += f" (same curve as {', '.join(coinciding[item.strategy])})"
-        ax.plot(fit_x[inside], fit_y[inside], ls=style, color=color, lw=1.8, label=label)
+        # A strategy drawn under later ones with the same curve gets a wider line, so it shows on both sides.
+        hidden_by = sum(1 for later in estimate.estimates[i + 1 :] if later.strategy in coinciding[item.strategy])
+        width = 1.8 + 2.2 * hidden_by
+        ax.plot(fit_x[inside], fit_y[inside], ls=style, color=color, lw=width, label=label)
         ax.plot(fit_x[~inside], fit_y[~inside], ls=style, color=color, lw=1.0, alpha=0.7)
         if lab.band_80 is not None and lab.band_grid is not None:
             shown = lab.band_grid <= x_max
@@ -153,7 +155,7 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
     fig.suptitle(
         f"Labels to reach the target on {Path(estimate.data).name}\n"
         "markers: mean over seeds; lines: fitted curves (thin beyond the data); bands: 80% over seeds;\n"
-        f"bars under the target line: 80% interval of labels to target, marker at the median (n={n})",
+        "bars under the target line: 80% interval of labels to target, marker at the median",
         fontsize=9.5,
     )
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="median labels to target")
