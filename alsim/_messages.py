@@ -19,6 +19,7 @@ __all__ = [
     "describe_type",
     "describe_value",
     "on_command_line",
+    "option_name",
     "pass_option",
     "pass_value",
 ]
@@ -39,6 +40,14 @@ def command_line() -> Iterator[None]:
 def on_command_line() -> bool:
     """True while an ``alsim`` sub-command runs."""
     return _ON_COMMAND_LINE.get()
+
+
+def option_name(parameter: str, flag: str, caller: str) -> str:
+    """``"--max-labels"`` on the command line, ``"the 'max_labels' parameter of estimate_budget"`` in Python.
+
+    The subject of a message about one option; capitalise it at the start of a sentence.
+    """
+    return flag if on_command_line() else f"the {parameter!r} parameter of {caller}"
 
 
 def pass_option(parameter: str, flag: str, values: Sequence[str]) -> str:

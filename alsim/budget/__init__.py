@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from alsim.budget.answer import BudgetEstimate, StrategyEstimate, plain_answer
 from alsim.budget.curves import (
     CURVE_FAMILIES,
     LabelsToTarget,
@@ -14,8 +15,8 @@ from alsim.budget.curves import (
     bootstrap_labels_to_target,
     fit_learning_curve,
 )
-from alsim.budget.estimate import DEFAULT_STRATEGIES, BudgetEstimate, StrategyEstimate, estimate_budget
-from alsim.budget.report import plain_answer, plot_budget, write_budget_report
+from alsim.budget.estimate import DEFAULT_STRATEGIES, estimate_budget, simulate_with_row_costs
+from alsim.budget.report import plot_budget, write_budget_report
 
 __all__ = [
     "CURVE_FAMILIES",
@@ -29,5 +30,6 @@ __all__ = [
     "fit_learning_curve",
     "plain_answer",
     "plot_budget",
+    "simulate_with_row_costs",
     "write_budget_report",
 ]

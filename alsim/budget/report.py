@@ -1,4 +1,8 @@
-"""Budget estimates for people: a plain-language answer, a Markdown report, a JSON file and a plot."""
+"""Budget estimates for people: a Markdown report, a JSON file and a plot, beside the plain answer.
+
+The plain-language answer itself lives with the estimate's types in :mod:`alsim.budget.answer`; this module
+only renders (imports flow ``answer <- report``, never back).
+"""
 
 from __future__ import annotations
 
@@ -6,59 +10,66 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from alsim.budget.estimate import BudgetEstimate, StrategyEstimate
+from alsim._messages import option_name
+from alsim._output import check_new_outputs, check_output_dir, writing_to
+from alsim.budget.answer import (
+    BudgetEstimate,
+    StrategyEstimate,
+    format_count,
+    format_interval,
+    format_money,
+    plain_answer,
+)
+from alsim.reports.document import Document
 
-__all__ = ["plain_answer", "plot_budget", "write_budget_report"]
+__all__ = ["REPORT_FILES", "check_report_location", "plain_answer", "plot_budget", "write_budget_report"]
+
+#: The files of one budget answer, written into the output directory.
+REPORT_FILES: tuple[str, ...] = ("budget.md", "budget.json", "budget.png")
+
+# One line style and marker per strategy (cycled beside the colours), so strategies whose curves coincide
+# stay distinguishable in the figure.
+_STYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def _count(value: float) -> str:
-    return "not reached" if math.isinf(value) else f"{value:,.0f}"
+def _median_text(item: StrategyEstimate) -> str:
+    """Return the median labels, or why there is none."""
+    if math.isinf(item.labels.median):
+        return f"out of reach (P {item.labels.p_unreachable:.0%})"
+    return f"{format_count(item.labels.median)} labels"
 
 
-def _money(value: float) -> str:
-    return "not reached" if math.isinf(value) else f"{value:,.2f}"
+def _coinciding(estimate: BudgetEstimate) -> dict[str, list[str]]:
+    """Per strategy, the other strategies whose mean curves are the same (they hide each other in a plot)."""
+    import numpy as np
+    import polars as pl
 
-
-def _interval(low: float, high: float, scale: float = 1.0, money: bool = False) -> str:
-    fmt = _money if money else _count
-    return f"{fmt(low * scale)} - {fmt(high * scale)}"
-
-
-def plain_answer(estimate: BudgetEstimate) -> str:
-    """Return a few sentences a team lead can act on."""
-    lines = [f"Target: {estimate.target_description} on {estimate.data} ({estimate.cost_note})."]
-    if estimate.recommended is None:
-        lines.append("No candidate strategy is likely to reach it.")
-    else:
-        best = estimate.estimate(estimate.recommended)
-        lab = best.labels
-        sentence = (
-            f"Use {best.strategy}: about {_count(lab.median)} labels (80% interval {_interval(*lab.interval_80)}; "
-            f"95% {_interval(*lab.interval_95)}), costing about {_money(best.median_cost)} "
-            f"(80% interval {_interval(*lab.interval_80, scale=best.cost_per_label, money=True)})."
-        )
-        lines.append(sentence)
-        if best.savings_labels is not None and best.savings_share is not None:
-            lines.append(
-                f"That saves about {best.savings_labels:,.0f} labels ({best.savings_share:.0%}) against random "
-                f"sampling, which needs about {_count(estimate.estimate('random').labels.median)}."
-            )
-        if lab.extrapolated:
-            lines.append(
-                f"This lies beyond the {lab.n_observed_max:,.0f} labels that could be simulated: it is extrapolated "
-                "from fitted learning curves."
-            )
-    if estimate.stopping_rule is not None:
-        lines.append(f"Stopping rule that stopped closest to the optimum on these runs: {estimate.stopping_rule}.")
-    lines.extend(estimate.notes)
-    return "\n".join(lines)
+    means = {
+        item.strategy: estimate.curves.filter(pl.col("strategy") == item.strategy).sort("n_labeled")
+        for item in estimate.estimates
+    }
+    out: dict[str, list[str]] = {name: [] for name in means}
+    names = list(means)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            a, b = means[first], means[second]
+            same_grid = a.height == b.height and a["n_labeled"].equals(b["n_labeled"])
+            if same_grid and np.allclose(a["mean"].to_numpy(), b["mean"].to_numpy(), atol=1e-9):
+                out[first].append(second)
+                out[second].append(first)
+    return out
 
 
 def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
-    """Learning curves per strategy with the fitted extrapolation, its 80% band, and the target line."""
+    """Learning curves per strategy, their extrapolation with an 80% band, and the labels-to-target intervals.
+
+    Every strategy has its own colour, line style and marker; strategies whose curves coincide say so in
+    the legend. The 80% interval of labels-to-target is drawn at the target line (an arrow where it has no
+    upper end), and the x-axis (log scale) covers every interval drawn.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,43 +77,88 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
     import numpy as np
     import polars as pl
 
-    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 5.8), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    finite_medians = [e.labels.median for e in estimate.estimates if not math.isinf(e.labels.median)]
     observed_max = float(estimate.curves["n_labeled"].max())  # type: ignore[arg-type]
-    x_max = max([observed_max * 1.5, *[m * 1.3 for m in finite_medians]])
+    observed_min = float(estimate.curves["n_labeled"].min())  # type: ignore[arg-type]
+    finite_ends = [
+        value
+        for item in estimate.estimates
+        for value in (item.labels.median, *item.labels.interval_80)
+        if not math.isinf(value)
+    ]
+    x_max = max([observed_max * 1.5, *(value * 1.3 for value in finite_ends)])
+    x_min = min([observed_min, *finite_ends]) / 1.3
+    coinciding = _coinciding(estimate)
+    # The intervals sit in a strip just below the target line, one row per strategy.
+    y_low = float(estimate.curves["mean"].min())  # type: ignore[arg-type]
+    span = max(abs(estimate.target - y_low), 0.05)
     for i, item in enumerate(estimate.estimates):
-        color = colors[i % len(colors)]
+        color, style, marker = colors[i % len(colors)], _STYLES[i % len(_STYLES)], _MARKERS[i % len(_MARKERS)]
         curve = estimate.curves.filter(pl.col("strategy") == item.strategy).sort("n_labeled")
         x = curve["n_labeled"].to_numpy()
-        ax.plot(x, curve["mean"].to_numpy(), "o", ms=3, color=color, alpha=0.8)
+        ax.plot(x, curve["mean"].to_numpy(), marker, ms=4, color=color, alpha=0.8, ls="none", mfc="none")
         lab = item.labels
         fit_x = np.geomspace(max(float(x.min()), 1.0), x_max, 200)
         fit_y = lab.model.predict(fit_x)
         inside = fit_x <= observed_max
-        ax.plot(fit_x[inside], fit_y[inside], "-", color=color, lw=1.6, label=_legend(item))
-        ax.plot(fit_x[~inside], fit_y[~inside], "--", color=color, lw=1.6)
+        label = f"{item.strategy}: {_median_text(item)}"
+        if coinciding[item.strategy]:
+            label += f" (same curve as {', '.join(coinciding[item.strategy])})"
+        # A strategy drawn under later ones with the same curve gets a wider line, so it shows on both sides.
+        hidden_by = sum(1 for later in estimate.estimates[i + 1 :] if later.strategy in coinciding[item.strategy])
+        width = 1.8 + 2.2 * hidden_by
+        ax.plot(fit_x[inside], fit_y[inside], ls=style, color=color, lw=width, label=label)
+        ax.plot(fit_x[~inside], fit_y[~inside], ls=style, color=color, lw=1.0, alpha=0.7)
         if lab.band_80 is not None and lab.band_grid is not None:
             shown = lab.band_grid <= x_max
             ax.fill_between(
-                lab.band_grid[shown], lab.band_80[0][shown], lab.band_80[1][shown], color=color, alpha=0.12, lw=0
+                lab.band_grid[shown], lab.band_80[0][shown], lab.band_80[1][shown], color=color, alpha=0.08, lw=0
             )
+        row_y = estimate.target - span * 0.04 * (i + 1)
+        low, high = lab.interval_80
+        if not math.isinf(low):
+            right = x_max if math.isinf(high) else high
+            ax.plot([low, right], [row_y, row_y], ls=style, color=color, lw=2.2, solid_capstyle="butt")
+            if math.isinf(high):
+                ax.annotate(
+                    "", xy=(x_max, row_y), xytext=(x_max / 1.15, row_y), arrowprops={"arrowstyle": "->", "color": color}
+                )
         if not math.isinf(lab.median):
-            ax.plot([lab.median], [estimate.target], "v", color=color, ms=8)
+            ax.plot([lab.median], [row_y], marker, color=color, ms=7)
     ax.axhline(estimate.target, color="black", lw=1, ls=":")
-    ax.text(ax.get_xlim()[0], estimate.target, f"  target {estimate.target:.3f}", va="bottom", fontsize=9)
-    ax.axvline(observed_max, color="grey", lw=0.8, ls="-.")
-    ax.text(observed_max, ax.get_ylim()[0], " simulated | extrapolated ", fontsize=8, color="grey", va="bottom")
     ax.set_xscale("log")
+    ax.set_xlim(x_min, x_max)
+    ax.annotate(
+        f"target {estimate.target:.3f}",
+        xy=(0.0, estimate.target),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 3),
+        textcoords="offset points",
+        fontsize=9,
+    )
+    ax.axvline(observed_max, color="grey", lw=0.8, ls="-.")
+    # Above the plot area, so it can meet neither the legend (outside, on the right) nor a curve.
+    ax.annotate(
+        "simulated | extrapolated",
+        xy=(observed_max, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        color="grey",
+    )
     ax.set_xlabel("labels bought (log scale)")
     ax.set_ylabel(estimate.metric.replace("_", "-") + " on held-out rows")
-    ax.set_title(
+    fig.suptitle(
         f"Labels to reach the target on {Path(estimate.data).name}\n"
-        "dots: mean over seeds; lines: fitted curves, dashed beyond the data;\n"
-        "bands: 80% bootstrap over seeds; triangles: median labels to target",
-        fontsize=10,
+        "markers: mean over seeds; lines: fitted curves (thin beyond the data); bands: 80% over seeds;\n"
+        "bars under the target line: 80% interval of labels to target, marker at the median",
+        fontsize=9.5,
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="median labels to target")
     ax.grid(True, which="both", alpha=0.25)
     out = Path(path)
     fig.savefig(out, dpi=120)
@@ -110,53 +166,63 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _legend(item: StrategyEstimate) -> str:
-    return f"{item.strategy}: {_count(item.labels.median)} labels"
-
-
-def _markdown(estimate: BudgetEstimate, plot_name: str) -> str:
-    rows = [
-        "| strategy | labels (median) | 80% interval | 95% interval | cost (median) | P(out of reach) | "
-        "extrapolated | saves vs random |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
-    ]
+def _report_document(estimate: BudgetEstimate, plot_name: str) -> Document:
+    doc = Document(f"Labeling budget for {estimate.data}")
+    for line in plain_answer(estimate).splitlines():
+        doc.paragraph(f"**{line}**" if line.startswith("Warning:") else line)
+    doc.paragraph(
+        f"Simulated on {estimate.n_available:,} labeled rows ({estimate.n_pool:,} in the pool, the rest held out "
+        f"to measure quality), {estimate.seeds} seeds per strategy. Money: {estimate.cost_note}."
+    )
+    rows = []
     for item in estimate.estimates:
         lab = item.labels
         saves = "" if item.savings_share is None else f"{item.savings_labels:,.0f} ({item.savings_share:.0%})"
         rows.append(
-            f"| {item.strategy} | {_count(lab.median)} | {_interval(*lab.interval_80)} | "
-            f"{_interval(*lab.interval_95)} | {_money(item.median_cost)} | {lab.p_unreachable:.0%} | "
-            f"{'yes' if lab.extrapolated else 'no'} | {saves} |"
+            [
+                item.strategy,
+                "out of reach" if math.isinf(lab.median) else format_count(lab.median),
+                format_interval(*lab.interval_80),
+                format_interval(*lab.interval_95),
+                "" if math.isinf(item.median_cost) else format_money(item.median_cost),
+                format_interval(*item.cost_interval_80, money=True),
+                f"{lab.p_unreachable:.0%}",
+                "yes" if lab.extrapolated else "no",
+                saves,
+            ]
         )
-    parts = [
-        f"# Labeling budget for {estimate.data}",
-        "",
-        plain_answer(estimate).replace("\n", "\n\n"),
-        "",
-        f"Simulated on {estimate.n_available:,} labeled rows ({estimate.n_pool:,} in the pool, the rest held out "
-        f"to measure quality), {estimate.seeds} seeds per strategy.",
-        "",
-        "\n".join(rows),
-        "",
-        f"![learning curves]({plot_name})",
-    ]
+    doc.table(
+        [
+            "strategy",
+            "labels (median)",
+            "80% interval",
+            "95% interval",
+            "cost (median)",
+            "cost 80% interval",
+            "P(out of reach)",
+            "extrapolated",
+            "saves vs random",
+        ],
+        rows,
+    )
+    doc.image(plot_name, "Learning curves, their extrapolation and the labels-to-target intervals per strategy")
+    same = _coinciding(estimate)
+    groups = sorted({tuple(sorted([name, *others])) for name, others in same.items() if others})
+    if groups:
+        doc.paragraph(
+            "Strategies with the same learning curve on these runs (drawn on top of each other, told apart by "
+            "line style and marker): " + "; ".join(" = ".join(group) for group in groups) + "."
+        )
     if estimate.stopping_summary is not None:
         table = estimate.stopping_summary.select(
             "rule", "uses_test_labels", "mean_regret", "mean_rank", "failed_to_stop_share", "mean_labels_at_stop"
         )
-        parts += [
-            "",
-            "## Stopping rules on these runs",
-            "",
-            "| " + " | ".join(table.columns) + " |",
-            "|" + "---|" * table.width,
-        ]
-        for row in table.iter_rows():
-            parts.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    return "\n".join(parts) + "\n"
+        doc.heading("Stopping rules on these runs")
+        doc.table(table.columns, [[_cell(v) for v in row] for row in table.iter_rows()])
+    return doc
 
 
-def _cell(value: object) -> str:
+def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -164,13 +230,31 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_budget_report(estimate: BudgetEstimate, out_dir: str | os.PathLike[str]) -> Path:
-    """Write ``budget.md``, ``budget.json`` and ``budget.png`` into ``out_dir``; return the Markdown path."""
-    from alsim._output import check_output_dir, parameter
+def check_report_location(out_dir: str | os.PathLike[str], *, overwrite: bool = False, caller: str) -> Path:
+    """Check before the long work that ``out_dir`` is writable and holds no earlier answer (unless ``overwrite``).
 
-    out = check_output_dir(out_dir, who=parameter("out_dir", "write_budget_report"))
-    plot_budget(estimate, out / "budget.png")
-    (out / "budget.json").write_text(json.dumps(estimate.to_dict(), indent=2) + "\n")
+    ``caller`` names the function in Python messages; on the command line they name ``--out`` and
+    ``--overwrite``.
+    """
+    who = option_name("out_dir", "--out", caller)
+    out = check_output_dir(out_dir, who=who)
+    if not overwrite:
+        from alsim._messages import on_command_line
+
+        check_new_outputs(out, REPORT_FILES, who=who, allow="--overwrite" if on_command_line() else "overwrite=True")
+    return out
+
+
+def write_budget_report(estimate: BudgetEstimate, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write ``budget.md``, ``budget.json`` and ``budget.png`` into ``out_dir``; return the Markdown path.
+
+    An earlier answer in ``out_dir`` is never replaced silently: with ``overwrite=False`` (the default) a
+    directory that holds any of these files raises :class:`alsim.exceptions.OutputPathError`.
+    """
+    out = check_report_location(out_dir, overwrite=overwrite, caller="write_budget_report")
     report = out / "budget.md"
-    report.write_text(_markdown(estimate, "budget.png"))
+    with writing_to(out, who=option_name("out_dir", "--out", "write_budget_report")):
+        plot_budget(estimate, out / "budget.png")
+        (out / "budget.json").write_text(json.dumps(estimate.to_dict(), indent=2) + "\n")
+        report.write_text(_report_document(estimate, "budget.png").to_markdown())
     return report

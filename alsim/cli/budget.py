@@ -18,7 +18,8 @@ def add_parser(subparsers: Any) -> None:
             "Simulate candidate strategies on the labeled rows of DATA, extrapolate their learning curves and "
             "bootstrap over seeds: labels and cost to reach the target per strategy (median, 80% and 95% "
             "intervals), savings over random, the recommended strategy and stopping rule. Writes "
-            "budget.md, budget.json and budget.png into --out."
+            "budget.md, budget.json and budget.png into --out, and refuses to replace an earlier answer "
+            "there unless --overwrite is given (the simulations in --out/runs are reused either way)."
         ),
     )
     parser.add_argument("data", metavar="DATA", help="CSV, parquet or ARFF file, or 'openml:<id>' as a proxy")
@@ -35,11 +36,17 @@ def add_parser(subparsers: Any) -> None:
         choices=("accuracy", "macro_f1"),
         help="test metric the target refers to (default: accuracy)",
     )
-    parser.add_argument("--cost-per-label", type=float, default=1.0, help="money per label (default: 1)")
+    parser.add_argument(
+        "--cost-per-label",
+        type=float,
+        default=1.0,
+        help="money per label, or with --cost-column the price of one unit of that column (default: 1)",
+    )
     parser.add_argument(
         "--cost-column",
         default=None,
-        help="column of per-row labeling costs (instead of a constant); never used as a feature",
+        help="column of per-row labeling costs: each simulated label is charged its row's cost, cost_<strategy> "
+        "candidates select with it, and the money is the real sum; never used as a feature",
     )
     parser.add_argument(
         "--ignore",
@@ -53,11 +60,14 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--strategies",
         default=",".join(DEFAULT_STRATEGIES),
-        help="comma-separated candidate strategies (random is always added)",
+        help="comma-separated candidate strategies, e.g. margin,cost_margin (random is always added)",
     )
     parser.add_argument("--learner", default="logreg", help="learner name (default: logreg)")
     parser.add_argument("--seeds", type=int, default=10, help="simulated runs per strategy (default: 10)")
     parser.add_argument("--batch-size", type=int, default=None, help="labels per round (default: ~25 rounds)")
+    parser.add_argument(
+        "--test-size", type=float, default=0.3, help="share of the labeled rows held out to measure quality"
+    )
     parser.add_argument("--max-labels", type=int, default=None, help="largest label count to extrapolate to")
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates (default: 200)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: all cores)")
@@ -67,17 +77,23 @@ def add_parser(subparsers: Any) -> None:
         metavar="DIR",
         help="directory for the report and the resumable runs (default: ./budget)",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the budget.md, budget.json and budget.png of an earlier answer in --out",
+    )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON instead of prose")
-    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="show no progress on stderr")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``alsim budget`` with the parsed ``args``; return the process exit code."""
-    from alsim._output import check_output_dir
     from alsim.budget import estimate_budget, write_budget_report
+    from alsim.budget.report import check_report_location
 
-    out = check_output_dir(args.out, who="--out")
+    # Before the simulations: a location that cannot take the report, or holds an earlier one, fails now.
+    out = check_report_location(args.out, overwrite=args.overwrite, caller="alsim budget")
     estimate = estimate_budget(
         args.data,
         label=args.label,
@@ -93,13 +109,14 @@ def run(args: argparse.Namespace) -> int:
         learner=args.learner,
         n_seeds=args.seeds,
         batch_size=args.batch_size,
+        test_size=args.test_size,
         max_labels=args.max_labels,
         n_boot=args.bootstrap,
         out_dir=out,
         jobs=args.jobs,
         progress=not args.no_progress,
     )
-    report = write_budget_report(estimate, out)
+    report = write_budget_report(estimate, out, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(estimate.to_dict(), indent=2))
     else:
