@@ -10,8 +10,8 @@ from alsim.exceptions import InvalidParameterError, MissingSignalError
 from alsim.stopping import (
     CostBudget,
     LabelBudget,
-    MaxConfidence,
     MarginalGainPerLabel,
+    MaxConfidence,
     MinExpectedError,
     OracleOptimalStop,
     SelectedAccuracy,

@@ -312,11 +312,11 @@ def _comparison(applicable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rules share no run (e.g. one reads only binary runs, another only multiclass ones), the rule reading the
     fewest runs is left out until they share some. Returns (compared rules, common runs) as boolean masks.
     """
-    compared = applicable.any(axis=0)
+    compared: np.ndarray = np.asarray(applicable.any(axis=0), dtype=bool)
     while True:
-        common = applicable[:, compared].all(axis=1)
+        common: np.ndarray = np.asarray(applicable[:, compared].all(axis=1), dtype=bool)
         if common.any() or not compared.any():
-            return compared, common & compared.any()
+            return compared, common & bool(compared.any())
         readable = np.where(compared, applicable.sum(axis=0), np.iinfo(np.int64).max)
         # The last of the rules reading the fewest runs, so an earlier-listed rule is kept on a tie.
         compared[len(readable) - 1 - int(np.argmin(readable[::-1]))] = False
@@ -336,7 +336,7 @@ def _check_scores(scores: pl.DataFrame, func: str) -> None:
 
 
 def _compared_scores(scores: pl.DataFrame) -> tuple[pl.DataFrame, list[str], int]:
-    """The scores restricted to the compared rules on their common runs, the compared rule names, run count."""
+    """Return the scores of the compared rules on their common runs, the compared rule names and run count."""
     with_run = scores.with_columns(_run=_run_ids(scores))
     rules = with_run["rule"].unique(maintain_order=True).to_list()
     matrix = with_run.pivot(on="rule", index="_run", values="applicable", aggregate_function="first").sort("_run")
@@ -450,7 +450,9 @@ def inapplicable_rules(scores: pl.DataFrame) -> pl.DataFrame:
     return (
         scores.filter(~pl.col("applicable"))
         .group_by("rule", maintain_order=True)
-        .agg(pl.len().cast(pl.Int64).alias("n_runs"), datasets.alias("datasets"), pl.col("note").first().alias("reason"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_runs"), datasets.alias("datasets"), pl.col("note").first().alias("reason")
+        )
         .with_columns(pl.lit(n_all, dtype=pl.Int64).alias("of_runs"), pl.col("rule").is_in(compared).alias("compared"))
         .select("rule", "n_runs", "of_runs", "compared", "datasets", "reason")
     )
