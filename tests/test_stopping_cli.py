@@ -32,7 +32,9 @@ def test_cli_scores_one_records_file(tmp_path, capsys):
     write_run(path, [0.5, 0.75, 0.875, 0.9375, 0.9375], STABLE)
     out = tmp_path / "report"
     code = main(["stopping", str(path), "--predictions", "1000", "--cost-per-label", "2", "--out", str(out)])
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "stopping rules: 100%" in captured.err  # the progress bar over runs
     assert code == 0
     assert "C = 2 x labeling cost + (1 - accuracy) x 1000 x 1" in printed
     for rule in ("stabilizing_predictions", "selected_accuracy", "oracle_optimal *"):
@@ -52,8 +54,11 @@ def test_cli_scores_a_directory_of_runs_with_chosen_rules(tmp_path, capsys):
     runs.mkdir()
     write_run(runs / "seed0.parquet", [0.5, 0.75, 0.875, 0.9375, 0.9375], STABLE)
     write_run(runs / "seed1.parquet", [0.5, 0.875, 0.875, 0.875, 0.875], STABLE)
-    code = main(["stopping", str(runs), "--rules", "label_budget", "stabilizing_predictions", "oracle_optimal"])
-    printed = capsys.readouterr().out
+    rules = ["label_budget", "stabilizing_predictions", "oracle_optimal"]
+    code = main(["stopping", str(runs), "--rules", *rules, "--no-progress"])
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "stopping rules:" not in captured.err  # no bar with --no-progress
     assert code == 0 and "on 2 runs;" in printed
     scores = pl.read_parquet(runs / "stopping" / "stopping_scores.parquet")
     assert sorted(scores["cell_id"].unique()) == ["seed0", "seed1"] and scores.height == 6

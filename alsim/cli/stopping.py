@@ -58,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="where to write the table and the plot; default RESULTS/stopping for a directory, "
         "<file>_stopping next to a file",
     )
+    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bars")
     parser.set_defaults(func=run)
 
 
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         "cost_per_error": args.cost_per_error,
     }
     rules = resolve_rules(args.rules, **costs)
-    scores = score_rules(results, rules, **costs, progress=True)
+    scores = score_rules(results, rules, **costs, progress=not args.no_progress)
     summary = summarize_scores(scores)
 
     scores.write_parquet(out / "stopping_scores.parquet")
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     lifetime = args.predictions * args.cost_per_error
     plot_path: Path | None = out / "stopping_winner_map.png"
     if practical and args.cost_per_label > 0 and lifetime > 0:
-        grid = winner_map(results, practical, progress=True)
+        grid = winner_map(results, practical, progress=not args.no_progress)
         grid.write_csv(out / "stopping_winner_map.csv")
         plot_winner_map(
             grid,
