@@ -255,3 +255,14 @@ def test_winner_map_compares_candidates_on_common_runs():
     assert winners[(100.0, 10.0)] == "label_budget" and winners[(0.01, 1e6)] == "min_expected_error"
     with pytest.raises(MissingSignalError, match="No candidate stopping rule could read any run"):
         winner_map(two_runs(), [MarginalGainPerLabel()])
+
+
+def test_a_reference_rule_never_narrows_the_comparison_of_practical_rules():
+    # target_accuracy needs reference_accuracy, which only run c has: it reads 1 of the 3 runs.
+    runs = three_runs().with_columns(
+        reference_accuracy=pl.when(pl.col("cell_id") == "c").then(0.95).otherwise(None).cast(pl.Float64)
+    )
+    summary = summarize_scores(score_rules(runs, [*RULES[:2], "target_accuracy"], predictions=1000))
+    row = {r["rule"]: r for r in summary.iter_rows(named=True)}
+    assert row["label_budget"]["n_runs"] == 3 and row["cost_budget"]["n_runs"] == 3
+    assert not row["target_accuracy"]["compared"] and row["target_accuracy"]["n_readable"] == 1

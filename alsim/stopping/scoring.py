@@ -341,7 +341,17 @@ def _compared_scores(scores: pl.DataFrame) -> tuple[pl.DataFrame, list[str], int
     rules = with_run["rule"].unique(maintain_order=True).to_list()
     matrix = with_run.pivot(on="rule", index="_run", values="applicable", aggregate_function="first").sort("_run")
     applicable = matrix.select(rules).fill_null(False).to_numpy().astype(bool)
-    compared, common = _comparison(applicable)
+    reference = (
+        with_run.group_by("rule", maintain_order=True).agg(pl.col("uses_test_labels").first())["uses_test_labels"]
+    ).to_numpy()
+    if reference.all():
+        compared, common = _comparison(applicable)
+    else:
+        # The practical rules decide the common runs; a reference rule (it reads test labels, it is there
+        # to measure against) joins the comparison only if it reads every one of them, never narrowing it.
+        compared = np.zeros(len(rules), dtype=bool)
+        compared[~reference], common = _comparison(applicable[:, ~reference])
+        compared[reference] = applicable[:, reference][common].all(axis=0) & bool(common.any())
     names = [rule for rule, keep in zip(rules, compared, strict=True) if keep]
     runs = matrix["_run"].filter(pl.Series(common))
     kept = with_run.filter(pl.col("rule").is_in(names) & pl.col("_run").is_in(runs.implode()))
@@ -351,7 +361,8 @@ def _compared_scores(scores: pl.DataFrame) -> tuple[pl.DataFrame, list[str], int
 def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
     """Compare the rules on the same runs: mean regret and mean rank per rule over seeds and datasets.
 
-    Every compared rule is averaged over the same runs: those that every compared rule can read. A rule that
+    Every compared rule is averaged over the same runs: those that every compared practical rule can read (a
+    reference rule that reads test labels is compared only if it reads all of them). A rule that
     reads no run at all (e.g. ``marginal_gain`` without ``record_cv``) is left out of the comparison, and so
     is, when rules share no run, the rule reading the fewest runs; :func:`inapplicable_rules` lists where and
     why each rule does not apply. A rule that reads only some runs (``predicted_change_of_f`` reads binary
