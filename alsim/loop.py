@@ -140,10 +140,17 @@ def run_metadata(
     stop_set: np.ndarray,
     stop_reason: str,
 ) -> dict[str, Any]:
-    """Return the metadata every run records (the pool loop and the stream loop add their own keys)."""
+    """Return the metadata every run records (the pool loop and the stream loop add their own keys).
+
+    ``environment`` (CPU, BLAS/OpenMP libraries and thread counts, fingerprint) and ``versions`` are what
+    decide whether a rerun elsewhere is bit-identical.
+    """
+    from alsim._environment import runtime_environment
+
     return {
         "seed": data.seed,
         "versions": versions,
+        "environment": runtime_environment(),
         "reference_accuracy": reference_accuracy,
         "reference_macro_f1": reference_macro_f1,
         "n_pool": int(data.n_pool),
@@ -318,13 +325,17 @@ def _cv_accuracy(learner: Any, X: np.ndarray, y: np.ndarray, seed: int) -> float
 
 def _versions() -> dict[str, str]:
     import pyarrow
+    import scipy
     import sklearn
+    import threadpoolctl
 
     import alsim
 
     return {
         "alsim": alsim.__version__,
         "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "threadpoolctl": threadpoolctl.__version__,
         "polars": pl.__version__,
         "pyarrow": pyarrow.__version__,
         "scikit-learn": sklearn.__version__,

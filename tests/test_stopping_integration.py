@@ -95,7 +95,7 @@ def test_cli_on_a_grid_output_directory(tmp_path, capsys):
     run_experiment(config, out, jobs=1, progress=False)
     capsys.readouterr()
     assert main(["stopping", str(out), "--cost-per-label", "0.5"]) == 0
-    assert "on 4 run(s)" in capsys.readouterr().out
+    assert "on 4 runs;" in capsys.readouterr().out
     scores = pl.read_parquet(out / "stopping" / "stopping_scores.parquet")
     assert scores.select("strategy", "seed").unique().height == 4
     # Without record_cv the practical marginal-gain rule is reported as not scored, with the remedy.

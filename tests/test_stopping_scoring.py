@@ -6,13 +6,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from alsim.exceptions import InvalidParameterError
+from alsim.exceptions import InvalidParameterError, MissingSignalError
 from alsim.stopping import (
     CostBudget,
     LabelBudget,
+    MarginalGainPerLabel,
     MaxConfidence,
     MinExpectedError,
     OracleOptimalStop,
+    SelectedAccuracy,
+    inapplicable_rules,
     plot_winner_map,
     score_rules,
     summarize_scores,
@@ -188,3 +191,78 @@ def test_ex_post_optimum_by_name_uses_the_scoring_costs():
     scores = score_rules(run_a, ["oracle_optimal"], cost_per_label=10.0, predictions=1000)
     row = scores.row(0, named=True)
     assert (row["stop_round"], row["optimal_round"], row["regret"]) == (2, 2, 0.0)
+
+
+def three_runs() -> pl.DataFrame:
+    """two_runs plus a run c that records selected_accuracy but not pool_mean_uncertainty.
+
+    On c, label_budget (stop at round 1, C = 20 + 500 = 520 against the optimum 40 + 50 = 90) would regret
+    430: were c averaged in, its mean regret would change, so the tests below see which runs are compared.
+    """
+    run_c = pl.DataFrame(
+        {
+            "cell_id": "c",
+            "dataset": "d3",
+            "seed": 2,
+            "round": [0, 1, 2, 3],
+            "n_labeled": [10, 20, 30, 40],
+            "accuracy": [0.5, 0.5, 0.9, 0.95],
+            "selected_accuracy": [None, 0.6, 0.95, 0.95],
+            "cost": [10.0, 20.0, 30.0, 40.0],
+        }
+    )
+    return pl.concat([two_runs(), run_c], how="diagonal_relaxed")
+
+
+def test_rules_are_compared_on_the_runs_all_of_them_read():
+    rules = [*RULES[:3], SelectedAccuracy(), MarginalGainPerLabel(), RULES[3]]
+    scores = score_rules(three_runs(), rules, predictions=1000)
+    summary = summarize_scores(scores)
+    row = {r["rule"]: r for r in summary.iter_rows(named=True)}
+    # min_expected_error reads a and b, selected_accuracy only c: they share no run, so the rule reading the
+    # fewest runs (selected_accuracy) is left out, and the others are compared on a and b only: the same
+    # numbers as test_aggregation_over_runs_by_hand, although label_budget also scored run c.
+    assert summary["rule"].to_list()[:4] == ["min_expected_error", "label_budget", "cost_budget", "oracle_optimal"]
+    for name in ("min_expected_error", "label_budget", "cost_budget", "oracle_optimal"):
+        assert row[name]["compared"] and row[name]["n_runs"] == 2
+    assert row["label_budget"]["n_readable"] == 3 and row["label_budget"]["mean_regret"] == pytest.approx(83.75)
+    assert row["min_expected_error"]["mean_rank"] == pytest.approx(1.25)
+    assert row["cost_budget"]["mean_regret"] == pytest.approx(31.25)
+    for name, readable in (("selected_accuracy", 1), ("marginal_gain", 0)):
+        assert not row[name]["compared"] and row[name]["n_runs"] == 0 and row[name]["n_readable"] == readable
+        assert row[name]["mean_regret"] is None and row[name]["mean_rank"] is None
+
+    where = {r["rule"]: r for r in inapplicable_rules(scores).iter_rows(named=True)}
+    assert set(where) == {"min_expected_error", "selected_accuracy", "marginal_gain"}
+    assert (where["min_expected_error"]["n_runs"], where["min_expected_error"]["of_runs"]) == (1, 3)
+    assert where["min_expected_error"]["compared"] and where["min_expected_error"]["datasets"] == "d3"
+    assert "pool_mean_uncertainty" in where["min_expected_error"]["reason"]
+    assert where["selected_accuracy"]["datasets"] == "d1, d2" and not where["selected_accuracy"]["compared"]
+    assert where["marginal_gain"]["n_runs"] == 3 and "labeled_cv_accuracy" in where["marginal_gain"]["reason"]
+
+    # Without the rules that cannot read c, all three runs are compared and c moves label_budget's mean.
+    wide = summarize_scores(score_rules(three_runs(), RULES[:2], predictions=1000))
+    assert wide["n_runs"].to_list() == [3, 3]
+    assert wide.filter(pl.col("rule") == "label_budget")["mean_regret"].item() == pytest.approx((167.5 + 430) / 3)
+
+
+def test_winner_map_compares_candidates_on_common_runs():
+    grid = winner_map(
+        three_runs(), [*RULES[:3], SelectedAccuracy()], label_costs=[0.01, 100.0], lifetime_error_costs=[10.0, 1e6]
+    )
+    assert set(grid["n_runs"]) == {2}
+    winners = {(r["cost_per_label"], r["lifetime_error_cost"]): r["winner"] for r in grid.iter_rows(named=True)}
+    assert winners[(100.0, 10.0)] == "label_budget" and winners[(0.01, 1e6)] == "min_expected_error"
+    with pytest.raises(MissingSignalError, match="No candidate stopping rule could read any run"):
+        winner_map(two_runs(), [MarginalGainPerLabel()])
+
+
+def test_a_reference_rule_never_narrows_the_comparison_of_practical_rules():
+    # target_accuracy needs reference_accuracy, which only run c has: it reads 1 of the 3 runs.
+    runs = three_runs().with_columns(
+        reference_accuracy=pl.when(pl.col("cell_id") == "c").then(0.95).otherwise(None).cast(pl.Float64)
+    )
+    summary = summarize_scores(score_rules(runs, [*RULES[:2], "target_accuracy"], predictions=1000))
+    row = {r["rule"]: r for r in summary.iter_rows(named=True)}
+    assert row["label_budget"]["n_runs"] == 3 and row["cost_budget"]["n_runs"] == 3
+    assert not row["target_accuracy"]["compared"] and row["target_accuracy"]["n_readable"] == 1

@@ -39,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
     """Run ``alsim report`` with the parsed ``args``; return the process exit code."""
     import warnings
 
+    from alsim._environment import mixed_environment_note
     from alsim._output import check_output_dir
     from alsim.exceptions import InvalidInputError
     from alsim.experiments import grid_completeness
+    from alsim.experiments.store import CellStore
     from alsim.reports import write_report
 
     directory = Path(args.directory)
@@ -56,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     completeness = grid_completeness(results, directory, n_unreadable=len(skipped))
     for note in completeness.notes():
         warnings.warn(note, stacklevel=1)
+    environments = mixed_environment_note(CellStore(directory).result_files())
+    if environments is not None:
+        warnings.warn(environments, stacklevel=1)
+        skipped = [*skipped, environments]
     path = write_report(
         results,
         out,

@@ -9,7 +9,8 @@ _DESCRIPTION = """\
 Score the stopping rules on simulated runs. For each rule and run: where it stops, the labels and cost
 spent, the test accuracy there, and the total cost C = cost_per_label x labeling cost + (1 - accuracy) x
 predictions x cost_per_error (Pullar-Strecker et al. 2023), with its regret against the ex-post optimal
-stop. Prints the mean regret and rank per rule over all runs, and writes the table (CSV, per-run parquet)
+stop. Prints the mean regret and rank per rule, every rule over the same runs (those all compared rules
+can read; where a rule does not apply is listed separately), and writes the table (CSV, per-run parquet)
 and a map of which rule wins across label and error costs (PNG).
 """
 
@@ -57,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="where to write the table and the plot; default RESULTS/stopping for a directory, "
         "<file>_stopping next to a file",
     )
+    parser.add_argument("--no-progress", action="store_true", help="do not show the progress bars")
     parser.set_defaults(func=run)
 
 
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from alsim._messages import counted
     from alsim._output import check_output_dir
     from alsim.stopping import (
+        inapplicable_rules,
         load_runs,
         plot_winner_map,
         resolve_rules,
@@ -96,24 +99,25 @@ def run(args: argparse.Namespace) -> int:
         "cost_per_error": args.cost_per_error,
     }
     rules = resolve_rules(args.rules, **costs)
-    scores = score_rules(results, rules, **costs, progress=True)
+    scores = score_rules(results, rules, **costs, progress=not args.no_progress)
     summary = summarize_scores(scores)
 
     scores.write_parquet(out / "stopping_scores.parquet")
     summary.write_csv(out / "stopping_summary.csv")
 
-    n_runs = scores.height // len(rules)
+    n_all = scores.height // len(rules)
+    n_compared = int(summary["n_runs"].max())  # type: ignore[arg-type]
     practical = [rule for rule in rules if not rule.uses_test_labels]
     lifetime = args.predictions * args.cost_per_error
     plot_path: Path | None = out / "stopping_winner_map.png"
     if practical and args.cost_per_label > 0 and lifetime > 0:
-        grid = winner_map(results, practical, progress=True)
+        grid = winner_map(results, practical, progress=not args.no_progress)
         grid.write_csv(out / "stopping_winner_map.csv")
         plot_winner_map(
             grid,
             out / "stopping_winner_map.png",
             highlight=(args.cost_per_label, lifetime),
-            title=f"Stopping rule with the lowest mean regret ({counted(n_runs, 'run')})",
+            title=f"Stopping rule with the lowest mean regret ({counted(int(grid['n_runs'][0]), 'run')})",
         )
     else:
         plot_path = None
@@ -130,8 +134,10 @@ def run(args: argparse.Namespace) -> int:
         pl.col("mean_accuracy_below_best").alias("below best"),
     )
     print(
-        f"Stopping rules on {n_runs} run(s); C = {args.cost_per_label:g} x "
-        f"labeling cost + (1 - accuracy) x {args.predictions:g} x {args.cost_per_error:g}"
+        f"Stopping rules on {counted(n_compared, 'run')}"
+        + (f" of {n_all}, those every compared rule can read" if n_compared < n_all else "")
+        + f"; C = {args.cost_per_label:g} x labeling cost + (1 - accuracy) x {args.predictions:g} x "
+        f"{args.cost_per_error:g}"
     )
     print("means over runs; rank 1 = cheapest practical rule on a run; * = reference rule that reads test labels")
     with pl.Config(
@@ -142,14 +148,23 @@ def run(args: argparse.Namespace) -> int:
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
     ):
-        print(shown)
-    skipped = (
-        scores.filter(~pl.col("applicable"))
-        .group_by("rule", maintain_order=True)
-        .agg(pl.len().alias("runs"), pl.col("note").first())
-    )
-    for rule, runs, note in skipped.iter_rows():
-        print(f"not scored on {runs} run(s): {rule}: {note}")
+        print(shown.filter(summary["compared"]))
+    not_applicable = inapplicable_rules(scores)
+    narrowing = not_applicable.filter(pl.col("compared"))["rule"].to_list()
+    if narrowing:
+        print(
+            f"{counted(n_all - n_compared, 'run')} left out of the comparison because {', '.join(narrowing)} "
+            f"cannot read them; pass --rules without {'it' if len(narrowing) == 1 else 'them'} to compare the "
+            "others on more runs"
+        )
+    for row in not_applicable.iter_rows(named=True):
+        names = (row["datasets"] or "").split(", ")
+        where = f" ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if row["datasets"] else ""
+        left_out = " and is left out of the comparison" if not row["compared"] else ""
+        print(
+            f"{row['rule']} does not apply to {row['n_runs']} of {counted(row['of_runs'], 'run')}{where}{left_out}: "
+            f"{row['reason']}"
+        )
     print(f"wrote {out / 'stopping_summary.csv'} and {out / 'stopping_scores.parquet'}")
     if plot_path is not None:
         print(f"wrote {plot_path}")

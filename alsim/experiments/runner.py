@@ -134,6 +134,12 @@ def _init_local_worker(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what to do; workers just get terminated.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _single_threaded_env()
+    # tqdm's default lock includes a named (cross-process) semaphore, made on the first bar even a disabled
+    # one. A worker terminated on Ctrl-C never unregisters it, so the run ended with a resource_tracker
+    # "leaked semaphore" warning. Workers draw no bars of their own: a thread lock is all they need.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
 
     # A parent killed with SIGKILL cannot stop its pool; an orphaned worker would keep computing a cell
     # nobody will store. Exit as soon as the parent is gone.
@@ -234,14 +240,17 @@ class _ProcessPoolBackend:
         if not cancel:
             pool.shutdown(wait=True)
             return
-        # Interrupted: do not wait for running cells to finish (nobody will store them).
+        # Interrupted: do not wait for running cells to finish (nobody will store them). Stop the workers
+        # first, then wait for the pool's manager thread: it sees them gone, closes the pool's queues and
+        # exits. Not waiting for it (shutdown(wait=False)) left the queues' semaphores alive at exit, and
+        # Ctrl-C ended with a "leaked semaphore" warning and a traceback from the pool's exit hook.
         processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             with contextlib.suppress(ProcessLookupError, AttributeError):
                 process.terminate()
         for process in processes:
             process.join(timeout=5)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _DaskBackend:

@@ -2,8 +2,9 @@
 
 Rules from the literature are evaluated after the fact on the recorded rounds of a simulated run (see
 ``alsim.simulate``), so one simulation scores every rule; :func:`score_rules` prices each rule's stop with
-the total-cost model of Pullar-Strecker et al. (2023), :func:`summarize_scores` aggregates over seeds and
-datasets and :func:`winner_map` / :func:`plot_winner_map` show which rule wins across label and error costs.
+the total-cost model of Pullar-Strecker et al. (2023), :func:`summarize_scores` compares them on the
+runs they can all read (:func:`inapplicable_rules` lists where a rule does not apply), and
+:func:`winner_map` / :func:`plot_winner_map` show which rule wins across label and error costs.
 
 Examples
 --------
@@ -40,6 +41,7 @@ from alsim.stopping.rules import (
 from alsim.stopping.scoring import (
     RUN_COLUMNS,
     default_rules,
+    inapplicable_rules,
     plot_winner_map,
     resolve_rules,
     score_rules,
@@ -69,6 +71,7 @@ __all__ = [
     "UncertaintyConvergence",
     "available_rules",
     "default_rules",
+    "inapplicable_rules",
     "load_runs",
     "make_rule",
     "plot_winner_map",

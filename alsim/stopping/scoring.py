@@ -33,6 +33,7 @@ from alsim.stopping._base import StoppingRule, available_rules, make_rule
 __all__ = [
     "RUN_COLUMNS",
     "default_rules",
+    "inapplicable_rules",
     "plot_winner_map",
     "resolve_rules",
     "score_rules",
@@ -304,11 +305,70 @@ def _relative(regret: float, optimum: float) -> float | None:
     return 0.0 if regret == 0 else None
 
 
-def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
-    """Aggregate per-run scores over seeds and datasets: mean regret and mean rank per rule.
+def _comparison(applicable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which rules are compared, and on which runs: every compared rule must read every run it is compared on.
 
+    ``applicable`` is a (runs x rules) boolean matrix. Rules that read no run are left out; if the remaining
+    rules share no run (e.g. one reads only binary runs, another only multiclass ones), the rule reading the
+    fewest runs is left out until they share some. Returns (compared rules, common runs) as boolean masks.
+    """
+    compared: np.ndarray = np.asarray(applicable.any(axis=0), dtype=bool)
+    while True:
+        common: np.ndarray = np.asarray(applicable[:, compared].all(axis=1), dtype=bool)
+        if common.any() or not compared.any():
+            return compared, common & bool(compared.any())
+        readable = np.where(compared, applicable.sum(axis=0), np.iinfo(np.int64).max)
+        # The last of the rules reading the fewest runs, so an earlier-listed rule is kept on a tie.
+        compared[len(readable) - 1 - int(np.argmin(readable[::-1]))] = False
+
+
+def _run_ids(frame: pl.DataFrame) -> pl.Expr:
+    keys = _run_columns(frame)
+    return pl.struct(keys).rank("dense") if keys else pl.lit(0, dtype=pl.UInt32)
+
+
+def _check_scores(scores: pl.DataFrame, func: str) -> None:
+    if not isinstance(scores, pl.DataFrame):
+        raise InvalidInputError(f"{func} needs the output of score_rules. Got {describe_type(scores)} instead.")
+    missing = {"rule", "applicable", "total_cost", "regret", "uses_test_labels", "note"} - set(scores.columns)
+    if missing:
+        raise InvalidInputError(f"{func} needs the output of score_rules; columns {sorted(missing)} are missing.")
+
+
+def _compared_scores(scores: pl.DataFrame) -> tuple[pl.DataFrame, list[str], int]:
+    """Return the scores of the compared rules on their common runs, the compared rule names and run count."""
+    with_run = scores.with_columns(_run=_run_ids(scores))
+    rules = with_run["rule"].unique(maintain_order=True).to_list()
+    matrix = with_run.pivot(on="rule", index="_run", values="applicable", aggregate_function="first").sort("_run")
+    applicable = matrix.select(rules).fill_null(False).to_numpy().astype(bool)
+    reference = (
+        with_run.group_by("rule", maintain_order=True).agg(pl.col("uses_test_labels").first())["uses_test_labels"]
+    ).to_numpy()
+    if reference.all():
+        compared, common = _comparison(applicable)
+    else:
+        # The practical rules decide the common runs; a reference rule (it reads test labels, it is there
+        # to measure against) joins the comparison only if it reads every one of them, never narrowing it.
+        compared = np.zeros(len(rules), dtype=bool)
+        compared[~reference], common = _comparison(applicable[:, ~reference])
+        compared[reference] = applicable[:, reference][common].all(axis=0) & bool(common.any())
+    names = [rule for rule, keep in zip(rules, compared, strict=True) if keep]
+    runs = matrix["_run"].filter(pl.Series(common))
+    kept = with_run.filter(pl.col("rule").is_in(names) & pl.col("_run").is_in(runs.implode()))
+    return kept.drop("_run"), names, int(common.sum())
+
+
+def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
+    """Compare the rules on the same runs: mean regret and mean rank per rule over seeds and datasets.
+
+    Every compared rule is averaged over the same runs: those that every compared practical rule can read (a
+    reference rule that reads test labels is compared only if it reads all of them). A rule that
+    reads no run at all (e.g. ``marginal_gain`` without ``record_cv``) is left out of the comparison, and so
+    is, when rules share no run, the rule reading the fewest runs; :func:`inapplicable_rules` lists where and
+    why each rule does not apply. A rule that reads only some runs (``predicted_change_of_f`` reads binary
+    runs only) therefore narrows the comparison to those runs: score without it to compare the others on all.
     Ranks compare the practical rules (not the reference rules that read test labels) on each run by total
-    cost, 1 = cheapest, ties sharing the average rank; a rule is ranked only on the runs it could read.
+    cost, 1 = cheapest, ties sharing the average rank.
 
     Parameters
     ----------
@@ -318,9 +378,11 @@ def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        One row per rule, sorted by mean rank (reference rules last): ``rule``, ``uses_test_labels``,
-        ``n_runs``, ``n_not_applicable``, ``mean_regret``, ``median_regret``, ``mean_relative_regret``,
-        ``mean_rank``, ``failed_to_stop_share``, ``mean_labels_at_stop``, ``mean_accuracy_at_stop``,
+        One row per rule, compared rules first by mean rank (reference rules after them): ``rule``,
+        ``uses_test_labels``, ``compared`` (False: left out, its statistics are null), ``n_runs`` (the common
+        runs of the comparison; 0 for a rule left out), ``n_readable`` (runs the rule could read),
+        ``n_not_applicable``, ``mean_regret``, ``median_regret``, ``mean_relative_regret``, ``mean_rank``,
+        ``failed_to_stop_share``, ``mean_labels_at_stop``, ``mean_accuracy_at_stop``,
         ``mean_accuracy_below_best``.
 
     Examples
@@ -328,37 +390,83 @@ def summarize_scores(scores: pl.DataFrame) -> pl.DataFrame:
     >>> import polars as pl
     >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "accuracy": [0.75, 0.875, 0.875]})
     >>> summary = summarize_scores(score_rules(records, ["label_budget", "oracle_optimal"], predictions=1000))
-    >>> summary.select("rule", "mean_regret").rows()
-    [('label_budget', 10.0), ('oracle_optimal', 0.0)]
+    >>> summary.select("rule", "n_runs", "mean_regret").rows()
+    [('label_budget', 1, 10.0), ('oracle_optimal', 1, 0.0)]
     """
-    missing = {"rule", "applicable", "total_cost", "regret", "uses_test_labels"} - set(scores.columns)
-    if missing:
-        raise InvalidInputError(
-            f"summarize_scores needs the output of score_rules; columns {sorted(missing)} are missing."
-        )
+    _check_scores(scores, "summarize_scores")
+    compared_scores, compared, n_common = _compared_scores(scores)
     keys = _run_columns(scores)
-    practical = pl.col("applicable") & ~pl.col("uses_test_labels")
-    ranked = scores.with_columns(
+    practical = ~pl.col("uses_test_labels")
+    ranked = compared_scores.with_columns(
         pl.when(practical).then(pl.col("total_cost")).rank("average").over(keys or pl.lit(0)).alias("rank")
     )
-    applicable = pl.col("applicable")
-    summary = ranked.group_by("rule", maintain_order=True).agg(
-        pl.col("uses_test_labels").first(),
-        applicable.sum().cast(pl.Int64).alias("n_runs"),
-        (~applicable).sum().cast(pl.Int64).alias("n_not_applicable"),
-        pl.col("regret").filter(applicable).mean().alias("mean_regret"),
-        pl.col("regret").filter(applicable).median().alias("median_regret"),
-        pl.col("relative_regret").filter(applicable).mean().alias("mean_relative_regret"),
+    statistics = ranked.group_by("rule", maintain_order=True).agg(
+        pl.col("regret").mean().alias("mean_regret"),
+        pl.col("regret").median().alias("median_regret"),
+        pl.col("relative_regret").mean().alias("mean_relative_regret"),
         pl.col("rank").mean().alias("mean_rank"),
-        pl.col("failed_to_stop").filter(applicable).cast(pl.Float64).mean().alias("failed_to_stop_share"),
-        pl.col("n_labeled_at_stop").filter(applicable).cast(pl.Float64).mean().alias("mean_labels_at_stop"),
-        pl.col("accuracy_at_stop").filter(applicable).mean().alias("mean_accuracy_at_stop"),
-        (pl.col("best_accuracy") - pl.col("accuracy_at_stop"))
-        .filter(applicable)
-        .mean()
-        .alias("mean_accuracy_below_best"),
+        pl.col("failed_to_stop").cast(pl.Float64).mean().alias("failed_to_stop_share"),
+        pl.col("n_labeled_at_stop").cast(pl.Float64).mean().alias("mean_labels_at_stop"),
+        pl.col("accuracy_at_stop").mean().alias("mean_accuracy_at_stop"),
+        (pl.col("best_accuracy") - pl.col("accuracy_at_stop")).mean().alias("mean_accuracy_below_best"),
     )
-    return summary.sort(["uses_test_labels", "mean_rank", "mean_regret"], nulls_last=True)
+    applicable = pl.col("applicable")
+    counts = scores.group_by("rule", maintain_order=True).agg(
+        pl.col("uses_test_labels").first(),
+        pl.col("rule").is_in(compared).first().alias("compared"),
+        applicable.sum().cast(pl.Int64).alias("n_readable"),
+        (~applicable).sum().cast(pl.Int64).alias("n_not_applicable"),
+    )
+    summary = counts.with_columns(
+        pl.when(pl.col("compared")).then(n_common).otherwise(0).cast(pl.Int64).alias("n_runs")
+    ).join(statistics, on="rule", how="left", maintain_order="left")
+    order = ["rule", "uses_test_labels", "compared", "n_runs", "n_readable", "n_not_applicable"]
+    summary = summary.select(order + [c for c in summary.columns if c not in order])
+    return summary.sort(["uses_test_labels", "mean_rank", "mean_regret"], nulls_last=True).sort(
+        "compared", descending=True, maintain_order=True
+    )
+
+
+def inapplicable_rules(scores: pl.DataFrame) -> pl.DataFrame:
+    """Where each rule does not apply: the runs it could not read, and why.
+
+    Parameters
+    ----------
+    scores : polars.DataFrame
+        Output of :func:`score_rules`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per rule that could not read some run: ``rule``, ``n_runs`` (runs it could not read),
+        ``of_runs`` (all runs), ``compared`` (whether :func:`summarize_scores` still compares it, on the
+        runs it reads), ``datasets`` (of the runs it could not read, when the scores name them) and
+        ``reason`` (the first run's message).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "accuracy": [0.75, 0.875, 0.875]})
+    >>> inapplicable_rules(score_rules(records, ["label_budget", "marginal_gain"])).select("rule", "n_runs").rows()
+    [('marginal_gain', 1)]
+    """
+    _check_scores(scores, "inapplicable_rules")
+    _, compared, _ = _compared_scores(scores)
+    n_all = scores.select(_run_ids(scores).n_unique()).item()
+    datasets = (
+        pl.col("dataset").cast(pl.String).unique().sort().str.join(", ")
+        if "dataset" in scores.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    return (
+        scores.filter(~pl.col("applicable"))
+        .group_by("rule", maintain_order=True)
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_runs"), datasets.alias("datasets"), pl.col("note").first().alias("reason")
+        )
+        .with_columns(pl.lit(n_all, dtype=pl.Int64).alias("of_runs"), pl.col("rule").is_in(compared).alias("compared"))
+        .select("rule", "n_runs", "of_runs", "compared", "datasets", "reason")
+    )
 
 
 def winner_map(
@@ -393,8 +501,10 @@ def winner_map(
     Returns
     -------
     polars.DataFrame
-        One row per grid point: ``cost_per_label``, ``lifetime_error_cost``, ``winner`` and ``score`` (the
-        winner's mean regret or mean rank). Rules that tie are all named, joined by ``" = "``.
+        One row per grid point: ``cost_per_label``, ``lifetime_error_cost``, ``winner``, ``score`` (the
+        winner's mean regret or mean rank) and ``n_runs`` (the runs the means are over). Rules that tie are
+        all named, joined by ``" = "``. As in :func:`summarize_scores`, the candidates are compared on the
+        runs every one of them can read; a candidate that reads no run is left out.
 
     Examples
     --------
@@ -432,38 +542,36 @@ def winner_map(
     names = [rule.name or type(rule).__name__ for rule in candidates]
     label_grid, error_grid = np.meshgrid(label_costs, error_costs, indexing="ij")
     label_flat, error_flat = label_grid.ravel(), error_grid.ravel()
-    regret_sum = np.zeros((label_flat.size, len(names)))
-    rank_sum = np.zeros_like(regret_sum)
-    counts = np.zeros(len(names))
-    for run in _evaluate_stops(results, candidates, progress):
-        curve = label_flat[:, None] * run.units[None, :] + error_flat[:, None] * (1.0 - run.accuracy[None, :])
-        optimum = curve.min(axis=1)
-        stop_cost = np.full((label_flat.size, len(names)), np.nan)
-        for j, name in enumerate(names):
-            if name in run.not_applicable:
-                continue
-            stop = run.stops[name]
-            stop_cost[:, j] = curve[:, len(run.rounds) - 1 if stop is None else stop]
-            counts[j] += 1
-        readable = ~np.isnan(stop_cost[0])
-        regret_sum[:, readable] += stop_cost[:, readable] - optimum[:, None]
-        if criterion == "mean_rank":
-            rank_sum[:, readable] += _average_ranks(stop_cost[:, readable])
-    usable = counts > 0
-    if not usable.any():
+    runs = _evaluate_stops(results, candidates, progress)
+    applicable = np.array([[name not in run.not_applicable for name in names] for run in runs], dtype=bool)
+    compared, common = _comparison(applicable)
+    if not compared.any():
         raise MissingSignalError("No candidate stopping rule could read any run of these results.")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(usable, (rank_sum if criterion == "mean_rank" else regret_sum) / counts, np.inf)
+    # Every compared rule is scored on the same runs, those all of them can read (see summarize_scores).
+    columns = np.flatnonzero(compared)
+    regret_sum = np.zeros((label_flat.size, columns.size))
+    rank_sum = np.zeros_like(regret_sum)
+    for run in (run for run, keep in zip(runs, common, strict=True) if keep):
+        curve = label_flat[:, None] * run.units[None, :] + error_flat[:, None] * (1.0 - run.accuracy[None, :])
+        last = len(run.rounds) - 1
+        stops = [last if run.stops[names[j]] is None else run.stops[names[j]] for j in columns]
+        stop_cost = curve[:, stops]
+        regret_sum += stop_cost - curve.min(axis=1)[:, None]
+        if criterion == "mean_rank":
+            rank_sum += _average_ranks(stop_cost)
+    n_common = int(common.sum())
+    score = (rank_sum if criterion == "mean_rank" else regret_sum) / n_common
     best_score = score.min(axis=1)
     # Rules that stop at the same rounds tie exactly; name them all rather than pick one arbitrarily.
     tied = np.isclose(score, best_score[:, None], rtol=1e-9, atol=1e-12)
-    winners = [" = ".join(names[j] for j in np.flatnonzero(row)) for row in tied]
+    winners = [" = ".join(names[columns[j]] for j in np.flatnonzero(row)) for row in tied]
     return pl.DataFrame(
         {
             "cost_per_label": label_flat,
             "lifetime_error_cost": error_flat,
             "winner": winners,
             "score": best_score,
+            "n_runs": np.full(label_flat.size, n_common, dtype=np.int64),
         }
     )
 
