@@ -332,3 +332,12 @@ def test_a_tiny_version_of_the_cc18_strategies_study_runs(tmp_path):
 @pytest.mark.slow
 def test_a_tiny_version_of_the_cc18_strategies_forest_study_runs(tmp_path):
     _tiny_version("cc18_strategies_forest", tmp_path)
+
+
+def test_a_tiny_version_of_the_small_cc18_strategies_study_runs(tmp_path):
+    _tiny_version("cc18_strategies_small", tmp_path)
+
+
+@pytest.mark.slow
+def test_a_tiny_version_of_the_small_cc18_strategies_trees_study_runs(tmp_path):
+    _tiny_version("cc18_strategies_small_trees", tmp_path)

@@ -18,6 +18,7 @@ from alsim._output import check_output_dir, parameter
 from alsim.exceptions import AlsimError, InvalidParameterError
 from alsim.experiments.results import GridCompleteness, grid_completeness
 from alsim.reports import figures
+from alsim.reports.bound import distance_to_bound
 from alsim.reports.document import Document
 
 __all__ = ["write_report"]
@@ -77,6 +78,7 @@ def write_report(
     out_dir: str | os.PathLike[str],
     *,
     baseline: str = "random",
+    bound: str | None = "lookahead_oracle",
     metric: str = "accuracy",
     alpha: float = 0.05,
     confidence: float = 0.95,
@@ -107,6 +109,9 @@ def write_report(
         Directory to write into (created if needed; files of a previous report are overwritten).
     baseline : str, default="random"
         Strategy that savings, deficiency and paired tests compare against.
+    bound : str or None, default="lookahead_oracle"
+        Reference strategy that reads the true labels; when the results hold it, a section gives each
+        strategy's AULC distance to it (:func:`alsim.reports.bound.distance_to_bound`). None: no section.
     metric : {"accuracy", "macro_f1", "balanced_accuracy"}, default="accuracy"
     alpha : float, default=0.05
         Significance level of the paired tests, the Friedman test and the Nemenyi CD.
@@ -166,6 +171,8 @@ def write_report(
         computed = _compute(
             frame, sections, bar, baseline, metric, alpha, confidence, fractions, n_subsamples, random_state
         )
+        per_run = computed["aulc_per_run"]
+        computed["distance_to_bound"] = None if bound is None or per_run is None else distance_to_bound(per_run, bound)
     computed = {**{f"learning_curves_{name}": table for name, table in curves.items()}, **computed}
     for name, table in computed.items():
         if table is not None:
@@ -195,6 +202,7 @@ def write_report(
             colors,
             metric=metric,
             baseline=baseline,
+            bound=bound,
             alpha=alpha,
             confidence=confidence,
             threshold=stability_threshold,
@@ -429,6 +437,7 @@ def _setting_sections(
     *,
     metric: str,
     baseline: str,
+    bound: str | None,
     alpha: float,
     confidence: float,
     threshold: float,
@@ -494,6 +503,20 @@ def _setting_sections(
             lambda r: _fmt(r["mean"]) + ("" if r["ci_high"] is None else f" ± {(r['ci_high'] - r['ci_low']) / 2:.3f}"),
         )
         doc.table(header, rows)
+
+    distances = computed.get("distance_to_bound")
+    if distances is not None and _in_setting(distances, setting).height:
+        doc.heading(f"Distance to the {bound} bound", level=level)
+        doc.paragraph(
+            f"`{bound}` reads the true labels: it is a reference for what was possible, not usable in practice. "
+            f"Mean over seeds of AULC({bound}) - AULC(strategy) on the same seeds; positive = below the bound, "
+            "smaller is better. The last row averages over datasets."
+        )
+        here, others = _in_setting(distances, setting), [s for s in strategies if s != bound]
+        mean = pl.col("dataset") == "mean"
+        header, rows = _wide(here.filter(~mean), ["dataset"], others, lambda r: f"{r['gap']:+.3f}")
+        _, last = _wide(here.filter(mean), ["dataset"], others, lambda r: f"**{r['gap']:+.3f}**")
+        doc.table(header, rows + last)
 
     saving = computed["savings"]
     if saving is not None:

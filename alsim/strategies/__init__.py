@@ -4,9 +4,10 @@ See :mod:`alsim.strategies.builtin` for the built-in names; further families liv
 :mod:`~alsim.strategies.bayesian` (BALD, BatchBALD), :mod:`~alsim.strategies.gradient` (BADGE, expected
 gradient length), :mod:`~alsim.strategies.lookahead` (expected error reduction, the lookahead oracle),
 :mod:`~alsim.strategies.quire`, :mod:`~alsim.strategies.coverage` (TypiClust, ProbCover, graph density),
-:mod:`~alsim.strategies.ranked_batch`, :mod:`~alsim.strategies.bandit` (active learning by learning) and
-:mod:`~alsim.strategies.peers` (``skactiveml:<ClassName>`` and ``modal:<function>`` adapters). A user-written
-strategy plugs in with :func:`register_strategy`::
+:mod:`~alsim.strategies.ranked_batch`, :mod:`~alsim.strategies.hierarchical` (hierarchical sampling),
+:mod:`~alsim.strategies.bandit` (active learning by learning) and :mod:`~alsim.strategies.peers`
+(``skactiveml:<ClassName>`` and ``modal:<function>`` adapters). A user-written strategy plugs in with
+:func:`register_strategy`::
 
     from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
 
@@ -26,6 +27,7 @@ from alsim.strategies import (  # noqa: F401  (imported for their side effect: t
     builtin,
     coverage,
     gradient,
+    hierarchical,
     lookahead,
     quire,
     ranked_batch,

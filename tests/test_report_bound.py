@@ -1,0 +1,65 @@
+"""The report's distance to the lookahead bound: hand-computed gaps and the report section."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from results_factory import frame_from_curves, synthetic_results
+
+from alsim import metrics
+from alsim.reports import write_report
+from alsim.reports.bound import distance_to_bound
+
+
+def test_gaps_are_paired_by_seed_and_averaged_by_hand():
+    # Constant curves: the AULC of a run is its constant accuracy.
+    curves = {
+        ("d1", "lookahead_oracle", 0): [0.9] * 4,
+        ("d1", "lookahead_oracle", 1): [0.8] * 4,
+        ("d1", "margin", 0): [0.7] * 4,
+        ("d1", "margin", 1): [0.7] * 4,
+        ("d1", "random", 0): [0.6] * 4,
+        ("d1", "random", 1): [0.5] * 4,
+        ("d2", "lookahead_oracle", 0): [0.9] * 4,
+        ("d2", "margin", 0): [0.85] * 4,
+        ("d2", "margin", 1): [0.1] * 4,  # no bound run on seed 1: not paired, not counted
+        ("d2", "random", 0): [0.8] * 4,
+    }
+    gaps = distance_to_bound(metrics.aulc(frame_from_curves(curves)), "lookahead_oracle")
+    assert gaps is not None
+    got = {(r["dataset"], r["strategy"]): (round(r["gap"], 6), r["n"]) for r in gaps.iter_rows(named=True)}
+    assert got == {
+        ("d1", "margin"): (0.15, 2),  # (0.2 + 0.1) / 2
+        ("d1", "random"): (0.3, 2),  # (0.3 + 0.3) / 2
+        ("d2", "margin"): (0.05, 1),
+        ("d2", "random"): (0.1, 1),
+        ("mean", "margin"): (0.1, 2),
+        ("mean", "random"): (0.2, 2),
+    }
+    assert gaps.get_column("dataset").to_list()[-2:] == ["mean", "mean"]
+    assert distance_to_bound(metrics.aulc(frame_from_curves(curves)), "not_run") is None
+
+
+@pytest.fixture(scope="module")
+def results() -> pl.DataFrame:
+    speeds = {"random": 1.0, "margin": 1.6, "coreset": 1.2, "lookahead_oracle": 3.0}
+    return synthetic_results(datasets=("iris", "wine", "vote"), seeds=(0, 1, 2), speeds=speeds, noise=0.01)
+
+
+def test_report_has_the_bound_section_and_table(tmp_path, results):
+    markdown = write_report(results, tmp_path / "report").read_text()
+    section = markdown.split("## Distance to the lookahead_oracle bound")[1].split("\n## ")[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    assert lines[0].split("|")[2:-1] and "lookahead_oracle" not in lines[0]
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["iris", "vote", "wine", "mean"]
+    # The oracle learns fastest: every gap is positive, written with its sign.
+    assert all(cell.strip().strip("*").startswith("+") for line in lines[2:] for cell in line.split("|")[2:-1])
+    table = pl.read_csv(tmp_path / "report" / "tables" / "distance_to_bound.csv")
+    assert (table.get_column("gap") > 0).all()
+
+
+def test_no_bound_section_without_the_bound_or_when_turned_off(tmp_path, results):
+    without = results.filter(pl.col("strategy") != "lookahead_oracle")
+    assert "Distance to the" not in write_report(without, tmp_path / "a").read_text()
+    assert "Distance to the" not in write_report(results, tmp_path / "b", bound=None).read_text()
+    assert not (tmp_path / "b" / "tables" / "distance_to_bound.csv").exists()
