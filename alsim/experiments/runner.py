@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from alsim._output import check_output_dir, describe_os_error, parameter
+from alsim._shared_work import clear_shared_work, sharing
 from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
@@ -112,7 +113,9 @@ def _execute(task: _Task) -> _Outcome:
     try:
         for module in task.imports:
             importlib.import_module(module)
-        with threadpool_limits(limits=1):
+        # Inside sharing(), cells of the same dataset, seed and learner reuse the split, the full-pool
+        # reference and the difficulty model this process computed for an earlier one (bit-identical).
+        with threadpool_limits(limits=1), sharing():
             dataset = _load_dataset(task.cell.dataset, task.cell.dataset_label)
             result = task.simulate(dataset, **task.cell.simulate_kwargs())
     except Exception as exc:
@@ -572,6 +575,7 @@ def run_experiment(
             lock.release()
         bar.close()
         worker_environment.close()
+        clear_shared_work()  # what jobs=1 kept in this process is of no use after the run
 
     return RunSummary(
         out_dir=Path(out_dir),
