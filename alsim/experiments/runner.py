@@ -518,7 +518,7 @@ def run_experiment(
         initial=total_weight - sum(weight[cell.cell_id] for cell in pending),
         desc=config.name,
         unit="cost",
-        bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]",
+        bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
         disable=not progress,
         file=sys.stderr,
         dynamic_ncols=True,
