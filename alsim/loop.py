@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from alsim._messages import describe_value
+from alsim._shared_work import array_fingerprint, cached, dataset_fingerprint, learner_fingerprint, shared_cache
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import fit_learner, learner_description, make_learner, predict_proba_full
 from alsim.oracle import SimulatedOracle
@@ -123,11 +124,27 @@ def reference_scores_and_difficulty(
     The scores are the accuracy and macro-F1 of the learner trained on the whole pool with true labels (the
     ceiling of a run); the difficulty is what the oracle's cost model needs (None when it needs none).
     """
-    reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
-    reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
-    reference_accuracy, reference_macro_f1, _ = _scores(data.y_test, reference_pred, data.n_classes)
+    reference_key: tuple[Any, ...] | None = None
+    difficulty_key: tuple[Any, ...] | None = None
+    if shared_cache() is not None:  # inside a study: cells of the same data, learner and seed share both
+        learner_key = learner_fingerprint(learner)
+        if learner_key is not None:
+            pool_key = array_fingerprint(data.X_pool, data.y_pool)
+            test_key = array_fingerprint(data.X_test, data.y_test)
+            reference_key = ("reference", pool_key, test_key, data.n_classes, learner_key, learner_seed)
+            difficulty_key = ("difficulty", pool_key, data.n_classes, learner_key, learner_seed)
+
+    def reference_scores() -> tuple[float, float]:
+        reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
+        reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
+        accuracy, macro_f1, _ = _scores(data.y_test, reference_pred, data.n_classes)
+        return accuracy, macro_f1
+
+    reference_accuracy, reference_macro_f1 = cached(reference_key, reference_scores)
     difficulty = (
-        _difficulty(learner, data.X_pool, data.y_pool, data.n_classes, learner_seed) if needs_difficulty else None
+        cached(difficulty_key, lambda: _difficulty(learner, data.X_pool, data.y_pool, data.n_classes, learner_seed))
+        if needs_difficulty
+        else None
     )
     return reference_accuracy, reference_macro_f1, difficulty
 
@@ -171,7 +188,7 @@ def _resolve_dataset(
 
     The test share is None when ``dataset`` is already a Split.
     """
-    from alsim.datasets import Dataset, Split, load_dataset, split_dataset
+    from alsim.datasets import Dataset, Split, load_dataset
 
     if isinstance(dataset, Split):
         return dataset, dataset.dataset_name, None
@@ -182,11 +199,18 @@ def _resolve_dataset(
         raise _fail("test_size", "a float in (0, 1)", test_size, caller)
     if isinstance(dataset, (str, os.PathLike)):
         loaded = load_dataset(dataset)
-        split = split_dataset(loaded, test_size=float(test_size), random_state=seed)
-        return split, str(os.fspath(dataset)), float(test_size)
+        return _shared_split(loaded, float(test_size), seed), str(os.fspath(dataset)), float(test_size)
     if isinstance(dataset, Dataset):
-        return split_dataset(dataset, test_size=float(test_size), random_state=seed), dataset.spec, float(test_size)
+        return _shared_split(dataset, float(test_size), seed), dataset.spec, float(test_size)
     raise _fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset, caller)
+
+
+def _shared_split(dataset: Any, test_size: float, seed: int) -> Any:
+    """Split and preprocess ``dataset``; inside a study, once per dataset content, test share and seed."""
+    from alsim.datasets import split_dataset
+
+    key = ("split", dataset_fingerprint(dataset), test_size, seed) if shared_cache() is not None else None
+    return cached(key, lambda: split_dataset(dataset, test_size=test_size, random_state=seed))
 
 
 def _make_oracle(

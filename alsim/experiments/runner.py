@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from alsim._output import check_output_dir, describe_os_error, parameter
+from alsim._shared_work import clear_shared_work, sharing
 from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
+from alsim.experiments.schedule import estimate_cell_cost, schedule_cells
 from alsim.experiments.store import CellLock, CellStore
 
 __all__ = ["CellFailure", "RunSummary", "run_experiment"]
@@ -112,7 +114,9 @@ def _execute(task: _Task) -> _Outcome:
     try:
         for module in task.imports:
             importlib.import_module(module)
-        with threadpool_limits(limits=1):
+        # Inside sharing(), cells of the same dataset, seed and learner reuse the split, the full-pool
+        # reference and the difficulty model this process computed for an earlier one (bit-identical).
+        with threadpool_limits(limits=1), sharing():
             dataset = _load_dataset(task.cell.dataset, task.cell.dataset_label)
             result = task.simulate(dataset, **task.cell.simulate_kwargs())
     except Exception as exc:
@@ -506,23 +510,36 @@ def run_experiment(
     store.remove_temp_files()
     cells = expand_cells(config)
     finished_at_start = store.finished_ids()
-    pending = [cell for cell in cells if cell.cell_id not in finished_at_start]
+    # Costliest first, a (dataset, seed, learner) group together: see alsim.experiments.schedule.
+    pending = schedule_cells([cell for cell in cells if cell.cell_id not in finished_at_start])
+    # The bar counts estimated cost, not cells, so its rate (and ETA) does not swing with the cells' mix.
+    weight = {cell.cell_id: estimate_cell_cost(cell) for cell in cells}
+    n_cells_done = len(cells) - len(pending)
     n_already_done = len(cells) - len(pending)
     n_completed = 0
     n_done_elsewhere = 0
     failures: list[CellFailure] = []
     held: dict[str, CellLock] = {}
 
+    total_weight = sum(weight.values())
     bar = tqdm(
-        total=len(cells),
-        initial=n_already_done,
+        total=total_weight,
+        initial=total_weight - sum(weight[cell.cell_id] for cell in pending),
         desc=config.name,
-        unit="cell",
+        unit="cost",
+        bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
         disable=not progress,
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    bar.set_postfix(failed=0)
+
+    def advance(cell: Cell, failed: int, **extra: int) -> None:
+        nonlocal n_cells_done
+        n_cells_done += 1
+        bar.set_postfix(cells=f"{n_cells_done}/{len(cells)}", failed=failed, **extra, refresh=False)
+        bar.update(weight[cell.cell_id])
+
+    bar.set_postfix(cells=f"{n_cells_done}/{len(cells)}", failed=0)
     backend: _Backend | None = None
     worker_environment = contextlib.ExitStack()
     worker_environment.enter_context(_environment_for_workers())
@@ -542,7 +559,7 @@ def run_experiment(
                     if store.is_finished(cell.cell_id):  # that run finished it since we looked
                         lock.release()
                         n_done_elsewhere += 1
-                        bar.update()
+                        advance(cell, len(failures))
                         continue
                     store.remove_temp_files(cell.cell_id)
                     held[cell.cell_id] = lock
@@ -563,11 +580,12 @@ def run_experiment(
                         n_completed += 1
                     else:
                         failures.append(failure)
-                        bar.set_postfix(failed=len(failures))
-                    bar.update()
+                    advance(cell, len(failures))
             pending = waiting
             if pending:
-                bar.set_postfix(failed=len(failures), waiting_for_other_run=len(pending))
+                bar.set_postfix(
+                    cells=f"{n_cells_done}/{len(cells)}", failed=len(failures), waiting_for_other_run=len(pending)
+                )
                 if not claimed_any:
                     time.sleep(_POLL_SECONDS)
         if backend is not None:
@@ -581,6 +599,7 @@ def run_experiment(
             lock.release()
         bar.close()
         worker_environment.close()
+        clear_shared_work()  # what jobs=1 kept in this process is of no use after the run
 
     return RunSummary(
         out_dir=Path(out_dir),
