@@ -12,25 +12,23 @@ strategy, oracle, learner and committee each get an independent stream spawned f
 
 from __future__ import annotations
 
-import inspect
 import numbers
 import os
-import platform
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
-from alsim._messages import describe_value
+from alsim._engine import check_int, classification_scores, fail, library_versions, make_oracle
 from alsim._shared_work import array_fingerprint, cached, dataset_fingerprint, learner_fingerprint, shared_cache
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import fit_learner, learner_description, make_learner, predict_proba_full
 from alsim.oracle import SimulatedOracle
 from alsim.records import RECORD_SCHEMA, SimulationResult
-from alsim.session import LabelingSession, run_streams
+from alsim.session import DEFAULT_STOP_SET_SIZE, LabelingSession, run_streams
 from alsim.strategies import QueryStrategy, make_strategy
 
 __all__ = ["INITIAL_METHODS", "simulate"]
@@ -44,25 +42,7 @@ __all__ = ["INITIAL_METHODS", "simulate"]
 #:   possible). A benchmark convenience only: it reads the true labels, which a real team cannot do.
 INITIAL_METHODS: tuple[str, ...] = ("random", "kmeans_pp", "k_center", "per_class")
 
-#: Default number of pool examples in the stop set (capped at the pool size).
-DEFAULT_STOP_SET_SIZE = 1000
-
 _MAX_SEED = 2**32 - 1
-
-
-def _fail(name: str, expected: str, value: Any, caller: str = "simulate") -> InvalidParameterError:
-    return InvalidParameterError(
-        f"The '{name}' parameter of {caller} must be {expected}. Got {describe_value(value)} instead."
-    )
-
-
-def _check_int(name: str, value: Any, low: int, high: float | None = None, caller: str = "simulate") -> int:
-    expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _fail(name, expected, value, caller)
-    if int(value) < low or (high is not None and int(value) > high):
-        raise _fail(name, expected, value, caller)
-    return int(value)
 
 
 def _resolve_seed(random_state: Any, caller: str = "simulate") -> int:
@@ -71,7 +51,7 @@ def _resolve_seed(random_state: Any, caller: str = "simulate") -> int:
         return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, _MAX_SEED + 1))
-    return _check_int("random_state", random_state, 0, _MAX_SEED, caller)
+    return check_int("random_state", random_state, 0, _MAX_SEED, caller)
 
 
 class RunData(NamedTuple):
@@ -137,7 +117,7 @@ def reference_scores_and_difficulty(
     def reference_scores() -> tuple[float, float]:
         reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
         reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
-        accuracy, macro_f1, _ = _scores(data.y_test, reference_pred, data.n_classes)
+        accuracy, macro_f1, _ = classification_scores(data.y_test, reference_pred, data.n_classes)
         return accuracy, macro_f1
 
     reference_accuracy, reference_macro_f1 = cached(reference_key, reference_scores)
@@ -196,13 +176,13 @@ def _resolve_dataset(
         isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) and 0.0 < float(test_size) < 1.0
     )
     if not valid_test_size:
-        raise _fail("test_size", "a float in (0, 1)", test_size, caller)
+        raise fail("test_size", "a float in (0, 1)", test_size, caller)
     if isinstance(dataset, (str, os.PathLike)):
         loaded = load_dataset(dataset)
         return _shared_split(loaded, float(test_size), seed), str(os.fspath(dataset)), float(test_size)
     if isinstance(dataset, Dataset):
         return _shared_split(dataset, float(test_size), seed), dataset.spec, float(test_size)
-    raise _fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset, caller)
+    raise fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset, caller)
 
 
 def _shared_split(dataset: Any, test_size: float, seed: int) -> Any:
@@ -211,70 +191,6 @@ def _shared_split(dataset: Any, test_size: float, seed: int) -> Any:
 
     key = ("split", dataset_fingerprint(dataset), test_size, seed) if shared_cache() is not None else None
     return cached(key, lambda: split_dataset(dataset, test_size=test_size, random_state=seed))
-
-
-def _make_oracle(
-    oracle: Any, seed: int, classes: Sequence[Any] | None = None, caller: str = "simulate"
-) -> SimulatedOracle:
-    """Return a fresh oracle for the run.
-
-    Per-class costs keyed by class label are translated to class codes when the dataset's ``classes`` are
-    given (a grid config's TOML table can only have string keys).
-    """
-    if oracle is None:
-        return SimulatedOracle(random_state=seed)
-    if isinstance(oracle, SimulatedOracle):
-        params = oracle.get_params()
-    elif isinstance(oracle, dict):
-        params = dict(oracle)
-        valid = list(inspect.signature(SimulatedOracle).parameters)
-        unknown = sorted(set(params) - set(valid))
-        if unknown:
-            raise InvalidParameterError(
-                f"The 'oracle' parameter of {caller} got unknown key(s) {unknown}; valid keys: {valid}."
-            )
-    else:
-        raise _fail("oracle", "None, a SimulatedOracle or a dict of SimulatedOracle parameters", oracle, caller)
-    # A fresh oracle per run keeps simulate() free of side effects on the caller's object.
-    if params.get("random_state") is None:
-        params["random_state"] = seed
-    cost = params.get("cost")
-    if classes is not None and isinstance(cost, Mapping) and any(isinstance(key, str) for key in cost):
-        params["cost"] = _costs_by_code(cost, [str(label) for label in classes], caller)
-    return SimulatedOracle(**params)
-
-
-def _costs_by_code(cost: Mapping[Any, Any], labels: list[str], caller: str) -> dict[Any, Any]:
-    unknown = sorted(str(key) for key in cost if isinstance(key, str) and key not in labels)
-    if unknown:
-        raise InvalidParameterError(
-            f"The 'oracle' parameter of {caller} has per-class costs for unknown class label(s) {unknown}; "
-            f"valid labels: {labels} (or class codes 0..{len(labels) - 1})."
-        )
-    return {labels.index(key) if isinstance(key, str) else key: value for key, value in cost.items()}
-
-
-def _child_seed(sequence: np.random.SeedSequence) -> int:
-    return int(sequence.generate_state(1)[0])
-
-
-def _scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> tuple[float, float, float]:
-    """Accuracy, macro-F1 and balanced accuracy from one confusion matrix.
-
-    Same definitions as scikit-learn's ``accuracy_score``, ``f1_score(average="macro")`` (over the classes
-    present in ``y_true`` or ``y_pred``) and ``balanced_accuracy_score``; computed from a single
-    ``bincount`` because the three sklearn calls would each re-validate the inputs every round.
-    """
-    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    hits = np.diag(confusion).astype(np.float64)
-    support = confusion.sum(axis=1)
-    predicted = confusion.sum(axis=0)
-    accuracy = hits.sum() / y_true.size
-    in_truth = support > 0
-    balanced = float(np.mean(hits[in_truth] / support[in_truth]))
-    in_either = in_truth | (predicted > 0)
-    macro_f1 = float(np.mean(2.0 * hits[in_either] / (support[in_either] + predicted[in_either])))
-    return float(accuracy), macro_f1, balanced
 
 
 def _per_class_initial(y_pool: np.ndarray, n_classes: int, initial_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -326,45 +242,6 @@ def _difficulty(learner: Any, X_pool: np.ndarray, y_pool: np.ndarray, n_classes:
                 method="predict_proba",
             )
     return np.clip(1.0 - proba.max(axis=1), 0.0, 1.0)
-
-
-def _cv_accuracy(learner: Any, X: np.ndarray, y: np.ndarray, seed: int) -> float | None:
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    counts = np.bincount(y)
-    counts = counts[counts > 0]
-    n_splits = min(5, int(counts.min()))
-    if counts.size < 2 or n_splits < 2:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scores = cross_val_score(
-            make_learner(learner, random_state=seed),
-            X,
-            y,
-            cv=StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed),
-        )
-    return float(np.mean(scores))
-
-
-def _versions() -> dict[str, str]:
-    import pyarrow
-    import scipy
-    import sklearn
-    import threadpoolctl
-
-    import alsim
-
-    return {
-        "alsim": alsim.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "threadpoolctl": threadpoolctl.__version__,
-        "polars": pl.__version__,
-        "pyarrow": pyarrow.__version__,
-        "scikit-learn": sklearn.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def simulate(
@@ -449,47 +326,143 @@ def simulate(
     """
     started = time.perf_counter()
     data = prepare_run_data(dataset, test_size, random_state)
-    seed, split, dataset_description, used_test_size, X_pool, y_pool, X_test, y_test, n_pool, n_classes = data
+    settings = _check_settings(
+        data,
+        strategy=strategy,
+        strategy_params=strategy_params,
+        learner=learner,
+        batch_size=batch_size,
+        initial_size=initial_size,
+        initial=initial,
+        label_budget=label_budget,
+        cost_budget=cost_budget,
+        stop_set_size=stop_set_size,
+        committee_size=committee_size,
+        committee=committee,
+        record_cv=record_cv,
+        progress=progress,
+    )
+    streams = run_streams(data.seed)
+    answerer = _checked_oracle(oracle, streams.oracle_seed, data)
+    config = _config(data, settings, learner, answerer)
+    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
+        data, learner, streams.learner_seed, answerer.needs_difficulty
+    )
+    # The run is a labeling session whose annotator is the simulated oracle.
+    session = LabelingSession(
+        data.X_pool,
+        classes=[str(c) for c in data.split.classes],
+        learner=learner,
+        strategy=settings.strategy,
+        committee_size=settings.committee_size,
+        committee=settings.committee,
+        cost_model=answerer.expected_costs,
+        stop_set_size=settings.stop_set_size,
+        random_state=data.seed,
+        pool_labels=data.y_pool,
+    )
+    records, stop_reason = _run_rounds(session, answerer, difficulty, data, settings, streams.initial)
+    metadata = {
+        **run_metadata(data, library_versions(), reference_accuracy, reference_macro_f1, session.stop_set, stop_reason),
+        "total_seconds": time.perf_counter() - started,
+    }
+    return SimulationResult(records=records, config=config, metadata=metadata)
 
-    batch_size = _check_int("batch_size", batch_size, 1, n_pool)
+
+class _Settings(NamedTuple):
+    """The parameters of :func:`simulate` that shape its rounds, checked against the run's data."""
+
+    strategy: QueryStrategy
+    strategy_params: dict[str, Any]
+    batch_size: int
+    initial_size: int
+    initial: str
+    label_budget: int | None
+    cost_budget: float | None
+    stop_set_size: int
+    committee_size: int
+    committee: Sequence[Any] | None
+    record_cv: bool
+    progress: bool
+
+
+def _check_settings(
+    data: RunData,
+    *,
+    strategy: Any,
+    strategy_params: Any,
+    learner: Any,
+    batch_size: Any,
+    initial_size: Any,
+    initial: Any,
+    label_budget: Any,
+    cost_budget: Any,
+    stop_set_size: Any,
+    committee_size: Any,
+    committee: Any,
+    record_cv: Any,
+    progress: Any,
+) -> _Settings:
+    """Return :func:`simulate`'s parameters checked (one clear error for the first bad one), defaults resolved."""
+    n_pool, n_classes = data.n_pool, data.n_classes
+    batch_size = check_int("batch_size", batch_size, 1, n_pool, "simulate")
     if initial not in INITIAL_METHODS:
-        raise _fail("initial", f"one of {list(INITIAL_METHODS)}", initial)
+        raise fail("initial", f"one of {list(INITIAL_METHODS)}", initial, "simulate")
     if initial_size is None:
         initial_size = min(n_pool, max(batch_size, n_classes))
-    initial_size = _check_int("initial_size", initial_size, n_classes if initial == "per_class" else 1, n_pool)
+    initial_size = check_int(
+        "initial_size", initial_size, n_classes if initial == "per_class" else 1, n_pool, "simulate"
+    )
     if label_budget is not None:
-        label_budget = _check_int("label_budget", label_budget, initial_size)
+        label_budget = check_int("label_budget", label_budget, initial_size, None, "simulate")
     if cost_budget is not None and not (
         isinstance(cost_budget, numbers.Real)
         and not isinstance(cost_budget, bool)
-        and np.isfinite(cost_budget)
-        and cost_budget > 0
+        and np.isfinite(float(cost_budget))
+        and float(cost_budget) > 0
     ):
-        raise _fail("cost_budget", "a positive float or None", cost_budget)
+        raise fail("cost_budget", "a positive float or None", cost_budget, "simulate")
     stop_set_size = (
         min(DEFAULT_STOP_SET_SIZE, n_pool)
         if stop_set_size is None
-        else _check_int("stop_set_size", stop_set_size, 0, n_pool)
+        else check_int("stop_set_size", stop_set_size, 0, n_pool, "simulate")
     )
-    committee_size = _check_int("committee_size", committee_size, 2)
+    committee_size = check_int("committee_size", committee_size, 2, None, "simulate")
     for flag_name, flag in (("record_cv", record_cv), ("progress", progress)):
         if not isinstance(flag, bool):
-            raise _fail(flag_name, "a bool", flag)
+            raise fail(flag_name, "a bool", flag, "simulate")
     if strategy_params is not None and not isinstance(strategy_params, dict):
-        raise _fail("strategy_params", "a dict or None", strategy_params)
+        raise fail("strategy_params", "a dict or None", strategy_params, "simulate")
     query_strategy = make_strategy(strategy, **(strategy_params or {}))
     estimator = make_learner(learner)  # validates the learner
     n_neighbors = estimator.get_params(deep=False).get("n_neighbors")
     if isinstance(n_neighbors, numbers.Integral) and initial_size < int(n_neighbors):
-        raise _fail("initial_size", f"at least the learner's n_neighbors ({n_neighbors})", initial_size)
+        raise fail("initial_size", f"at least the learner's n_neighbors ({n_neighbors})", initial_size, "simulate")
     if committee is not None:
         if isinstance(committee, str) or not isinstance(committee, Sequence) or len(committee) < 2:
-            raise _fail("committee", "None or a sequence of at least 2 learners", committee)
+            raise fail("committee", "None or a sequence of at least 2 learners", committee, "simulate")
         for member in committee:
             make_learner(member)
-    streams = run_streams(seed)
-    learner_seed = streams.learner_seed
-    answerer = _make_oracle(oracle, streams.oracle_seed, split.classes)
+    return _Settings(
+        query_strategy,
+        dict(strategy_params or {}),
+        batch_size,
+        initial_size,
+        initial,
+        label_budget,
+        None if cost_budget is None else float(cost_budget),
+        stop_set_size,
+        committee_size,
+        committee,
+        record_cv,
+        progress,
+    )
+
+
+def _checked_oracle(oracle: Any, seed: int, data: RunData) -> SimulatedOracle:
+    """Return the run's oracle, rejecting confusion matrices and costs that do not fit the dataset."""
+    answerer = make_oracle(oracle, seed, data.split.classes, "simulate")
+    n_classes, n_pool = data.n_classes, data.n_pool
     if answerer.confusion is not None and answerer.confusion.shape[0] != n_classes:
         raise InvalidParameterError(
             f"The 'oracle' parameter of simulate has a {answerer.confusion.shape[0]}x{answerer.confusion.shape[0]} "
@@ -507,130 +480,140 @@ def simulate(
             f"The 'oracle' parameter of simulate has {answerer.row_costs.size} row costs but the pool has {n_pool} "
             "examples: give one per pool example, in pool order (Split.pool_rows maps them to dataset rows)."
         )
+    return answerer
 
-    config: dict[str, Any] = {
-        "dataset": dataset_description,
-        "strategy": query_strategy.name,
-        "strategy_params": dict(strategy_params or {}),
+
+def _config(data: RunData, settings: _Settings, learner: Any, answerer: SimulatedOracle) -> dict[str, Any]:
+    """Return the run's config: every parameter as used, defaults resolved."""
+    return {
+        "dataset": data.dataset_description,
+        "strategy": settings.strategy.name,
+        "strategy_params": settings.strategy_params,
         "learner": learner_description(learner),
-        "batch_size": batch_size,
-        "initial_size": initial_size,
-        "initial": initial,
-        "label_budget": label_budget,
-        "cost_budget": None if cost_budget is None else float(cost_budget),
+        "batch_size": settings.batch_size,
+        "initial_size": settings.initial_size,
+        "initial": settings.initial,
+        "label_budget": settings.label_budget,
+        "cost_budget": settings.cost_budget,
         "oracle": answerer.get_params(),
-        "test_size": used_test_size,
-        "stop_set_size": stop_set_size,
-        "committee_size": committee_size,
-        "committee": None if committee is None else [learner_description(m) for m in committee],
-        "record_cv": record_cv,
-        "random_state": seed,
+        "test_size": data.test_size_used,
+        "stop_set_size": settings.stop_set_size,
+        "committee_size": settings.committee_size,
+        "committee": None if settings.committee is None else [learner_description(m) for m in settings.committee],
+        "record_cv": settings.record_cv,
+        "random_state": data.seed,
     }
 
-    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
-        data, learner, learner_seed, answerer.needs_difficulty
-    )
 
-    # The run is a labeling session whose annotator is the simulated oracle.
-    session = LabelingSession(
-        X_pool,
-        classes=[str(c) for c in split.classes],
-        learner=learner,
-        strategy=query_strategy,
-        committee_size=committee_size,
-        committee=committee,
-        cost_model=answerer.expected_costs,
-        stop_set_size=stop_set_size,
-        random_state=seed,
-        pool_labels=y_pool,
-    )
-    columns: dict[str, list[Any]] = {name: [] for name in RECORD_SCHEMA}
+def _run_rounds(
+    session: LabelingSession,
+    answerer: SimulatedOracle,
+    difficulty: np.ndarray | None,
+    data: RunData,
+    settings: _Settings,
+    initial_rng: np.random.Generator,
+) -> tuple[pl.DataFrame, str]:
+    """Buy labels, fit, evaluate and record, round after round, until a budget or the pool is spent.
 
+    Round 0 buys the initial set; every later round the batch the session's strategy picks (trimmed to the
+    cost budget). Return the records and why the run stopped.
+    """
     from tqdm import tqdm
 
+    X_pool, y_pool, n_classes = data.X_pool, data.y_pool, data.n_classes
+    label_budget, cost_budget = settings.label_budget, settings.cost_budget
+
+    def row_difficulty(rows: np.ndarray) -> np.ndarray | None:
+        return None if difficulty is None else difficulty[rows]
+
+    columns: dict[str, list[Any]] = {name: [] for name in RECORD_SCHEMA}
     bar = tqdm(
-        total=n_pool if label_budget is None else min(label_budget, n_pool),
-        disable=not progress,
+        total=data.n_pool if label_budget is None else min(label_budget, data.n_pool),
+        disable=not settings.progress,
         unit="label",
-        desc=f"{split.dataset_name or 'simulate'} {query_strategy.name}",
+        desc=f"{data.split.dataset_name or 'simulate'} {settings.strategy.name}",
     )
-
-    def batch_costs(chosen: np.ndarray) -> np.ndarray:
-        return answerer.label_costs(chosen, y_pool, None if difficulty is None else difficulty[chosen])
-
-    # Round 0: the initial set.
     tick = time.perf_counter()
-    chosen = _initial_set(initial, X_pool, y_pool, n_classes, initial_size, streams.initial)
+    chosen = _initial_set(settings.initial, X_pool, y_pool, n_classes, settings.initial_size, initial_rng)
     select_seconds = time.perf_counter() - tick
-    if cost_budget is not None and batch_costs(chosen).sum() > cost_budget:
-        raise _fail("cost_budget", f"at least the cost of the initial set ({batch_costs(chosen).sum():g})", cost_budget)
+    if cost_budget is not None:
+        initial_cost = answerer.label_costs(chosen, y_pool, row_difficulty(chosen)).sum()
+        if initial_cost > cost_budget:
+            raise fail(
+                "cost_budget", f"at least the cost of the initial set ({initial_cost:g})", cost_budget, "simulate"
+            )
     selected_uncertainty: tuple[float | None, float | None] = (None, None)
-    stop_reason = "pool_exhausted"
 
     while True:
-        answer = answerer.query(chosen, y_pool, None if difficulty is None else difficulty[chosen], n_classes=n_classes)
+        answer = answerer.query(chosen, y_pool, row_difficulty(chosen), n_classes=n_classes)
         session.teach_codes(chosen, answer.labels, annotator="oracle", costs=answer.costs)
-        batch_cost = float(answer.costs.sum())
         bar.update(chosen.size)
-
-        tick = time.perf_counter()
-        model = session.fit()
-        fit_seconds = time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        view = session.pool_view()
-        test_pred = predict_proba_full(model, X_test, n_classes).argmax(axis=1)
-        accuracy, macro_f1, balanced = _scores(y_test, test_pred, n_classes)
-        cv_accuracy = session.cv_accuracy() if record_cv else None
-        signals = session.record_round(
-            batch_cost=batch_cost, selected_signals=selected_uncertainty, cv_accuracy=cv_accuracy
-        )
-        evaluate_seconds = time.perf_counter() - tick
-
-        row = {
-            **signals,
-            "accuracy": accuracy,
-            "macro_f1": macro_f1,
-            "balanced_accuracy": balanced,
-            "fit_seconds": fit_seconds,
-            "select_seconds": select_seconds,
-            "evaluate_seconds": evaluate_seconds,
-            "selected": chosen.tolist(),
-        }
+        row = _fit_and_evaluate(session, data, settings.record_cv, float(answer.costs.sum()), selected_uncertainty)
+        row.update(select_seconds=select_seconds, selected=chosen.tolist())
         for name in RECORD_SCHEMA:
             columns[name].append(row[name])
 
+        stop_reason = _stop_reason(session, row["n_unlabeled"], settings)
+        if stop_reason is not None:
+            break
         # Next batch: size limited by the label budget and the pool; trimmed to the cost budget.
-        n_unlabeled, n_labeled = int(view.unlabeled.size), session.n_labeled
-        if n_unlabeled == 0:
-            stop_reason = "pool_exhausted"
-            break
-        if label_budget is not None and n_labeled >= label_budget:
-            stop_reason = "label_budget"
-            break
-        if cost_budget is not None and session.total_cost >= cost_budget - 1e-9:
-            stop_reason = "cost_budget"
-            break
-        k = min(batch_size, n_unlabeled)
+        k = min(settings.batch_size, row["n_unlabeled"])
         if label_budget is not None:
-            k = min(k, label_budget - n_labeled)
+            k = min(k, label_budget - session.n_labeled)
         tick = time.perf_counter()
         chosen = session.next_batch(k).rows
         select_seconds = time.perf_counter() - tick
         if cost_budget is not None:
-            affordable = np.cumsum(batch_costs(chosen)) <= cost_budget - session.total_cost + 1e-9
+            costs = answerer.label_costs(chosen, y_pool, row_difficulty(chosen))
+            affordable = np.cumsum(costs) <= cost_budget - session.total_cost + 1e-9
             chosen = chosen[: int(np.argmin(affordable)) if not affordable.all() else chosen.size]
             if chosen.size == 0:
                 stop_reason = "cost_budget"
                 break
+        view = session.pool_view()
         chosen_uncertainty = view.uncertainty["least_confidence"][np.searchsorted(view.unlabeled, chosen)]
         selected_uncertainty = (float(chosen_uncertainty.mean()), float(chosen_uncertainty.max()))
     bar.close()
-    stop_set = session.stop_set
+    return pl.DataFrame(columns, schema=RECORD_SCHEMA), stop_reason
 
-    records = pl.DataFrame(columns, schema=RECORD_SCHEMA)
-    metadata = {
-        **run_metadata(data, _versions(), reference_accuracy, reference_macro_f1, stop_set, stop_reason),
-        "total_seconds": time.perf_counter() - started,
+
+def _fit_and_evaluate(
+    session: LabelingSession,
+    data: RunData,
+    record_cv: bool,
+    batch_cost: float,
+    selected_uncertainty: tuple[float | None, float | None],
+) -> dict[str, Any]:
+    """Retrain on the labeled set and score the model; return the round's record (selection columns aside)."""
+    tick = time.perf_counter()
+    model = session.fit()
+    fit_seconds = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    session.pool_view()
+    test_pred = predict_proba_full(model, data.X_test, data.n_classes).argmax(axis=1)
+    accuracy, macro_f1, balanced = classification_scores(data.y_test, test_pred, data.n_classes)
+    cv_accuracy = session.cv_accuracy() if record_cv else None
+    signals = session.record_round(
+        batch_cost=batch_cost, selected_signals=selected_uncertainty, cv_accuracy=cv_accuracy
+    )
+    evaluate_seconds = time.perf_counter() - tick
+    return {
+        **signals,
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "balanced_accuracy": balanced,
+        "fit_seconds": fit_seconds,
+        "evaluate_seconds": evaluate_seconds,
     }
-    return SimulationResult(records=records, config=config, metadata=metadata)
+
+
+def _stop_reason(session: LabelingSession, n_unlabeled: int, settings: _Settings) -> str | None:
+    """Why the run stops after this round (pool, label budget or cost budget spent), or None to go on."""
+    if n_unlabeled == 0:
+        return "pool_exhausted"
+    if settings.label_budget is not None and session.n_labeled >= settings.label_budget:
+        return "label_budget"
+    if settings.cost_budget is not None and session.total_cost >= settings.cost_budget - 1e-9:
+        return "cost_budget"
+    return None

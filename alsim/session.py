@@ -826,10 +826,10 @@ class LabelingSession:
 
     def cv_accuracy(self) -> float | None:
         """Cross-validated accuracy of the learner on the labeled set (None with too few labels per class)."""
-        from alsim.loop import _cv_accuracy
+        from alsim._engine import cv_accuracy
 
         rows, codes = self.labeled_set()
-        return _cv_accuracy(self.learner, self.X_pool[rows], codes, self.streams.learner_seed)
+        return cv_accuracy(self.learner, self.X_pool[rows], codes, self.streams.learner_seed)
 
     def status(self, *, rules: Sequence[Any] | None = None, target: float | None = None) -> dict[str, Any]:
         """Summarise the session: labels, cost, learning curve, stopping verdicts and labels still needed.

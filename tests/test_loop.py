@@ -16,7 +16,7 @@ from alsim.cli import main
 from alsim.datasets import Split, load_dataset
 from alsim.exceptions import InvalidParameterError
 from alsim.learners import fit_learner, make_learner, predict_proba_full
-from alsim.loop import _scores
+from alsim._engine import classification_scores
 from alsim.oracle import SimulatedOracle
 from alsim.records import RECORD_SCHEMA, TIMING_COLUMNS, SimulationResult, load_result
 from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
@@ -342,7 +342,7 @@ def test_scores_match_scikit_learn():
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 5, size=300)
     y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 4, size=300))
-    accuracy, macro_f1, balanced = _scores(y_true, y_pred, 6)
+    accuracy, macro_f1, balanced = classification_scores(y_true, y_pred, 6)
     assert accuracy == pytest.approx(accuracy_score(y_true, y_pred))
     assert macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro"))
     assert balanced == pytest.approx(balanced_accuracy_score(y_true, y_pred))

@@ -36,7 +36,7 @@ def learning_curve(session: LabelingSession, rounds: np.ndarray) -> pl.DataFrame
     ``rounds`` holds the round of each label in the session's labeled set (same order as
     :meth:`LabelingSession.labeled_set`).
     """
-    from alsim.loop import _cv_accuracy
+    from alsim._engine import cv_accuracy
 
     rows, codes = session.labeled_set()
     points = []
@@ -44,7 +44,7 @@ def learning_curve(session: LabelingSession, rounds: np.ndarray) -> pl.DataFrame
         upto = rounds <= round_index
         if upto.sum() < 4:
             continue
-        accuracy = _cv_accuracy(
+        accuracy = cv_accuracy(
             session.learner,
             np.asarray(session.X_pool[rows[upto]], dtype=np.float64),
             codes[upto],

@@ -29,31 +29,18 @@ from __future__ import annotations
 import numbers
 import time
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 from sklearn.naive_bayes import GaussianNB
 
+from alsim._engine import check_int, classification_scores, fail, library_versions, make_oracle
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import Committee, learner_description, make_learner, predict_proba_full
-from alsim.loop import (
-    DEFAULT_STOP_SET_SIZE,
-    _make_oracle,
-    _scores,
-    _versions,
-    prepare_run_data,
-    reference_scores_and_difficulty,
-    run_metadata,
-)
-from alsim.loop import (
-    _check_int as _check_int_of,
-)
-from alsim.loop import (
-    _fail as _fail_of,
-)
+from alsim.loop import RunData, prepare_run_data, reference_scores_and_difficulty, run_metadata
 from alsim.records import RECORD_SCHEMA, SimulationResult
-from alsim.session import LabelingSession, run_streams
+from alsim.session import DEFAULT_STOP_SET_SIZE, LabelingSession, run_streams
 from alsim.stream.budget import BudgetManager
 from alsim.stream.drift import make_drift_detector
 from alsim.stream.orders import ORDERS, make_arrival_order
@@ -83,11 +70,11 @@ UPDATE_MODES = ("partial_fit",)
 
 
 def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
-    return _fail_of(name, expected, value, "simulate_stream")
+    return fail(name, expected, value, "simulate_stream")
 
 
 def _check_int(name: str, value: Any, low: int, high: float | None = None) -> int:
-    return _check_int_of(name, value, low, high, "simulate_stream")
+    return check_int(name, value, low, high, "simulate_stream")
 
 
 def _check_real(name: str, value: Any, expected: str, ok: Any) -> float:
@@ -280,6 +267,21 @@ class _StreamRun:
             self._chunk = np.empty((0, self.n_classes))
 
     # -- arrivals -------------------------------------------------------------------------------------
+    def run(
+        self, arrivals: np.ndarray, initial_size: int, block_size: int, *, progress: bool, description: str
+    ) -> None:
+        """Warm up on the first ``initial_size`` arrivals, then process the rest block by block."""
+        from tqdm.auto import tqdm
+
+        n_arrivals = arrivals.size
+        with tqdm(total=n_arrivals, disable=not progress, unit="example", desc=description) as bar:
+            self.warm_up(arrivals[:initial_size])
+            bar.update(initial_size)
+            for start in range(initial_size, n_arrivals, block_size):
+                stop = min(start + block_size, n_arrivals)
+                self.process(arrivals, start, stop)
+                bar.update(stop - start)
+
     def process(self, arrivals: np.ndarray, start: int, stop: int) -> None:
         """Handle arrivals ``arrivals[start:stop]`` (one block), then record the block."""
         buffered = self.pool_strategy is not None
@@ -371,7 +373,7 @@ class _StreamRun:
         block = self.block
         tick = time.perf_counter()
         test_pred = self.model.proba(self.X_test).argmax(axis=1)
-        accuracy, macro_f1, balanced = _scores(self.y_test, test_pred, self.n_classes)
+        accuracy, macro_f1, balanced = classification_scores(self.y_test, test_pred, self.n_classes)
         pool_signals: tuple[float | None, ...] = (None, None, None, None)
         if self.recent:
             proba_recent = self.model.proba(self.X_pool[np.fromiter(self.recent, dtype=np.int64)])
@@ -510,8 +512,142 @@ def simulate_stream(
     """
     started = time.perf_counter()
     data = prepare_run_data(dataset, test_size, random_state, "simulate_stream")
-    seed, split, dataset_description, test_size_used, X_pool, y_pool, X_test, y_test, n_pool, n_classes = data
+    setup = _check_setup(
+        data,
+        strategy=strategy,
+        strategy_params=strategy_params,
+        order=order,
+        budget_fraction=budget_fraction,
+        update=update,
+        drift_detector=drift_detector,
+        detector_params=detector_params,
+        block_size=block_size,
+        initial_size=initial_size,
+        budget_window=budget_window,
+        boost_factor=boost_factor,
+        boost_period=boost_period,
+        payback_rate=payback_rate,
+        recent_window=recent_window,
+        stop_set_size=stop_set_size,
+        progress=progress,
+    )
+    # The initial stream of the run seeds the arrival order here (there is no initial set to pick).
+    streams = run_streams(data.seed)
+    answerer = make_oracle(oracle, streams.oracle_seed, data.split.classes, "simulate_stream")
+    # The labelled set and its provenance live in a labeling session whose annotator is the oracle.
+    session = LabelingSession(
+        data.X_pool,
+        classes=[str(c) for c in data.split.classes],
+        learner=learner,
+        strategy=setup.pool_strategy if setup.pool_strategy is not None else "random",
+        cost_model=answerer.expected_costs,
+        stop_set_size=setup.stop_set_size,
+        random_state=data.seed,
+    )
+    model = _Learner(learner, setup.update, data.n_classes, streams.learner_seed, session)
+    arrival = make_arrival_order(
+        data.X_pool,
+        data.y_pool,
+        order,
+        drift_position=drift_position,
+        drift_width=drift_width,
+        random_state=streams.initial,
+    )
+    config = _config(data, setup, learner, answerer, order, drift_position, drift_width)
+    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
+        data, learner, streams.learner_seed, answerer.needs_difficulty
+    )
+    run = _StreamRun(
+        session=session,
+        X_pool=data.X_pool,
+        y_pool=data.y_pool,
+        X_test=data.X_test,
+        y_test=data.y_test,
+        n_classes=data.n_classes,
+        model=model,
+        oracle=answerer,
+        difficulty=difficulty,
+        budget=setup.budget,
+        detector=setup.detector,
+        strategy=setup.strategy,
+        pool_strategy=setup.pool_strategy,
+        learner=learner,
+        stop_set=session.stop_set,
+        recent_window=setup.recent_window,
+        strategy_rng=streams.strategy,
+        committee_rng=streams.committee,
+    )
+    run.run(
+        arrival.indices,
+        setup.initial_size,
+        setup.block_size,
+        progress=setup.progress,
+        description=f"{data.split.dataset_name or 'stream'} {setup.strategy.name}",
+    )
 
+    records = pl.DataFrame(run.columns, schema=STREAM_RECORD_SCHEMA)
+    n_stream = data.n_pool - setup.initial_size
+    metadata = {
+        "mode": "stream",
+        **run_metadata(
+            data,
+            {**library_versions(), "river": _river_version()},
+            reference_accuracy,
+            reference_macro_f1,
+            session.stop_set,
+            "stream_end",
+        ),
+        "drift_position": arrival.drift_position,
+        "drift_width": arrival.drift_width,
+        "drift_detections": run.detections,
+        "stream_labels": session.n_labeled - setup.initial_size,
+        "stream_label_share": (session.n_labeled - setup.initial_size) / n_stream,
+        "total_seconds": time.perf_counter() - started,
+    }
+    return SimulationResult(records=records, config=config, metadata=metadata)
+
+
+class _StreamSetup(NamedTuple):
+    """The parameters of :func:`simulate_stream` checked against the run's data, and the run's fresh parts."""
+
+    strategy: Any
+    strategy_params: dict[str, Any]
+    pool_strategy: Any
+    budget_fraction: float
+    update: str | int
+    drift_detector: str | None
+    detector: Any
+    budget: BudgetManager
+    block_size: int
+    initial_size: int
+    budget_window: int
+    recent_window: int
+    stop_set_size: int
+    progress: bool
+
+
+def _check_setup(
+    data: RunData,
+    *,
+    strategy: Any,
+    strategy_params: Any,
+    order: Any,
+    budget_fraction: Any,
+    update: Any,
+    drift_detector: Any,
+    detector_params: Any,
+    block_size: Any,
+    initial_size: Any,
+    budget_window: Any,
+    boost_factor: Any,
+    boost_period: Any,
+    payback_rate: Any,
+    recent_window: Any,
+    stop_set_size: Any,
+    progress: Any,
+) -> _StreamSetup:
+    """Check :func:`simulate_stream`'s parameters (one clear error for the first bad one), resolve defaults."""
+    n_pool, n_classes = data.n_pool, data.n_classes
     budget_fraction = _check_real("budget_fraction", budget_fraction, "a float in (0, 1]", lambda v: 0 < v <= 1)
     if order not in ORDERS:
         raise _fail("order", f"one of {list(ORDERS)}", order)
@@ -546,112 +682,60 @@ def simulate_stream(
         from alsim.strategies import make_strategy
 
         pool_strategy = make_strategy(stream_strategy.pool_strategy, **stream_strategy.pool_params)
-
-    # The initial stream of the run seeds the arrival order here (there is no initial set to pick).
-    streams = run_streams(seed)
-    learner_seed = streams.learner_seed
-    answerer = _make_oracle(oracle, streams.oracle_seed, split.classes, "simulate_stream")
-    # The labelled set and its provenance live in a labeling session whose annotator is the oracle.
-    session = LabelingSession(
-        X_pool,
-        classes=[str(c) for c in split.classes],
-        learner=learner,
-        strategy=pool_strategy if pool_strategy is not None else "random",
-        cost_model=answerer.expected_costs,
-        stop_set_size=stop_set_size,
-        random_state=seed,
-    )
-    model = _Learner(learner, update, n_classes, learner_seed, session)
-    arrival = make_arrival_order(
-        X_pool, y_pool, order, drift_position=drift_position, drift_width=drift_width, random_state=streams.initial
+    return _StreamSetup(
+        stream_strategy,
+        stream_strategy.params(),
+        pool_strategy,
+        budget_fraction,
+        update,
+        drift_detector,
+        detector,
+        budget,
+        block_size,
+        initial_size,
+        budget_window,
+        recent_window,
+        stop_set_size,
+        progress,
     )
 
-    config: dict[str, Any] = {
+
+def _config(
+    data: RunData,
+    setup: _StreamSetup,
+    learner: Any,
+    answerer: Any,
+    order: str,
+    drift_position: float,
+    drift_width: float,
+) -> dict[str, Any]:
+    """Return the stream run's config: every parameter as used, defaults resolved."""
+    budget = setup.budget
+    return {
         "mode": "stream",
-        "dataset": dataset_description,
-        "strategy": stream_strategy.name,
-        "strategy_params": stream_strategy.params(),
+        "dataset": data.dataset_description,
+        "strategy": setup.strategy.name,
+        "strategy_params": setup.strategy_params,
         "learner": learner_description(learner),
         "order": order,
         "drift_position": float(drift_position),
         "drift_width": float(drift_width),
-        "budget_fraction": budget_fraction,
-        "update": update,
-        "drift_detector": drift_detector,
-        "detector_params": None if detector is None else dict(detector.params),
+        "budget_fraction": setup.budget_fraction,
+        "update": setup.update,
+        "drift_detector": setup.drift_detector,
+        "detector_params": None if setup.detector is None else dict(setup.detector.params),
         "boost_factor": budget.boost_factor,
         "boost_period": budget.boost_period,
         "payback_rate": budget.payback_rate,
-        "budget_window": budget_window,
-        "block_size": block_size,
-        "initial_size": initial_size,
-        "recent_window": recent_window,
+        "budget_window": setup.budget_window,
+        "block_size": setup.block_size,
+        "initial_size": setup.initial_size,
+        "recent_window": setup.recent_window,
         "oracle": answerer.get_params(),
-        "test_size": test_size_used,
-        "stop_set_size": stop_set_size,
-        "random_state": seed,
+        "test_size": data.test_size_used,
+        "stop_set_size": setup.stop_set_size,
+        "random_state": data.seed,
     }
-
-    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
-        data, learner, learner_seed, answerer.needs_difficulty
-    )
-    stop_set = session.stop_set
-
-    run = _StreamRun(
-        session=session,
-        X_pool=X_pool,
-        y_pool=y_pool,
-        X_test=X_test,
-        y_test=y_test,
-        n_classes=n_classes,
-        model=model,
-        oracle=answerer,
-        difficulty=difficulty,
-        budget=budget,
-        detector=detector,
-        strategy=stream_strategy,
-        pool_strategy=pool_strategy,
-        learner=learner,
-        stop_set=stop_set,
-        recent_window=recent_window,
-        strategy_rng=streams.strategy,
-        committee_rng=streams.committee,
-    )
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=n_pool,
-        disable=not progress,
-        unit="example",
-        desc=f"{split.dataset_name or 'stream'} {stream_strategy.name}",
-    ) as bar:
-        run.warm_up(arrival.indices[:initial_size])
-        bar.update(initial_size)
-        for start in range(initial_size, n_pool, block_size):
-            stop = min(start + block_size, n_pool)
-            run.process(arrival.indices, start, stop)
-            bar.update(stop - start)
-
-    records = pl.DataFrame(run.columns, schema=STREAM_RECORD_SCHEMA)
-    n_stream = n_pool - initial_size
-    metadata = {
-        "mode": "stream",
-        **run_metadata(
-            data,
-            {**_versions(), "river": _river_version()},
-            reference_accuracy,
-            reference_macro_f1,
-            stop_set,
-            "stream_end",
-        ),
-        "drift_position": arrival.drift_position,
-        "drift_width": arrival.drift_width,
-        "drift_detections": run.detections,
-        "stream_labels": session.n_labeled - initial_size,
-        "stream_label_share": (session.n_labeled - initial_size) / n_stream,
-        "total_seconds": time.perf_counter() - started,
-    }
-    return SimulationResult(records=records, config=config, metadata=metadata)
 
 
 def _river_version() -> str:
