@@ -211,13 +211,13 @@ def drift_recovery_report(
     doc.image("drift_recovery.png", "Prequential accuracy and labels bought against examples seen.")
     doc.heading("Paired comparison (detector minus fixed, per seed)")
     measures = [f"prequential_{a}_{b}" for a, b in RECOVERY_WINDOWS] + ["final_test_accuracy", "labels", "cost"]
-    rows = []
+    table_rows = []
     verdicts = []
     for strategy in strategies:
         for measure in measures:
             paired = _paired(summary, strategy, measure)
             digits = 1 if measure in ("labels", "cost") else 3
-            rows.append(
+            table_rows.append(
                 [
                     strategy,
                     measure,
@@ -242,7 +242,9 @@ def drift_recovery_report(
             f"{recovery['losses']} of {len(seeds)} seeds; Wilcoxon p = {_fmt(recovery['p_value'])}), having bought "
             f"{_fmt(labels['detector'], 1)} vs {_fmt(labels['fixed'], 1)} labels in total."
         )
-    doc.table(["strategy", "measure", "fixed", "detector", "mean diff", "sd diff", "wins/losses", "Wilcoxon p"], rows)
+    doc.table(
+        ["strategy", "measure", "fixed", "detector", "mean diff", "sd diff", "wins/losses", "Wilcoxon p"], table_rows
+    )
     detected = summary.filter(pl.col("variant") == "detector")
     delays = detected["detection_delay"].drop_nulls()
     doc.paragraph(
