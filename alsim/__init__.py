@@ -32,6 +32,7 @@ _LAZY_SUBMODULES = (
     "metrics",
     "oracle",
     "reports",
+    "results",
     "stats",
     "stopping",
     "strategies",

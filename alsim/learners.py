@@ -31,6 +31,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC
 
 from alsim._messages import describe_value
+from alsim._registry import Registry
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 
 __all__ = [
@@ -70,7 +71,7 @@ def _seed_int(random_state: RandomState) -> int | None:
 # Warm start is switched on only where it continues the same optimisation problem from a better starting
 # point (lbfgs for logistic regression, SGD/adam for the MLP); for forests and boosting ``warm_start`` means
 # "keep the old trees and add more", which would keep models trained on an outdated labeled set.
-_LEARNER_FACTORIES: dict[str, Callable[[int | None], Any]] = {
+_FACTORIES: dict[str, Callable[[int | None], Any]] = {
     "logreg": lambda seed: LogisticRegression(max_iter=1000, warm_start=True, random_state=seed),
     "random_forest": lambda seed: RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=seed),
     "gaussian_nb": lambda seed: GaussianNB(),
@@ -83,8 +84,12 @@ _LEARNER_FACTORIES: dict[str, Callable[[int | None], Any]] = {
     "sgd": lambda seed: SGDClassifier(loss="log_loss", random_state=seed),
 }
 
+_LEARNERS: Registry[Callable[[int | None], Any]] = Registry("learner", "learner")
+for _name, _factory in _FACTORIES.items():
+    _LEARNERS.register(_name, _factory)
+
 #: Names accepted by :func:`make_learner`.
-LEARNER_NAMES: tuple[str, ...] = tuple(_LEARNER_FACTORIES)
+LEARNER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
 
 def make_learner(learner: str | Any = "logreg", random_state: RandomState = None) -> Any:
@@ -114,12 +119,7 @@ def make_learner(learner: str | Any = "logreg", random_state: RandomState = None
     """
     seed = _seed_int(random_state)
     if isinstance(learner, str):
-        factory = _LEARNER_FACTORIES.get(learner)
-        if factory is None:
-            raise InvalidParameterError(
-                f"The 'learner' parameter must be one of {list(LEARNER_NAMES)} or a scikit-learn "
-                f"classifier with predict_proba. Got {describe_value(learner)} instead."
-            )
+        factory = _LEARNERS.get(learner, "", also="or a scikit-learn classifier with predict_proba")
         return factory(seed)
     if not (hasattr(learner, "fit") and hasattr(learner, "get_params")):
         raise InvalidParameterError(

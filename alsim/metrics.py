@@ -28,13 +28,8 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
-from alsim._messages import describe_type
-from alsim.exceptions import (
-    InvalidDtypeError,
-    InvalidInputError,
-    InvalidParameterError,
-    MissingSignalError,
-)
+from alsim.exceptions import InvalidDtypeError, InvalidInputError, InvalidParameterError
+from alsim.results import CONFIG_COLUMNS, CONTEXT_COLUMNS, REQUIRED_CELL_COLUMNS, check_results
 
 __all__ = [
     "CELL_COLUMNS",
@@ -51,17 +46,8 @@ __all__ = [
     "summarize_over_seeds",
 ]
 
-CELL_COLUMNS: tuple[str, ...] = (
-    "cell_id",
-    "dataset",
-    "strategy",
-    "learner",
-    "batch_size",
-    "seed",
-    "reference_accuracy",
-)
-CONTEXT_COLUMNS: tuple[str, ...] = ("dataset", "learner", "batch_size")
-CONFIG_COLUMNS: tuple[str, ...] = (*CONTEXT_COLUMNS, "strategy")
+#: Cell columns a results frame must have (the schema and its validation are owned by :mod:`alsim.results`).
+CELL_COLUMNS: tuple[str, ...] = REQUIRED_CELL_COLUMNS
 METRIC_CHOICES: tuple[str, ...] = ("accuracy", "macro_f1", "balanced_accuracy")
 X_CHOICES: tuple[str, ...] = ("n_labeled", "cost")
 # Learning curves and AULC may also be drawn against the arrivals of a stream run (alsim.stream).
@@ -109,67 +95,6 @@ def _require_accuracy(metric: str, func: str, when: str = "") -> None:
             f"The 'metric' parameter of {func} must be 'accuracy'{when} (the full-pool reference is recorded "
             f"as reference_accuracy only). Got {metric!r} instead."
         )
-
-
-def validate_results(
-    results: object,
-    func: str,
-    *,
-    signals: Sequence[str] = (),
-) -> pl.DataFrame:
-    """Check that ``results`` is a long results frame carrying the columns a metric needs.
-
-    Raises :class:`~alsim.exceptions.InvalidInputError` for missing cell columns, an empty frame, nulls
-    or NaNs, or several cells claiming the same configuration and seed, and
-    :class:`~alsim.exceptions.MissingSignalError` when a record column (``signals``) was not recorded.
-    Returns the frame sorted by cell and round.
-    """
-    if not isinstance(results, pl.DataFrame):
-        raise InvalidDtypeError(
-            f"The 'results' argument of {func} must be a polars.DataFrame (the long frame of "
-            f"alsim.experiments.load_results). Got {describe_type(results)} instead."
-        )
-    missing_cells = [c for c in CELL_COLUMNS if c not in results.columns]
-    if missing_cells:
-        raise InvalidInputError(
-            f"The 'results' frame given to {func} lacks the cell columns {missing_cells}. It must have "
-            f"{list(CELL_COLUMNS)}: load it with alsim.experiments.load_results, or add them to the records "
-            f"of a single SimulationResult."
-        )
-    needed_signals = ["round", *signals]
-    missing_signals = [c for c in dict.fromkeys(needed_signals) if c not in results.columns]
-    if missing_signals:
-        raise MissingSignalError(
-            f"{func} needs the record columns {missing_signals}, which the 'results' frame does not have. "
-            f"Available columns: {results.columns}."
-        )
-    if results.height == 0:
-        raise InvalidInputError(f"The 'results' frame given to {func} is empty: no finished cell to measure.")
-    checked = ["reference_accuracy", *signals]
-    for column in dict.fromkeys(checked):
-        series = results.get_column(column)
-        n_bad = series.null_count()
-        if series.dtype.is_float():
-            n_bad += int(series.is_nan().sum() or 0)
-        if n_bad:
-            raise InvalidInputError(
-                f"The '{column}' column of the 'results' frame given to {func} has {n_bad} null or NaN "
-                f"values; every recorded round needs a value."
-            )
-    clashes = (
-        results.group_by([*CONFIG_COLUMNS, "seed"])
-        .agg(pl.col("cell_id").n_unique().alias("n_cells"))
-        .filter(pl.col("n_cells") > 1)
-    )
-    if clashes.height:
-        first = clashes.row(0, named=True)
-        raise InvalidInputError(
-            f"{clashes.height} (dataset, learner, batch_size, strategy, seed) combinations in the 'results' "
-            f"frame given to {func} have several cells, e.g. {first}: the grid varies a parameter the "
-            f"metrics do not compare. Filter the frame to one value of that parameter first (for "
-            f"`alsim report`, use an output directory that holds a single experiment)."
-        )
-    return results.sort(["cell_id", "round"])
 
 
 # ----------------------------------------------------------------------------------------------- curves
@@ -325,7 +250,7 @@ def learning_curves(
     _check_choice(x, "x", func, CURVE_X_CHOICES)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     confidence = _check_fraction(confidence, "confidence", func)
-    frame = validate_results(results, func, signals=(x, metric))
+    frame = check_results(results, func, signals=(x, metric))
     pieces: list[pl.DataFrame] = []
     single_seed: list[tuple[object, ...]] = []
     for config, runs in group_runs(iter_runs(frame, x, metric), "config").items():
@@ -425,7 +350,7 @@ def aulc(
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     if relative_to_reference:
         _require_accuracy(metric, func, " with relative_to_reference=True")
-    frame = validate_results(results, func, signals=(x, metric))
+    frame = check_results(results, func, signals=(x, metric))
     rows = []
     for context, runs in group_runs(iter_runs(frame, x, metric), "context").items():
         what = _describe(CONTEXT_COLUMNS, context)
@@ -549,7 +474,7 @@ def labels_to_target(
     fractions = _check_fractions(fractions, func)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     _require_accuracy(metric, func)
-    frame = validate_results(results, func, signals=("n_labeled", "cost", metric))
+    frame = check_results(results, func, signals=("n_labeled", "cost", metric))
     keys = ["cell_id", *CONFIG_COLUMNS, "seed"]
     pieces = []
     for fraction in fractions:
@@ -665,7 +590,7 @@ def savings(
     fractions = _check_fractions(fractions, func)
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     _require_accuracy(metric, func)
-    frame = validate_results(results, func, signals=("n_labeled", "cost", metric))
+    frame = check_results(results, func, signals=("n_labeled", "cost", metric))
     require_baseline(frame, baseline, func)
     reference_of = _mean_reference(frame, CONFIG_COLUMNS)
     curves = {}
@@ -774,7 +699,7 @@ def deficiency(
     func = "deficiency"
     _check_choice(metric, "metric", func, METRIC_CHOICES)
     _require_accuracy(metric, func)
-    frame = validate_results(results, func, signals=("n_labeled", metric))
+    frame = check_results(results, func, signals=("n_labeled", metric))
     require_baseline(frame, baseline, func)
     acc_max_of = _mean_reference(frame, CONTEXT_COLUMNS)
     with warnings.catch_warnings():

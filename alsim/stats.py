@@ -27,16 +27,8 @@ from scipy import stats as sps
 
 from alsim._messages import counted
 from alsim.exceptions import InvalidInputError, InvalidParameterError
-from alsim.metrics import (
-    CONFIG_COLUMNS,
-    CONTEXT_COLUMNS,
-    METRIC_CHOICES,
-    X_CHOICES,
-    FewSeedsWarning,
-    aulc,
-    require_baseline,
-    validate_results,
-)
+from alsim.metrics import METRIC_CHOICES, X_CHOICES, FewSeedsWarning, aulc, require_baseline
+from alsim.results import CONFIG_COLUMNS, CONTEXT_COLUMNS, check_results
 
 __all__ = [
     "SETTING_COLUMNS",
@@ -70,8 +62,8 @@ def _per_run_aulc(results: pl.DataFrame, func: str, metric: str, x: str, relativ
         )
     if x not in X_CHOICES:
         raise InvalidParameterError(f"The 'x' parameter of {func} must be one of {list(X_CHOICES)}. Got {x!r} instead.")
-    validate_results(results, func, signals=(x, metric))
-    return aulc(results, metric=metric, x=x, relative_to_reference=relative_to_reference)
+    frame = check_results(results, func, signals=(x, metric))
+    return aulc(frame, metric=metric, x=x, relative_to_reference=relative_to_reference)
 
 
 # ------------------------------------------------------------------------------------------ paired tests

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 from stream_splits import flipped_concept_split
 
+from alsim.cli import main
 from alsim.stream.report import drift_recovery_report
+from alsim.stream.report import main as stream_report_main
 
 
 def test_report_writes_markdown_plot_and_numbers(tmp_path):
@@ -27,3 +30,35 @@ def test_report_writes_markdown_plot_and_numbers(tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "| random | prequential_0_500 |" in text and "## Verdict" in text
     assert pl.read_csv(tmp_path / "runs.csv").height == 4
+
+
+def test_alsim_drift_runs_the_study_from_the_command_line(tmp_path, capsys):
+    split = flipped_concept_split(n_per_region=500)
+    X = np.vstack([split.X_pool, split.X_test])
+    y = np.concatenate([split.y_pool, split.y_test])
+    csv = tmp_path / "flip.csv"
+    pl.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "label": [f"c{v}" for v in y]}).write_csv(csv)
+    out = tmp_path / "drift"
+    argv = [
+        "--out",
+        str(out),
+        "--dataset",
+        str(csv),
+        "--label",
+        "label",
+        "--strategy",
+        "random",
+        "--seeds",
+        "2",
+        "--no-progress",
+    ]
+    assert main(["drift", *argv]) == 0
+    assert f"wrote {out / 'report.md'}" in capsys.readouterr().out
+    text = (out / "report.md").read_text()
+    assert "| random | prequential_0_500 |" in text and "## Verdict" in text
+    assert "![Prequential accuracy and labels bought against examples seen.](drift_recovery.png)" in text
+    assert (out / "report.html").stat().st_size > 0 and (out / "drift_recovery.png").stat().st_size > 0
+    assert pl.read_csv(out / "runs.csv").height == 4
+    # The module's own entry point is the same command.
+    assert stream_report_main(["--seeds", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == "alsim drift: error: --seeds must be an int >= 1. Got 0 instead."

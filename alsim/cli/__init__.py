@@ -27,6 +27,7 @@ _COMMANDS: tuple[str, ...] = (
     "report",
     "budget",
     "backtest",
+    "drift",
     "label",
 )
 

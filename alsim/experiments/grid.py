@@ -9,12 +9,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from alsim.experiments.config import ExperimentConfig
+from alsim.results import CELL_ID_LENGTH  # the cell files' names are the reader's contract
 
 __all__ = ["CELL_ID_LENGTH", "Cell", "expand_cells"]
 
-#: Hex digits kept from the sha256 of a cell's canonical JSON (64 bits: collisions are negligible even for
-#: millions of cells, and file names stay short).
-CELL_ID_LENGTH = 16
 # Bump only if the meaning of a cell's parameters changes; the package version is deliberately not part of
 # the id so that upgrading alsim does not orphan finished results.
 _CELL_SCHEMA = "alsim-cell/1"

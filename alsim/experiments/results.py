@@ -1,142 +1,18 @@
-"""Read a grid's finished cells back as one long polars frame."""
+"""What a grid's finished cells cover; reading them back (:func:`load_results`) lives in :mod:`alsim.results`."""
 
 from __future__ import annotations
 
 import math
 import os
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from alsim.exceptions import InvalidInputError, ResultsWarning
 from alsim.experiments.store import CellStore
+from alsim.results import CELL_COLUMNS, CONFIG_COLUMNS, CONTEXT_COLUMNS, load_results
 
 __all__ = ["CELL_COLUMNS", "GridCompleteness", "grid_completeness", "load_results"]
-
-_CELL_SCHEMA: dict[str, pl.DataType] = {
-    "cell_id": pl.String(),
-    "dataset": pl.String(),
-    "dataset_spec": pl.String(),
-    "strategy": pl.String(),
-    "learner": pl.String(),
-    "batch_size": pl.Int64(),
-    "seed": pl.Int64(),
-    "reference_accuracy": pl.Float64(),
-}
-
-#: Columns ``load_results`` adds in front of every record row, in this order.
-CELL_COLUMNS: tuple[str, ...] = tuple(_CELL_SCHEMA)
-
-
-def _dataset_name(metadata: dict[str, Any], spec: str) -> str:
-    dataset = metadata.get("dataset")
-    if isinstance(dataset, dict):
-        dataset = dataset.get("name")
-    return str(dataset) if dataset else spec
-
-
-def _cell_frame(path: Path) -> pl.DataFrame:
-    from alsim.records import load_result
-
-    result = load_result(path)
-    metadata = result.metadata
-    cell = metadata.get("cell")
-    if not isinstance(cell, dict) or not set(cell) >= _CELL_KEYS:
-        raise InvalidInputError(
-            f"The cell file {str(path)!r} has no cell parameters in its metadata: it was not written by run_experiment."
-        )
-    reference = metadata.get("reference_accuracy")
-    values = {
-        "cell_id": str(metadata.get("cell_id", path.stem)),
-        "dataset": _dataset_name(metadata, cell["dataset"]),
-        "dataset_spec": cell["dataset"],
-        "strategy": cell["strategy"],
-        "learner": cell["learner"],
-        "batch_size": cell["batch_size"],
-        "seed": cell["seed"],
-        "reference_accuracy": None if reference is None else float(reference),
-    }
-    try:
-        cell_columns = [pl.lit(values[name], dtype=dtype).alias(name) for name, dtype in _CELL_SCHEMA.items()]
-        return result.records.select([*cell_columns, pl.all()])
-    except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise InvalidInputError(f"The cell file {str(path)!r} has malformed cell parameters ({exc}).") from None
-
-
-_CELL_KEYS = {"dataset", "strategy", "learner", "batch_size", "seed"}
-
-
-def _read_or_reason(path: Path) -> pl.DataFrame | str:
-    """Read the cell's rows, or return why the file cannot be used (never raises for a bad file)."""
-    try:
-        return _cell_frame(path)
-    except InvalidInputError as exc:
-        return str(exc)
-
-
-def load_results(out_dir: str | os.PathLike[str], *, skip_unreadable: bool = True) -> pl.DataFrame:
-    """All record rows of all finished cells of a grid run, in long format.
-
-    Parameters
-    ----------
-    out_dir : path
-        A directory written by :func:`run_experiment` / ``alsim run``.
-    skip_unreadable : bool, default=True
-        A cell file that cannot be read (corrupt or truncated, not parquet, or a parquet file that
-        ``run_experiment`` did not write) is left out with a :class:`~alsim.exceptions.ResultsWarning`
-        naming the file and the reason; False raises :class:`InvalidInputError` instead.
-
-    Returns
-    -------
-    polars.DataFrame
-        The cell columns :data:`CELL_COLUMNS` (``cell_id, dataset, dataset_spec, strategy, learner,
-        batch_size, seed, reference_accuracy``) followed by every column of the cells' records (``round``,
-        ``n_labeled``, ``cost``, ``accuracy``, ...). ``dataset`` is the dataset's name (e.g. ``"iris"``),
-        ``dataset_spec`` what the config named (``"openml:61"`` or a file path). Rows are sorted by
-        ``cell_id`` then ``round``, so the frame is the same however the run was executed. Failed or
-        unfinished cells contribute no rows.
-
-    Raises
-    ------
-    InvalidInputError
-        If ``out_dir`` is not a grid output directory, or a cell file is unreadable and
-        ``skip_unreadable=False``.
-
-    Examples
-    --------
-    >>> from alsim.experiments import load_results
-    >>> frame = load_results("runs/quickstart")  # doctest: +SKIP
-    >>> frame.group_by("strategy").agg(pl.col("accuracy").last())  # doctest: +SKIP
-    """
-    store = CellStore(out_dir)
-    if not store.cells_dir.is_dir():
-        raise InvalidInputError(
-            f"The 'out_dir' parameter of load_results must be a directory written by 'alsim run' (with a "
-            f"cells/ sub-directory). Got {str(out_dir)!r} instead."
-        )
-    paths = store.result_files()
-    # Parquet reads release the GIL, so a few threads overlap file I/O and decoding on large grids.
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(paths)))) as pool:
-        outcomes = list(pool.map(_read_or_reason, paths))
-    frames = [outcome for outcome in outcomes if isinstance(outcome, pl.DataFrame)]
-    for outcome in outcomes:
-        if isinstance(outcome, str):
-            if not skip_unreadable:
-                raise InvalidInputError(outcome)
-            warnings.warn(
-                f"Skipped an unreadable cell file: {outcome} Delete it and rerun 'alsim run' to recompute the cell.",
-                ResultsWarning,
-                stacklevel=2,
-            )
-    if not frames:
-        from alsim.records import RECORD_SCHEMA
-
-        return pl.DataFrame(schema={**_CELL_SCHEMA, **RECORD_SCHEMA})
-    return pl.concat(frames, how="diagonal_relaxed").sort(["cell_id", "round"])
 
 
 @dataclass(frozen=True)
@@ -203,7 +79,7 @@ class GridCompleteness:
 def _seed_imbalance(seeds: pl.DataFrame) -> str:
     """Where the numbers of finished seeds differ, e.g. 'letter: random 10, margin 6 seeds; ...'."""
     low, high = int(seeds["n_seeds"].min()), int(seeds["n_seeds"].max())  # type: ignore[arg-type]
-    keys = ["dataset", "learner", "batch_size"]
+    keys = list(CONTEXT_COLUMNS)
     several_settings = seeds.select("learner", "batch_size").n_unique() > 1
     parts = []
     for group in seeds.partition_by(keys, maintain_order=True):
@@ -280,7 +156,7 @@ def grid_completeness(
     >>> grid_completeness(load_results("runs/quickstart"), "runs/quickstart").notes()  # doctest: +SKIP
     []
     """
-    keys = ["dataset", "learner", "batch_size", "strategy"]
+    keys = list(CONFIG_COLUMNS)
     cells = results.select(["cell_id", *keys, "seed"]).unique("cell_id")
     counts = cells.group_by(keys).agg(pl.col("seed").n_unique().cast(pl.Int64).alias("n_seeds"))
     # Every combination of the axes present, so a strategy missing on a dataset shows as 0 seeds.

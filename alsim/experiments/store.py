@@ -43,10 +43,10 @@ from filelock import FileLock, Timeout
 from alsim.exceptions import ConfigError
 from alsim.experiments.config import ExperimentConfig, dump_config, load_config, read_config_table
 from alsim.experiments.grid import CELL_ID_LENGTH, expand_cells
+from alsim.results import cell_files
 
 __all__ = ["CellLock", "CellStore", "atomic_write"]
 
-_RESULT_NAME = re.compile(rf"^([0-9a-f]{{{CELL_ID_LENGTH}}})\.parquet$")
 _TEMP_NAME = re.compile(rf"^\.([0-9a-f]{{{CELL_ID_LENGTH}}})\.[0-9a-f]+\.tmp")
 
 
@@ -163,9 +163,7 @@ class CellStore:
     # -- state ----------------------------------------------------------------------------------------
     def result_files(self) -> list[Path]:
         """Finished cell files, sorted by cell id (temporary files are never listed)."""
-        if not self.cells_dir.is_dir():
-            return []
-        return sorted(p for p in self.cells_dir.iterdir() if _RESULT_NAME.match(p.name))
+        return cell_files(self.cells_dir)
 
     def finished_ids(self) -> set[str]:
         """Ids of the cells whose result file is in place."""

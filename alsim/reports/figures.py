@@ -1,4 +1,4 @@
-"""Report figures: learning curves per dataset, ranks, critical-difference diagram, seed stability.
+"""Report figures: learning curves per dataset, ranks, critical-difference diagram, seed stability, drift recovery.
 
 Every function returns a matplotlib :class:`~matplotlib.figure.Figure` built without pyplot's global
 state (so it works in worker processes and under the Agg backend); save it with ``fig.savefig``.
@@ -22,6 +22,7 @@ from alsim.stats import nemenyi_groups
 __all__ = [
     "X_LABELS",
     "plot_critical_difference",
+    "plot_drift_recovery",
     "plot_learning_curves",
     "plot_ranks",
     "plot_seed_stability",
@@ -356,4 +357,74 @@ def plot_seed_stability(stability: pl.DataFrame, *, threshold: float = 0.9, titl
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title or "How many seeds until the strategy ranking settles?", fontsize=11)
+    return fig
+
+
+def plot_drift_recovery(curves: pl.DataFrame, summary: pl.DataFrame, strategies: Sequence[str], title: str) -> Figure:
+    """Prequential accuracy, labels bought and their paired difference around a drift, per strategy.
+
+    One column per strategy, three rows against examples seen: prequential accuracy per block and labels
+    bought (mean over seeds) of the fixed-rate and the drift-detector runs, and the per-seed difference
+    detector minus fixed with a band of one standard error. A dashed line marks the drift.
+
+    Parameters
+    ----------
+    curves : polars.DataFrame
+        Per-block records of every run: ``strategy, variant, seed, round, examples_seen,
+        prequential_accuracy, n_labeled`` (``variant`` is ``"fixed"`` or ``"detector"``).
+    summary : polars.DataFrame
+        One row per run with ``strategy`` and ``drift_position``.
+    strategies : sequence of str
+        The strategies to draw, one column each.
+    title : str
+
+    Examples
+    --------
+    >>> plot_drift_recovery(curves, runs, ["random"], "pendigits")  # doctest: +SKIP
+    """
+    fig = Figure(figsize=(5.5 * len(strategies), 10), layout="constrained")
+    axes = fig.subplots(3, len(strategies), squeeze=False, sharex=True)
+    colours = {"fixed": "tab:blue", "detector": "tab:red"}
+    labels = {"fixed": "fixed rate", "detector": "drift detector + boost"}
+    for column, strategy in enumerate(strategies):
+        drift = float(summary.filter(pl.col("strategy") == strategy)["drift_position"].to_numpy().mean())
+        runs = curves.filter((pl.col("strategy") == strategy) & (pl.col("round") > 0))
+        for variant in ("fixed", "detector"):
+            mean = (
+                runs.filter(pl.col("variant") == variant)
+                .group_by("examples_seen")
+                .agg(pl.col("prequential_accuracy").mean(), pl.col("n_labeled").mean())
+                .sort("examples_seen")
+            )
+            axes[0, column].plot(
+                mean["examples_seen"], mean["prequential_accuracy"], color=colours[variant], label=labels[variant]
+            )
+            axes[1, column].plot(
+                mean["examples_seen"], mean["n_labeled"], color=colours[variant], label=labels[variant]
+            )
+        paired = (
+            runs.pivot(on="variant", index=["seed", "examples_seen"], values="prequential_accuracy")
+            .with_columns((pl.col("detector") - pl.col("fixed")).alias("difference"))
+            .group_by("examples_seen")
+            .agg(pl.col("difference").mean().alias("mean"), pl.col("difference").std().alias("sd"), pl.len().alias("n"))
+            .sort("examples_seen")
+        )
+        x = paired["examples_seen"].to_numpy()
+        mean_diff = paired["mean"].to_numpy()
+        half_band = np.nan_to_num(paired["sd"].to_numpy()) / np.sqrt(paired["n"].to_numpy())
+        axes[2, column].plot(x, mean_diff, color="black", linewidth=1)
+        axes[2, column].fill_between(
+            x, mean_diff - half_band, mean_diff + half_band, color="grey", alpha=0.3, label="mean +/- 1 s.e."
+        )
+        axes[2, column].axhline(0.0, color="grey", linewidth=0.8)
+        for row in range(3):
+            axes[row, column].axvline(drift, color="grey", linestyle="--", linewidth=1)
+        axes[0, column].set_title(strategy)
+        axes[0, column].set_ylabel("prequential accuracy per block")
+        axes[1, column].set_ylabel("labels bought")
+        axes[2, column].set_ylabel("prequential accuracy, detector - fixed")
+        axes[2, column].set_xlabel(X_LABELS["examples_seen"])
+        axes[0, column].legend(loc="lower right", fontsize=8)
+        axes[2, column].legend(loc="upper right", fontsize=8)
+    fig.suptitle(f"{title}\n(mean over seeds; dashed line: the drift)")
     return fig

@@ -20,6 +20,7 @@ from alsim.experiments.results import GridCompleteness, grid_completeness
 from alsim.reports import figures
 from alsim.reports.bound import distance_to_bound
 from alsim.reports.document import Document
+from alsim.results import CONTEXT_COLUMNS, RUN_COLUMNS, check_results
 
 __all__ = ["write_report"]
 
@@ -154,7 +155,7 @@ def write_report(
         raise InvalidParameterError(
             f"The 'metric' parameter of {func} must be one of {list(metrics.METRIC_CHOICES)}. Got {metric!r} instead."
         )
-    frame = metrics.validate_results(results, func, signals=("n_labeled", "cost", metric))
+    frame = check_results(results, func, signals=("n_labeled", "cost", metric))
     out = check_output_dir(out_dir, who=parameter("out_dir", func))
     (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(parents=True, exist_ok=True)
@@ -289,7 +290,7 @@ def _overview(
     source: str | None,
     completeness: GridCompleteness,
 ) -> None:
-    cells = frame.select("cell_id", "dataset", "strategy", "learner", "batch_size", "seed").unique()
+    cells = frame.select(RUN_COLUMNS).unique()
     datasets = sorted(cells.get_column("dataset").unique().to_list())
     strategies = sorted(cells.get_column("strategy").unique().to_list())
     seeds = sorted(cells.get_column("seed").unique().to_list())
@@ -727,7 +728,7 @@ def coincident_strategies(per_run: pl.DataFrame | None) -> dict[tuple[object, ..
     """
     if per_run is None or per_run.height == 0:
         return {}
-    keys = ["dataset", "learner", "batch_size"]
+    keys = list(CONTEXT_COLUMNS)
     groups: dict[tuple[object, ...], list[list[str]]] = {}
     for part in per_run.partition_by(keys, maintain_order=True):
         runs = {

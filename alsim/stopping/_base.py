@@ -10,6 +10,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import polars as pl
 
+from alsim._registry import Registry
 from alsim.exceptions import InvalidDtypeError, InvalidInputError, InvalidParameterError, MissingSignalError
 
 __all__ = ["StoppingRule", "available_rules", "make_rule", "register_rule"]
@@ -168,7 +169,7 @@ def _require_signal(records: pl.DataFrame, column: str, rule: StoppingRule) -> N
         raise MissingSignalError(f"{label} needs the {column!r} column, which is null in every round: {hint}.")
 
 
-_REGISTRY: dict[str, type[StoppingRule]] = {}
+_REGISTRY: Registry[type[StoppingRule]] = Registry("stopping rule", "rule")
 RuleType = TypeVar("RuleType", bound=type[StoppingRule])
 
 
@@ -187,10 +188,9 @@ def register_rule(name: str) -> Callable[[RuleType], RuleType]:
     def decorate(cls: RuleType) -> RuleType:
         if not (isinstance(cls, type) and issubclass(cls, StoppingRule)):
             raise InvalidParameterError(f"register_rule({name!r}) decorates StoppingRule subclasses; got {cls!r}.")
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise InvalidParameterError(f"A stopping rule named {name!r} is already registered ({_REGISTRY[name]}).")
+        # Registering the same class again (a module imported twice) is harmless.
+        _REGISTRY.register(name, cls, overwrite=_REGISTRY.registered(name) is cls)
         cls.name = name
-        _REGISTRY[name] = cls
         return cls
 
     return decorate
@@ -204,7 +204,7 @@ def available_rules() -> list[str]:
     >>> "stabilizing_predictions" in available_rules()
     True
     """
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def make_rule(rule: str | StoppingRule, **params: Any) -> StoppingRule:
@@ -219,11 +219,7 @@ def make_rule(rule: str | StoppingRule, **params: Any) -> StoppingRule:
         if params:
             raise InvalidParameterError("make_rule takes parameters only with a rule name, not with an instance.")
         return rule
-    if rule not in _REGISTRY:
-        raise InvalidParameterError(
-            f"The 'rule' parameter of make_rule must be one of {', '.join(available_rules())}. Got {rule!r} instead."
-        )
-    cls = _REGISTRY[rule]
+    cls = _REGISTRY.get(rule, "make_rule")
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     unknown = sorted(set(params) - accepted)
     if unknown:

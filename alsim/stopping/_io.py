@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from alsim.exceptions import InvalidInputError, ResultsWarning
+from alsim.results import CELL_SCHEMA
 
 __all__ = ["load_runs"]
 
@@ -20,7 +21,7 @@ def load_runs(path: str | os.PathLike[str]) -> pl.DataFrame:
     Parameters
     ----------
     path : path-like
-        A grid output directory written by ``alsim run`` (read with ``alsim.experiments.load_results``), one
+        A grid output directory written by ``alsim run`` (read with :func:`alsim.results.load_results`), one
         run's parquet file (``SimulationResult.save`` or a plain records table), or a directory of such files.
 
     Returns
@@ -42,7 +43,7 @@ def load_runs(path: str | os.PathLike[str]) -> pl.DataFrame:
             "or a directory of run parquet files."
         )
     if path.is_dir() and (path / "cells").is_dir():
-        from alsim.experiments import load_results
+        from alsim.results import load_results
 
         frame = load_results(path)
         if frame.height == 0:
@@ -87,17 +88,8 @@ def _read_run(path: Path) -> pl.DataFrame:
         "seed": cell.get("seed", metadata.get("seed")),
         "reference_accuracy": metadata.get("reference_accuracy"),
     }
-    schema = {
-        "cell_id": pl.String,
-        "dataset": pl.String,
-        "strategy": pl.String,
-        "learner": pl.String,
-        "batch_size": pl.Int64,
-        "seed": pl.Int64,
-        "reference_accuracy": pl.Float64,
-    }
     return result.records.select(
-        [pl.lit(value, dtype=schema[name]).alias(name) for name, value in columns.items()] + [pl.all()]
+        [pl.lit(value, dtype=CELL_SCHEMA[name]).alias(name) for name, value in columns.items()] + [pl.all()]
     )
 
 

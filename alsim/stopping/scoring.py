@@ -28,6 +28,7 @@ import polars as pl
 
 from alsim._messages import describe_type
 from alsim.exceptions import InvalidInputError, InvalidParameterError, MissingSignalError
+from alsim.results import RUN_COLUMNS
 from alsim.stopping._base import StoppingRule, available_rules, make_rule
 
 __all__ = [
@@ -41,9 +42,6 @@ __all__ = [
     "total_cost",
     "winner_map",
 ]
-
-#: Columns that identify one run in a long results frame (``alsim.experiments.load_results``).
-RUN_COLUMNS: tuple[str, ...] = ("cell_id", "dataset", "strategy", "learner", "batch_size", "seed")
 
 
 def _check_cost(name: str, value: float) -> float:

@@ -8,13 +8,14 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from alsim._messages import describe_value
+from alsim._registry import Registry
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import QueryStrategy, ScoreStrategy
+from alsim.strategies.composite import CostPerLabel, EpsilonMixture
 
 __all__ = ["available_strategies", "make_strategy", "register_strategy"]
 
-_REGISTRY: dict[str, Callable[..., QueryStrategy]] = {}
+_REGISTRY: Registry[Callable[..., QueryStrategy]] = Registry("strategy", "strategy")
 _COMPOSITE_PREFIXES = ("epsilon_", "cost_")
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -67,11 +68,7 @@ def register_strategy(name: str, *, overwrite: bool = False) -> Callable[[F], F]
             raise InvalidParameterError(
                 f"register_strategy({name!r}) got {target.__name__}, which does not implement {missing}."
             )
-        if name in _REGISTRY and not overwrite:
-            raise InvalidParameterError(
-                f"A strategy named {name!r} is already registered; pass overwrite=True to replace it."
-            )
-        _REGISTRY[name] = factory
+        _REGISTRY.register(name, factory, overwrite=overwrite)
         return factory
 
     return decorator
@@ -95,14 +92,16 @@ def available_strategies() -> list[str]:
     >>> "margin" in available_strategies()
     True
     """
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def _unknown_name(name: Any) -> InvalidParameterError:
-    return InvalidParameterError(
-        f"The 'strategy' parameter must be one of {available_strategies()}, optionally prefixed by "
-        f"'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), a peer adapter 'skactiveml:<ClassName>' or "
-        f"'modal:<function>', or a QueryStrategy instance. Got {describe_value(name)} instead."
+    # The name reaches here from simulate, configs, sessions and the CLI: the parameter's name says enough.
+    return _REGISTRY.unknown(
+        name,
+        "",
+        also="optionally prefixed by 'epsilon_' or 'cost_' (e.g. 'epsilon_margin'), a peer adapter "
+        "'skactiveml:<ClassName>' or 'modal:<function>', or a QueryStrategy instance",
     )
 
 
@@ -159,25 +158,27 @@ def make_strategy(strategy: str | QueryStrategy, **params: Any) -> QueryStrategy
         return strategy
     if not isinstance(strategy, str):
         raise _unknown_name(strategy)
-    from alsim.strategies import builtin, peers
+    from alsim.strategies import peers  # its adapters import scikit-activeml / modAL on first use
 
     if strategy.startswith(peers.PEER_PREFIXES):
         built = peers.make_peer_strategy(strategy, **params)
     elif strategy in _REGISTRY:
-        built = _build(strategy, _REGISTRY[strategy], params)
+        built = _build(strategy, _REGISTRY.get(strategy, "make_strategy"), params)
     elif strategy.startswith("epsilon_"):
         epsilon = params.pop("epsilon", 0.1)
         base = make_strategy(strategy.removeprefix("epsilon_"), **params)
-        built = builtin.EpsilonMixture(base, epsilon=epsilon)
+        built = EpsilonMixture(base, epsilon=epsilon)
     elif strategy.startswith("cost_"):
         base = make_strategy(strategy.removeprefix("cost_"), **params)
         if not isinstance(base, ScoreStrategy):
-            score_names = [n for n in available_strategies() if _makes_score_strategy(_REGISTRY[n])]
+            score_names = [
+                n for n in available_strategies() if _makes_score_strategy(_REGISTRY.get(n, "make_strategy"))
+            ]
             raise InvalidParameterError(
                 f"The 'strategy' parameter {strategy!r} needs a base strategy that scores examples; "
                 f"{base.name!r} does not. Score strategies: {score_names}."
             )
-        built = builtin.CostPerLabel(base)
+        built = CostPerLabel(base)
     else:
         raise _unknown_name(strategy)
     built.name = strategy

@@ -10,17 +10,15 @@ For each seed and strategy, two stream runs on the same arrival order with an ab
 The report compares prequential accuracy (test-then-train on the arrivals) in windows after the drift, the
 final accuracy on the held-out test split, and the labels and cost actually spent, paired by seed (Wilcoxon
 signed-rank test from scipy), and plots prequential accuracy and labels bought against examples seen. Run it
-with ``python -m alsim.stream.report --out reports/stream``.
+with ``alsim drift --out reports/stream``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,61 +93,6 @@ def _paired(summary: pl.DataFrame, strategy: str, column: str) -> dict[str, Any]
     }
 
 
-def _plot(curves: pl.DataFrame, summary: pl.DataFrame, strategies: Sequence[str], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, len(strategies), figsize=(5.5 * len(strategies), 10), squeeze=False, sharex=True)
-    colours = {"fixed": "tab:blue", "detector": "tab:red"}
-    labels = {"fixed": "fixed rate", "detector": "drift detector + boost"}
-    for column, strategy in enumerate(strategies):
-        drift = float(summary.filter(pl.col("strategy") == strategy)["drift_position"].to_numpy().mean())
-        runs = curves.filter((pl.col("strategy") == strategy) & (pl.col("round") > 0))
-        for variant in ("fixed", "detector"):
-            mean = (
-                runs.filter(pl.col("variant") == variant)
-                .group_by("examples_seen")
-                .agg(pl.col("prequential_accuracy").mean(), pl.col("n_labeled").mean())
-                .sort("examples_seen")
-            )
-            axes[0, column].plot(
-                mean["examples_seen"], mean["prequential_accuracy"], color=colours[variant], label=labels[variant]
-            )
-            axes[1, column].plot(
-                mean["examples_seen"], mean["n_labeled"], color=colours[variant], label=labels[variant]
-            )
-        paired = (
-            runs.pivot(on="variant", index=["seed", "examples_seen"], values="prequential_accuracy")
-            .with_columns((pl.col("detector") - pl.col("fixed")).alias("difference"))
-            .group_by("examples_seen")
-            .agg(pl.col("difference").mean().alias("mean"), pl.col("difference").std().alias("sd"), pl.len().alias("n"))
-            .sort("examples_seen")
-        )
-        x = paired["examples_seen"].to_numpy()
-        mean_diff = paired["mean"].to_numpy()
-        half_band = np.nan_to_num(paired["sd"].to_numpy()) / np.sqrt(paired["n"].to_numpy())
-        axes[2, column].plot(x, mean_diff, color="black", linewidth=1)
-        axes[2, column].fill_between(
-            x, mean_diff - half_band, mean_diff + half_band, color="grey", alpha=0.3, label="mean +/- 1 s.e."
-        )
-        axes[2, column].axhline(0.0, color="grey", linewidth=0.8)
-        for row in range(3):
-            axes[row, column].axvline(drift, color="grey", linestyle="--", linewidth=1)
-        axes[0, column].set_title(strategy)
-        axes[0, column].set_ylabel("prequential accuracy per block")
-        axes[1, column].set_ylabel("labels bought")
-        axes[2, column].set_ylabel("prequential accuracy, detector - fixed")
-        axes[2, column].set_xlabel("examples seen")
-        axes[0, column].legend(loc="lower right", fontsize=8)
-        axes[2, column].legend(loc="upper right", fontsize=8)
-    fig.suptitle(f"{title}\n(mean over seeds; dashed line: the drift)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
@@ -204,6 +147,8 @@ def drift_recovery_report(
     """
     from alsim._output import check_output_dir, parameter
     from alsim.learners import learner_description
+    from alsim.reports import figures
+    from alsim.reports.document import Document
     from alsim.stream.simulate import simulate_stream
 
     out = check_output_dir(out_dir, who=parameter("out_dir", "drift_recovery_report"))
@@ -238,45 +183,51 @@ def drift_recovery_report(
     curve_frame.write_parquet(out / "curves.parquet")
     spec = dataset if isinstance(dataset, str) else metadata["dataset"]
     title = f"{metadata['dataset']} ({spec}), {order}, budget {budget_fraction:g}, {counted(len(seeds), 'seed')}"
-    _plot(curve_frame, summary, list(strategies), out / "drift_recovery.png", title)
+    figure = figures.plot_drift_recovery(curve_frame, summary, list(strategies), title)
+    figure.savefig(out / "drift_recovery.png", dpi=110)
 
-    lines = [
-        "# Drift recovery: fixed labelling rate vs drift detector + boost",
-        "",
-        "Generated by `alsim.stream.report.drift_recovery_report` "
-        "(`python -m alsim.stream.report --out reports/stream`); do not edit by hand.",
-        "",
-        "## Setup",
-        "",
-        f"- dataset: {metadata['dataset']} (`{spec}`), {metadata['n_pool']} pool examples arrive once each, "
-        f"{metadata['n_test']} held-out test examples, {metadata['n_classes']} classes",
-        f"- order: `{order}` (drift at arrival {summary['drift_position'][0]} for seed {seeds[0]}; "
-        "the pool's first principal axis, low end first)"
-        if order.endswith("feature")
-        else f"- order: `{order}`",
-        f"- learner: `{json.dumps(learner_description(learner))}`, updated with partial_fit on each bought label",
-        f"- budget: {budget_fraction:g} of arrivals (Zliobaite et al. 2014 estimated spending, window 100)",
-        f"- detector variant: `{drift_detector}` on the 0/1 errors of bought labels; after a detection the rate "
-        f"is {boost_factor:g}x for {boost_period} arrivals, then {payback_rate:g}x until the extra labels are repaid",
-        f"- seeds: {list(seeds)}; block size {block_size} arrivals",
-        "",
-        "![prequential accuracy and labels bought vs examples seen](drift_recovery.png)",
-        "",
-        "## Paired comparison (detector minus fixed, per seed)",
-        "",
-        "| strategy | measure | fixed | detector | mean diff | sd diff | wins/losses | Wilcoxon p |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    doc = Document("Drift recovery: fixed labelling rate vs drift detector + boost")
+    doc.paragraph(
+        "Generated by `alsim.stream.report.drift_recovery_report` (`alsim drift --out reports/stream`); "
+        "do not edit by hand."
+    )
+    doc.heading("Setup")
+    doc.bullets(
+        [
+            f"dataset: {metadata['dataset']} (`{spec}`), {metadata['n_pool']} pool examples arrive once each, "
+            f"{metadata['n_test']} held-out test examples, {metadata['n_classes']} classes",
+            f"order: `{order}` (drift at arrival {summary['drift_position'][0]} for seed {seeds[0]}; "
+            "the pool's first principal axis, low end first)"
+            if order.endswith("feature")
+            else f"order: `{order}`",
+            f"learner: `{json.dumps(learner_description(learner))}`, updated with partial_fit on each bought label",
+            f"budget: {budget_fraction:g} of arrivals (Zliobaite et al. 2014 estimated spending, window 100)",
+            f"detector variant: `{drift_detector}` on the 0/1 errors of bought labels; after a detection the rate "
+            f"is {boost_factor:g}x for {boost_period} arrivals, then {payback_rate:g}x until the extra labels are "
+            "repaid",
+            f"seeds: {list(seeds)}; block size {block_size} arrivals",
+        ]
+    )
+    doc.image("drift_recovery.png", "Prequential accuracy and labels bought against examples seen.")
+    doc.heading("Paired comparison (detector minus fixed, per seed)")
     measures = [f"prequential_{a}_{b}" for a, b in RECOVERY_WINDOWS] + ["final_test_accuracy", "labels", "cost"]
+    table_rows = []
     verdicts = []
     for strategy in strategies:
         for measure in measures:
             paired = _paired(summary, strategy, measure)
             digits = 1 if measure in ("labels", "cost") else 3
-            lines.append(
-                f"| {strategy} | {measure} | {_fmt(paired['fixed'], digits)} | {_fmt(paired['detector'], digits)} | "
-                f"{_fmt(paired['mean_difference'], digits)} | {_fmt(paired['sd_difference'], digits)} | "
-                f"{paired['wins']}/{paired['losses']} | {_fmt(paired['p_value'])} |"
+            table_rows.append(
+                [
+                    strategy,
+                    measure,
+                    _fmt(paired["fixed"], digits),
+                    _fmt(paired["detector"], digits),
+                    _fmt(paired["mean_difference"], digits),
+                    _fmt(paired["sd_difference"], digits),
+                    f"{paired['wins']}/{paired['losses']}",
+                    _fmt(paired["p_value"]),
+                ]
             )
         recovery = _paired(summary, strategy, "prequential_0_2000")
         labels = _paired(summary, strategy, "labels")
@@ -284,68 +235,46 @@ def drift_recovery_report(
         fired_delays = fired["detection_delay"].drop_nulls().to_numpy()
         median_delay = _fmt(float(np.median(fired_delays)) if fired_delays.size else None, 0)
         verdicts.append(
-            f"- **{strategy}**: the detector fired after the drift in {fired_delays.size} of {len(seeds)} runs "
+            f"**{strategy}**: the detector fired after the drift in {fired_delays.size} of {len(seeds)} runs "
             f"(median delay {median_delay} arrivals). Over the 2,000 arrivals after the drift the detector "
             f"variant's prequential accuracy is {_fmt(recovery['detector'])} vs {_fmt(recovery['fixed'])} at a "
             f"fixed rate (difference {_fmt(recovery['mean_difference'])}; better in {recovery['wins']}, worse in "
             f"{recovery['losses']} of {len(seeds)} seeds; Wilcoxon p = {_fmt(recovery['p_value'])}), having bought "
             f"{_fmt(labels['detector'], 1)} vs {_fmt(labels['fixed'], 1)} labels in total."
         )
+    doc.table(
+        ["strategy", "measure", "fixed", "detector", "mean diff", "sd diff", "wins/losses", "Wilcoxon p"], table_rows
+    )
     detected = summary.filter(pl.col("variant") == "detector")
     delays = detected["detection_delay"].drop_nulls()
-    lines += [
-        "",
+    doc.paragraph(
         "Window columns `prequential_a_b` are the prequential accuracy over arrivals `[drift + a, drift + b)`. "
         "Both variants of a seed share the split, the arrival order and every random draw, so a run whose "
         "detector never fired is identical to its fixed-rate twin (a tie). Labels can differ slightly at the "
-        "end when the stream ends before a boost is fully repaid.",
-        "",
-        "## Detector",
-        "",
-        f"- detected the drift in {delays.len()} of {detected.height} runs; median delay "
-        f"{_fmt(float(np.median(delays.to_numpy())) if delays.len() else None, 0)} arrivals",
-        f"- detections before the drift (false alarms): {int(detected['detections_before_drift'].sum())} "
-        f"in {detected.height} runs",
-        "",
-        "## Verdict",
-        "",
-        *verdicts,
-        "",
-        "Per-run numbers: `runs.csv`; per-block curves: `curves.parquet`.",
-        "",
-    ]
-    (out / "report.md").write_text("\n".join(lines))
+        "end when the stream ends before a boost is fully repaid."
+    )
+    doc.heading("Detector")
+    doc.bullets(
+        [
+            f"detected the drift in {delays.len()} of {detected.height} runs; median delay "
+            f"{_fmt(float(np.median(delays.to_numpy())) if delays.len() else None, 0)} arrivals",
+            f"detections before the drift (false alarms): {int(detected['detections_before_drift'].sum())} "
+            f"in {detected.height} runs",
+        ]
+    )
+    doc.heading("Verdict")
+    doc.bullets(verdicts)
+    doc.paragraph("Per-run numbers: `runs.csv`; per-block curves: `curves.parquet`.")
+    (out / "report.md").write_text(doc.to_markdown(), encoding="utf-8")
+    (out / "report.html").write_text(doc.to_html(), encoding="utf-8")
     return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: ``python -m alsim.stream.report``."""
-    parser = argparse.ArgumentParser(prog="python -m alsim.stream.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="reports/stream", help="output directory (default: reports/stream)")
-    parser.add_argument("--dataset", default="openml:32")
-    parser.add_argument("--seeds", type=int, default=10, help="number of seeds 0..N-1 (default: 10)")
-    parser.add_argument("--detector", default="adwin", choices=["adwin", "page_hinkley"])
-    parser.add_argument("--budget-fraction", type=float, default=0.1)
-    args = parser.parse_args(argv)
-    from alsim._messages import command_line
-    from alsim._output import check_output_dir
-    from alsim.exceptions import AlsimError
+    """``python -m alsim.stream.report``: the same as ``alsim drift`` (kept for existing scripts)."""
+    from alsim.cli import main as alsim_main
 
-    try:
-        with command_line():
-            check_output_dir(args.out, who="--out")
-            drift_recovery_report(
-                args.out,
-                dataset=args.dataset,
-                drift_detector=args.detector,
-                budget_fraction=args.budget_fraction,
-                seeds=tuple(range(args.seeds)),
-            )
-    except AlsimError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    print(Path(args.out) / "report.md")
-    return 0
+    return alsim_main(["drift", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
