@@ -132,10 +132,10 @@ def _canonical(value: Any) -> Any:
 
 
 def fingerprint(result: SimulationResult) -> dict[str, Any]:
-    """Hashes of the records (timing columns aside), the config and the metadata (timings/versions aside)."""
+    """Hashes of the records (timing columns aside), the config and the metadata (timings, versions, machine aside)."""
     records = result.records.drop(TIMING_COLUMNS)
     columns = {name: _canonical(records[name].to_list()) for name in records.columns}
-    metadata = {k: v for k, v in result.metadata.items() if k not in ("total_seconds", "versions")}
+    metadata = {k: v for k, v in result.metadata.items() if k not in ("total_seconds", "versions", "environment")}
 
     def digest(obj: Any) -> str:
         return hashlib.sha256(json.dumps(_canonical(obj), sort_keys=True).encode()).hexdigest()
