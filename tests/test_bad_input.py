@@ -190,7 +190,13 @@ def test_sizes_larger_than_a_pool_are_refused_before_running(tmp_path):
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_config_fits_every_dataset_it_names(path):
     config = alsim.experiments.load_config(path)
-    assert alsim.experiments.check_dataset_sizes(config) == []
+    notes = alsim.experiments.check_dataset_sizes(config)  # raises on sizes that would fail cells
+    # A pool smaller than the label budget only shortens the curve; a config may do that on purpose, and
+    # then says so in its header.
+    exhausted = [note for note in notes if "its runs stop when the pool is exhausted" in note]
+    assert notes == exhausted
+    if exhausted:
+        assert "the runs stop when the pool is exhausted" in path.read_text()
 
 
 # --- strategies -----------------------------------------------------------------------------------------
