@@ -419,6 +419,8 @@ def estimate_budget(
             n_boot=int(n_boot),
             band_grid=band_grid,
             random_state=bootstrap_seed,
+            # The full-pool accuracy caps the fitted ceilings (it is an accuracy, so only for that metric).
+            reference=reference if metric == "accuracy" else None,
         )
     random_median = labels["random"].median
     estimates = []
