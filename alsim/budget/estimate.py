@@ -333,14 +333,18 @@ def _resolve_target(results: pl.DataFrame, target: float, *, relative: bool, met
     """Return the target score and its description; a relative target is a share of the full-pool accuracy."""
     if not relative:
         return float(target), f"{metric.replace('_', '-')} {float(target):.3f}"
-    # One value per cell: a mean over record rows would weight cells by how many rounds they ran.
-    per_cell = results.group_by("cell_id").agg(pl.col("reference_accuracy").first())
-    reference = float(per_cell["reference_accuracy"].mean())  # type: ignore[arg-type]  # a Series mean is any scalar
+    reference = _full_pool_accuracy(results)
     value = float(target) * reference
     return value, f"{target:.0%} of the full-pool accuracy ({reference:.3f}), i.e. accuracy {value:.3f}"
 
 
-# ---------------------------------------------------------------------------------------------------------
+def _full_pool_accuracy(results: pl.DataFrame) -> float:
+    """Mean accuracy of the learner trained on the whole pool, over the simulated cells."""
+    # One value per cell: a mean over record rows would weight cells by how many rounds they ran.
+    per_cell = results.group_by("cell_id").agg(pl.col("reference_accuracy").first())
+    return float(per_cell["reference_accuracy"].mean())  # type: ignore[arg-type]  # a Series mean is any scalar
+
+
 # ---------------------------------------------------------------------------------------------------------
 def labels_to_target_table(results: pl.DataFrame, metric: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per strategy: the label counts shared by all seeds and the (n_seeds, n_points) score matrix."""
@@ -402,8 +406,12 @@ def _labels_per_strategy(
     n_boot: int,
     random_state: int,
     progress: bool,
+    reference: float | None = None,
 ) -> dict[str, LabelsToTarget]:
-    """Bootstrap labels-to-target of every candidate (one progress step per strategy)."""
+    """Labels-to-target of every candidate with calibrated intervals (one progress step per strategy).
+
+    ``reference`` (the full-pool accuracy) caps the fitted ceilings.
+    """
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(random_state)
@@ -421,6 +429,7 @@ def _labels_per_strategy(
             n_boot=int(n_boot),
             band_grid=band_grid,
             random_state=bootstrap_seed,
+            reference=reference,
         )
     return labels
 
@@ -704,6 +713,8 @@ def estimate_budget(
         n_boot=n_boot,
         random_state=random_state,
         progress=progress,
+        # The full-pool accuracy caps the fitted ceilings (it is an accuracy, so only for that metric).
+        reference=_full_pool_accuracy(results) if metric == "accuracy" else None,
     )
     mean_row_cost = 1.0 if prepared.row_costs is None else float(prepared.row_costs.mean())
     cost_curves = {
@@ -717,6 +728,12 @@ def estimate_budget(
             f"Some estimates lie beyond the {int(max(g.max() for g, _ in curves.values()))} labels that could be "
             "simulated on the labeled rows: they are extrapolated from fitted learning curves and less certain."
         )
+    # Where an estimate lies outside what the backtest calibrated, the reader is told, once per distinct note.
+    outside_calibration: dict[str, list[str]] = {}
+    for estimate in estimates:
+        for note in estimate.labels.notes:
+            outside_calibration.setdefault(note, []).append(estimate.strategy)
+    notes.extend(f"{note} ({', '.join(names)})" for note, names in outside_calibration.items())
 
     first_round = results.filter(pl.col("round") == 0)
     initial_score = float(first_round[metric].mean())  # type: ignore[arg-type]
