@@ -56,7 +56,10 @@ def main(config_path: str, n_seeds: int | None) -> None:
             max_accuracy_gap = max(max_accuracy_gap, float(gap.max()))
             max_aulc_gap = max(max_aulc_gap, abs(_aulc(one) - _aulc(two)))
             n_selection_differs += int(not one["selected"].equals(two["selected"]))
-    blas = ", ".join(f"{i['internal_api']} {i['version']} ({i.get('threading_layer', i['user_api'])})" for i in threadpool_info())
+    libraries = threadpool_info()
+    blas = ", ".join(
+        f"{i['internal_api']} {i['version']} ({i.get('threading_layer', i['user_api'])})" for i in libraries
+    )
     print(f"BLAS: {blas}")
     print(f"{n_differ} of {len(cells)} runs differ between 1 and 2 BLAS threads")
     print(f"{n_selection_differs} of them picked different examples")
