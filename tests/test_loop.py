@@ -12,11 +12,11 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 import alsim
+from alsim._engine import classification_scores
 from alsim.cli import main
 from alsim.datasets import Split, load_dataset
 from alsim.exceptions import InvalidParameterError
 from alsim.learners import fit_learner, make_learner, predict_proba_full
-from alsim._engine import classification_scores
 from alsim.oracle import SimulatedOracle
 from alsim.records import RECORD_SCHEMA, TIMING_COLUMNS, SimulationResult, load_result
 from alsim.strategies import QueryStrategy, check_batch_size, register_strategy
