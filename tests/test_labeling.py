@@ -468,3 +468,19 @@ def test_two_concurrent_next_calls_never_hand_out_the_same_rows(tmp_path: Path) 
     assert len(batches[0]) == len(batches[1]) == 40 and not batches[0] & batches[1]
     with LabelingProject(tmp_path / "p") as project:
         assert project.status()["reserved"] == 80
+
+
+def test_status_reads_a_reached_target_off_the_real_curve() -> None:
+    """A target the cross-validated curve already reached is read off the curve: nothing left to label."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] > 0).astype(int)
+    session = LabelingSession(X, classes=["neg", "pos"], strategy="margin", random_state=0)
+    for size in (20, 10, 10, 10):
+        batch = session.next_batch(size)
+        session.teach(batch.rows, [["neg", "pos"][c] for c in y[batch.rows]], annotator="me")
+        session.fit()
+        session.record_round(batch_cost=0.0)
+    budget = session.status(target=0.6)["budget"]
+    assert budget["note"] == "reached"
+    assert budget["labels_needed"] <= session.n_labeled and budget["labels_to_go"] == 0
