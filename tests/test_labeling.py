@@ -484,3 +484,23 @@ def test_status_reads_a_reached_target_off_the_real_curve() -> None:
     budget = session.status(target=0.6)["budget"]
     assert budget["note"] == "reached"
     assert budget["labels_needed"] <= session.n_labeled and budget["labels_to_go"] == 0
+
+
+def test_status_extrapolates_an_unreached_target_with_calibrated_bounds() -> None:
+    """Beyond the real curve, status uses the budget's calibrated method: a bounded interval around the median."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(2000, 5))
+    y = (X[:, 0] + 0.8 * rng.normal(size=2000) > 0).astype(int)
+    session = LabelingSession(X, classes=["neg", "pos"], strategy="random", random_state=0)
+    for size in (20, 10, 10, 10, 10, 10):
+        batch = session.next_batch(size)
+        session.teach(batch.rows, [["neg", "pos"][c] for c in y[batch.rows]], annotator="me")
+        session.fit()
+        session.record_round(batch_cost=0.0)
+    reached = max(p["cv_accuracy"] for p in session.status()["learning_curve"] if p["cv_accuracy"] is not None)
+    budget = session.status(target=reached + 0.005)["budget"]
+    low, high = budget["labels_80"]
+    assert budget["labels_needed"] > session.n_labeled and budget["labels_to_go"] > 0
+    assert high is not None and low <= budget["labels_needed"] <= high
+    assert 0.0 < budget["p_out_of_reach"] < 1.0
+    assert f"80% interval {low:,} - {high:,}" in budget["note"]

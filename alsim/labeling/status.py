@@ -19,6 +19,7 @@ import polars as pl
 from alsim.exceptions import AlsimError
 
 if TYPE_CHECKING:
+    from alsim.budget.curves import LabelsToTarget
     from alsim.labeling.project import LabelingProject
     from alsim.session import LabelingSession
 
@@ -79,25 +80,18 @@ def _stopping_verdicts(history: pl.DataFrame, default_rule: str, rules: Sequence
     return verdicts
 
 
-def _labels_to_target(
-    n_labeled: np.ndarray, accuracy: np.ndarray, target: float, n_max: float
-) -> tuple[float, float, bool]:
-    """Labels at which the project's curve reaches ``target``: (labels, the curve's limit, extrapolated?).
+def _labels_to_target(n_labeled: np.ndarray, accuracy: np.ndarray, target: float, n_max: float) -> LabelsToTarget:
+    """Labels at which the project's curve reaches ``target``, with the budget method's calibrated intervals.
 
-    Read off the curve where it already reaches the target; beyond it, extrapolated with the learning-curve
-    model of :mod:`alsim.budget` (the one place status calls the budget method, so a better extrapolation
-    there is a one-line switch here). ``inf`` labels: not reached within ``n_max``.
+    Read off the curve where it already reaches the target; beyond it, extrapolated and calibrated exactly as
+    ``alsim budget`` does (:func:`alsim.budget.curves.bootstrap_labels_to_target` on the one real curve).
+    ``inf`` labels: not reached within ``n_max``.
     """
-    from alsim.budget import fit_learning_curve
-    from alsim.budget.curves import observed_crossing
+    from alsim.budget.curves import bootstrap_labels_to_target
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = fit_learning_curve(n_labeled, accuracy)
-    observed = observed_crossing(n_labeled, accuracy, target)
-    if observed is not None:
-        return observed, float(model.asymptote), False
-    return model.labels_to_reach(target, n_min=float(n_labeled[-1]), n_max=n_max), float(model.asymptote), True
+        return bootstrap_labels_to_target(n_labeled, accuracy[np.newaxis, :], target, n_max=n_max, n_boot=1)
 
 
 def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str, Any] | None:
@@ -112,25 +106,39 @@ def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str,
         }
     n_labeled = points["n_labeled"].to_numpy().astype(np.float64)
     try:
-        needed, asymptote, extrapolated = _labels_to_target(
+        estimate = _labels_to_target(
             n_labeled, points["cv_accuracy"].to_numpy(), target, float(max(n_rows, n_labeled[-1]))
         )
     except AlsimError as exc:
         return {"target": target, "labels_needed": None, "note": str(exc)}
-    reachable = np.isfinite(needed)
+    needed = estimate.median
+    reachable = bool(np.isfinite(needed))
+
+    def count(value: float) -> int | None:
+        return int(value) if np.isfinite(value) else None
+
     return {
         "target": target,
-        "labels_needed": int(needed) if reachable else None,
+        "labels_needed": count(needed),
         "labels_to_go": max(0, int(needed) - int(n_labeled[-1])) if reachable else None,
-        "asymptote": asymptote,
+        "labels_80": [count(v) for v in estimate.interval_80],
+        "p_out_of_reach": estimate.p_unreachable,
+        "asymptote": estimate.model.asymptote,
         "note": (
-            "extrapolated from the cross-validated learning curve"
-            if reachable and extrapolated
+            f"extrapolated from the cross-validated learning curve (80% interval "
+            f"{_bounds(estimate.interval_80)}; out of reach within the pool with probability "
+            f"{estimate.p_unreachable:.0%})"
+            if reachable and estimate.calibrated
             else "reached"
             if reachable
-            else f"the fitted curve does not reach it within the pool ({n_rows} rows); its limit is {asymptote:.3f}"
+            else f"the extrapolated curve does not reach it within the pool ({n_rows} rows); "
+            f"out of reach with probability {estimate.p_unreachable:.0%}"
         ),
     }
+
+
+def _bounds(interval: tuple[float, float]) -> str:
+    return " - ".join("unbounded" if not np.isfinite(v) else f"{int(v):,}" for v in interval)
 
 
 def session_status(
