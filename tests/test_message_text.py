@@ -31,6 +31,8 @@ def _plain_strings(tree: ast.AST) -> list[ast.Constant]:
             docstring = node.body[0] if node.body else None
             if isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant):
                 skip.add(id(docstring.value))
+        elif isinstance(node, ast.keyword) and node.arg == "bar_format" and isinstance(node.value, ast.Constant):
+            skip.add(id(node.value))  # a tqdm template: tqdm fills {l_bar}, {elapsed}... itself
         elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
             skip.add(id(node.value))  # templates kept in a variable are formatted where they are used
     return [
