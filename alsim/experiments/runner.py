@@ -508,6 +508,7 @@ def run_experiment(
     store = CellStore(out_dir)
     store.prepare(config)
     store.remove_temp_files()
+    store.remove_stale_locks()
     cells = expand_cells(config)
     finished_at_start = store.finished_ids()
     # Costliest first, a (dataset, seed, learner) group together: see alsim.experiments.schedule.

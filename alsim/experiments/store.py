@@ -201,6 +201,23 @@ class CellStore:
         atomic_write(path, lambda temp: temp.write_text(text, encoding="utf-8"), temp_prefix=f".{cell_id}")
         return path
 
+    def remove_stale_locks(self) -> int:
+        """Delete the lock files that killed runs left on finished cells; returns how many.
+
+        A run killed between storing a cell and releasing its lock leaves ``<cell_id>.lock`` beside the
+        finished file. Its lock is free, so it is taken briefly and released (which removes the file); a lock
+        that another live run holds is left alone.
+        """
+        removed = 0
+        for cell_id in self.finished_ids():
+            if not self.lock_path(cell_id).is_file():
+                continue
+            lock = self.try_lock(cell_id)
+            if lock is not None:
+                lock.release()
+                removed += 1
+        return removed
+
     def remove_temp_files(self, cell_id: str | None = None) -> int:
         """Delete leftover temporary files (of one cell, or of every cell whose lock is free).
 
