@@ -95,6 +95,8 @@ def _labels_to_target(n_labeled: np.ndarray, accuracy: np.ndarray, target: float
 
 
 def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str, Any] | None:
+    from alsim.budget.answer import format_interval
+
     if target is None:
         return None
     points = curve.drop_nulls("cv_accuracy")
@@ -115,18 +117,19 @@ def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str,
     reachable = bool(np.isfinite(needed))
 
     def count(value: float) -> int | None:
-        return int(value) if np.isfinite(value) else None
+        # Rounded as alsim budget's answer rounds them (format_count), so the numbers and the note agree.
+        return round(value) if np.isfinite(value) else None
 
     return {
         "target": target,
         "labels_needed": count(needed),
-        "labels_to_go": max(0, int(needed) - int(n_labeled[-1])) if reachable else None,
+        "labels_to_go": max(0, round(needed) - int(n_labeled[-1])) if reachable else None,
         "labels_80": [count(v) for v in estimate.interval_80],
         "p_out_of_reach": estimate.p_unreachable,
         "asymptote": estimate.model.asymptote,
         "note": (
             f"extrapolated from the cross-validated learning curve (80% interval "
-            f"{_bounds(estimate.interval_80)}; out of reach within the pool with probability "
+            f"{format_interval(*estimate.interval_80)}; out of reach within the pool with probability "
             f"{estimate.p_unreachable:.0%})"
             if reachable and estimate.calibrated
             else "reached"
@@ -135,10 +138,6 @@ def _budget(curve: pl.DataFrame, target: float | None, n_rows: int) -> dict[str,
             f"out of reach with probability {estimate.p_unreachable:.0%}"
         ),
     }
-
-
-def _bounds(interval: tuple[float, float]) -> str:
-    return " - ".join("unbounded" if not np.isfinite(v) else f"{int(v):,}" for v in interval)
 
 
 def session_status(
