@@ -28,7 +28,8 @@ import numpy as np
 import polars as pl
 from scipy import stats as sps
 
-from alsim.exceptions import InvalidDtypeError, InvalidInputError, InvalidParameterError
+from alsim._validation import check_choice, check_fraction, fail
+from alsim.exceptions import InvalidDtypeError, InvalidInputError
 from alsim.results import CONFIG_COLUMNS, CONTEXT_COLUMNS, REQUIRED_CELL_COLUMNS, check_results
 
 __all__ = [
@@ -61,29 +62,12 @@ class FewSeedsWarning(UserWarning):
 # --------------------------------------------------------------------------------------------- validation
 
 
-def _check_choice(value: object, name: str, func: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {func} must be one of {list(choices)}. Got {value!r} instead."
-        )
-
-
-def _check_fraction(value: float, name: str, func: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) < 1.0:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {func} must be a float in (0, 1). Got {value!r} instead."
-        )
-    return float(value)
-
-
 def _check_fractions(fractions: Sequence[float], func: str) -> tuple[float, ...]:
     if isinstance(fractions, (int, float)):
         fractions = (fractions,)
-    checked = tuple(_check_fraction(f, "fractions", func) for f in fractions)
+    checked = tuple(check_fraction(f, "fractions", func) for f in fractions)
     if not checked:
-        raise InvalidParameterError(
-            f"The 'fractions' parameter of {func} must hold at least one float in (0, 1). Got () instead."
-        )
+        raise fail("fractions", func, "at least one float in (0, 1)", tuple(fractions))
     return checked
 
 
@@ -91,10 +75,8 @@ def _require_accuracy(metric: str, func: str, when: str = "") -> None:
     # The only full-pool reference the results carry is reference_accuracy: comparing a macro-F1 or
     # balanced-accuracy curve with it would mix two metrics.
     if metric != "accuracy":
-        raise InvalidParameterError(
-            f"The 'metric' parameter of {func} must be 'accuracy'{when} (the full-pool reference is recorded "
-            f"as reference_accuracy only). Got {metric!r} instead."
-        )
+        expected = f"'accuracy'{when} (the full-pool reference is recorded as reference_accuracy only)"
+        raise fail("metric", func, expected, metric)
 
 
 # ----------------------------------------------------------------------------------------------- curves
@@ -247,9 +229,9 @@ def learning_curves(
     >>> curves.filter(pl.col("strategy") == "margin").select("cost", "mean", "ci_low", "ci_high")  # doctest: +SKIP
     """
     func = "learning_curves"
-    _check_choice(x, "x", func, CURVE_X_CHOICES)
-    _check_choice(metric, "metric", func, METRIC_CHOICES)
-    confidence = _check_fraction(confidence, "confidence", func)
+    check_choice(x, "x", func, CURVE_X_CHOICES)
+    check_choice(metric, "metric", func, METRIC_CHOICES)
+    confidence = check_fraction(confidence, "confidence", func)
     frame = check_results(results, func, signals=(x, metric))
     pieces: list[pl.DataFrame] = []
     single_seed: list[tuple[object, ...]] = []
@@ -346,8 +328,8 @@ def aulc(
     >>> summarize_over_seeds(per_run, "aulc")  # doctest: +SKIP
     """
     func = "aulc"
-    _check_choice(x, "x", func, CURVE_X_CHOICES)
-    _check_choice(metric, "metric", func, METRIC_CHOICES)
+    check_choice(x, "x", func, CURVE_X_CHOICES)
+    check_choice(metric, "metric", func, METRIC_CHOICES)
     if relative_to_reference:
         _require_accuracy(metric, func, " with relative_to_reference=True")
     frame = check_results(results, func, signals=(x, metric))
@@ -400,7 +382,7 @@ def summarize_over_seeds(per_run: pl.DataFrame, value: str, *, confidence: float
     >>> summarize_over_seeds(aulc(results), "aulc")  # doctest: +SKIP
     """
     func = "summarize_over_seeds"
-    confidence = _check_fraction(confidence, "confidence", func)
+    confidence = check_fraction(confidence, "confidence", func)
     if not isinstance(per_run, pl.DataFrame):
         raise InvalidDtypeError(
             f"The 'per_run' argument of {func} must be a polars.DataFrame. Got {type(per_run).__name__} instead."
@@ -472,7 +454,7 @@ def labels_to_target(
     """
     func = "labels_to_target"
     fractions = _check_fractions(fractions, func)
-    _check_choice(metric, "metric", func, METRIC_CHOICES)
+    check_choice(metric, "metric", func, METRIC_CHOICES)
     _require_accuracy(metric, func)
     frame = check_results(results, func, signals=("n_labeled", "cost", metric))
     keys = ["cell_id", *CONFIG_COLUMNS, "seed"]
@@ -511,9 +493,7 @@ def labels_to_target(
 def require_baseline(frame: pl.DataFrame, baseline: str, func: str) -> None:
     """Raise unless every context of ``frame`` ran the ``baseline`` strategy."""
     if not isinstance(baseline, str):
-        raise InvalidParameterError(
-            f"The 'baseline' parameter of {func} must be a strategy name (str). Got {baseline!r} instead."
-        )
+        raise fail("baseline", func, "a strategy name (str)", baseline)
     contexts = frame.select(CONTEXT_COLUMNS).unique()
     with_baseline = frame.filter(pl.col("strategy") == baseline).select(CONTEXT_COLUMNS).unique()
     lacking = contexts.join(with_baseline, on=list(CONTEXT_COLUMNS), how="anti", nulls_equal=True)
@@ -588,7 +568,7 @@ def savings(
     """
     func = "savings"
     fractions = _check_fractions(fractions, func)
-    _check_choice(metric, "metric", func, METRIC_CHOICES)
+    check_choice(metric, "metric", func, METRIC_CHOICES)
     _require_accuracy(metric, func)
     frame = check_results(results, func, signals=("n_labeled", "cost", metric))
     require_baseline(frame, baseline, func)
@@ -697,7 +677,7 @@ def deficiency(
     >>> deficiency(results).sort("deficiency")  # doctest: +SKIP
     """
     func = "deficiency"
-    _check_choice(metric, "metric", func, METRIC_CHOICES)
+    check_choice(metric, "metric", func, METRIC_CHOICES)
     _require_accuracy(metric, func)
     frame = check_results(results, func, signals=("n_labeled", metric))
     require_baseline(frame, baseline, func)

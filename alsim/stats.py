@@ -26,7 +26,8 @@ import polars as pl
 from scipy import stats as sps
 
 from alsim._messages import counted
-from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim._validation import check_choice, check_fraction, check_int, fail
+from alsim.exceptions import InvalidInputError
 from alsim.metrics import METRIC_CHOICES, X_CHOICES, FewSeedsWarning, aulc, require_baseline
 from alsim.results import CONFIG_COLUMNS, CONTEXT_COLUMNS, check_results
 
@@ -47,21 +48,9 @@ __all__ = [
 SETTING_COLUMNS: tuple[str, ...] = ("learner", "batch_size")
 
 
-def _check_alpha(alpha: float, func: str) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
-        raise InvalidParameterError(
-            f"The 'alpha' parameter of {func} must be a float in (0, 1). Got {alpha!r} instead."
-        )
-    return float(alpha)
-
-
 def _per_run_aulc(results: pl.DataFrame, func: str, metric: str, x: str, relative_to_reference: bool) -> pl.DataFrame:
-    if metric not in METRIC_CHOICES:
-        raise InvalidParameterError(
-            f"The 'metric' parameter of {func} must be one of {list(METRIC_CHOICES)}. Got {metric!r} instead."
-        )
-    if x not in X_CHOICES:
-        raise InvalidParameterError(f"The 'x' parameter of {func} must be one of {list(X_CHOICES)}. Got {x!r} instead.")
+    check_choice(metric, "metric", func, METRIC_CHOICES)
+    check_choice(x, "x", func, X_CHOICES)
     frame = check_results(results, func, signals=(x, metric))
     return aulc(frame, metric=metric, x=x, relative_to_reference=relative_to_reference)
 
@@ -157,12 +146,10 @@ def paired_tests(
     >>> paired_tests(results).select("dataset", "strategy", "p_value", "outcome")  # doctest: +SKIP
     """
     func = "paired_tests"
-    alpha = _check_alpha(alpha, func)
+    alpha = check_fraction(alpha, "alpha", func)
     if isinstance(min_wilcoxon, bool) or not isinstance(min_wilcoxon, int) or min_wilcoxon < 6:
-        raise InvalidParameterError(
-            f"The 'min_wilcoxon' parameter of {func} must be an int >= 6 (below that the exact Wilcoxon test "
-            f"cannot reach p < 0.05). Got {min_wilcoxon!r} instead."
-        )
+        expected = "an int >= 6 (below that the exact Wilcoxon test cannot reach p < 0.05)"
+        raise fail("min_wilcoxon", func, expected, min_wilcoxon)
     per_run = _per_run_aulc(results, func, metric, x, relative_to_reference)
     require_baseline(results, baseline, func)
     base = per_run.filter(pl.col("strategy") == baseline).select(
@@ -353,13 +340,9 @@ def nemenyi_critical_difference(n_strategies: int, n_datasets: int, alpha: float
     1.25
     """
     func = "nemenyi_critical_difference"
-    alpha = _check_alpha(alpha, func)
-    for name, value, low in (("n_strategies", n_strategies, 2), ("n_datasets", n_datasets, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise InvalidParameterError(
-                f"The '{name}' parameter of {func} must be an int >= {low}. Got {value!r} instead."
-            )
-    k, n = int(n_strategies), int(n_datasets)
+    alpha = check_fraction(alpha, "alpha", func)
+    k = check_int(n_strategies, "n_strategies", func, low=2)
+    n = check_int(n_datasets, "n_datasets", func, low=1)
     q_alpha = float(sps.studentized_range.ppf(1.0 - alpha, k, np.inf)) / math.sqrt(2.0)
     return q_alpha * math.sqrt(k * (k + 1) / (6.0 * n))
 
@@ -417,7 +400,7 @@ def friedman_test(
     >>> friedman_test(results).select("p_value", "critical_difference")  # doctest: +SKIP
     """
     func = "friedman_test"
-    alpha = _check_alpha(alpha, func)
+    alpha = check_fraction(alpha, "alpha", func)
     per_run = _per_run_aulc(results, func, metric, x, relative_to_reference)
     scores = _complete_blocks(_scores_from_per_run(per_run), func)
     rows = []
@@ -524,10 +507,7 @@ def seed_stability(
     >>> seeds_to_stable_ranking(seed_stability(results), threshold=0.9)  # doctest: +SKIP
     """
     func = "seed_stability"
-    if isinstance(n_subsamples, bool) or not isinstance(n_subsamples, int) or n_subsamples < 1:
-        raise InvalidParameterError(
-            f"The 'n_subsamples' parameter of {func} must be an int >= 1. Got {n_subsamples!r} instead."
-        )
+    n_subsamples = check_int(n_subsamples, "n_subsamples", func, low=1)
     rng = np.random.default_rng(random_state)
     per_run = _per_run_aulc(results, func, metric, x, relative_to_reference)
     rows = []
@@ -628,11 +608,7 @@ def seeds_to_stable_ranking(stability: pl.DataFrame, *, threshold: float = 0.9) 
     --------
     >>> seeds_to_stable_ranking(seed_stability(results))  # doctest: +SKIP
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0:
-        raise InvalidParameterError(
-            f"The 'threshold' parameter of seeds_to_stable_ranking must be a float in (0, 1]. "
-            f"Got {threshold!r} instead."
-        )
+    threshold = check_fraction(threshold, "threshold", "seeds_to_stable_ranking", high_open=False)
     rows = []
     for setting, group in stability.sort("n_seeds").group_by(list(SETTING_COLUMNS), maintain_order=True):
         n_seeds = group.get_column("n_seeds").to_numpy()
