@@ -104,7 +104,7 @@ def test_shuffle_does_not_drift(blobs):
 
 def test_order_errors(blobs):
     X, y = blobs
-    with pytest.raises(InvalidParameterError, match=r"'order'.*shuffle.*abrupt_class.*Got 'sudden'"):
+    with pytest.raises(InvalidParameterError, match=r"'order'.*abrupt_class.*shuffle.*Got 'sudden'"):
         make_arrival_order(X, y, "sudden")
     with pytest.raises(InvalidParameterError, match=r"'drift_position'.*Got 1.5"):
         make_arrival_order(X, y, "abrupt_class", drift_position=1.5)

@@ -26,24 +26,10 @@ and the estimated spending is ``u_t / w``. Two documented departures from the pa
 from __future__ import annotations
 
 import math
-from numbers import Integral
 
-from alsim.exceptions import InvalidParameterError
-from alsim.stream.strategies import _check_float
+from alsim._validation import check_fraction, check_int, check_real
 
 __all__ = ["BudgetManager"]
-
-
-def _check_real(value: object, name: str, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
-    return _check_float(value, name, "BudgetManager", low, high, low_open=low_open, high_open=high_open)
-
-
-def _check_int(value: object, name: str, low: int, owner: str = "BudgetManager") -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be an int >= {low}. Got {value!r} instead."
-        )
-    return int(value)
 
 
 class BudgetManager:
@@ -87,11 +73,12 @@ class BudgetManager:
         boost_period: int = 500,
         payback_rate: float = 0.5,
     ) -> None:
-        self.budget_fraction = _check_real(budget_fraction, "budget_fraction", 0.0, 1.0, low_open=True, high_open=False)
-        self.window = _check_int(window, "window", 1)
-        self.boost_factor = _check_real(boost_factor, "boost_factor", 1.0, math.inf, low_open=False, high_open=True)
-        self.boost_period = _check_int(boost_period, "boost_period", 0)
-        self.payback_rate = _check_real(payback_rate, "payback_rate", 0.0, 1.0, low_open=False, high_open=True)
+        owner = "BudgetManager"
+        self.budget_fraction = check_fraction(budget_fraction, "budget_fraction", owner, high_open=False)
+        self.window: int = check_int(window, "window", owner, low=1)
+        self.boost_factor = check_real(boost_factor, "boost_factor", owner, low=1.0)
+        self.boost_period: int = check_int(boost_period, "boost_period", owner, low=0)
+        self.payback_rate = check_fraction(payback_rate, "payback_rate", owner, low_open=False)
         self._decay = (self.window - 1) / self.window
         self._estimate = self.budget_fraction * self.window
         self._boost_left = 0
@@ -149,7 +136,7 @@ class BudgetManager:
 
     def spend(self, n_labels: int = 1) -> None:
         """Register ``n_labels`` labels bought at the current arrival."""
-        n_labels = _check_int(n_labels, "n_labels", 0, "BudgetManager.spend")
+        n_labels = check_int(n_labels, "n_labels", "BudgetManager.spend", low=0)
         self._estimate += n_labels
         self.n_bought += n_labels
         if self._phase != "base":

@@ -29,18 +29,40 @@ Pass ``detector_params`` to :func:`alsim.stream.simulate_stream` to trade delay 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from alsim._registry import Registry
 from alsim.exceptions import InvalidParameterError
 
 __all__ = ["DETECTORS", "DriftDetector", "make_drift_detector"]
-
-DETECTORS: tuple[str, ...] = ("adwin", "page_hinkley")
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "adwin": {"delta": 0.05, "clock": 4},
     "page_hinkley": {"min_instances": 30, "delta": 0.1, "threshold": 10.0, "mode": "up"},
 }
+
+
+def _river_detector(name: str, class_name: str) -> Callable[..., Any]:
+    """Return a factory of river's ``river.drift.<class_name>`` (river is imported when a detector is built)."""
+
+    def build(**params: Any) -> Any:
+        from alsim._extras import import_extra
+
+        drift = import_extra("river.drift", needed_for=f"The drift detector {name!r}")
+        return getattr(drift, class_name)(**params)
+
+    build.__qualname__ = f"river.drift.{class_name}"
+    return build
+
+
+# The river detector of each name; the parameter users pass the name as is simulate_stream's.
+_DETECTORS: Registry[Callable[..., Any]] = Registry("drift detector", "drift_detector")
+_DETECTORS.register("adwin", _river_detector("adwin", "ADWIN"))
+_DETECTORS.register("page_hinkley", _river_detector("page_hinkley", "PageHinkley"))
+
+#: Names of the drift detectors, sorted (the ``drift_detector`` parameter of :func:`alsim.stream.simulate_stream`).
+DETECTORS: tuple[str, ...] = tuple(_DETECTORS.names())
 
 
 class DriftDetector:
@@ -66,17 +88,9 @@ class DriftDetector:
     """
 
     def __init__(self, name: str, **params: Any) -> None:
-        if name not in DETECTORS:
-            raise InvalidParameterError(
-                f"The 'drift_detector' parameter of simulate_stream must be None or one of {list(DETECTORS)}. "
-                f"Got {name!r} instead."
-            )
-        from alsim._extras import import_extra
-
-        drift = import_extra("river.drift", needed_for=f"The drift detector {name!r}")
+        factory = _DETECTORS.get(name, "simulate_stream", also="or None")
         self.name = name
         self.params = {**_DEFAULTS[name], **params}
-        factory = drift.ADWIN if name == "adwin" else drift.PageHinkley
         try:
             self._detector = factory(**self.params)
         except (TypeError, ValueError) as exc:

@@ -17,17 +17,18 @@ the drift, so the expected number of phase-0 draws still equals the size of phas
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 from sklearn.decomposition import PCA
 
-from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim._registry import Registry
+from alsim._validation import check_fraction, check_real
+from alsim.exceptions import InvalidInputError
 
 __all__ = ["ORDERS", "ArrivalOrder", "make_arrival_order"]
-
-ORDERS: tuple[str, ...] = ("shuffle", "abrupt_class", "gradual_class", "abrupt_feature", "gradual_feature")
 
 
 @dataclass(frozen=True)
@@ -54,22 +55,6 @@ class ArrivalOrder:
     kind: str
     drift_position: int | None
     drift_width: int
-
-
-def _check_fraction(value: object, name: str, *, low_open: bool = True, high_open: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(float(value)):
-        raise InvalidParameterError(
-            f"The '{name}' parameter of make_arrival_order must be a float in (0, 1). Got {value!r} instead."
-        )
-    value = float(value)
-    too_low = value <= 0.0 if low_open else value < 0.0
-    too_high = value >= 1.0 if high_open else value > 1.0
-    if too_low or too_high:
-        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-        raise InvalidParameterError(
-            f"The '{name}' parameter of make_arrival_order must be a float in {interval}. Got {value!r} instead."
-        )
-    return value
 
 
 def _class_phases(y: np.ndarray, n_phase0: int, dominance: float, rng: np.random.Generator) -> np.ndarray:
@@ -129,6 +114,42 @@ def _merge_phases(
     return indices, arrived_phase
 
 
+def _shuffled(
+    X: np.ndarray, y: np.ndarray, position: float, width: float, dominance: float, rng: np.random.Generator
+) -> ArrivalOrder:
+    n = y.shape[0]
+    return ArrivalOrder(rng.permutation(n).astype(np.int64), np.zeros(n, dtype=np.int8), "shuffle", None, 0)
+
+
+def _drifting(
+    X: np.ndarray,
+    y: np.ndarray,
+    position: float,
+    width: float,
+    dominance: float,
+    rng: np.random.Generator,
+    *,
+    kind: str,
+) -> ArrivalOrder:
+    """Build a two-phase order; ``kind`` is ``"<abrupt|gradual>_<class|feature>"``."""
+    n = y.shape[0]
+    n_phase0 = min(n - 1, max(1, round(position * n)))
+    phase = _class_phases(y, n_phase0, dominance, rng) if kind.endswith("_class") else _feature_phases(X, n_phase0, rng)
+    width_n = max(2, round(width * n)) if kind.startswith("gradual") else 0
+    indices, arrived_phase = _merge_phases(phase, n_phase0, width_n, rng)
+    return ArrivalOrder(indices, arrived_phase, kind, n_phase0, width_n)
+
+
+# Each order by name: (X, y, drift_position, drift_width, dominance, rng) -> ArrivalOrder.
+_ORDERS: Registry[Callable[..., ArrivalOrder]] = Registry("arrival order", "order")
+_ORDERS.register("shuffle", _shuffled)
+for _kind in ("abrupt_class", "gradual_class", "abrupt_feature", "gradual_feature"):
+    _ORDERS.register(_kind, functools.partial(_drifting, kind=_kind))
+
+#: Names of the arrival orders, sorted (the ``order`` parameter of :func:`make_arrival_order`).
+ORDERS: tuple[str, ...] = tuple(_ORDERS.names())
+
+
 def make_arrival_order(
     X: np.ndarray,
     y: np.ndarray,
@@ -173,10 +194,7 @@ def make_arrival_order(
     >>> arrival.drift_position
     5
     """
-    if order not in ORDERS:
-        raise InvalidParameterError(
-            f"The 'order' parameter of make_arrival_order must be one of {list(ORDERS)}. Got {order!r} instead."
-        )
+    build = _ORDERS.get(order, "make_arrival_order")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
@@ -186,19 +204,7 @@ def make_arrival_order(
     n = y.shape[0]
     if n < 2:
         raise InvalidInputError(f"make_arrival_order needs a pool of at least 2 examples. Got {n} instead.")
-    position = _check_fraction(drift_position, "drift_position")
-    width = _check_fraction(drift_width, "drift_width")
-    dom = _check_fraction(dominance, "dominance", high_open=False)
-    if dom <= 0.5:
-        raise InvalidParameterError(
-            f"The 'dominance' parameter of make_arrival_order must be a float in (0.5, 1]. Got {dominance!r} instead."
-        )
-    rng = np.random.default_rng(random_state)
-    if order == "shuffle":
-        return ArrivalOrder(rng.permutation(n).astype(np.int64), np.zeros(n, dtype=np.int8), order, None, 0)
-
-    n_phase0 = min(n - 1, max(1, round(position * n)))
-    phase = _class_phases(y, n_phase0, dom, rng) if order.endswith("_class") else _feature_phases(X, n_phase0, rng)
-    width_n = max(2, round(width * n)) if order.startswith("gradual") else 0
-    indices, arrived_phase = _merge_phases(phase, n_phase0, width_n, rng)
-    return ArrivalOrder(indices, arrived_phase, order, n_phase0, width_n)
+    position = check_fraction(drift_position, "drift_position", "make_arrival_order")
+    width = check_fraction(drift_width, "drift_width", "make_arrival_order")
+    dom = check_real(dominance, "dominance", "make_arrival_order", low=0.5, high=1.0, low_open=True)
+    return build(X, y, position, width, dom, np.random.default_rng(random_state))

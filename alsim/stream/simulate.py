@@ -35,7 +35,8 @@ import numpy as np
 import polars as pl
 from sklearn.naive_bayes import GaussianNB
 
-from alsim._engine import check_int, classification_scores, fail, library_versions, make_oracle
+from alsim._engine import classification_scores, library_versions, make_oracle
+from alsim._validation import check_fraction, check_int, fail
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import Committee, learner_description, make_learner, predict_proba_full
 from alsim.loop import RunData, prepare_run_data, reference_scores_and_difficulty, run_metadata
@@ -43,7 +44,7 @@ from alsim.records import RECORD_SCHEMA, SimulationResult
 from alsim.session import DEFAULT_STOP_SET_SIZE, LabelingSession, run_streams
 from alsim.stream.budget import BudgetManager
 from alsim.stream.drift import make_drift_detector
-from alsim.stream.orders import ORDERS, make_arrival_order
+from alsim.stream.orders import _ORDERS, make_arrival_order
 from alsim.stream.strategies import BufferStrategy, make_stream_strategy
 
 __all__ = ["STREAM_COLUMNS", "STREAM_RECORD_SCHEMA", "simulate_stream"]
@@ -68,21 +69,7 @@ STREAM_RECORD_SCHEMA: dict[str, pl.DataType] = {**RECORD_SCHEMA, **STREAM_COLUMN
 
 UPDATE_MODES = ("partial_fit",)
 
-
-def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
-    return fail(name, expected, value, "simulate_stream")
-
-
-def _check_int(name: str, value: Any, low: int, high: float | None = None) -> int:
-    return check_int(name, value, low, high, "simulate_stream")
-
-
-def _check_real(name: str, value: Any, expected: str, ok: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
-        raise _fail(name, expected, value)
-    if not ok(float(value)):
-        raise _fail(name, expected, value)
-    return float(value)
+_OWNER = "simulate_stream"
 
 
 def _check_update(update: Any) -> str | int:
@@ -91,7 +78,8 @@ def _check_update(update: Any) -> str | int:
             return update
     elif isinstance(update, numbers.Integral) and not isinstance(update, bool) and int(update) >= 1:
         return int(update)
-    raise _fail("update", "'partial_fit' or an int >= 1 (retrain on all labels every N new labels)", update)
+    expected = "'partial_fit' or an int >= 1 (retrain on all labels every N new labels)"
+    raise fail("update", _OWNER, expected, update)
 
 
 class _Learner:
@@ -648,26 +636,25 @@ def _check_setup(
 ) -> _StreamSetup:
     """Check :func:`simulate_stream`'s parameters (one clear error for the first bad one), resolve defaults."""
     n_pool, n_classes = data.n_pool, data.n_classes
-    budget_fraction = _check_real("budget_fraction", budget_fraction, "a float in (0, 1]", lambda v: 0 < v <= 1)
-    if order not in ORDERS:
-        raise _fail("order", f"one of {list(ORDERS)}", order)
+    budget_fraction = check_fraction(budget_fraction, "budget_fraction", _OWNER, high_open=False)
+    _ORDERS.get(order, _OWNER)
     update = _check_update(update)
-    block_size = _check_int("block_size", block_size, 1)
+    block_size = check_int(block_size, "block_size", _OWNER, low=1)
     if initial_size is None:
         initial_size = min(n_pool - 1, max(10, n_classes))
-    initial_size = _check_int("initial_size", initial_size, 1, n_pool - 1)
-    budget_window = _check_int("budget_window", budget_window, 1)
-    recent_window = _check_int("recent_window", recent_window, 1)
+    initial_size = check_int(initial_size, "initial_size", _OWNER, low=1, high=n_pool - 1)
+    budget_window = check_int(budget_window, "budget_window", _OWNER, low=1)
+    recent_window = check_int(recent_window, "recent_window", _OWNER, low=1)
     stop_set_size = (
         min(DEFAULT_STOP_SET_SIZE, n_pool)
         if stop_set_size is None
-        else _check_int("stop_set_size", stop_set_size, 0, n_pool)
+        else check_int(stop_set_size, "stop_set_size", _OWNER, low=0, high=n_pool)
     )
     if not isinstance(progress, bool):
-        raise _fail("progress", "a bool", progress)
+        raise fail("progress", _OWNER, "a bool", progress)
     for name, params in (("strategy_params", strategy_params), ("detector_params", detector_params)):
         if params is not None and not isinstance(params, dict):
-            raise _fail(name, "a dict or None", params)
+            raise fail(name, _OWNER, "a dict or None", params)
     stream_strategy = make_stream_strategy(strategy, **(strategy_params or {}))
     detector = make_drift_detector(drift_detector, detector_params)
     budget = BudgetManager(

@@ -26,14 +26,14 @@ manager allows; :class:`BufferStrategy` only names the pool strategy and the buf
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from typing_extensions import override
 
+from alsim._registry import Registry
+from alsim._validation import check_fraction, check_int, check_real
 from alsim.exceptions import InvalidParameterError
 
 __all__ = [
@@ -50,19 +50,6 @@ __all__ = [
 ]
 
 BUFFER_PREFIX = "buffer_"
-
-
-def _check_float(
-    value: object, name: str, owner: str, low: float, high: float, *, low_open: bool, high_open: bool
-) -> float:
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    message = f"The '{name}' parameter of {owner} must be a float in {interval}. Got {value!r} instead."
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise InvalidParameterError(message)
-    value = float(value)
-    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
-        raise InvalidParameterError(message)
-    return value
 
 
 class StreamStrategy(ABC):
@@ -130,9 +117,7 @@ class FixedUncertainty(StreamStrategy):
     name = "fixed_uncertainty"
 
     def __init__(self, threshold: float = 0.9) -> None:
-        self.threshold = _check_float(
-            threshold, "threshold", "FixedUncertainty", 0.0, 1.0, low_open=True, high_open=False
-        )
+        self.threshold = check_fraction(threshold, "threshold", "FixedUncertainty", high_open=False)
 
     @override
     def query(self, proba: np.ndarray, target: float, random_state: np.random.Generator) -> bool:
@@ -166,10 +151,8 @@ class VariableUncertainty(StreamStrategy):
 
     def __init__(self, step: float = 0.01, initial_threshold: float = 1.0) -> None:
         owner = type(self).__name__
-        self.step = _check_float(step, "step", owner, 0.0, 1.0, low_open=True, high_open=True)
-        self.initial_threshold = _check_float(
-            initial_threshold, "initial_threshold", owner, 0.0, 1.0, low_open=True, high_open=False
-        )
+        self.step = check_fraction(step, "step", owner)
+        self.initial_threshold = check_fraction(initial_threshold, "initial_threshold", owner, high_open=False)
         self.threshold = self.initial_threshold
 
     def _effective_threshold(self, random_state: np.random.Generator) -> float:
@@ -208,7 +191,7 @@ class RandomizedVariableUncertainty(VariableUncertainty):
 
     def __init__(self, step: float = 0.01, delta: float = 1.0, initial_threshold: float = 1.0) -> None:
         super().__init__(step=step, initial_threshold=initial_threshold)
-        self.delta = _check_float(delta, "delta", type(self).__name__, 0.0, math.inf, low_open=True, high_open=True)
+        self.delta = check_real(delta, "delta", type(self).__name__, low=0.0, low_open=True)
 
     def _effective_threshold(self, random_state: np.random.Generator) -> float:
         return self.threshold * random_state.normal(1.0, self.delta)
@@ -238,9 +221,7 @@ class SplitStrategy(StreamStrategy):
     name = "split"
 
     def __init__(self, random_share: float = 0.2, step: float = 0.01) -> None:
-        self.random_share = _check_float(
-            random_share, "random_share", "SplitStrategy", 0.0, 1.0, low_open=True, high_open=True
-        )
+        self.random_share = check_fraction(random_share, "random_share", "SplitStrategy")
         self._random = RandomStream()
         self._uncertainty = VariableUncertainty(step=step)
 
@@ -274,12 +255,8 @@ class BufferStrategy:
     """
 
     def __init__(self, pool_strategy: str, buffer_size: int = 20, pool_params: dict[str, Any] | None = None) -> None:
-        if isinstance(buffer_size, bool) or not isinstance(buffer_size, Integral) or buffer_size < 2:
-            raise InvalidParameterError(
-                f"The 'buffer_size' parameter of BufferStrategy must be an int >= 2. Got {buffer_size!r} instead."
-            )
         self.pool_strategy: str = pool_strategy
-        self.buffer_size: int = int(buffer_size)
+        self.buffer_size: int = check_int(buffer_size, "buffer_size", "BufferStrategy", low=2)
         self.pool_params: dict[str, Any] = dict(pool_params or {})
         self.name: str = f"{BUFFER_PREFIX}{pool_strategy}"
 
@@ -288,12 +265,14 @@ class BufferStrategy:
         return {"buffer_size": self.buffer_size, **self.pool_params}
 
 
+# The per-example strategies by name; buffered names (``buffer_<pool name>``) are resolved by the pool registry.
+_STREAM_STRATEGIES: Registry[type[StreamStrategy]] = Registry("stream strategy", "strategy")
+for _cls in (RandomStream, FixedUncertainty, VariableUncertainty, RandomizedVariableUncertainty, SplitStrategy):
+    _STREAM_STRATEGIES.register(_cls.name, _cls)
+
+#: The per-example stream strategies by name.
 STREAM_STRATEGIES: dict[str, type[StreamStrategy]] = {
-    RandomStream.name: RandomStream,
-    FixedUncertainty.name: FixedUncertainty,
-    VariableUncertainty.name: VariableUncertainty,
-    RandomizedVariableUncertainty.name: RandomizedVariableUncertainty,
-    SplitStrategy.name: SplitStrategy,
+    name: cls for name in _STREAM_STRATEGIES.names() if (cls := _STREAM_STRATEGIES.registered(name)) is not None
 }
 
 
@@ -313,7 +292,7 @@ def available_stream_strategies() -> list[str]:
     >>> "variable_uncertainty" in available_stream_strategies()
     True
     """
-    return list(STREAM_STRATEGIES) + [f"{BUFFER_PREFIX}{name}" for name in _pool_strategy_names()]
+    return _STREAM_STRATEGIES.names() + [f"{BUFFER_PREFIX}{name}" for name in _pool_strategy_names()]
 
 
 def make_stream_strategy(
@@ -341,9 +320,9 @@ def make_stream_strategy(
                 f"Got {sorted(params)} instead."
             )
         return strategy
-    if isinstance(strategy, str) and strategy in STREAM_STRATEGIES:
+    if strategy in _STREAM_STRATEGIES:
         try:
-            return STREAM_STRATEGIES[strategy](**params)
+            return _STREAM_STRATEGIES.get(strategy, "simulate_stream")(**params)
         except TypeError as exc:
             raise InvalidParameterError(
                 f"Invalid parameters {sorted(params)} for stream strategy {strategy!r}: {exc}"
@@ -361,7 +340,6 @@ def make_stream_strategy(
         else:
             make_strategy(pool_name, **pool_params)  # the pool registry words errors in its parameters
             return BufferStrategy(pool_name, buffer_size=buffer_size, pool_params=pool_params)
-    raise InvalidParameterError(
-        f"The 'strategy' parameter of simulate_stream must be one of {available_stream_strategies()} "
-        f"or a StreamStrategy instance. Got {strategy!r} instead."
+    raise _STREAM_STRATEGIES.unknown(
+        strategy, "simulate_stream", also="or a StreamStrategy instance", names=available_stream_strategies()
     )
