@@ -159,7 +159,9 @@ def test_winner_map_refuses_reference_rules_and_bad_grids():
 
 
 def test_bad_cost_parameters():
-    with pytest.raises(InvalidParameterError, match=r"'predictions' parameter must be a finite float >= 0. Got -1"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'predictions' parameter of score_rules must be a float in \[0, inf\). Got -1"
+    ):
         score_rules(two_runs(), RULES, predictions=-1)
     with pytest.raises(InvalidParameterError, match=r"'cost_per_label'.*Got nan"):
         total_cost(two_runs().filter(pl.col("cell_id") == "a"), cost_per_label=float("nan"))

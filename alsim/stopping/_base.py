@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -101,42 +101,6 @@ class StoppingRule(abc.ABC):
             _require_signal(records, column, self)
         flags = np.asarray(self._stop_flags(records), dtype=bool)
         return records["round"].to_numpy(), flags
-
-    # Shared parameter checks, so every rule words its errors the same way.
-    def _check_real(
-        self, name: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False
-    ) -> None:
-        value = getattr(self, name)
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        expected = f"a float in {left}{low}, {high}{right}"
-        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-        if ok:
-            number = float(value)
-            above = number > low if low_open else number >= low
-            below = number < high if high_open else number <= high
-            ok = bool(np.isfinite(number)) and above and below
-        if not ok:
-            raise InvalidParameterError(
-                f"The '{name}' parameter of {type(self).__name__} must be {expected}. Got {value!r} instead."
-            )
-
-    def _check_int(self, name: str, low: int, high: float = np.inf) -> None:
-        value = getattr(self, name)
-        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and low <= value <= high
-        if not ok:
-            upper = "inf" if high == np.inf else str(int(high))
-            raise InvalidParameterError(
-                f"The '{name}' parameter of {type(self).__name__} must be an int in [{low}, {upper}]. "
-                f"Got {value!r} instead."
-            )
-
-    def _check_choice(self, name: str, choices: Sequence[str]) -> None:
-        value = getattr(self, name)
-        if value not in choices:
-            raise InvalidParameterError(
-                f"The '{name}' parameter of {type(self).__name__} must be one of "
-                f"{', '.join(repr(c) for c in choices)}. Got {value!r} instead."
-            )
 
 
 def _check_records(records: Any, rule: str) -> pl.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from alsim._validation import check_choice, check_int, check_real
 from alsim.exceptions import InvalidInputError, MissingSignalError
 from alsim.stopping._agreement import predicted_change_of_f, successive_kappa
 from alsim.stopping._base import StoppingRule, register_rule
@@ -107,7 +108,7 @@ class LabelBudget(StoppingRule):
         self.max_labels = max_labels
 
     def _validate_params(self) -> None:
-        self._check_int("max_labels", 1)
+        check_int(self.max_labels, "max_labels", type(self).__name__, low=1)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         return _budget_flags(records["n_labeled"].to_numpy(), self.max_labels)
@@ -135,7 +136,7 @@ class CostBudget(StoppingRule):
         self.max_cost = max_cost
 
     def _validate_params(self) -> None:
-        self._check_real("max_cost", 0.0, np.inf, low_open=True, high_open=True)
+        check_real(self.max_cost, "max_cost", type(self).__name__, low=0.0, low_open=True)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         return _budget_flags(_values(records, "cost"), float(self.max_cost))
@@ -164,7 +165,7 @@ class PoolShareBudget(StoppingRule):
         self.share = share
 
     def _validate_params(self) -> None:
-        self._check_real("share", 0.0, 1.0, low_open=True)
+        check_real(self.share, "share", type(self).__name__, low=0.0, high=1.0, low_open=True)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         n_labeled = records["n_labeled"].to_numpy()
@@ -205,8 +206,8 @@ class StabilizingPredictions(StoppingRule):
         self.window = window
 
     def _validate_params(self) -> None:
-        self._check_real("threshold", -1.0, 1.0)
-        self._check_int("window", 1)
+        check_real(self.threshold, "threshold", type(self).__name__, low=-1.0, high=1.0)
+        check_int(self.window, "window", type(self).__name__, low=1)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         kappa = successive_kappa(_stop_set_predictions(records, self))
@@ -242,7 +243,7 @@ class ClassificationChange(StoppingRule):
         self.max_changed_share = max_changed_share
 
     def _validate_params(self) -> None:
-        self._check_real("max_changed_share", 0.0, 1.0, high_open=True)
+        check_real(self.max_changed_share, "max_changed_share", type(self).__name__, low=0.0, high=1.0, high_open=True)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         predictions = _stop_set_predictions(records, self)
@@ -266,7 +267,7 @@ class _ThresholdRule(StoppingRule):
 
     def _validate_params(self) -> None:
         low, high = self._threshold_range
-        self._check_real("threshold", low, high, high_open=high == np.inf)
+        check_real(self.threshold, "threshold", type(self).__name__, low=low, high=high, high_open=high == np.inf)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         values = _values(records, self.required_signals[0])
@@ -398,9 +399,9 @@ class _GradientConvergence(StoppingRule):
         return ("n_labeled", self.signal)
 
     def _validate_params(self) -> None:
-        self._check_choice("signal", self._signals)
-        self._check_int("window", 1)
-        self._check_real("epsilon", 0.0, 1.0, low_open=True)
+        check_choice(self.signal, "signal", type(self).__name__, self._signals)
+        check_int(self.window, "window", type(self).__name__, low=1)
+        check_real(self.epsilon, "epsilon", type(self).__name__, low=0.0, high=1.0, low_open=True)
 
     def _series(self, records: pl.DataFrame) -> np.ndarray:
         return _values(records, self.signal)
@@ -525,8 +526,8 @@ class ConfidenceVariance(StoppingRule):
         self.min_decrease = min_decrease
 
     def _validate_params(self) -> None:
-        self._check_int("n_decreases", 1)
-        self._check_real("min_decrease", 0.0, np.inf, high_open=True)
+        check_int(self.n_decreases, "n_decreases", type(self).__name__, low=1)
+        check_real(self.min_decrease, "min_decrease", type(self).__name__, low=0.0)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         variance = _values(records, "pool_confidence_variance")
@@ -575,9 +576,9 @@ class PredictedChangeOfF(StoppingRule):
         self.pos_label = pos_label
 
     def _validate_params(self) -> None:
-        self._check_real("threshold", 0.0, 1.0, low_open=True)
-        self._check_int("window", 1)
-        self._check_int("pos_label", 0, 1)
+        check_real(self.threshold, "threshold", type(self).__name__, low=0.0, high=1.0, low_open=True)
+        check_int(self.window, "window", type(self).__name__, low=1)
+        check_int(self.pos_label, "pos_label", type(self).__name__, low=0, high=1)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         predictions = _stop_set_predictions(records, self)
@@ -627,8 +628,8 @@ class MarginalGainPerLabel(StoppingRule):
         self.window = window
 
     def _validate_params(self) -> None:
-        self._check_real("threshold", 0.0, 1.0)
-        self._check_int("window", 1)
+        check_real(self.threshold, "threshold", type(self).__name__, low=0.0, high=1.0)
+        check_int(self.window, "window", type(self).__name__, low=1)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         accuracy = _values(records, "labeled_cv_accuracy")
@@ -675,9 +676,9 @@ class TargetAccuracy(StoppingRule):
         return ("accuracy",) if self.target is not None else ("accuracy", "reference_accuracy")
 
     def _validate_params(self) -> None:
-        self._check_real("share", 0.0, 1.0, low_open=True)
+        check_real(self.share, "share", type(self).__name__, low=0.0, high=1.0, low_open=True)
         if self.target is not None:
-            self._check_real("target", 0.0, 1.0, low_open=True)
+            check_real(self.target, "target", type(self).__name__, low=0.0, high=1.0, low_open=True)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         accuracy = _values(records, "accuracy")
@@ -719,7 +720,7 @@ class OracleOptimalStop(StoppingRule):
 
     def _validate_params(self) -> None:
         for name in ("cost_per_label", "predictions", "cost_per_error"):
-            self._check_real(name, 0.0, np.inf, high_open=True)
+            check_real(getattr(self, name), name, type(self).__name__, low=0.0)
 
     def _stop_flags(self, records: pl.DataFrame) -> np.ndarray:
         from alsim.stopping.scoring import total_cost

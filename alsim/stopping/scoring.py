@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from alsim._messages import describe_type
+from alsim._validation import check_real, fail
 from alsim.exceptions import InvalidInputError, InvalidParameterError, MissingSignalError
 from alsim.results import RUN_COLUMNS
 from alsim.stopping._base import StoppingRule, available_rules, make_rule
@@ -42,13 +43,6 @@ __all__ = [
     "total_cost",
     "winner_map",
 ]
-
-
-def _check_cost(name: str, value: float) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value < 0:
-        raise InvalidParameterError(f"The '{name}' parameter must be a finite float >= 0. Got {value!r} instead.")
-    return float(value)
 
 
 def _labeling_units(records: pl.DataFrame) -> np.ndarray:
@@ -84,9 +78,9 @@ def total_cost(
     >>> total_cost(pl.DataFrame({"round": [0, 1], "n_labeled": [10, 20], "accuracy": [0.8, 0.9]}), 1.0, 1000, 1.0)
     array([210., 120.])
     """
-    cost_per_label = _check_cost("cost_per_label", cost_per_label)
-    predictions = _check_cost("predictions", predictions)
-    cost_per_error = _check_cost("cost_per_error", cost_per_error)
+    cost_per_label = check_real(cost_per_label, "cost_per_label", "total_cost", low=0.0)
+    predictions = check_real(predictions, "predictions", "total_cost", low=0.0)
+    cost_per_error = check_real(cost_per_error, "cost_per_error", "total_cost", low=0.0)
     if "accuracy" not in records.columns:
         raise MissingSignalError("Scoring needs the test 'accuracy' column in the records.")
     records = records.sort("round")
@@ -236,9 +230,9 @@ def score_rules(
     >>> scores.select("rule", "stop_round", "total_cost", "regret").row(0)
     ('label_budget', None, 155.0, 10.0)
     """
-    cost_per_label = _check_cost("cost_per_label", cost_per_label)
-    predictions = _check_cost("predictions", predictions)
-    cost_per_error = _check_cost("cost_per_error", cost_per_error)
+    cost_per_label = check_real(cost_per_label, "cost_per_label", "score_rules", low=0.0)
+    predictions = check_real(predictions, "predictions", "score_rules", low=0.0)
+    cost_per_error = check_real(cost_per_error, "cost_per_error", "score_rules", low=0.0)
     rule_objects = resolve_rules(rules, cost_per_label, predictions, cost_per_error)
     error_cost = predictions * cost_per_error
     rows = []
@@ -516,20 +510,15 @@ def winner_map(
     ['pool_share_budget']
     """
     if criterion not in ("mean_regret", "mean_rank"):
-        raise InvalidParameterError(
-            "The 'criterion' parameter of winner_map must be one of 'mean_regret', 'mean_rank'. "
-            f"Got {criterion!r} instead."
-        )
+        raise fail("criterion", "winner_map", "one of ['mean_regret', 'mean_rank']", criterion)
     label_costs = np.logspace(-2, 2, 41) if label_costs is None else np.asarray(label_costs, dtype=float)
     error_costs = (
         np.logspace(1, 6, 51) if lifetime_error_costs is None else np.asarray(lifetime_error_costs, dtype=float)
     )
     for name, grid in (("label_costs", label_costs), ("lifetime_error_costs", error_costs)):
         if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
-            raise InvalidParameterError(
-                f"The '{name}' parameter of winner_map must be a non-empty 1-d sequence of finite floats > 0. "
-                f"Got {grid!r} instead."
-            )
+            given = grid.tolist() if grid.ndim == 1 else grid  # the values, not an array's shape, for a short list
+            raise fail(name, "winner_map", "a non-empty 1-d sequence of finite floats > 0", given)
     if rules is None:
         candidates = [rule for rule in default_rules() if not rule.uses_test_labels]
     else:
