@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim._validation import fail
+from alsim.exceptions import InvalidInputError
 from alsim.learners import Committee, predict_proba_full, votes_from_proba
 
 __all__ = ["PoolState", "QueryStrategy", "ScoreStrategy", "check_batch_size"]
@@ -223,10 +224,8 @@ def check_batch_size(state: PoolState, batch_size: int) -> int:
         or not isinstance(batch_size, numbers.Integral)
         or not (1 <= batch_size <= state.n_unlabeled)
     ):
-        raise InvalidParameterError(
-            f"The 'batch_size' parameter of select must be an int in [1, {state.n_unlabeled}] (the number of "
-            f"unlabeled examples). Got {batch_size!r} instead."
-        )
+        expected = f"an int in [1, {state.n_unlabeled}] (the number of unlabeled examples)"
+        raise fail("batch_size", "select", expected, batch_size)
     return int(batch_size)
 
 

@@ -6,12 +6,12 @@ Registered name: ``albl``.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 from typing_extensions import override
 
+from alsim._validation import check_fraction, check_int, fail
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
 from alsim.strategies._registry import register_strategy
@@ -79,27 +79,13 @@ class ActiveLearningByLearning(QueryStrategy):
             or not strategies
             or not all(isinstance(s, str) for s in strategies)
         ):
-            raise InvalidParameterError(
-                "The 'strategies' parameter of ActiveLearningByLearning must be a non-empty sequence of "
-                f"strategy names. Got {strategies!r} instead."
-            )
+            raise fail("strategies", "ActiveLearningByLearning", "a non-empty sequence of strategy names", strategies)
         if "albl" in strategies:
             raise InvalidParameterError("The 'strategies' parameter of ActiveLearningByLearning cannot contain 'albl'.")
         self.experts = [make_strategy(name) for name in strategies]
         self.strategies = tuple(strategies)
-        if horizon is not None and (
-            isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1
-        ):
-            raise InvalidParameterError(
-                "The 'horizon' parameter of ActiveLearningByLearning must be an int >= 1 or None. "
-                f"Got {horizon!r} instead."
-            )
-        self.horizon = None if horizon is None else int(horizon)
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0.0 < float(delta) < 1.0:
-            raise InvalidParameterError(
-                f"The 'delta' parameter of ActiveLearningByLearning must be a float in (0, 1). Got {delta!r} instead."
-            )
-        self.delta: float = float(delta)
+        self.horizon = check_int(horizon, "horizon", "ActiveLearningByLearning", low=1, allow_none=True)
+        self.delta: float = check_fraction(delta, "delta", "ActiveLearningByLearning")
 
     @property
     def uses_true_labels(self) -> bool:  # type: ignore[override]

@@ -21,6 +21,7 @@ import numpy as np
 from typing_extensions import override
 
 from alsim import kernels
+from alsim._validation import check_int, fail
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, QueryStrategy, ScoreStrategy, check_batch_size
 from alsim.strategies._registry import register_strategy
@@ -51,9 +52,7 @@ def member_proba_unlabeled(state: PoolState, members: str, owner: str) -> np.nda
     (the loop's committee) or ``"auto"`` (the learner's members if it has them, else the committee).
     """
     if members not in MEMBER_SOURCES:
-        raise InvalidParameterError(
-            f"The 'members' parameter of {owner} must be one of {list(MEMBER_SOURCES)}. Got {members!r} instead."
-        )
+        raise fail("members", owner, f"one of {list(MEMBER_SOURCES)}", members)
     if members != "committee":
         own = _ensemble_members(state.model)
         if own is not None:
@@ -117,9 +116,7 @@ class BALD(ScoreStrategy):
 
     def __init__(self, members: str = "auto") -> None:
         if members not in MEMBER_SOURCES:
-            raise InvalidParameterError(
-                f"The 'members' parameter of BALD must be one of {list(MEMBER_SOURCES)}. Got {members!r} instead."
-            )
+            raise fail("members", "BALD", f"one of {list(MEMBER_SOURCES)}", members)
         self.members = members
 
     @override
@@ -231,13 +228,8 @@ class BatchBALD(QueryStrategy):
 
     def __init__(self, members: str = "auto", n_configs: int = 10000) -> None:
         if members not in MEMBER_SOURCES:
-            raise InvalidParameterError(
-                f"The 'members' parameter of BatchBALD must be one of {list(MEMBER_SOURCES)}. Got {members!r} instead."
-            )
-        if isinstance(n_configs, bool) or not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
-            raise InvalidParameterError(
-                f"The 'n_configs' parameter of BatchBALD must be an int >= 1. Got {n_configs!r} instead."
-            )
+            raise fail("members", "BatchBALD", f"one of {list(MEMBER_SOURCES)}", members)
+        check_int(n_configs, "n_configs", "BatchBALD", low=1)
         self.members = members
         self.n_configs = int(n_configs)
 

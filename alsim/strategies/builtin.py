@@ -30,14 +30,13 @@ Composite names (parsed by :func:`alsim.strategies.make_strategy`)
 from __future__ import annotations
 
 import functools
-import numbers
 from typing import Any
 
 import numpy as np
 from typing_extensions import override
 
 from alsim import kernels
-from alsim.exceptions import InvalidParameterError
+from alsim._validation import check_choice, check_real
 from alsim.strategies._base import PoolState, QueryStrategy, ScoreStrategy, check_batch_size
 from alsim.strategies._registry import register_strategy
 from alsim.strategies.composite import CostPerLabel, EpsilonMixture
@@ -60,27 +59,6 @@ MEASURES = ("least_confidence", "margin", "entropy")
 
 def _kernel_seed(random_state: np.random.Generator) -> int:
     return int(random_state.integers(2**32))
-
-
-def _check_measure(measure: Any, owner: str) -> str:
-    if measure not in MEASURES:
-        raise InvalidParameterError(
-            f"The 'measure' parameter of {owner} must be one of {list(MEASURES)}. Got {measure!r} instead."
-        )
-    return str(measure)
-
-
-def _check_positive_real(name: str, value: Any, owner: str, *, low: float = 0.0, high: float | None = None) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        number = float(value)
-        ok = bool(np.isfinite(number)) and number >= low and (high is None or number <= high)
-    if not ok:
-        upper = "inf)" if high is None else f"{high}]"
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be a float in [{low}, {upper}. Got {value!r} instead."
-        )
-    return float(value)
 
 
 @register_strategy("random")
@@ -115,7 +93,7 @@ class UncertaintySampling(ScoreStrategy):
     """
 
     def __init__(self, measure: str = "margin") -> None:
-        self.measure = _check_measure(measure, "UncertaintySampling")
+        self.measure = check_choice(measure, "measure", "UncertaintySampling", MEASURES)
 
     @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:
@@ -243,14 +221,9 @@ class UncertaintyDiverse(QueryStrategy):
     """
 
     def __init__(self, measure: str = "margin", diversity: str = "kcenter", prefilter: float = 10.0) -> None:
-        self.measure = _check_measure(measure, "UncertaintyDiverse")
-        if diversity not in ("kcenter", "kmeanspp"):
-            raise InvalidParameterError(
-                "The 'diversity' parameter of UncertaintyDiverse must be one of ['kcenter', 'kmeanspp']. "
-                f"Got {diversity!r} instead."
-            )
-        self.diversity = diversity
-        self.prefilter = _check_positive_real("prefilter", prefilter, "UncertaintyDiverse", low=1.0)
+        self.measure = check_choice(measure, "measure", "UncertaintyDiverse", MEASURES)
+        self.diversity = check_choice(diversity, "diversity", "UncertaintyDiverse", ("kcenter", "kmeanspp"))
+        self.prefilter = check_real(prefilter, "prefilter", "UncertaintyDiverse", low=1.0)
 
     @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
@@ -310,14 +283,9 @@ class DensityWeighted(ScoreStrategy):
     """
 
     def __init__(self, measure: str = "entropy", beta: float = 1.0, similarity: str = "cosine") -> None:
-        self.measure = _check_measure(measure, "DensityWeighted")
-        self.beta = _check_positive_real("beta", beta, "DensityWeighted")
-        if similarity not in ("cosine", "euclidean"):
-            raise InvalidParameterError(
-                "The 'similarity' parameter of DensityWeighted must be one of ['cosine', 'euclidean']. "
-                f"Got {similarity!r} instead."
-            )
-        self.similarity = similarity
+        self.measure = check_choice(measure, "measure", "DensityWeighted", MEASURES)
+        self.beta = check_real(beta, "beta", "DensityWeighted", low=0.0)
+        self.similarity = check_choice(similarity, "similarity", "DensityWeighted", ("cosine", "euclidean"))
 
     def representativeness(self, X_pool: np.ndarray) -> np.ndarray:
         """Mean similarity of each pool example to the whole pool, in [0, 1], shape ``(n_pool,)``."""

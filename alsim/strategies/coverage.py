@@ -18,7 +18,6 @@ alsim uses the dataset's features). Neighbour searches run through scikit-learn'
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any
 
@@ -30,19 +29,12 @@ from sklearn.neighbors import NearestNeighbors
 from typing_extensions import override
 
 from alsim import kernels
+from alsim._validation import check_fraction, check_int, fail
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
 from alsim.strategies._registry import register_strategy
 
 __all__ = ["GraphDensity", "ProbCover", "TypiClust", "probcover_delta", "probcover_select", "typiclust_select"]
-
-
-def _check_int(name: str, value: Any, owner: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < low:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be an int >= {low}. Got {value!r} instead."
-        )
-    return int(value)
 
 
 def _kmeans_labels(X: np.ndarray, n_clusters: int, seed: int, n_init: int) -> np.ndarray:
@@ -134,9 +126,9 @@ class TypiClust(QueryStrategy):
     """
 
     def __init__(self, k: int = 20, max_clusters: int = 500, n_init: int = 1) -> None:
-        self.k = _check_int("k", k, "TypiClust", 1)
-        self.max_clusters = _check_int("max_clusters", max_clusters, "TypiClust", 1)
-        self.n_init = _check_int("n_init", n_init, "TypiClust", 1)
+        self.k = check_int(k, "k", "TypiClust", low=1)
+        self.max_clusters = check_int(max_clusters, "max_clusters", "TypiClust", low=1)
+        self.n_init = check_int(n_init, "n_init", "TypiClust", low=1)
 
     @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
@@ -242,21 +234,15 @@ class ProbCover(QueryStrategy):
     """
 
     def __init__(self, alpha: float = 0.95, deltas: Any = None, max_edges: int = 20_000_000) -> None:
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) < 1.0:
-            raise InvalidParameterError(
-                f"The 'alpha' parameter of ProbCover must be a float in (0, 1). Got {alpha!r} instead."
-            )
+        alpha = check_fraction(alpha, "alpha", "ProbCover")
         if deltas is not None:
             values = np.asarray(deltas, dtype=np.float64).ravel() if not isinstance(deltas, str) else np.empty(0)
             if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-                raise InvalidParameterError(
-                    f"The 'deltas' parameter of ProbCover must be None or a non-empty sequence of floats > 0. "
-                    f"Got {deltas!r} instead."
-                )
+                raise fail("deltas", "ProbCover", "None or a non-empty sequence of floats > 0", deltas)
             deltas = [float(v) for v in np.sort(values)]
         self.alpha: float = float(alpha)
         self.deltas: list[float] | None = deltas
-        self.max_edges: int = _check_int("max_edges", max_edges, "ProbCover", 1)
+        self.max_edges: int = check_int(max_edges, "max_edges", "ProbCover", low=1)
 
     def _graph(self, state: PoolState, random_state: np.random.Generator) -> sp.csr_matrix:
         key = ("probcover", self.alpha, None if self.deltas is None else tuple(self.deltas), self.max_edges)
@@ -344,7 +330,7 @@ class GraphDensity(QueryStrategy):
     """
 
     def __init__(self, k: int = 10) -> None:
-        self.k = _check_int("k", k, "GraphDensity", 1)
+        self.k = check_int(k, "k", "GraphDensity", low=1)
 
     @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:

@@ -12,7 +12,6 @@ The cluster tree comes from scipy's :func:`scipy.cluster.hierarchy.linkage`.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from scipy.cluster import hierarchy
 from typing_extensions import override
 
+from alsim._validation import check_choice, check_int, check_real
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
 from alsim.strategies._registry import register_strategy
@@ -207,14 +207,6 @@ def update_tree(tree: ClusterTree, samples: list[tuple[int, int, int]], beta: fl
     tree.pruning = pruning
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of HierarchicalSampling must be an int >= 1. Got {value!r} instead."
-        )
-    return int(value)
-
-
 @register_strategy("hierarchical_sampling")
 class HierarchicalSampling(QueryStrategy):
     """Hierarchical sampling (Dasgupta & Hsu, "Hierarchical sampling for active learning", ICML 2008).
@@ -262,24 +254,11 @@ class HierarchicalSampling(QueryStrategy):
         beta: float = 2.0,
         max_pool_size: int = 10_000,
     ) -> None:
-        if linkage not in _LINKAGES:
-            raise InvalidParameterError(
-                f"The 'linkage' parameter of HierarchicalSampling must be one of {list(_LINKAGES)}. "
-                f"Got {linkage!r} instead."
-            )
-        if selection not in ("active", "random"):
-            raise InvalidParameterError(
-                "The 'selection' parameter of HierarchicalSampling must be 'active' or 'random'. "
-                f"Got {selection!r} instead."
-            )
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 1.0 < float(beta) < np.inf:
-            raise InvalidParameterError(
-                f"The 'beta' parameter of HierarchicalSampling must be a float > 1. Got {beta!r} instead."
-            )
-        self.linkage: str = linkage
-        self.selection: str = selection
-        self.beta: float = float(beta)
-        self.max_pool_size: int = _check_positive_int("max_pool_size", max_pool_size)
+        owner = "HierarchicalSampling"
+        self.linkage: str = check_choice(linkage, "linkage", owner, _LINKAGES)
+        self.selection: str = check_choice(selection, "selection", owner, ("active", "random"))
+        self.beta: float = check_real(beta, "beta", owner, low=1.0, low_open=True)
+        self.max_pool_size: int = check_int(max_pool_size, "max_pool_size", owner, low=1)
 
     def _tree(self, state: PoolState) -> tuple[ClusterTree, dict[int, int]]:
         key = ("hierarchical_sampling", self.linkage)

@@ -17,7 +17,6 @@ Both cost one refit of the learner per (candidate, label) pair per round, so bot
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from typing_extensions import override
 
 from alsim import kernels
+from alsim._validation import check_choice, check_int
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import fit_learner, predict_proba_full
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
@@ -34,22 +34,6 @@ from alsim.strategies._registry import register_strategy
 __all__ = ["ExpectedErrorReduction", "LookaheadOracle", "expected_errors"]
 
 LOSSES = ("zero_one", "log")
-
-
-def _check_count(name: str, value: Any, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise InvalidParameterError(f"The '{name}' parameter of {owner} must be an int >= 1. Got {value!r} instead.")
-    return int(value)
-
-
-def _check_optional_count(name: str, value: Any, owner: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be an int >= 1 or None. Got {value!r} instead."
-        )
-    return int(value)
 
 
 def _subsample(n: int, size: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -144,14 +128,11 @@ class ExpectedErrorReduction(QueryStrategy):
         max_eval: int | None = None,
         max_refits: int = 5000,
     ) -> None:
-        if loss not in LOSSES:
-            raise InvalidParameterError(
-                f"The 'loss' parameter of ExpectedErrorReduction must be one of {list(LOSSES)}. Got {loss!r} instead."
-            )
-        self.loss = loss
-        self.max_candidates = _check_optional_count("max_candidates", max_candidates, "ExpectedErrorReduction")
-        self.max_eval = _check_optional_count("max_eval", max_eval, "ExpectedErrorReduction")
-        self.max_refits = _check_count("max_refits", max_refits, "ExpectedErrorReduction")
+        owner = "ExpectedErrorReduction"
+        self.loss = check_choice(loss, "loss", owner, LOSSES)
+        self.max_candidates = check_int(max_candidates, "max_candidates", owner, low=1, allow_none=True)
+        self.max_eval = check_int(max_eval, "max_eval", owner, low=1, allow_none=True)
+        self.max_refits = check_int(max_refits, "max_refits", owner, low=1)
 
     @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
@@ -211,8 +192,8 @@ class LookaheadOracle(QueryStrategy):
     uses_true_labels = True
 
     def __init__(self, max_candidates: int = 20, max_refits: int = 2000) -> None:
-        self.max_candidates = _check_count("max_candidates", max_candidates, "LookaheadOracle")
-        self.max_refits = _check_count("max_refits", max_refits, "LookaheadOracle")
+        self.max_candidates = check_int(max_candidates, "max_candidates", "LookaheadOracle", low=1)
+        self.max_refits = check_int(max_refits, "max_refits", "LookaheadOracle", low=1)
 
     @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:

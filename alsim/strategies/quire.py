@@ -5,13 +5,13 @@ Registered name: ``quire``.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 from sklearn.metrics.pairwise import rbf_kernel
 from typing_extensions import override
 
+from alsim._validation import check_int, check_real
 from alsim.exceptions import InvalidParameterError
 from alsim.strategies._base import PoolState, ScoreStrategy
 from alsim.strategies._registry import register_strategy
@@ -98,16 +98,9 @@ class QUIRE(ScoreStrategy):
     """
 
     def __init__(self, lmbda: float = 1.0, max_unlabeled: int = 1000, max_size: int = 4000) -> None:
-        if isinstance(lmbda, bool) or not isinstance(lmbda, numbers.Real) or not np.isfinite(lmbda) or lmbda <= 0:
-            raise InvalidParameterError(f"The 'lmbda' parameter of QUIRE must be a float > 0. Got {lmbda!r} instead.")
-        for name, value, low in (("max_unlabeled", max_unlabeled, 1), ("max_size", max_size, 2)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of QUIRE must be an int >= {low}. Got {value!r} instead."
-                )
-        self.lmbda: float = float(lmbda)
-        self.max_unlabeled: int = int(max_unlabeled)
-        self.max_size: int = int(max_size)
+        self.lmbda: float = check_real(lmbda, "lmbda", "QUIRE", low=0.0, low_open=True)
+        self.max_unlabeled: int = check_int(max_unlabeled, "max_unlabeled", "QUIRE", low=1)
+        self.max_size: int = check_int(max_size, "max_size", "QUIRE", low=2)
 
     @override
     def scores(self, state: PoolState, random_state: np.random.Generator) -> np.ndarray:

@@ -12,7 +12,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 from typing_extensions import override
 
 from alsim import kernels
-from alsim.exceptions import InvalidParameterError
+from alsim._validation import check_choice
 from alsim.strategies._base import PoolState, QueryStrategy, check_batch_size
 from alsim.strategies._registry import register_strategy
 
@@ -77,11 +77,7 @@ class RankedBatch(QueryStrategy):
     """
 
     def __init__(self, measure: str = "least_confidence") -> None:
-        if measure not in _MEASURES:
-            raise InvalidParameterError(
-                f"The 'measure' parameter of RankedBatch must be one of {list(_MEASURES)}. Got {measure!r} instead."
-            )
-        self.measure = measure
+        self.measure = check_choice(measure, "measure", "RankedBatch", _MEASURES)
 
     @override
     def select(self, state: PoolState, batch_size: int, random_state: np.random.Generator) -> np.ndarray:
