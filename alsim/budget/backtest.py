@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from alsim._validation import check_fraction, fail
 from alsim.budget.calibration import (
     BudgetCalibration,
     CalibrationCase,
@@ -31,7 +32,7 @@ from alsim.budget.calibration import (
     out_of_reach_features,
 )
 from alsim.budget.curves import extrapolate_curve, median_crossing, observed_crossing
-from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim.exceptions import InvalidInputError
 
 __all__ = [
     "BACKTEST_COLUMNS",
@@ -70,17 +71,6 @@ BACKTEST_COLUMNS: dict[str, Any] = {
 _SEARCH_FACTOR = 1000.0
 
 
-def _check_settings(fit_share: float, gains: Sequence[float]) -> None:
-    if isinstance(fit_share, bool) or not isinstance(fit_share, (int, float)) or not 0.0 < fit_share < 1.0:
-        raise InvalidParameterError(
-            f"The 'fit_share' parameter of backtest must be a float in (0, 1). Got {fit_share!r} instead."
-        )
-    if not gains or any(not 0.0 < g < 1.0 for g in gains):
-        raise InvalidParameterError(
-            f"The 'gains' parameter of backtest must be shares in (0, 1). Got {list(gains)!r} instead."
-        )
-
-
 def backtest_cases(
     results: pl.DataFrame,
     *,
@@ -112,7 +102,9 @@ def backtest_cases(
 
     from alsim.budget.estimate import labels_to_target_table
 
-    _check_settings(fit_share, gains)
+    check_fraction(fit_share, "fit_share", "backtest")
+    if not gains or any(not 0.0 < g < 1.0 for g in gains):
+        raise fail("gains", "backtest", "shares in (0, 1)", list(gains))
     keys = [c for c in ("dataset", "learner", "batch_size") if c in results.columns]
     groups = list(results.group_by(keys, maintain_order=True))
     curves = []

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeWarning, brentq, curve_fit
 
-from alsim.exceptions import InvalidInputError, InvalidParameterError
+from alsim._validation import check_choice, check_fraction, check_int, fail
+from alsim.exceptions import InvalidInputError
 
 __all__ = [
     "CURVE_FAMILIES",
@@ -295,19 +296,9 @@ def fit_learning_curve(
     """
     unknown = [f for f in families if f not in CURVE_FAMILIES]
     if unknown or not families:
-        raise InvalidParameterError(
-            f"The 'families' parameter of fit_learning_curve must be a non-empty list of "
-            f"{sorted(CURVE_FAMILIES)}. Got {list(families)!r} instead."
-        )
-    if not 0.0 < holdout < 1.0:
-        raise InvalidParameterError(
-            f"The 'holdout' parameter of fit_learning_curve must be a float in (0, 1). Got {holdout!r} instead."
-        )
-    if combine not in ("weighted", "best"):
-        raise InvalidParameterError(
-            f"The 'combine' parameter of fit_learning_curve must be one of ['best', 'weighted']. "
-            f"Got {combine!r} instead."
-        )
+        raise fail("families", "fit_learning_curve", f"a non-empty list of {sorted(CURVE_FAMILIES)}", list(families))
+    holdout = check_fraction(holdout, "holdout", "fit_learning_curve")
+    check_choice(combine, "combine", "fit_learning_curve", ("best", "weighted"))
     x, y = _check_curve(n_labels, scores)
     warm = {c.family.name: c.params for c in warm_start.curves} if warm_start is not None else {}
     n_fit = max(3, round(x.size * (1.0 - holdout)))
@@ -558,15 +549,10 @@ def bootstrap_labels_to_target(
             "'scores_by_seed' must have shape (n_seeds, n_points) matching 'n_labels'. "
             f"Got {scores.shape} for {x.size} label counts instead."
         )
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-        raise InvalidParameterError(
-            f"The 'n_boot' parameter of bootstrap_labels_to_target must be an int >= 1. Got {n_boot!r} instead."
-        )
+    n_boot = check_int(n_boot, "n_boot", "bootstrap_labels_to_target", low=1)
     if n_max < x.max():
-        raise InvalidParameterError(
-            f"The 'n_max' parameter of bootstrap_labels_to_target must be at least the largest simulated "
-            f"label count ({x.max():g}). Got {n_max!r} instead."
-        )
+        expected = f"at least the largest simulated label count ({x.max():g})"
+        raise fail("n_max", "bootstrap_labels_to_target", expected, n_max)
     calib = load_calibration() if calibration is None else calibration
     rng = np.random.default_rng(random_state)
     mean_curve = scores.mean(axis=0)

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import hashlib
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -28,6 +29,7 @@ import polars as pl
 
 from alsim._messages import on_command_line, option_name
 from alsim._output import check_output_dir
+from alsim._validation import check_choice, check_fraction, check_int, check_real, fail, subject
 from alsim.budget.answer import BudgetEstimate, StrategyEstimate
 from alsim.budget.curves import LabelsToTarget, bootstrap_labels_to_target
 from alsim.exceptions import DatasetError, InvalidParameterError
@@ -39,6 +41,8 @@ __all__ = ["DEFAULT_STRATEGIES", "BudgetEstimate", "StrategyEstimate", "estimate
 DEFAULT_STRATEGIES: tuple[str, ...] = ("random", "margin", "entropy", "least_confidence", "coreset", "margin_kcenter")
 
 Metric = Literal["accuracy", "macro_f1"]
+
+_OWNER = "estimate_budget"
 
 # The flag of each parameter on ``alsim budget``: messages name the option the way the user set it.
 _FLAGS = {
@@ -65,8 +69,7 @@ _FLAGS = {
 
 def _subject(parameter: str) -> str:
     """``"--max-labels"`` on the command line, ``"The 'max_labels' parameter of estimate_budget"`` in Python."""
-    name = option_name(parameter, _FLAGS[parameter], "estimate_budget")
-    return name[0].upper() + name[1:]
+    return subject(parameter, _OWNER, _FLAGS[parameter])
 
 
 def _setting(parameter: str, value: object = None) -> str:
@@ -79,18 +82,6 @@ def _setting(parameter: str, value: object = None) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Step 1: validate
 # ---------------------------------------------------------------------------------------------------------
-def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
-    if value not in choices:
-        raise InvalidParameterError(f"{_subject(name)} must be one of {list(choices)}. Got {value!r} instead.")
-
-
-def _check_positive(name: str, value: Any, *, integer: bool = False) -> None:
-    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value) or value <= 0:
-        what = "an int >= 1" if integer else "a positive finite number"
-        raise InvalidParameterError(f"{_subject(name)} must be {what}. Got {value!r} instead.")
-
-
 def _check_parameters(
     *,
     target: Any,
@@ -110,39 +101,32 @@ def _check_parameters(
 ) -> list[str]:
     """Check every parameter that needs no data; return the candidate strategies (random first)."""
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0.0 < target <= 1.0:
-        raise InvalidParameterError(
-            f"{_subject('target')} must be a number in (0, 1] (an accuracy or macro-F1, or with "
-            f"{_setting('relative', True if not on_command_line() else None)} a share of the full-pool accuracy). "
-            f"Got {target!r} instead."
+        relative_setting = _setting("relative", True if not on_command_line() else None)
+        expected = (
+            f"a number in (0, 1] (an accuracy or macro-F1, or with {relative_setting} a share of the full-pool "
+            "accuracy)"
         )
-    _check_choice("metric", metric, ("accuracy", "macro_f1"))
+        raise fail("target", _OWNER, expected, target, flag=_FLAGS["target"])
+    check_choice(metric, "metric", _OWNER, ("accuracy", "macro_f1"), flag=_FLAGS["metric"])
     if relative and metric != "accuracy":
         raise InvalidParameterError(
             f"{_subject('relative')} needs {_setting('metric', 'accuracy')}: the full-pool reference is an "
             f"accuracy. Got {_setting('metric', metric)}."
         )
-    _check_positive("cost_per_label", cost_per_label)
-    _check_positive("n_seeds", n_seeds, integer=True)
-    if n_seeds < 2:
-        raise InvalidParameterError(
-            f"{_subject('n_seeds')} must be an int >= 2 (intervals come from resampling seeds). "
-            f"Got {n_seeds!r} instead."
-        )
-    _check_positive("n_boot", n_boot, integer=True)
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0.0 < test_size < 1.0:
-        raise InvalidParameterError(f"{_subject('test_size')} must be a float in (0, 1). Got {test_size!r} instead.")
+    check_real(cost_per_label, "cost_per_label", _OWNER, low=0.0, low_open=True, flag=_FLAGS["cost_per_label"])
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, numbers.Integral) or n_seeds < 2:
+        expected = "an int >= 2 (intervals come from resampling seeds)"
+        raise fail("n_seeds", _OWNER, expected, n_seeds, flag=_FLAGS["n_seeds"])
+    check_int(n_boot, "n_boot", _OWNER, low=1, flag=_FLAGS["n_boot"])
+    check_fraction(test_size, "test_size", _OWNER, flag=_FLAGS["test_size"])
     for name, value in (("max_labels", max_labels), ("batch_size", batch_size), ("jobs", jobs)):
-        if value is not None:
-            _check_positive(name, value, integer=True)
+        check_int(value, name, _OWNER, low=1, allow_none=True, flag=_FLAGS[name])
     for name, value in (("predictions", predictions), ("cost_per_error", cost_per_error)):
-        if value is not None:
-            _check_positive(name, value)
+        check_real(value, name, _OWNER, low=0.0, low_open=True, allow_none=True, flag=_FLAGS[name])
     if not isinstance(learner, str):
-        raise InvalidParameterError(f"{_subject('learner')} must be a learner name. Got {learner!r} instead.")
+        raise fail("learner", _OWNER, "a learner name", learner, flag=_FLAGS["learner"])
     if isinstance(strategies, str) or not all(isinstance(s, str) for s in strategies):
-        raise InvalidParameterError(
-            f"{_subject('strategies')} must be a list of strategy names. Got {strategies!r} instead."
-        )
+        raise fail("strategies", _OWNER, "a list of strategy names", strategies, flag=_FLAGS["strategies"])
     candidates = list(dict.fromkeys(["random", *strategies]))
     from alsim.strategies import available_strategies, make_strategy
 
