@@ -80,11 +80,21 @@ def check_int(
     low: int | None = None,
     high: float | None = None,
     allow_none: bool = False,
+    note: str = "",
     flag: str | None = None,
 ) -> Any:
     """``value`` as an int in ``[low, high]`` (a bool is not an int), or None when ``allow_none``.
 
-    The message says "an int >= low" when there is no upper bound, "an int in [low, high]" otherwise.
+    The message says "an int >= low" when there is no upper bound, "an int in [low, high]" otherwise, then
+    ``note`` in parentheses (what a bound stands for: ``"the number of scores"``).
+
+    Examples
+    --------
+    >>> try:
+    ...     check_int(0, "k", "top_k", low=1, high=2, note="the number of scores")
+    ... except InvalidParameterError as error:
+    ...     print(error)
+    The 'k' parameter of top_k must be an int in [1, 2] (the number of scores). Got 0 instead.
     """
     if value is None and allow_none:
         return None
@@ -94,6 +104,8 @@ def check_int(
         expected = f"an int in [{'-inf' if low is None else low}, {int(high)}]"
     if allow_none:
         expected += " or None"
+    if note:
+        expected += f" ({note})"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise fail(name, owner, expected, value, flag=flag)
     if (low is not None and int(value) < low) or (high is not None and int(value) > high):
@@ -119,10 +131,11 @@ def check_real(
 
     Examples
     --------
-    >>> check_real(0, "beta", "HierarchicalSampling", low=1.0, low_open=True)
-    Traceback (most recent call last):
-    ...
-    alsim.exceptions.InvalidParameterError: The 'beta' parameter of HierarchicalSampling must be a float in (1, inf). Got 0 instead.
+    >>> try:
+    ...     check_real(0, "beta", "HierarchicalSampling", low=1.0, low_open=True)
+    ... except InvalidParameterError as error:
+    ...     print(error)
+    The 'beta' parameter of HierarchicalSampling must be a float in (1, inf). Got 0 instead.
     """
     if value is None and allow_none:
         return None

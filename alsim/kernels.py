@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alsim import _core
+from alsim._validation import check_choice, check_int, fail
 from alsim.exceptions import InvalidDtypeError, InvalidInputError, InvalidParameterError
 
 __all__ = [
@@ -124,30 +125,6 @@ def _int_array(value: object, ndim: int, layout: str, function: str, parameter: 
     )
 
 
-def _check_int(value: object, function: str, parameter: str, low: int, high: int, what: str = "") -> int:
-    """Return `value` as a Python int in ``[low, high]``.
-
-    Any other value, however large, raises InvalidParameterError (never OverflowError).
-    """
-    valid = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-    if valid and low <= int(value) <= high:  # type: ignore[call-overload]
-        return int(value)  # type: ignore[call-overload]
-    expected = f"an int in [{low}, {high}]"
-    suffix = f" ({what})" if what else ""
-    raise InvalidParameterError(
-        f"The '{parameter}' parameter of {function} must be {expected}{suffix}. Got {_describe(value)} instead."
-    )
-
-
-def _check_measure(measure: object, function: str) -> str:
-    if isinstance(measure, str) and measure in MEASURES:
-        return measure
-    choices = ", ".join(repr(m) for m in MEASURES)
-    raise InvalidParameterError(
-        f"The 'measure' parameter of {function} must be a str among {{{choices}}}. Got {_describe(measure)} instead."
-    )
-
-
 def _check_not_empty(array: np.ndarray, layout: str, function: str, parameter: str) -> None:
     if array.size == 0:
         raise InvalidInputError(
@@ -164,10 +141,7 @@ def _seed_to_u64(seed: object, function: str, parameter: str = "seed") -> int:
         return int(seed.integers(_SEED_BOUND, dtype=np.uint64))
     if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)) and 0 <= int(seed) < _SEED_BOUND:
         return int(seed)
-    raise InvalidParameterError(
-        f"The '{parameter}' parameter of {function} must be an int in [0, 2**64), a numpy.random.Generator "
-        f"or None. Got {_describe(seed)} instead."
-    )
+    raise fail(parameter, function, "an int in [0, 2**64), a numpy.random.Generator or None", seed)
 
 
 def uncertainty_scores(proba: npt.ArrayLike, measure: str) -> npt.NDArray[np.float64]:
@@ -194,7 +168,7 @@ def uncertainty_scores(proba: npt.ArrayLike, measure: str) -> npt.NDArray[np.flo
     array([0.5, 1. ])
     """
     function = "uncertainty_scores"
-    measure = _check_measure(measure, function)
+    measure = check_choice(measure, "measure", function, MEASURES)
     proba = _float_array(proba, 2, "(n_samples, n_classes)", function, "proba")
     _check_not_empty(proba, "(n_samples, n_classes)", function, "proba")
     return _core.uncertainty_scores(proba, measure)
@@ -268,7 +242,7 @@ def top_k(scores: npt.ArrayLike, k: int) -> npt.NDArray[np.int64]:
     function = "top_k"
     scores = _float_array(scores, 1, "(n,)", function, "scores")
     _check_not_empty(scores, "(n,)", function, "scores")
-    k = _check_int(k, function, "k", 1, scores.shape[0], "the number of scores")
+    k = check_int(k, "k", function, low=1, high=scores.shape[0], note="the number of scores")
     return _core.top_k(scores, k)
 
 
@@ -299,10 +273,10 @@ def select_most_uncertain(proba: npt.ArrayLike, k: int, measure: str) -> npt.NDA
     array([1, 2])
     """
     function = "select_most_uncertain"
-    measure = _check_measure(measure, function)
+    measure = check_choice(measure, "measure", function, MEASURES)
     proba = _float_array(proba, 2, "(n_samples, n_classes)", function, "proba")
     _check_not_empty(proba, "(n_samples, n_classes)", function, "proba")
-    k = _check_int(k, function, "k", 1, proba.shape[0], "the number of rows of proba")
+    k = check_int(k, "k", function, low=1, high=proba.shape[0], note="the number of rows of proba")
     return _core.select_most_uncertain(proba, k, measure)
 
 
@@ -356,7 +330,7 @@ def k_center_greedy(
             f"The 'labeled' parameter of {function} must leave at least one of the {X.shape[0]} points "
             f"unlabelled. Got {labeled_array.shape[0]} labelled indices instead."
         )
-    k = _check_int(k, function, "k", 1, available, "the number of unlabelled points")
+    k = check_int(k, "k", function, low=1, high=available, note="the number of unlabelled points")
     return _core.k_center_greedy(X, labeled_array, k, _seed_to_u64(seed, function))
 
 
@@ -384,7 +358,7 @@ def vote_entropy(votes: npt.ArrayLike, n_classes: int) -> npt.NDArray[np.float64
     array([0.    , 0.6931])
     """
     function = "vote_entropy"
-    n_classes = _check_int(n_classes, function, "n_classes", 1, _COUNT_MAX)
+    n_classes = check_int(n_classes, "n_classes", function, low=1, high=_COUNT_MAX)
     votes = _int_array(votes, 2, "(n_members, n_samples)", function, "votes")
     _check_not_empty(votes, "(n_members, n_samples)", function, "votes")
     return _core.vote_entropy(votes, n_classes)
@@ -494,5 +468,5 @@ def kmeans_pp(X: npt.ArrayLike, k: int, seed: SeedLike) -> npt.NDArray[np.int64]
     function = "kmeans_pp"
     X = _float_array(X, 2, "(n_samples, n_features)", function, "X")
     _check_not_empty(X, "(n_samples, n_features)", function, "X")
-    k = _check_int(k, function, "k", 1, X.shape[0], "the number of rows of X")
+    k = check_int(k, "k", function, low=1, high=X.shape[0], note="the number of rows of X")
     return _core.kmeans_pp(X, k, _seed_to_u64(seed, function))

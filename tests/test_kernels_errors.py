@@ -158,7 +158,7 @@ def test_messages_are_specific() -> None:
     message = raises(InvalidParameterError, "k", kernels.top_k, [1.0, 2.0], 0)
     assert message == "The 'k' parameter of top_k must be an int in [1, 2] (the number of scores). Got 0 instead."
     message = raises(InvalidParameterError, "measure", kernels.uncertainty_scores, P, "confidence")
-    assert "{'least_confidence', 'margin', 'entropy'}" in message
+    assert "['least_confidence', 'margin', 'entropy']" in message
     message = raises(InvalidInputError, "labeled", kernels.k_center_greedy, X, [1, 3, 1], 1)
     assert "index 1 repeated at position 2" in message
     message = raises(InvalidInputError, "votes", kernels.vote_entropy, VOTES, 2)
