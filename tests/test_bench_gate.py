@@ -439,7 +439,7 @@ def test_slowdown_switch_names_kernels() -> None:
     ("argv", "message"),
     [
         (["--tolerance", "0"], "The 'tolerance' parameter of alsim bench must be a float in (0, 10)"),
-        (["--kernels", "top_k,fast_sort"], "The 'kernels' parameter of alsim bench must name kernels among"),
+        (["--kernels", "top_k,fast_sort"], "The 'kernels' parameter of alsim bench must be kernel names among"),
         (["--baseline", "no/such/baseline.json"], "The baseline file 'no/such/baseline.json' does not exist"),
         (["--threads", "-1"], "The 'threads' parameter of alsim bench must be an int >= 0"),
         (["--passes", "0"], "The 'passes' parameter of alsim bench must be an int >= 1. Got 0 instead."),

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from alsim._messages import counted
+from alsim._validation import check_choice, check_int, check_real, fail
 from alsim.benchmarking import machine
-from alsim.exceptions import ConfigError, InvalidParameterError
+from alsim.exceptions import ConfigError
 
 #: Version 2 holds one timed baseline per machine fingerprint; version 1 files (one timed baseline without
 #: a fingerprint) are still read, and their timed entries hold on no machine.
@@ -446,8 +447,8 @@ def compare(
     >>> compare({"top_k/medium": m}, {"top_k/medium": {"ratio_numpy": 0.5, "ratio_read": 2.0}})[0].status
     'ok'
     """
-    _check_tolerance(tolerance, "compare")
-    _check_tolerance(read_tolerance, "compare", "read_tolerance")
+    check_real(tolerance, "tolerance", "compare", low=0.0, high=10.0, low_open=True, high_open=True)
+    check_real(read_tolerance, "read_tolerance", "compare", low=0.0, high=10.0, low_open=True, high_open=True)
     rows = []
     for group in sorted(measurements, key=_group_order):
         m = measurements[group]
@@ -475,13 +476,6 @@ def compare(
 def _all_beyond(evidence: tuple[float, ...], ratio: float, limit: float) -> bool:
     """Tell whether every piece of evidence exceeds `limit` (the single ratio without per-repeat ratios)."""
     return all(value > limit for value in (evidence or (ratio,)))
-
-
-def _check_tolerance(tolerance: float, caller: str, name: str = "tolerance") -> None:
-    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 10):
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {caller} must be a float in (0, 10). Got {tolerance!r} instead."
-        )
 
 
 def merge_best(first: dict[str, Measurement], second: dict[str, Measurement]) -> dict[str, Measurement]:
@@ -701,25 +695,15 @@ def check_options(
     """Raise :class:`~alsim.exceptions.InvalidParameterError` for a bad option of the gate."""
     from alsim.benchmarking.cases import KERNELS
 
-    if mode not in MODES:
-        raise InvalidParameterError(
-            f"The 'mode' parameter of {caller} must be one of {sorted(MODES)}. Got {mode!r} instead."
-        )
+    check_choice(mode, "mode", caller, sorted(MODES))
     if kernels:
         unknown = sorted(set(kernels) - set(KERNELS))
         if unknown:
-            raise InvalidParameterError(
-                f"The 'kernels' parameter of {caller} must name kernels among {list(KERNELS)}. Got {unknown} instead."
-            )
-    _check_tolerance(tolerance, caller)
-    _check_tolerance(read_tolerance, caller, "read_tolerance")
-    if isinstance(passes, bool) or not isinstance(passes, int) or passes < 1:
-        raise InvalidParameterError(f"The 'passes' parameter of {caller} must be an int >= 1. Got {passes!r} instead.")
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-        raise InvalidParameterError(
-            f"The 'threads' parameter of {caller} must be an int >= 0 (0 = the libraries' defaults). "
-            f"Got {threads!r} instead."
-        )
+            raise fail("kernels", caller, f"kernel names among {list(KERNELS)}", unknown)
+    check_real(tolerance, "tolerance", caller, low=0.0, high=10.0, low_open=True, high_open=True)
+    check_real(read_tolerance, "read_tolerance", caller, low=0.0, high=10.0, low_open=True, high_open=True)
+    check_int(passes, "passes", caller, low=1)
+    check_int(threads, "threads", caller, low=0, note="0 = the libraries' defaults")
 
 
 def check_baseline_threads(entries: dict[str, dict[str, Any]], groups: Iterable[str], threads: int) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alsim._messages import describe_value, pass_option, pass_value
+from alsim._messages import pass_option, pass_value
+from alsim._validation import fail
 from alsim.datasets._arff import read_arff
 from alsim.datasets._bundled import MANIFEST, read_bundled_table
 from alsim.exceptions import DatasetError, InvalidParameterError
@@ -109,23 +110,16 @@ def load_dataset(
     ((150, 4), ['Iris-setosa', 'Iris-versicolor'])
     """
     if isinstance(ignore, str) or not all(isinstance(name, str) for name in ignore):
-        raise InvalidParameterError(
-            f"The 'ignore' parameter of load_dataset must be a sequence of column names. Got {ignore!r} instead."
-        )
+        raise fail("ignore", "load_dataset", "a sequence of column names", ignore)
     if label is not None and not isinstance(label, str):
-        raise InvalidParameterError(
-            f"The 'label' parameter of load_dataset must be a str or None. Got {label!r} instead."
-        )
+        raise fail("label", "load_dataset", "a str or None", label)
     if isinstance(spec, str):
         openml_match = _OPENML_SPEC.fullmatch(spec.strip())
         if openml_match is not None:
             openml_id = _parse_openml_id(openml_match["ref"], spec)
             return _load_openml(openml_id, label=label, ignore=tuple(ignore))
     elif not isinstance(spec, os.PathLike):
-        raise InvalidParameterError(
-            "The 'spec' parameter of load_dataset must be 'openml:<id>' or a path to a CSV, parquet or ARFF "
-            f"file. Got {describe_value(spec)} instead."
-        )
+        raise fail("spec", "load_dataset", "'openml:<id>' or a path to a CSV, parquet or ARFF file", spec)
     return _load_file(Path(spec), label=label, ignore=tuple(ignore))
 
 
@@ -137,10 +131,8 @@ def _parse_openml_id(reference: str, spec: str) -> int:
     by_name = [entry for entry in MANIFEST.values() if entry.name.lower() == reference.lower()]
     if by_name:
         hint = f" Did you mean 'openml:{by_name[0].openml_id}' ({by_name[0].name})?"
-    raise InvalidParameterError(
-        f"The 'spec' parameter of load_dataset must look like 'openml:<id>' with a positive integer id. "
-        f"Got {spec!r} instead.{hint}"
-    )
+    error = fail("spec", "load_dataset", "of the form 'openml:<id>' with a positive integer id", spec)
+    raise InvalidParameterError(f"{error}{hint}")
 
 
 def _load_openml(openml_id: int, *, label: str | None, ignore: tuple[str, ...]) -> Dataset:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alsim.exceptions import DatasetError, InvalidParameterError
+from alsim._validation import check_fraction, fail
+from alsim.exceptions import DatasetError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,11 +97,7 @@ def split_dataset(
     """
     from sklearn.model_selection import train_test_split
 
-    if not isinstance(test_size, numbers.Real) or isinstance(test_size, bool) or not 0.0 < float(test_size) < 1.0:
-        raise InvalidParameterError(
-            f"The 'test_size' parameter of split_dataset must be a float in the open interval (0, 1). "
-            f"Got {test_size!r} instead."
-        )
+    test_size = check_fraction(test_size, "test_size", "split_dataset")
     classes, y = np.unique(np.asarray(dataset.target, dtype=object).astype(str), return_inverse=True)
     classes = classes.astype(object)  # Python str values, not numpy.str_
     y = y.astype(np.int64)
@@ -157,10 +154,7 @@ def _as_sklearn_seed(
         return int(random_state.integers(0, 2**32 - 1))
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
-    raise InvalidParameterError(
-        "The 'random_state' parameter of split_dataset must be an int, a numpy Generator or RandomState, "
-        f"or None. Got {random_state!r} instead."
-    )
+    raise fail("random_state", "split_dataset", "an int, a numpy Generator or RandomState, or None", random_state)
 
 
 def _preprocess(pool: pd.DataFrame, test: pd.DataFrame, spec: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
