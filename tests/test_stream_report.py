@@ -7,7 +7,7 @@ import polars as pl
 from stream_splits import flipped_concept_split
 
 from alsim.cli import main
-from alsim.stream.report import drift_recovery_report
+from alsim.reports import drift_recovery_report
 from alsim.stream.report import main as stream_report_main
 
 
@@ -59,6 +59,17 @@ def test_alsim_drift_runs_the_study_from_the_command_line(tmp_path, capsys):
     assert "![Prequential accuracy and labels bought against examples seen.](drift_recovery.png)" in text
     assert (out / "report.html").stat().st_size > 0 and (out / "drift_recovery.png").stat().st_size > 0
     assert pl.read_csv(out / "runs.csv").height == 4
-    # The module's own entry point is the same command.
+    # The old entry point says it is deprecated in one line, then runs the same command.
     assert stream_report_main(["--seeds", "0", "--out", str(out)]) == 2
-    assert capsys.readouterr().err.strip() == "alsim drift: error: --seeds must be an int >= 1. Got 0 instead."
+    deprecation, error = capsys.readouterr().err.strip().splitlines()
+    assert deprecation.startswith("python -m alsim.stream.report is deprecated: run 'alsim drift'")
+    assert error == "alsim drift: error: --seeds must be an int >= 1. Got 0 instead."
+
+
+def test_the_stream_package_does_not_import_the_reports():
+    import subprocess
+    import sys
+
+    code = "import sys, alsim.stream; print(sorted(m for m in sys.modules if m.startswith('alsim.reports')))"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

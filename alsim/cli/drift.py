@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from alsim._output import check_output_dir
     from alsim.datasets import load_dataset
     from alsim.exceptions import InvalidParameterError
-    from alsim.stream.report import drift_recovery_report
+    from alsim.reports.drift import drift_recovery_report
 
     if args.seeds < 1:
         raise InvalidParameterError(f"--seeds must be an int >= 1. Got {args.seeds} instead.")
