@@ -119,25 +119,9 @@ class SimulationResult:
             raise InvalidParameterError(
                 f"The 'x' parameter of plot must be one of ['n_labeled', 'cost']. Got {x!r} instead."
             )
-        from matplotlib.figure import Figure
+        from alsim.reports.figures import plot_run
 
-        figure = Figure(figsize=(6, 4), layout="constrained")
-        axes = figure.add_subplot()
-        axes.plot(self.records[x], self.records["accuracy"], marker=".", label="accuracy")
-        axes.plot(self.records[x], self.records["macro_f1"], marker=".", label="macro-F1")
-        reference = self.metadata.get("reference_accuracy")
-        if reference is not None:
-            axes.axhline(reference, linestyle="--", color="grey", label="reference accuracy (whole pool)")
-            top = max(float(reference), float(self.records["accuracy"].to_numpy().max()))
-            axes.set_ylim(top=min(1.02, top + 0.03))  # keep the reference line off the frame
-        axes.set_xlabel("labels bought" if x == "n_labeled" else "labeling cost")
-        axes.set_ylabel("test score")
-        axes.set_title(
-            f"{self.metadata.get('dataset', '')}: {self.config.get('strategy', '')} with "
-            f"{self.config.get('learner', '')}, seed {self.metadata.get('seed', '')}"
-        )
-        axes.grid(alpha=0.3)
-        axes.legend(loc="lower right")
+        figure = plot_run(self, x)
         if path is not None:
             who = parameter("path", "SimulationResult.plot")
             check_output_file(path, who=who)

@@ -310,71 +310,6 @@ _BARS = (
 )
 
 
-def _plot(table: pl.DataFrame, path: Path, *, fit_share: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, rel) = plt.subplots(1, 2, figsize=(12, 5.5), layout="constrained")
-    reached = table.filter(pl.col("observed_labels").is_not_null() & pl.col("predicted_labels").is_not_null())
-    for (learner, batch_size), part in reached.sort(["learner", "batch_size"]).group_by(
-        ["learner", "batch_size"], maintain_order=True
-    ):
-        observed = part["observed_labels"].to_numpy()
-        predicted = part["predicted_labels"].to_numpy()
-        upper = part["upper_80"].to_numpy().astype(np.float64)
-        lower = part["lower_80"].to_numpy().astype(np.float64)
-        bounded = ~np.isnan(upper)
-        errors = np.vstack([predicted - lower, upper - predicted])[:, bounded]
-        ax.errorbar(
-            observed[bounded],
-            predicted[bounded],
-            yerr=errors,
-            fmt="o",
-            ms=3,
-            elinewidth=0.6,
-            alpha=0.6,
-            label=f"{learner}, batch {batch_size} (80% interval)",
-        )
-    if reached.height:
-        values = np.concatenate([reached["observed_labels"].to_numpy(), reached["predicted_labels"].to_numpy()])
-        lo, hi = float(values.min()), float(values.max())
-        ax.plot([lo, hi], [lo, hi], color="black", lw=1, label="predicted = observed")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("labels to target on the full curve (observed)")
-    ax.set_ylabel(f"labels predicted from the first {fit_share:.0%} of the curve")
-    ax.set_title("Calibrated median and 80% interval (leave-dataset-out)")
-    ax.legend(fontsize=7, loc="upper left")
-    ax.grid(True, which="both", alpha=0.25)
-
-    p = table["p_out_of_reach"].to_numpy()
-    outcome = table["observed_labels"].is_null().to_numpy()
-    edges = np.linspace(0.0, 1.0, 11)
-    which = np.clip(np.digitize(p, edges) - 1, 0, 9)
-    centres, rates, counts = [], [], []
-    for b in range(10):
-        mask = which == b
-        if mask.any():
-            centres.append(float(p[mask].mean()))
-            rates.append(float(outcome[mask].mean()))
-            counts.append(int(mask.sum()))
-    rel.plot([0, 1], [0, 1], color="black", lw=1, label="perfectly calibrated")
-    rel.plot(centres, rates, "o-", label="backtest cases (deciles of P)")
-    for c, r, n in zip(centres, rates, counts, strict=True):
-        rel.annotate(str(n), (c, r), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    rel.set_xlim(0, 1)
-    rel.set_ylim(0, 1)
-    rel.set_xlabel("predicted P(out of reach within the curve)")
-    rel.set_ylabel("observed share out of reach")
-    rel.set_title("Reliability of P(out of reach); numbers are cases per bin")
-    rel.legend(fontsize=8, loc="upper left")
-    rel.grid(True, alpha=0.25)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def _format(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -395,12 +330,13 @@ def write_backtest_report(
     ``command`` is the command line that regenerates the report, quoted in it.
     """
     from alsim._output import check_output_dir, parameter, writing_to
+    from alsim.reports import figures
 
     out = check_output_dir(out_dir, who=parameter("out_dir", "write_backtest_report"))
     summary = summarize_by_setting(table)
     with writing_to(out, who=parameter("out_dir", "write_backtest_report")):
         table.write_csv(out / "backtest.csv")
-        _plot(table, out / "backtest.png", fit_share=fit_share)
+        figures.plot_backtest(table, fit_share).savefig(out / "backtest.png", dpi=110)
         settings = [
             "all" if row["learner"] == "all" else f"{row['learner']}, batch {row['batch_size']}"
             for row in summary.iter_rows(named=True)

@@ -29,11 +29,6 @@ __all__ = ["REPORT_FILES", "check_report_location", "plain_answer", "plot_budget
 #: The files of one budget answer, written into the output directory.
 REPORT_FILES: tuple[str, ...] = ("budget.md", "budget.json", "budget.png")
 
-# One line style and marker per strategy (cycled beside the colours), so strategies whose curves coincide
-# stay distinguishable in the figure.
-_STYLES = ("-", "--", "-.", ":")
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-
 
 def _median_text(item: StrategyEstimate) -> str:
     """Return the median labels, or why there is none."""
@@ -70,99 +65,18 @@ def plot_budget(estimate: BudgetEstimate, path: str | os.PathLike[str]) -> Path:
     the legend. The 80% interval of labels-to-target is drawn at the target line (an arrow where it has no
     upper end), and the x-axis (log scale) covers every interval drawn.
     """
-    import matplotlib
+    from alsim.reports.figures import plot_budget as budget_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import polars as pl
-
-    fig, ax = plt.subplots(figsize=(10, 5.8), layout="constrained")
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    observed_max = float(estimate.curves["n_labeled"].max())  # type: ignore[arg-type]
-    observed_min = float(estimate.curves["n_labeled"].min())  # type: ignore[arg-type]
-    finite_ends = [
-        value
-        for item in estimate.estimates
-        for value in (item.labels.median, *item.labels.interval_80)
-        if not math.isinf(value)
-    ]
-    x_max = max([observed_max * 1.5, *(value * 1.3 for value in finite_ends)])
-    x_min = min([observed_min, *finite_ends]) / 1.3
     coinciding = _coinciding(estimate)
-    # The intervals sit in a strip just below the target line, one row per strategy.
-    y_low = float(estimate.curves["mean"].min())  # type: ignore[arg-type]
-    span = max(abs(estimate.target - y_low), 0.05)
-    for i, item in enumerate(estimate.estimates):
-        color, style, marker = colors[i % len(colors)], _STYLES[i % len(_STYLES)], _MARKERS[i % len(_MARKERS)]
-        curve = estimate.curves.filter(pl.col("strategy") == item.strategy).sort("n_labeled")
-        x = curve["n_labeled"].to_numpy()
-        ax.plot(x, curve["mean"].to_numpy(), marker, ms=4, color=color, alpha=0.8, ls="none", mfc="none")
-        lab = item.labels
-        fit_x = np.geomspace(max(float(x.min()), 1.0), x_max, 200)
-        fit_y = lab.model.predict(fit_x)
-        inside = fit_x <= observed_max
+    legend = {}
+    for item in estimate.estimates:
         label = f"{item.strategy}: {_median_text(item)}"
         if coinciding[item.strategy]:
             label += f" (same curve as {', '.join(coinciding[item.strategy])})"
-        # A strategy drawn under later ones with the same curve gets a wider line, so it shows on both sides.
-        hidden_by = sum(1 for later in estimate.estimates[i + 1 :] if later.strategy in coinciding[item.strategy])
-        width = 1.8 + 2.2 * hidden_by
-        ax.plot(fit_x[inside], fit_y[inside], ls=style, color=color, lw=width, label=label)
-        ax.plot(fit_x[~inside], fit_y[~inside], ls=style, color=color, lw=1.0, alpha=0.7)
-        if lab.band_80 is not None and lab.band_grid is not None:
-            shown = lab.band_grid <= x_max
-            ax.fill_between(
-                lab.band_grid[shown], lab.band_80[0][shown], lab.band_80[1][shown], color=color, alpha=0.08, lw=0
-            )
-        row_y = estimate.target - span * 0.04 * (i + 1)
-        low, high = lab.interval_80
-        if not math.isinf(low):
-            right = x_max if math.isinf(high) else high
-            ax.plot([low, right], [row_y, row_y], ls=style, color=color, lw=2.2, solid_capstyle="butt")
-            if math.isinf(high):
-                ax.annotate(
-                    "", xy=(x_max, row_y), xytext=(x_max / 1.15, row_y), arrowprops={"arrowstyle": "->", "color": color}
-                )
-        if not math.isinf(lab.median):
-            ax.plot([lab.median], [row_y], marker, color=color, ms=7)
-    ax.axhline(estimate.target, color="black", lw=1, ls=":")
-    ax.set_xscale("log")
-    ax.set_xlim(x_min, x_max)
-    ax.annotate(
-        f"target {estimate.target:.3f}",
-        xy=(0.0, estimate.target),
-        xycoords=("axes fraction", "data"),
-        xytext=(4, 3),
-        textcoords="offset points",
-        fontsize=9,
-    )
-    ax.axvline(observed_max, color="grey", lw=0.8, ls="-.")
-    # Above the plot area, so it can meet neither the legend (outside, on the right) nor a curve.
-    ax.annotate(
-        "simulated | extrapolated",
-        xy=(observed_max, 1.0),
-        xycoords=("data", "axes fraction"),
-        xytext=(0, 3),
-        textcoords="offset points",
-        ha="center",
-        va="bottom",
-        fontsize=8,
-        color="grey",
-    )
-    ax.set_xlabel("labels bought (log scale)")
-    ax.set_ylabel(estimate.metric.replace("_", "-") + " on held-out rows")
-    fig.suptitle(
-        f"Labels to reach the target on {Path(estimate.data).name}\n"
-        "markers: mean over seeds; lines: fitted curves (thin beyond the data); bands: 80% over seeds;\n"
-        "bars under the target line: 80% interval of labels to target, marker at the median",
-        fontsize=9.5,
-    )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="median labels to target")
-    ax.grid(True, which="both", alpha=0.25)
+        legend[item.strategy] = label
+    fig = budget_figure(estimate, legend, coinciding)
     out = Path(path)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out
 
 

@@ -1,5 +1,9 @@
 """Report figures: learning curves per dataset, ranks, critical-difference diagram, seed stability, drift recovery.
 
+Also the figures of the other reports: one run's learning curve (:meth:`SimulationResult.plot
+<alsim.records.SimulationResult.plot>`), the labeling budget, the budget backtest and the stopping-rule
+winner map. Every matplotlib import of the package is in this module.
+
 Every function returns a matplotlib :class:`~matplotlib.figure.Figure` built without pyplot's global
 state (so it works in worker processes and under the Agg backend); save it with ``fig.savefig``.
 """
@@ -7,25 +11,39 @@ state (so it works in worker processes and under the Agg backend); save it with 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from matplotlib import colormaps
+from matplotlib import colormaps, rcParams
+from matplotlib.artist import Artist
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from alsim._messages import counted
 from alsim.exceptions import InvalidInputError
 from alsim.stats import nemenyi_groups
 
+if TYPE_CHECKING:
+    from alsim.budget.answer import BudgetEstimate
+    from alsim.records import SimulationResult
+
 __all__ = [
     "X_LABELS",
+    "plot_backtest",
+    "plot_budget",
     "plot_critical_difference",
     "plot_drift_recovery",
     "plot_learning_curves",
     "plot_ranks",
+    "plot_run",
     "plot_seed_stability",
+    "plot_stopping_winners",
     "strategy_colors",
 ]
 
@@ -428,3 +446,277 @@ def plot_drift_recovery(curves: pl.DataFrame, summary: pl.DataFrame, strategies:
         axes[2, column].legend(loc="upper right", fontsize=8)
     fig.suptitle(f"{title}\n(mean over seeds; dashed line: the drift)")
     return fig
+
+
+def plot_run(result: SimulationResult, x: str = "n_labeled") -> Figure:
+    """Learning curve of one run: test accuracy and macro-F1 against labels (or cost), with the reference.
+
+    The reference accuracy of the learner trained on the whole pool is drawn as a dashed line. This is
+    :meth:`alsim.records.SimulationResult.plot`'s figure (``x`` checked there).
+
+    Examples
+    --------
+    >>> plot_run(result).savefig("learning_curve.png")  # doctest: +SKIP
+    """
+    records, config, metadata = result.records, result.config, result.metadata
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axes = figure.add_subplot()
+    axes.plot(records[x], records["accuracy"], marker=".", label="accuracy")
+    axes.plot(records[x], records["macro_f1"], marker=".", label="macro-F1")
+    reference = metadata.get("reference_accuracy")
+    if reference is not None:
+        axes.axhline(reference, linestyle="--", color="grey", label="reference accuracy (whole pool)")
+        top = max(float(reference), float(records["accuracy"].to_numpy().max()))
+        axes.set_ylim(top=min(1.02, top + 0.03))  # keep the reference line off the frame
+    axes.set_xlabel("labels bought" if x == "n_labeled" else "labeling cost")
+    axes.set_ylabel("test score")
+    axes.set_title(
+        f"{metadata.get('dataset', '')}: {config.get('strategy', '')} with "
+        f"{config.get('learner', '')}, seed {metadata.get('seed', '')}"
+    )
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    return figure
+
+
+# One line style and marker per strategy (cycled beside the colours), so strategies whose curves coincide
+# stay distinguishable in the budget figure.
+_BUDGET_STYLES = ("-", "--", "-.", ":")
+_BUDGET_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def plot_budget(estimate: BudgetEstimate, legend: Mapping[str, str], coinciding: Mapping[str, Sequence[str]]) -> Figure:
+    """Learning curves per strategy, their extrapolation with an 80% band, and the labels-to-target intervals.
+
+    Every strategy has its own colour, line style and marker; ``legend`` gives its legend entry and
+    ``coinciding`` the strategies with the same curve (a strategy drawn under later ones with the same
+    curve gets a wider line). The 80% interval of labels-to-target is drawn at the target line (an arrow
+    where it has no upper end), and the x-axis (log scale) covers every interval drawn. This is the figure
+    of :func:`alsim.budget.plot_budget`.
+    """
+    fig = Figure(figsize=(10, 5.8), layout="constrained")
+    ax = fig.add_subplot()
+    colors = rcParams["axes.prop_cycle"].by_key()["color"]
+    observed_max = float(estimate.curves["n_labeled"].max())  # type: ignore[arg-type]
+    observed_min = float(estimate.curves["n_labeled"].min())  # type: ignore[arg-type]
+    finite_ends = [
+        value
+        for item in estimate.estimates
+        for value in (item.labels.median, *item.labels.interval_80)
+        if not math.isinf(value)
+    ]
+    x_max = max([observed_max * 1.5, *(value * 1.3 for value in finite_ends)])
+    x_min = min([observed_min, *finite_ends]) / 1.3
+    # The intervals sit in a strip just below the target line, one row per strategy.
+    y_low = float(estimate.curves["mean"].min())  # type: ignore[arg-type]
+    span = max(abs(estimate.target - y_low), 0.05)
+    for i, item in enumerate(estimate.estimates):
+        color = colors[i % len(colors)]
+        style, marker = _BUDGET_STYLES[i % len(_BUDGET_STYLES)], _BUDGET_MARKERS[i % len(_BUDGET_MARKERS)]
+        curve = estimate.curves.filter(pl.col("strategy") == item.strategy).sort("n_labeled")
+        x = curve["n_labeled"].to_numpy()
+        ax.plot(x, curve["mean"].to_numpy(), marker, ms=4, color=color, alpha=0.8, ls="none", mfc="none")
+        lab = item.labels
+        fit_x = np.geomspace(max(float(x.min()), 1.0), x_max, 200)
+        fit_y = lab.model.predict(fit_x)
+        inside = fit_x <= observed_max
+        hidden_by = sum(
+            1 for later in estimate.estimates[i + 1 :] if later.strategy in coinciding.get(item.strategy, ())
+        )
+        width = 1.8 + 2.2 * hidden_by
+        ax.plot(fit_x[inside], fit_y[inside], ls=style, color=color, lw=width, label=legend[item.strategy])
+        ax.plot(fit_x[~inside], fit_y[~inside], ls=style, color=color, lw=1.0, alpha=0.7)
+        if lab.band_80 is not None and lab.band_grid is not None:
+            shown = lab.band_grid <= x_max
+            ax.fill_between(
+                lab.band_grid[shown], lab.band_80[0][shown], lab.band_80[1][shown], color=color, alpha=0.08, lw=0
+            )
+        row_y = estimate.target - span * 0.04 * (i + 1)
+        low, high = lab.interval_80
+        if not math.isinf(low):
+            right = x_max if math.isinf(high) else high
+            ax.plot([low, right], [row_y, row_y], ls=style, color=color, lw=2.2, solid_capstyle="butt")
+            if math.isinf(high):
+                ax.annotate(
+                    "", xy=(x_max, row_y), xytext=(x_max / 1.15, row_y), arrowprops={"arrowstyle": "->", "color": color}
+                )
+        if not math.isinf(lab.median):
+            ax.plot([lab.median], [row_y], marker, color=color, ms=7)
+    ax.axhline(estimate.target, color="black", lw=1, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlim(x_min, x_max)
+    ax.annotate(
+        f"target {estimate.target:.3f}",
+        xy=(0.0, estimate.target),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 3),
+        textcoords="offset points",
+        fontsize=9,
+    )
+    ax.axvline(observed_max, color="grey", lw=0.8, ls="-.")
+    # Above the plot area, so it can meet neither the legend (outside, on the right) nor a curve.
+    ax.annotate(
+        "simulated | extrapolated",
+        xy=(observed_max, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        color="grey",
+    )
+    ax.set_xlabel("labels bought (log scale)")
+    ax.set_ylabel(estimate.metric.replace("_", "-") + " on held-out rows")
+    fig.suptitle(
+        f"Labels to reach the target on {Path(estimate.data).name}\n"
+        "markers: mean over seeds; lines: fitted curves (thin beyond the data); bands: 80% over seeds;\n"
+        "bars under the target line: 80% interval of labels to target, marker at the median",
+        fontsize=9.5,
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="median labels to target")
+    ax.grid(True, which="both", alpha=0.25)
+    return fig
+
+
+def plot_backtest(table: pl.DataFrame, fit_share: float) -> Figure:
+    """Predicted against observed labels-to-target (80% intervals), and the reliability of P(out of reach).
+
+    ``table`` is the output of :func:`alsim.budget.backtest.backtest`; ``fit_share`` the share of each curve
+    the predictions saw. This is the figure of :func:`alsim.budget.backtest.write_backtest_report`.
+    """
+    fig = Figure(figsize=(12, 5.5), layout="constrained")
+    ax, rel = fig.subplots(1, 2)
+    reached = table.filter(pl.col("observed_labels").is_not_null() & pl.col("predicted_labels").is_not_null())
+    for (learner, batch_size), part in reached.sort(["learner", "batch_size"]).group_by(
+        ["learner", "batch_size"], maintain_order=True
+    ):
+        observed = part["observed_labels"].to_numpy()
+        predicted = part["predicted_labels"].to_numpy()
+        upper = part["upper_80"].to_numpy().astype(np.float64)
+        lower = part["lower_80"].to_numpy().astype(np.float64)
+        bounded = ~np.isnan(upper)
+        errors = np.vstack([predicted - lower, upper - predicted])[:, bounded]
+        ax.errorbar(
+            observed[bounded],
+            predicted[bounded],
+            yerr=errors,
+            fmt="o",
+            ms=3,
+            elinewidth=0.6,
+            alpha=0.6,
+            label=f"{learner}, batch {batch_size} (80% interval)",
+        )
+    if reached.height:
+        values = np.concatenate([reached["observed_labels"].to_numpy(), reached["predicted_labels"].to_numpy()])
+        lo, hi = float(values.min()), float(values.max())
+        ax.plot([lo, hi], [lo, hi], color="black", lw=1, label="predicted = observed")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("labels to target on the full curve (observed)")
+    ax.set_ylabel(f"labels predicted from the first {fit_share:.0%} of the curve")
+    ax.set_title("Calibrated median and 80% interval (leave-dataset-out)")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.grid(True, which="both", alpha=0.25)
+
+    p = table["p_out_of_reach"].to_numpy()
+    outcome = table["observed_labels"].is_null().to_numpy()
+    edges = np.linspace(0.0, 1.0, 11)
+    which = np.clip(np.digitize(p, edges) - 1, 0, 9)
+    centres, rates, counts = [], [], []
+    for b in range(10):
+        mask = which == b
+        if mask.any():
+            centres.append(float(p[mask].mean()))
+            rates.append(float(outcome[mask].mean()))
+            counts.append(int(mask.sum()))
+    rel.plot([0, 1], [0, 1], color="black", lw=1, label="perfectly calibrated")
+    rel.plot(centres, rates, "o-", label="backtest cases (deciles of P)")
+    for c, r, n in zip(centres, rates, counts, strict=True):
+        rel.annotate(str(n), (c, r), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    rel.set_xlim(0, 1)
+    rel.set_ylim(0, 1)
+    rel.set_xlabel("predicted P(out of reach within the curve)")
+    rel.set_ylabel("observed share out of reach")
+    rel.set_title("Reliability of P(out of reach); numbers are cases per bin")
+    rel.legend(fontsize=8, loc="upper left")
+    rel.grid(True, alpha=0.25)
+    return fig
+
+
+def plot_stopping_winners(
+    grid: pl.DataFrame, *, highlight: tuple[float, float] | None = None, title: str | None = None
+) -> Figure:
+    """Draw the winner map of :func:`alsim.stopping.winner_map` as a categorical heat map.
+
+    ``highlight`` marks a (cost per label, lifetime error cost) point. This is the figure of
+    :func:`alsim.stopping.plot_winner_map`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from alsim.stopping import winner_map
+    >>> records = pl.DataFrame({"round": [0, 1, 2], "n_labeled": [10, 20, 30], "n_unlabeled": [90, 80, 70],
+    ...                         "accuracy": [0.7, 0.8, 0.81]})
+    >>> figure = plot_stopping_winners(winner_map(records, ["label_budget", "pool_share_budget"]))
+    >>> figure.axes[0].get_xscale()
+    'log'
+    """
+    required = {"cost_per_label", "lifetime_error_cost", "winner"}
+    if not required <= set(grid.columns):
+        raise InvalidInputError(f"plot_winner_map needs the output of winner_map (columns {sorted(required)}).")
+    label_costs = np.unique(grid["cost_per_label"].to_numpy())
+    error_costs = np.unique(grid["lifetime_error_cost"].to_numpy())
+    # Categories in order of the area they win, so the legend reads from the most to the least common.
+    counts = grid["winner"].value_counts(sort=True)
+    names = counts["winner"].to_list()
+    code = {name: i for i, name in enumerate(names)}
+    table = grid.sort(["cost_per_label", "lifetime_error_cost"])
+    codes = np.array([code[w] for w in table["winner"].to_list()]).reshape(label_costs.size, error_costs.size)
+    palette = colormaps["tab20" if len(names) > 10 else "tab10"]
+    cmap = ListedColormap([palette(i % palette.N) for i in range(len(names))])
+    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
+
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    ax = fig.add_subplot()
+    ax.pcolormesh(_log_edges(label_costs), _log_edges(error_costs), codes.T, cmap=cmap, norm=norm, shading="flat")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("cost per label")
+    ax.set_ylabel("lifetime cost of errors (predictions x cost per error)")
+    ax.set_title(title or "Stopping rule with the lowest mean regret")
+    shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list(), strict=True))
+    handles: list[Artist] = [
+        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=_winner_label(name, shares[name])) for name in names
+    ]
+    if highlight is not None:
+        ax.plot(*highlight, marker="*", markersize=16, color="white", markeredgecolor="black", linestyle="none")
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                markersize=12,
+                color="white",
+                markeredgecolor="black",
+                linestyle="none",
+                label="costs of the table",
+            )
+        )
+    ax.legend(handles=handles, title="winning rule", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def _winner_label(winner: str, share: float) -> str:
+    """Return a legend entry; a long tie ("a = b = c ...") is wrapped so the legend does not crowd out the map."""
+    text = textwrap.fill(winner, width=40, break_long_words=False, subsequent_indent="  ")
+    return f"{text}\n  ({share:.0%} of map)" if "\n" in text else f"{text} ({share:.0%} of map)"
+
+
+def _log_edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges halfway (in log space) between grid points, for pcolormesh on log axes."""
+    if centres.size == 1:
+        return np.array([centres[0] / 1.5, centres[0] * 1.5])
+    logs = np.log10(centres)
+    middle = (logs[1:] + logs[:-1]) / 2
+    return 10 ** np.concatenate([[logs[0] - (middle[0] - logs[0])], middle, [logs[-1] + (logs[-1] - middle[-1])]])

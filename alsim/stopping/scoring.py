@@ -577,7 +577,9 @@ def plot_winner_map(
     highlight: tuple[float, float] | None = None,
     title: str | None = None,
 ) -> None:
-    """Draw the winner map of :func:`winner_map` as a categorical heat map and save it (PNG, Agg backend).
+    """Draw the winner map of :func:`winner_map` as a categorical heat map and save it.
+
+    The figure is :func:`alsim.reports.figures.plot_stopping_winners` (built without pyplot).
 
     Parameters
     ----------
@@ -597,71 +599,7 @@ def plot_winner_map(
     >>> grid = winner_map(records, ["label_budget", "pool_share_budget"])
     >>> plot_winner_map(grid, pathlib.Path(tempfile.mkdtemp()) / "map.png")
     """
-    import matplotlib
+    from alsim.reports.figures import plot_stopping_winners
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.artist import Artist
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.patches import Patch
-
-    required = {"cost_per_label", "lifetime_error_cost", "winner"}
-    if not required <= set(grid.columns):
-        raise InvalidInputError(f"plot_winner_map needs the output of winner_map (columns {sorted(required)}).")
-    label_costs = np.unique(grid["cost_per_label"].to_numpy())
-    error_costs = np.unique(grid["lifetime_error_cost"].to_numpy())
-    # Categories in order of the area they win, so the legend reads from the most to the least common.
-    counts = grid["winner"].value_counts(sort=True)
-    names = counts["winner"].to_list()
-    code = {name: i for i, name in enumerate(names)}
-    table = grid.sort(["cost_per_label", "lifetime_error_cost"])
-    codes = np.array([code[w] for w in table["winner"].to_list()]).reshape(label_costs.size, error_costs.size)
-    palette = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
-    cmap = ListedColormap([palette(i % palette.N) for i in range(len(names))])
-    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
-
-    fig, ax = plt.subplots(figsize=(10, 6), layout="constrained")
-    ax.pcolormesh(_edges(label_costs), _edges(error_costs), codes.T, cmap=cmap, norm=norm, shading="flat")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("cost per label")
-    ax.set_ylabel("lifetime cost of errors (predictions x cost per error)")
-    ax.set_title(title or "Stopping rule with the lowest mean regret")
-    shares = dict(zip(counts["winner"].to_list(), (counts["count"] / grid.height).to_list(), strict=True))
-    handles: list[Artist] = [
-        Patch(facecolor=cmap(code[name]), edgecolor="0.3", label=_legend_label(name, shares[name])) for name in names
-    ]
-    if highlight is not None:
-        ax.plot(*highlight, marker="*", markersize=16, color="white", markeredgecolor="black", linestyle="none")
-        handles.append(
-            plt.Line2D(
-                [],
-                [],
-                marker="*",
-                markersize=12,
-                color="white",
-                markeredgecolor="black",
-                linestyle="none",
-                label="costs of the table",
-            )
-        )
-    ax.legend(handles=handles, title="winning rule", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _legend_label(winner: str, share: float) -> str:
-    """Return a legend entry; a long tie ("a = b = c ...") is wrapped so the legend does not crowd out the map."""
-    import textwrap
-
-    text = textwrap.fill(winner, width=40, break_long_words=False, subsequent_indent="  ")
-    return f"{text}\n  ({share:.0%} of map)" if "\n" in text else f"{text} ({share:.0%} of map)"
-
-
-def _edges(centres: np.ndarray) -> np.ndarray:
-    """Cell edges halfway (in log space) between grid points, for pcolormesh on log axes."""
-    if centres.size == 1:
-        return np.array([centres[0] / 1.5, centres[0] * 1.5])
-    logs = np.log10(centres)
-    middle = (logs[1:] + logs[:-1]) / 2
-    return 10 ** np.concatenate([[logs[0] - (middle[0] - logs[0])], middle, [logs[-1] + (logs[-1] - middle[-1])]])
+    figure = plot_stopping_winners(grid, highlight=highlight, title=title)
+    figure.savefig(path, dpi=120)
