@@ -331,6 +331,7 @@ def write_backtest_report(
     """
     from alsim._output import check_output_dir, parameter, writing_to
     from alsim.reports import figures
+    from alsim.reports.document import Document
 
     out = check_output_dir(out_dir, who=parameter("out_dir", "write_backtest_report"))
     summary = summarize_by_setting(table)
@@ -341,27 +342,26 @@ def write_backtest_report(
             "all" if row["learner"] == "all" else f"{row['learner']}, batch {row['batch_size']}"
             for row in summary.iter_rows(named=True)
         ]
-        lines = [
-            "# Budget extrapolation backtest",
-            "",
+        doc = Document("Budget extrapolation backtest")
+        doc.paragraph(
             f"Every mean curve (dataset, learner, batch size, strategy) was cut at {fit_share:.0%} of its label "
             "range. Targets lie above the best score of that part (best + g x (1 - best), g = 0.1, 0.2, 0.3, "
             "0.5); the labels each needs were predicted from that part alone and compared with the full curve. "
             "Each dataset's intervals and out-of-reach probabilities come from a calibration fitted on the "
             "*other* datasets (leave-dataset-out). Interval measures count the cases whose full curve reached "
-            "the target, and only bounded intervals as hits.",
-            "",
-            "| measure | target | " + " | ".join(settings) + " |",
-            "|---|---|" + "---:|" * len(settings),
+            "the target, and only bounded intervals as hits."
+        )
+        rows = [
+            [label, "", *(_format(v) for v in summary[name].to_list())]
+            for name, label in (("cases", "cases"), ("reached", "reached within the curve"))
         ]
-        for name, label in (("cases", "cases"), ("reached", "reached within the curve")):
-            lines.append(f"| {label} | | " + " | ".join(_format(v) for v in summary[name].to_list()) + " |")
-        for name, label, bar in _BARS:
-            lines.append(f"| {label} | {bar} | " + " | ".join(_format(v) for v in summary[name].to_list()) + " |")
-        lines += ["", "![Predicted against observed, and reliability of P(out of reach)](backtest.png)", ""]
-        lines += ["Per case: `backtest.csv` (empty bounds are unbounded intervals; empty observed = not reached)."]
+        rows += [[label, bar, *(_format(v) for v in summary[name].to_list())] for name, label, bar in _BARS]
+        doc.table(["measure", "target", *settings], rows)
+        doc.image("backtest.png", "Predicted against observed, and reliability of P(out of reach)")
+        doc.paragraph("Per case: `backtest.csv` (empty bounds are unbounded intervals; empty observed = not reached).")
         if command is not None:
-            lines += ["", "Regenerate:", "", "```bash", command, "```"]
+            doc.paragraph("Regenerate:")
+            doc.code(command, language="bash")
         report = out / "backtest.md"
-        report.write_text("\n".join(lines) + "\n")
+        report.write_text(doc.to_markdown(), encoding="utf-8")
     return report

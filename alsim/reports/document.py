@@ -1,6 +1,6 @@
 """A small report document rendered both as Markdown and as self-contained HTML.
 
-A report is a list of blocks (headings, paragraphs, bullet lists, tables, images). Writing the structure
+A report is a list of blocks (headings, paragraphs, bullet lists, tables, images, code blocks). Writing the structure
 once and rendering it twice keeps the two formats identical without a Markdown parser dependency. Inline
 text may use ``code`` spans in backticks and ``**bold**``, rendered as ``<code>`` / ``<strong>`` in HTML.
 
@@ -67,7 +67,13 @@ class _Image:
     caption: str
 
 
-_Block = _Heading | _Paragraph | _Bullets | _Table | _Image
+@dataclass(frozen=True)
+class _Code:
+    text: str
+    language: str
+
+
+_Block = _Heading | _Paragraph | _Bullets | _Table | _Image | _Code
 
 
 @dataclass
@@ -107,6 +113,18 @@ class Document:
         """Add an image referenced by ``path`` relative to the report file."""
         self.blocks.append(_Image(path, caption))
 
+    def code(self, text: str, *, language: str = "") -> None:
+        """Add a block of code shown as written (a command to run: ``language="bash"``).
+
+        Examples
+        --------
+        >>> doc = Document("Demo")
+        >>> doc.code("alsim report runs/demo", language="bash")
+        >>> print(doc.to_markdown().splitlines()[2:5])
+        ['```bash', 'alsim report runs/demo', '```']
+        """
+        self.blocks.append(_Code(text, language))
+
     # ------------------------------------------------------------------------------------------- render
 
     def to_markdown(self) -> str:
@@ -124,6 +142,10 @@ class Document:
                 lines.append("|" + "|".join(":---" if i == 0 else "---:" for i in range(len(block.header))) + "|")
                 lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
                 lines.append("")
+            elif isinstance(block, _Code):
+                # Longer than any run of backticks in the text, so the text cannot close the fence.
+                fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", block.text)), default=0))
+                lines += [f"{fence}{block.language}", *block.text.splitlines(), fence, ""]
             else:
                 caption = _md_inline(block.caption)
                 # Figure paths are the writer's own slugs (letters, digits, "_.-"), never text from the results.
@@ -151,6 +173,8 @@ class Document:
                 head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
                 body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
                 parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            elif isinstance(block, _Code):
+                parts.append(f"<pre><code>{html.escape(block.text)}</code></pre>")
             else:
                 parts.append(
                     f'<figure><img src="{html.escape(block.path, quote=True)}" '
