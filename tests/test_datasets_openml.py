@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from alsim.datasets import load_dataset, split_dataset
-from alsim.datasets._bundled import MANIFEST
+from alsim.datasets import load_dataset, offline_datasets, split_dataset
 from alsim.exceptions import DatasetError
 
 openml = pytest.importorskip("openml")
@@ -183,7 +182,7 @@ def test_not_bundled_id_goes_through_the_openml_client(stand_in_openml, tmp_path
         extra="\n  <oml:row_id_attribute>row_id</oml:row_id_attribute>"
         "\n  <oml:ignore_attribute>operator</oml:ignore_attribute>",
     )
-    assert SHOP_ID not in MANIFEST
+    assert SHOP_ID not in offline_datasets()["openml_id"]
 
     dataset = load_dataset(f"openml:{SHOP_ID}")
 
@@ -248,7 +247,7 @@ def test_unreachable_server_says_how_to_get_data(stand_in_openml):
     message = str(info.value)
     assert "not bundled" in message
     assert "set_root_cache_directory" in message
-    assert ", ".join(str(i) for i in MANIFEST) in message
+    assert ", ".join(str(i) for i in offline_datasets()["openml_id"]) in message
 
 
 def test_missing_data_file_on_the_server(stand_in_openml, tmp_path):
