@@ -81,13 +81,13 @@ def counted(n: int, noun: str) -> str:
 def describe_value(value: object, limit: int = 80) -> str:
     """A short description of a value for a "Got ... instead." message.
 
-    Scalars and short values keep their ``repr``; an array or a table is named by its type and shape (its
-    ``repr`` would print the whole table into a one-line message); a numpy scalar keeps its ``repr``; anything else whose ``repr`` is long or
-    spans lines is cut.
+    Scalars (numpy scalars too) and short values keep their ``repr``; an array or a table is named by its
+    type and shape (its ``repr`` would print the whole table into a one-line message); anything else whose
+    ``repr`` is long or spans lines is cut.
     """
     qualified = describe_type(value)
     shape = getattr(value, "shape", None)
-    if isinstance(shape, tuple) and shape and not isinstance(value, (str, bytes)):  # () : a numpy scalar
+    if isinstance(shape, tuple) and shape and not isinstance(value, (str, bytes)):  # shape (): a numpy scalar
         return f"a {qualified} of shape {shape}"
     text = repr(value)
     if "\n" in text or len(text) > limit:
