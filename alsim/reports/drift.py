@@ -125,29 +125,30 @@ def drift_recovery_report(
 
     Parameters
     ----------
-        out_dir : path, default="reports/stream"
-            Where ``report.md``, ``drift_recovery.png``, ``runs.csv`` (one row per run) and ``curves.parquet``
-            are written.
-        dataset, strategies, learner, order, drift_detector, budget_fraction, boost_factor, boost_period,
-        payback_rate, block_size
-            Passed to :func:`alsim.stream.simulate_stream` (the fixed-rate runs get no detector); ``dataset`` is
-            a spec (``"openml:32"``), a ``Dataset`` or a ``Split``.
-        seeds : sequence of int, default=0..9
-            One pair of runs per seed and strategy.
-        progress : bool, default=True
-            Show a progress bar over the runs on stderr.
+    out_dir : path, default="reports/stream"
+        Where ``report.md``, ``report.html``, ``drift_recovery.png``, ``runs.csv`` (one row per run) and
+        ``curves.parquet`` are written.
+    dataset, strategies, learner, order, drift_detector
+        Passed to :func:`alsim.stream.simulate_stream` (the fixed-rate runs get no detector); ``dataset`` is
+        a spec (``"openml:32"``), a ``Dataset`` or a ``Split``.
+    budget_fraction, boost_factor, boost_period, payback_rate, block_size
+        Passed to :func:`alsim.stream.simulate_stream` as well.
+    seeds : sequence of int, default=0..9
+        One pair of runs per seed and strategy.
+    progress : bool, default=True
+        Show a progress bar over the runs on stderr.
 
     Returns
     -------
-        polars.DataFrame
-            One row per run (strategy, variant, seed, labels, cost, window accuracies, detections).
+    polars.DataFrame
+        One row per run (strategy, variant, seed, labels, cost, window accuracies, detections).
 
     Examples
     --------
-        >>> from alsim.reports.drift import drift_recovery_report
-        >>> runs = drift_recovery_report("/tmp/stream-report", seeds=[0, 1], progress=False)  # doctest: +SKIP
-        >>> sorted(runs["variant"].unique())  # doctest: +SKIP
-        ['detector', 'fixed']
+    >>> from alsim.reports.drift import drift_recovery_report
+    >>> runs = drift_recovery_report("/tmp/stream-report", seeds=[0, 1], progress=False)  # doctest: +SKIP
+    >>> sorted(runs["variant"].unique())  # doctest: +SKIP
+    ['detector', 'fixed']
     """
     from alsim.learners import learner_description
     from alsim.stream.simulate import simulate_stream
