@@ -12,6 +12,7 @@ strategy, oracle, learner and committee each get an independent stream spawned f
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import time
@@ -22,8 +23,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import polars as pl
 
-from alsim._engine import check_int, classification_scores, fail, library_versions, make_oracle
+from alsim._engine import classification_scores, library_versions, make_oracle
 from alsim._shared_work import array_fingerprint, cached, dataset_fingerprint, learner_fingerprint, shared_cache
+from alsim._validation import check_choice, check_int, check_real, fail
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import fit_learner, learner_description, make_learner, predict_proba_full
 from alsim.oracle import SimulatedOracle
@@ -51,7 +53,7 @@ def _resolve_seed(random_state: Any, caller: str = "simulate") -> int:
         return int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, _MAX_SEED + 1))
-    return check_int("random_state", random_state, 0, _MAX_SEED, caller)
+    return check_int(random_state, "random_state", caller, low=0, high=_MAX_SEED)
 
 
 class RunData(NamedTuple):
@@ -103,10 +105,11 @@ def reference_scores_and_difficulty(
 
     The scores are the accuracy and macro-F1 of the learner trained on the whole pool with true labels (the
     ceiling of a run); the difficulty is what the oracle's cost model needs (None when it needs none).
+    Inside a study, cells of the same data, learner and seed share both (:mod:`alsim._shared_work`).
     """
     reference_key: tuple[Any, ...] | None = None
     difficulty_key: tuple[Any, ...] | None = None
-    if shared_cache() is not None:  # inside a study: cells of the same data, learner and seed share both
+    if shared_cache() is not None:
         learner_key = learner_fingerprint(learner)
         if learner_key is not None:
             pool_key = array_fingerprint(data.X_pool, data.y_pool)
@@ -114,19 +117,55 @@ def reference_scores_and_difficulty(
             reference_key = ("reference", pool_key, test_key, data.n_classes, learner_key, learner_seed)
             difficulty_key = ("difficulty", pool_key, data.n_classes, learner_key, learner_seed)
 
-    def reference_scores() -> tuple[float, float]:
-        reference = fit_learner(make_learner(learner, random_state=learner_seed), data.X_pool, data.y_pool)
-        reference_pred = predict_proba_full(reference, data.X_test, data.n_classes).argmax(axis=1)
-        accuracy, macro_f1, _ = classification_scores(data.y_test, reference_pred, data.n_classes)
-        return accuracy, macro_f1
-
-    reference_accuracy, reference_macro_f1 = cached(reference_key, reference_scores)
+    reference = FullPoolReference(data, make_learner(learner, random_state=learner_seed))
+    reference_accuracy, reference_macro_f1 = cached(reference_key, reference.scores)
     difficulty = (
         cached(difficulty_key, lambda: _difficulty(learner, data.X_pool, data.y_pool, data.n_classes, learner_seed))
         if needs_difficulty
         else None
     )
     return reference_accuracy, reference_macro_f1, difficulty
+
+
+class FullPoolReference:
+    """The ceiling of a run: its learner trained on the whole pool with true labels, scored on the test set.
+
+    Holds an unfitted copy of the learner (seeded) and the run's arrays, so the fit can wait until someone
+    reads the scores (:class:`alsim.records.SimulationResult` defers it); calling it returns the metadata
+    entries ``reference_accuracy`` and ``reference_macro_f1``. ``thread_libraries`` (the run's
+    ``metadata["environment"]["thread_libraries"]``) pins the BLAS/OpenMP thread counts of that later fit to
+    the run's, since a different count can change a fit in the last bits.
+    """
+
+    def __init__(self, data: RunData, estimator: Any, thread_libraries: list[dict[str, Any]] | None = None) -> None:
+        self.estimator = estimator
+        self.X_pool, self.y_pool = data.X_pool, data.y_pool
+        self.X_test, self.y_test = data.X_test, data.y_test
+        self.n_classes = data.n_classes
+        self.thread_libraries = thread_libraries
+
+    def scores(self) -> tuple[float, float]:
+        """Accuracy and macro-F1 on the test set of the learner fitted on the whole pool."""
+        model = fit_learner(self.estimator, self.X_pool, self.y_pool)
+        predicted = predict_proba_full(model, self.X_test, self.n_classes).argmax(axis=1)
+        accuracy, macro_f1, _ = classification_scores(self.y_test, predicted, self.n_classes)
+        return accuracy, macro_f1
+
+    def __call__(self) -> dict[str, float]:
+        from threadpoolctl import threadpool_limits
+
+        limits: dict[str, int] = {}
+        for library in self.thread_libraries or []:
+            api = _THREAD_APIS.get(str(library.get("library")))
+            if api is not None and isinstance(library.get("num_threads"), int):
+                limits[api] = min(limits.get(api, library["num_threads"]), library["num_threads"])
+        with threadpool_limits(limits=limits or None):
+            accuracy, macro_f1 = self.scores()
+        return {"reference_accuracy": accuracy, "reference_macro_f1": macro_f1}
+
+
+# threadpoolctl's internal_api of a library (as the run's environment records it) -> its user_api.
+_THREAD_APIS = {"openblas": "blas", "mkl": "blas", "blis": "blas", "flexiblas": "blas", "openmp": "openmp"}
 
 
 def run_metadata(
@@ -172,17 +211,13 @@ def _resolve_dataset(
 
     if isinstance(dataset, Split):
         return dataset, dataset.dataset_name, None
-    valid_test_size = (
-        isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) and 0.0 < float(test_size) < 1.0
-    )
-    if not valid_test_size:
-        raise fail("test_size", "a float in (0, 1)", test_size, caller)
+    test_size = check_real(test_size, "test_size", caller, low=0.0, high=1.0, low_open=True, high_open=True)
     if isinstance(dataset, (str, os.PathLike)):
         loaded = load_dataset(dataset)
-        return _shared_split(loaded, float(test_size), seed), str(os.fspath(dataset)), float(test_size)
+        return _shared_split(loaded, test_size, seed), str(os.fspath(dataset)), test_size
     if isinstance(dataset, Dataset):
-        return _shared_split(dataset, float(test_size), seed), dataset.spec, float(test_size)
-    raise fail("dataset", "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset, caller)
+        return _shared_split(dataset, test_size, seed), dataset.spec, test_size
+    raise fail("dataset", caller, "a dataset spec ('openml:<id>' or a file path), a Dataset or a Split", dataset)
 
 
 def _shared_split(dataset: Any, test_size: float, seed: int) -> Any:
@@ -345,9 +380,21 @@ def simulate(
     streams = run_streams(data.seed)
     answerer = _checked_oracle(oracle, streams.oracle_seed, data)
     config = _config(data, settings, learner, answerer)
-    reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
-        data, learner, streams.learner_seed, answerer.needs_difficulty
-    )
+    deferred_reference: FullPoolReference | None = None
+    if shared_cache() is None:
+        # A lone run fits the full-pool reference only if its metadata is read (SimulationResult defers it);
+        # inside a study the runner reads it anyway and cells of one dataset and seed share it.
+        deferred_reference = FullPoolReference(data, make_learner(learner, random_state=streams.learner_seed))
+        reference_accuracy = reference_macro_f1 = math.nan  # placeholders, replaced on first read
+        difficulty = (
+            _difficulty(learner, data.X_pool, data.y_pool, data.n_classes, streams.learner_seed)
+            if answerer.needs_difficulty
+            else None
+        )
+    else:
+        reference_accuracy, reference_macro_f1, difficulty = reference_scores_and_difficulty(
+            data, learner, streams.learner_seed, answerer.needs_difficulty
+        )
     # The run is a labeling session whose annotator is the simulated oracle.
     session = LabelingSession(
         data.X_pool,
@@ -366,7 +413,9 @@ def simulate(
         **run_metadata(data, library_versions(), reference_accuracy, reference_macro_f1, session.stop_set, stop_reason),
         "total_seconds": time.perf_counter() - started,
     }
-    return SimulationResult(records=records, config=config, metadata=metadata)
+    if deferred_reference is not None:
+        deferred_reference.thread_libraries = metadata["environment"]["thread_libraries"]
+    return SimulationResult(records=records, config=config, metadata=metadata, deferred_metadata=deferred_reference)
 
 
 class _Settings(NamedTuple):
@@ -405,42 +454,41 @@ def _check_settings(
 ) -> _Settings:
     """Return :func:`simulate`'s parameters checked (one clear error for the first bad one), defaults resolved."""
     n_pool, n_classes = data.n_pool, data.n_classes
-    batch_size = check_int("batch_size", batch_size, 1, n_pool, "simulate")
-    if initial not in INITIAL_METHODS:
-        raise fail("initial", f"one of {list(INITIAL_METHODS)}", initial, "simulate")
+    batch_size = check_int(batch_size, "batch_size", "simulate", low=1, high=n_pool)
+    check_choice(initial, "initial", "simulate", INITIAL_METHODS)
     if initial_size is None:
         initial_size = min(n_pool, max(batch_size, n_classes))
     initial_size = check_int(
-        "initial_size", initial_size, n_classes if initial == "per_class" else 1, n_pool, "simulate"
+        initial_size, "initial_size", "simulate", low=n_classes if initial == "per_class" else 1, high=n_pool
     )
     if label_budget is not None:
-        label_budget = check_int("label_budget", label_budget, initial_size, None, "simulate")
+        label_budget = check_int(label_budget, "label_budget", "simulate", low=initial_size)
     if cost_budget is not None and not (
         isinstance(cost_budget, numbers.Real)
         and not isinstance(cost_budget, bool)
         and np.isfinite(float(cost_budget))
         and float(cost_budget) > 0
     ):
-        raise fail("cost_budget", "a positive float or None", cost_budget, "simulate")
+        raise fail("cost_budget", "simulate", "a positive float or None", cost_budget)
     stop_set_size = (
         min(DEFAULT_STOP_SET_SIZE, n_pool)
         if stop_set_size is None
-        else check_int("stop_set_size", stop_set_size, 0, n_pool, "simulate")
+        else check_int(stop_set_size, "stop_set_size", "simulate", low=0, high=n_pool)
     )
-    committee_size = check_int("committee_size", committee_size, 2, None, "simulate")
+    committee_size = check_int(committee_size, "committee_size", "simulate", low=2)
     for flag_name, flag in (("record_cv", record_cv), ("progress", progress)):
         if not isinstance(flag, bool):
-            raise fail(flag_name, "a bool", flag, "simulate")
+            raise fail(flag_name, "simulate", "a bool", flag)
     if strategy_params is not None and not isinstance(strategy_params, dict):
-        raise fail("strategy_params", "a dict or None", strategy_params, "simulate")
+        raise fail("strategy_params", "simulate", "a dict or None", strategy_params)
     query_strategy = make_strategy(strategy, **(strategy_params or {}))
     estimator = make_learner(learner)  # validates the learner
     n_neighbors = estimator.get_params(deep=False).get("n_neighbors")
     if isinstance(n_neighbors, numbers.Integral) and initial_size < int(n_neighbors):
-        raise fail("initial_size", f"at least the learner's n_neighbors ({n_neighbors})", initial_size, "simulate")
+        raise fail("initial_size", "simulate", f"at least the learner's n_neighbors ({n_neighbors})", initial_size)
     if committee is not None:
         if isinstance(committee, str) or not isinstance(committee, Sequence) or len(committee) < 2:
-            raise fail("committee", "None or a sequence of at least 2 learners", committee, "simulate")
+            raise fail("committee", "simulate", "None or a sequence of at least 2 learners", committee)
         for member in committee:
             make_learner(member)
     return _Settings(
@@ -540,7 +588,7 @@ def _run_rounds(
         initial_cost = answerer.label_costs(chosen, y_pool, row_difficulty(chosen)).sum()
         if initial_cost > cost_budget:
             raise fail(
-                "cost_budget", f"at least the cost of the initial set ({initial_cost:g})", cost_budget, "simulate"
+                "cost_budget", "simulate", f"at least the cost of the initial set ({initial_cost:g})", cost_budget
             )
     selected_uncertainty: tuple[float | None, float | None] = (None, None)
 

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from alsim._validation import check_real
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 
 __all__ = ["OracleAnswer", "SimulatedOracle"]
@@ -41,22 +42,6 @@ class OracleAnswer(NamedTuple):
     """int64[b]: the (majority) label given for each queried example."""
     costs: np.ndarray
     """float64[b]: total cost of each label (all annotators)."""
-
-
-def _check_real(name: str, value: Any, low: float, high: float | None, *, low_open: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        number = float(value)
-        ok = bool(np.isfinite(number)) and (number > low if low_open else number >= low)
-        ok = ok and (high is None or number <= high)
-    if not ok:
-        bracket = "(" if low_open else "["
-        upper = "inf)" if high is None else f"{high}]"
-        raise InvalidParameterError(
-            f"The '{name}' parameter of SimulatedOracle must be a float in {bracket}{low}, {upper}. "
-            f"Got {value!r} instead."
-        )
-    return float(value)
 
 
 class SimulatedOracle:
@@ -104,7 +89,7 @@ class SimulatedOracle:
         row_costs: Any = None,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        self.noise_rate = _check_real("noise_rate", noise_rate, 0.0, 1.0)
+        self.noise_rate = check_real(noise_rate, "noise_rate", "SimulatedOracle", low=0.0, high=1.0)
         self.confusion = None if confusion is None else self._check_confusion(confusion)
         if self.confusion is not None and self.noise_rate > 0:
             raise InvalidParameterError(
@@ -123,10 +108,10 @@ class SimulatedOracle:
                 f"The 'n_annotators' parameter of SimulatedOracle must be an int >= 1. Got {n_annotators!r} instead."
             )
         self.n_annotators: int = int(n_annotators)
-        self.annotator_cost_factor: float = _check_real(
-            "annotator_cost_factor", annotator_cost_factor, 0.0, None, low_open=True
+        self.annotator_cost_factor: float = check_real(
+            annotator_cost_factor, "annotator_cost_factor", "SimulatedOracle", low=0.0, low_open=True
         )
-        self.difficulty_scale: float = _check_real("difficulty_scale", difficulty_scale, 0.0, None)
+        self.difficulty_scale: float = check_real(difficulty_scale, "difficulty_scale", "SimulatedOracle", low=0.0)
         if random_state is not None and not isinstance(random_state, (numbers.Integral, np.random.Generator)):
             raise InvalidParameterError(
                 "The 'random_state' parameter of SimulatedOracle must be an int, a numpy Generator or None. "

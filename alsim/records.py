@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -51,7 +51,6 @@ _CONFIG_KEY = b"alsim.config"
 _METADATA_KEY = b"alsim.metadata"
 
 
-@dataclass
 class SimulationResult:
     """The outcome of :func:`alsim.simulate`.
 
@@ -65,6 +64,12 @@ class SimulationResult:
         ``seed``, ``versions``, ``reference_accuracy`` (learner trained on the whole pool with true labels),
         ``n_pool``, ``n_test``, ``n_classes``, ``dataset``, and more; JSON-able.
 
+    A run made outside a study defers the full-pool reference fit behind ``reference_accuracy`` and
+    ``reference_macro_f1`` (for large pools, the costliest single fit of the run) until ``metadata`` is first
+    read: by you, :meth:`summary`, :meth:`plot`, :meth:`save` or pickling. The values are the same as if they
+    had been computed during the run (same learner, seed and data); reading them the first time takes as long
+    as that fit.
+
     Examples
     --------
     >>> import alsim
@@ -74,9 +79,49 @@ class SimulationResult:
     True
     """
 
-    records: pl.DataFrame
-    config: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        records: pl.DataFrame,
+        config: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        deferred_metadata: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.records = records
+        self.config: dict[str, Any] = {} if config is None else config
+        self._metadata: dict[str, Any] = {} if metadata is None else metadata
+        # Called once, on the first read of ``metadata``; its keys update the metadata in place (so keys
+        # already there as placeholders keep their position).
+        self._deferred_metadata = deferred_metadata
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The run's metadata (the deferred entries computed on first read)."""
+        deferred = self._deferred_metadata
+        if deferred is not None:
+            self._metadata.update(deferred())
+            self._deferred_metadata = None
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = value
+        self._deferred_metadata = None
+
+    def __repr__(self) -> str:
+        """Show the records, config and metadata (reading the metadata computes its deferred entries)."""
+        return f"SimulationResult(records={self.records!r}, config={self.config!r}, metadata={self.metadata!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the records, config and complete metadata (not the pool a deferred entry needs)."""
+        return {"records": self.records, "config": self.config, "_metadata": self.metadata}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled result (its metadata complete)."""
+        self.records = state["records"]
+        self.config = state["config"]
+        self._metadata = state["_metadata"]
+        self._deferred_metadata = None
 
     @property
     def final(self) -> dict[str, Any]:

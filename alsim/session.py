@@ -30,6 +30,7 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 import polars as pl
 
+from alsim._validation import check_choice, check_int, fail
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import Committee, fit_learner, make_learner, predict_proba_full
 from alsim.strategies import PoolState, QueryStrategy, make_strategy
@@ -147,12 +148,6 @@ class TeachResult:
     disagreements: int
 
 
-def _fail(name: str, expected: str, value: Any) -> InvalidParameterError:
-    return InvalidParameterError(
-        f"The '{name}' parameter of LabelingSession must be {expected}. Got {value!r} instead."
-    )
-
-
 class LabelingSession:
     """A pool-based labeling loop: next batch, teach, fit, status.
 
@@ -231,49 +226,51 @@ class LabelingSession:
     ) -> None:
         X_pool = np.asarray(X_pool)
         if X_pool.ndim != 2 or X_pool.shape[0] == 0 or not np.issubdtype(X_pool.dtype, np.floating):
-            raise _fail("X_pool", "a non-empty 2-d float array", f"array of shape {X_pool.shape} ({X_pool.dtype})")
+            raise fail(
+                "X_pool",
+                "LabelingSession",
+                "a non-empty 2-d float array",
+                f"array of shape {X_pool.shape} ({X_pool.dtype})",
+            )
         self.X_pool = X_pool if X_pool.flags.c_contiguous else np.ascontiguousarray(X_pool)
         self.n_pool = int(X_pool.shape[0])
         self.classes: list[Any] = list(classes)
         if len(self.classes) < 1 or len(set(map(str, self.classes))) != len(self.classes):
-            raise _fail("classes", "a non-empty sequence of distinct labels", classes)
+            raise fail("classes", "LabelingSession", "a non-empty sequence of distinct labels", classes)
         if row_ids is not None and len(row_ids) != self.n_pool:
-            raise _fail("row_ids", f"a sequence of {self.n_pool} ids (one per pool row)", f"{len(row_ids)} ids")
+            raise fail(
+                "row_ids",
+                "LabelingSession",
+                f"a sequence of {self.n_pool} ids (one per pool row)",
+                f"{len(row_ids)} ids",
+            )
         self._row_ids = None if row_ids is None else np.asarray(row_ids)
         self._row_index: dict[Any, int] | None = None
         self.learner = learner
         if strategy_params is not None and not isinstance(strategy_params, dict):
-            raise _fail("strategy_params", "a dict or None", strategy_params)
+            raise fail("strategy_params", "LabelingSession", "a dict or None", strategy_params)
         self.strategy = make_strategy(strategy, **(strategy_params or {}))
         self.committee_size = committee_size
         self.committee = committee
         self.cost_model = cost_model
         self._cost_model_takes_rows = cost_model is not None and "indices" in inspect.signature(cost_model).parameters
         if pool_labels is not None and np.shape(pool_labels) != (self.n_pool,):
-            raise _fail("pool_labels", f"an array of {self.n_pool} class codes (one per pool row)", pool_labels)
+            raise fail(
+                "pool_labels",
+                "LabelingSession",
+                f"an array of {self.n_pool} class codes (one per pool row)",
+                pool_labels,
+            )
         self.pool_labels = None if pool_labels is None else np.asarray(pool_labels, dtype=np.int64)
-        if resolution not in RESOLUTION_POLICIES:
-            raise _fail("resolution", f"one of {list(RESOLUTION_POLICIES)}", resolution)
-        self.resolution = resolution
-        if initial not in ("random", "kmeans_pp", "k_center"):
-            raise _fail("initial", "one of ['random', 'kmeans_pp', 'k_center']", initial)
-        self.initial = initial
-        if (
-            isinstance(random_state, bool)
-            or not isinstance(random_state, (int, np.integer))
-            or not (0 <= int(random_state) <= 2**32 - 1)
-        ):
-            raise _fail("random_state", "an int in [0, 4294967295]", random_state)
-        self.random_state = int(random_state)
+        self.resolution = check_choice(resolution, "resolution", "LabelingSession", RESOLUTION_POLICIES)
+        self.initial = check_choice(initial, "initial", "LabelingSession", ("random", "kmeans_pp", "k_center"))
+        self.random_state = check_int(random_state, "random_state", "LabelingSession", low=0, high=2**32 - 1)
         self.streams = run_streams(self.random_state)
+        stop_set_size = check_int(
+            stop_set_size, "stop_set_size", "LabelingSession", low=0, high=self.n_pool, allow_none=True
+        )
         if stop_set_size is None:
             stop_set_size = min(DEFAULT_STOP_SET_SIZE, self.n_pool)
-        if (
-            isinstance(stop_set_size, bool)
-            or not isinstance(stop_set_size, (int, np.integer))
-            or not (0 <= stop_set_size <= self.n_pool)
-        ):
-            raise _fail("stop_set_size", f"an int in [0, {self.n_pool}] or None", stop_set_size)
         self.stop_set = np.sort(
             self.streams.stop_set.choice(self.n_pool, size=int(stop_set_size), replace=False)
         ).astype(np.int64)

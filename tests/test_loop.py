@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import alsim
 from alsim._engine import classification_scores
@@ -413,3 +416,60 @@ def test_per_row_costs_are_charged_and_seen_by_cost_aware_strategies():
     assert result.records["cost"][-1] == pytest.approx(result.records["batch_cost"].sum())
     with pytest.raises(InvalidParameterError, match="row costs"):
         alsim.simulate(split, oracle={"row_costs": [1.0, 2.0]}, random_state=0)
+
+
+class _PoolFitThreads(LogisticRegression):
+    """``logreg``'s estimator that notes the BLAS thread count of every fit on the whole pool (200 rows)."""
+
+    def fit(self, X, y, sample_weight=None):
+        if X.shape[0] == 200:
+            _POOL_FIT_THREADS.append(max(info["num_threads"] for info in threadpool_info()))
+        return super().fit(X, y, sample_weight)
+
+
+_POOL_FIT_THREADS: list[int] = []
+
+
+def test_the_full_pool_reference_is_fitted_when_the_metadata_is_first_read(split):
+    _POOL_FIT_THREADS.clear()
+    learner = _PoolFitThreads(**make_learner("logreg").get_params())
+    result = alsim.simulate(split, learner=learner, batch_size=10, label_budget=40, random_state=3)
+    assert _POOL_FIT_THREADS == []  # the run alone does not pay for the ceiling
+    reference = result.metadata["reference_accuracy"], result.metadata["reference_macro_f1"]
+    assert len(_POOL_FIT_THREADS) == 1
+    assert result.metadata["reference_accuracy"] == reference[0] and len(_POOL_FIT_THREADS) == 1
+    # The same numbers the run would have computed on the spot: the learner, seeded by the run, on the pool.
+    from alsim._shared_work import sharing
+
+    with sharing():
+        eager = alsim.simulate(split, learner=learner, batch_size=10, label_budget=40, random_state=3)
+    assert (eager.metadata["reference_accuracy"], eager.metadata["reference_macro_f1"]) == reference
+    assert {k: v for k, v in eager.metadata.items() if k not in ("total_seconds", "environment")} == {
+        k: v for k, v in result.metadata.items() if k not in ("total_seconds", "environment")
+    }
+    assert list(eager.metadata) == list(result.metadata)  # same keys in the same order
+
+
+def test_a_deferred_reference_is_fitted_with_the_runs_thread_count(split):
+    _POOL_FIT_THREADS.clear()
+    learner = _PoolFitThreads(**make_learner("logreg").get_params())
+    with threadpool_limits(limits=1):
+        result = alsim.simulate(split, learner=learner, batch_size=10, label_budget=30, random_state=0)
+    assert result.metadata["reference_accuracy"] > 0  # read outside the limit
+    assert _POOL_FIT_THREADS == [1]
+
+
+@pytest.mark.parametrize("read", ["summary", "save", "pickle"])
+def test_every_way_out_of_a_result_carries_the_reference(split, tmp_path, read):
+    def run() -> SimulationResult:
+        return alsim.simulate(split, batch_size=10, label_budget=30, random_state=1)
+
+    expected = run().metadata["reference_accuracy"]
+    result = run()
+    if read == "summary":
+        assert f"reference accuracy (whole pool) {expected:.4f}" in result.summary()
+    elif read == "save":
+        result.save(tmp_path / "run.parquet")
+        assert load_result(tmp_path / "run.parquet").metadata["reference_accuracy"] == expected
+    else:
+        assert pickle.loads(pickle.dumps(result)).metadata["reference_accuracy"] == expected
