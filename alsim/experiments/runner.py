@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from alsim._output import check_output_dir, describe_os_error, parameter
 from alsim._shared_work import clear_shared_work, sharing
+from alsim._validation import check_choice, check_int
 from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
@@ -408,14 +409,8 @@ class RunSummary:
 
 
 def _check_run_parameters(jobs: Any, executor: Any, scheduler: Any) -> None:
-    if executor not in _EXECUTORS:
-        raise InvalidParameterError(
-            f"The 'executor' parameter of run_experiment must be one of {list(_EXECUTORS)}. Got {executor!r} instead."
-        )
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise InvalidParameterError(
-            f"The 'jobs' parameter of run_experiment must be an int >= 1 or None (all cores). Got {jobs!r} instead."
-        )
+    check_choice(executor, "executor", "run_experiment", _EXECUTORS)
+    check_int(jobs, "jobs", "run_experiment", low=1, allow_none=True)
     if scheduler is not None and executor != "dask":
         raise InvalidParameterError(
             f"The 'scheduler' parameter of run_experiment needs executor='dask'. Got executor={executor!r} "
