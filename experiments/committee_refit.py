@@ -70,6 +70,10 @@ def main() -> None:
             cpu[strategy, every] += time.process_time() - start
             aulc[spec, seed, strategy, every] = _aulc(result.records)
             picks[spec, seed, strategy, every] = result.records["selected"].to_list()
+            tqdm.write(
+                f"{spec} seed {seed} {strategy} refit_every={every}: CPU {time.process_time() - start:.2f} s, "
+                f"AULC {aulc[spec, seed, strategy, every]:.4f}"
+            )
 
     print(f"{len(args.datasets)} datasets x {len(args.seeds)} seeds; datasets {args.datasets}")
     print("strategy          refit_every  CPU s  CPU vs 1  AULC diff mean    sd   max|.|  same picks")
