@@ -10,7 +10,9 @@ on the same dataset and seed:
 - the AULC difference (mean accuracy over the labels, trapezoid; the same area ``alsim.metrics.aulc``
   computes when every run reaches the budget): mean, standard deviation and largest absolute value over the
   (dataset, seed) pairs,
-- how many runs picked the same examples as the default.
+- how many runs picked the same examples as the default,
+
+and, for scale, how much the default's AULC varies from seed to seed.
 
 The numbers are quoted in docs/guides/study.md ("Committee refits").
 """
@@ -19,22 +21,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import time
 from collections import defaultdict
-
-import numpy as np
-from threadpoolctl import threadpool_limits
-from tqdm import tqdm
-
-import alsim
-from alsim.datasets import load_dataset
 
 DATASETS = ["openml:54", "openml:28", "openml:44", "openml:23", "openml:3", "openml:307"]
 STRATEGIES = ["qbc_vote_entropy", "qbc_kl"]
 
 
 def _aulc(records) -> float:
+    import numpy as np
+
     x = records["n_labeled"].to_numpy().astype(float)
     y = records["accuracy"].to_numpy()
     return float(np.trapezoid(y, x) / (x[-1] - x[0]))
@@ -47,6 +45,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--refit-every", type=int, nargs="+", default=[1, 3, 5])
     args = parser.parse_args()
+    # One BLAS/OpenMP and one kernel thread, set before numpy and the kernels start their pools, as `alsim
+    # run` sets them for its workers: limited only afterwards (threadpoolctl), a qbc cell was measured 3-20x
+    # costlier in CPU on this shared machine.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+        os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+    from tqdm import tqdm
+
+    import alsim
+    from alsim.datasets import load_dataset
+
     values = sorted(set(args.refit_every) | {1})
 
     cpu: dict[tuple[str, int], float] = defaultdict(float)
@@ -76,6 +85,13 @@ def main() -> None:
             )
 
     print(f"{len(args.datasets)} datasets x {len(args.seeds)} seeds; datasets {args.datasets}")
+    for strategy in STRATEGIES:  # the scale of the differences: how much AULC moves from seed to seed
+        spreads = [statistics.stdev([aulc[spec, seed, strategy, 1] for seed in args.seeds]) for spec in args.datasets]
+        if len(args.seeds) > 1:
+            print(
+                f"{strategy}: AULC standard deviation over seeds at refit_every=1, mean over datasets "
+                f"{statistics.fmean(spreads):.4f}"
+            )
     print("strategy          refit_every  CPU s  CPU vs 1  AULC diff mean    sd   max|.|  same picks")
     for strategy, every in itertools.product(STRATEGIES, values):
         pairs = list(itertools.product(args.datasets, args.seeds))
