@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from alsim._output import check_output_dir, describe_os_error, parameter
 from alsim._shared_work import clear_shared_work, sharing
+from alsim._validation import check_choice, check_int
 from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
@@ -53,6 +54,8 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _DASK_FEATURE = "The Dask executor (executor='dask'; --executor dask or --scheduler on the command line)"
 # Seconds between checks of cells held by another run into the same directory.
 _POLL_SECONDS = 0.5
+# Most cells sent to a worker as one batch (a group of cells sharing a dataset, seed and learner).
+_MAX_BATCH = 16
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -124,6 +127,36 @@ def _execute(task: _Task) -> _Outcome:
     return _Outcome(result=result, seconds=time.perf_counter() - start)
 
 
+def _execute_batch(tasks: list[_Task]) -> list[_Outcome]:
+    """Run the cells of one batch one after the other in this worker (they share its store)."""
+    return [_execute(task) for task in tasks]
+
+
+def _group_key(cell: Cell) -> tuple[str, str, float, int, str]:
+    return (cell.dataset, cell.dataset_label or "", cell.test_size, cell.seed, cell.learner)
+
+
+def _batches(tasks: Iterator[_Task], max_size: int) -> Iterator[list[_Task]]:
+    """Consecutive tasks of one (dataset, seed, learner) group, at most ``max_size``, as one batch.
+
+    A batch runs in one worker, so the group's split, reference fit and difficulty model are computed once
+    (per batch) instead of once in every worker that happens to receive one of its cells.
+    """
+    batch: list[_Task] = []
+    for task in tasks:
+        if batch and (len(batch) >= max_size or _group_key(task.cell) != _group_key(batch[0].cell)):
+            yield batch
+            batch = []
+        batch.append(task)
+    if batch:
+        yield batch
+
+
+def _batch_size(n_pending: int, slots: int) -> int:
+    """Cells per batch: whole groups (up to _MAX_BATCH) while there are at least four batches per slot."""
+    return max(1, min(_MAX_BATCH, n_pending // (4 * max(1, slots))))
+
+
 def _error_info(exc: BaseException) -> dict[str, Any]:
     return {
         "error_type": type(exc).__name__,
@@ -178,8 +211,9 @@ class _InProcessBackend:
 class _ProcessPoolBackend:
     """jobs>1: a spawn-started ProcessPoolExecutor (fork is unsafe with polars' and rayon's threads)."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, batch_size: int = 1) -> None:
         self.jobs = jobs
+        self.batch_size = batch_size
         self._pool: ProcessPoolExecutor | None = None
 
     def _live_pool(self) -> ProcessPoolExecutor:
@@ -195,30 +229,31 @@ class _ProcessPoolBackend:
     def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
         # Each future remembers its pool: when a pool breaks, only that pool is replaced, never a fresh one
         # that later reports of the old breakage would otherwise tear down.
-        in_flight: dict[Future[_Outcome], tuple[_Task, ProcessPoolExecutor]] = {}
+        in_flight: dict[Future[list[_Outcome]], tuple[list[_Task], ProcessPoolExecutor]] = {}
+        batches = _batches(tasks, self.batch_size)
 
         def refill() -> None:
-            # Two tasks per worker keep workers busy while this process writes results.
+            # Two batches per worker keep workers busy while this process writes results.
             while len(in_flight) < 2 * self.jobs:
-                task = next(tasks, None)
-                if task is None:
+                batch = next(batches, None)
+                if batch is None:
                     return
                 pool = self._live_pool()
                 try:
-                    future = pool.submit(_execute, task)
+                    future = pool.submit(_execute_batch, batch)
                 except BrokenProcessPool:  # broke after our last wait(): its in-flight futures report it
                     self._discard_pool(pool)
                     pool = self._live_pool()
-                    future = pool.submit(_execute, task)
-                in_flight[future] = (task, pool)
+                    future = pool.submit(_execute_batch, batch)
+                in_flight[future] = (batch, pool)
 
         refill()
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
-                task, pool = in_flight.pop(future)
+                batch, pool = in_flight.pop(future)
                 try:
-                    outcome = future.result()
+                    outcomes = future.result()
                 except BrokenProcessPool as exc:
                     # A worker died (segfault, out of memory, killed): every cell in flight on this pool is
                     # reported failed, since the culprit cannot be told apart; a rerun retries them.
@@ -227,9 +262,9 @@ class _ProcessPoolBackend:
                         "A worker process died while this cell was in flight (it or a neighbour crashed "
                         "the process, e.g. out of memory). Rerun to retry."
                     )
-                    outcome = _Outcome(error=error)
+                    outcomes = [_Outcome(error=dict(error)) for _ in batch]
                     self._discard_pool(pool)
-                yield task, outcome
+                yield from zip(batch, outcomes, strict=True)
             refill()
 
     def _discard_pool(self, pool: ProcessPoolExecutor) -> None:
@@ -260,7 +295,7 @@ class _ProcessPoolBackend:
 class _DaskBackend:
     """Dask distributed: join ``scheduler`` or start a LocalCluster of ``jobs`` one-thread worker processes."""
 
-    def __init__(self, jobs: int | None, scheduler: str | None) -> None:
+    def __init__(self, jobs: int | None, scheduler: str | None, n_pending: int = 1) -> None:
         import logging
 
         from alsim._extras import import_extra
@@ -290,31 +325,33 @@ class _DaskBackend:
                 ) from None
         total_threads = sum(self._client.nthreads().values()) or 1
         self.slots = min(jobs, total_threads) if jobs is not None and scheduler is not None else total_threads
+        self.batch_size = _batch_size(n_pending, self.slots)
 
     def run(self, tasks: Iterator[_Task]) -> Iterator[tuple[_Task, _Outcome]]:
         from distributed import as_completed
 
-        in_flight: dict[Any, _Task] = {}  # by Dask future key
+        in_flight: dict[Any, list[_Task]] = {}  # by Dask future key
         completed = as_completed()
+        batches = _batches(tasks, self.batch_size)
 
         def refill() -> None:
             while len(in_flight) < 2 * self.slots:
-                task = next(tasks, None)
-                if task is None:
+                batch = next(batches, None)
+                if batch is None:
                     return
-                future = self._client.submit(_execute, task, pure=False)
-                in_flight[future.key] = task
+                future = self._client.submit(_execute_batch, batch, pure=False)
+                in_flight[future.key] = batch
                 completed.add(future)
 
         refill()
         for future in completed:
-            task = in_flight.pop(future.key)
+            batch = in_flight.pop(future.key)
             try:
-                outcome = future.result()
+                outcomes = future.result()
             except Exception as exc:  # a lost worker (KilledWorker), a scheduler error...
-                outcome = _Outcome(error=_error_info(exc))
+                outcomes = [_Outcome(error=_error_info(exc)) for _ in batch]
             future.release()
-            yield task, outcome
+            yield from zip(batch, outcomes, strict=True)
             refill()
 
     def close(self, *, cancel: bool) -> None:
@@ -408,14 +445,8 @@ class RunSummary:
 
 
 def _check_run_parameters(jobs: Any, executor: Any, scheduler: Any) -> None:
-    if executor not in _EXECUTORS:
-        raise InvalidParameterError(
-            f"The 'executor' parameter of run_experiment must be one of {list(_EXECUTORS)}. Got {executor!r} instead."
-        )
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise InvalidParameterError(
-            f"The 'jobs' parameter of run_experiment must be an int >= 1 or None (all cores). Got {jobs!r} instead."
-        )
+    check_choice(executor, "executor", "run_experiment", _EXECUTORS)
+    check_int(jobs, "jobs", "run_experiment", low=1, allow_none=True)
     if scheduler is not None and executor != "dask":
         raise InvalidParameterError(
             f"The 'scheduler' parameter of run_experiment needs executor='dask'. Got executor={executor!r} "
@@ -431,9 +462,9 @@ def _make_backend(jobs: int | None, executor: str, scheduler: str | None, n_pend
     if executor == "dask":
         if scheduler is None:  # no point starting more local workers than there are cells
             jobs = min(jobs or _default_jobs(), n_pending)
-        return _DaskBackend(jobs, scheduler)
+        return _DaskBackend(jobs, scheduler, n_pending)
     n_jobs = min(jobs if jobs is not None else _default_jobs(), n_pending)
-    return _InProcessBackend() if n_jobs == 1 else _ProcessPoolBackend(n_jobs)
+    return _InProcessBackend() if n_jobs == 1 else _ProcessPoolBackend(n_jobs, _batch_size(n_pending, n_jobs))
 
 
 def run_experiment(
@@ -529,6 +560,7 @@ def run_experiment(
         desc=config.name,
         unit="cost",
         bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
+        smoothing=0,  # ETA from the mean rate since the start: the weights already even out the cells' costs
         disable=not progress,
         file=sys.stderr,
         dynamic_ncols=True,

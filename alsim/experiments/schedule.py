@@ -14,48 +14,105 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
+
+from alsim.exceptions import InvalidParameterError
 from alsim.experiments.grid import Cell
 
-__all__ = ["estimate_cell_cost", "schedule_cells", "strategy_cost_factor"]
+__all__ = [
+    "DEFAULT_COST_MODEL",
+    "CostModel",
+    "estimate_cell_cost",
+    "fit_cost_model",
+    "schedule_cells",
+    "strategy_cost_factor",
+]
 
-# Relative cost of one round of a strategy against margin sampling on the same pool, measured on the CC18
-# grid (logistic regression, batch 10): a committee refits and predicts with committee_size members; the
-# distance-based strategies add kernel work over the pool. Names not listed count as 1.
-_COST_FACTORS: dict[str, float] = {
-    "random": 1.0,
-    "least_confidence": 1.0,
-    "margin": 1.0,
-    "entropy": 1.0,
-    "coreset": 1.5,
-    "margin_kcenter": 1.3,
-    "least_confidence_kcenter": 1.3,
-    "entropy_kcenter": 1.3,
-    "margin_kmeanspp": 1.3,
-    "least_confidence_kmeanspp": 1.3,
-    "entropy_kmeanspp": 1.3,
-    "density_weighted": 1.3,
-}
-# Committee strategies: per member and round, on top of the learner's own round.
-_COMMITTEE_MEMBER_FACTOR = 0.7
 _COMMITTEE_STRATEGIES = ("qbc_", "bald", "batch_bald")
-# Seconds-like units: a fixed part per cell (process work, writing), per round, and per pool value of a round
-# (predictions over the pool and test set scale with rows x features x classes).
-_CELL_UNITS = 0.05
-_ROUND_UNITS = 0.02
-_POOL_VALUE_UNITS = 2.4e-9
+_WRAPPER_PREFIXES = ("epsilon_", "cost_")
 
 
-def strategy_cost_factor(strategy: str, committee_size: int = 5) -> float:
-    """Relative cost of one round of ``strategy`` against margin sampling (1.0) on the same pool."""
-    for prefix in ("epsilon_", "cost_"):  # wrappers around a base strategy cost what the base costs
-        if strategy.startswith(prefix):
+@dataclass(frozen=True)
+class CostModel:
+    """Coefficients of a cell's expected cost, in seconds of one core on the machine they were fitted on.
+
+    ``cost = cell + rounds x (round + pool_value x rows x features x max(classes, 2)) x factor(strategy)``,
+    where a committee strategy's factor is ``1 + committee_member x committee_size / refit share`` (see
+    :func:`strategy_cost_factor`) and every other strategy's is ``factors.get(name, 1.0)``.
+
+    Parameters
+    ----------
+    cell : float
+        Fixed part of a cell (the worker's share of the split and reference fit, metadata, writing).
+    round : float
+        Fixed part of a round (the learner's fit on the labeled set, bookkeeping).
+    pool_value : float
+        Per value of ``rows x features x classes`` of a round (predictions over the pool and test set).
+    committee_member : float
+        A committee member's fit and predictions, relative to the learner's round.
+    factors : mapping of str to float
+        Relative cost of a round of the other strategies against margin sampling (1.0).
+    """
+
+    cell: float
+    round: float
+    pool_value: float
+    committee_member: float
+    factors: Mapping[str, float] = field(default_factory=dict)
+
+
+#: Fitted with :func:`fit_cost_model` to the CPU seconds of every cell of ``experiments/cc18.toml``'s seed 0
+#: (170 cells, logistic regression, batch 10, 300 labels), measured by ``python experiments/study_cpu_profile.py
+#: experiments/cc18.toml --seeds 0 --cells-out cells.csv`` on the project's 2-core machine at load 12 to 17 (CPU
+#: time, so the load matters little); the table is ``tests/data/cc18_seed0_cell_cpu.csv``. Strategies that
+#: were not in that grid keep the earlier hand-set factors (the k-center and k-means++ hybrids 1.3).
+DEFAULT_COST_MODEL = CostModel(
+    cell=0.054,
+    round=0.0031,
+    pool_value=1.44e-9,
+    committee_member=1.35,
+    factors={
+        "random": 0.95,
+        "least_confidence": 1.05,
+        "margin": 1.0,
+        "entropy": 1.05,
+        "coreset": 1.78,
+        "margin_kcenter": 1.47,
+        "least_confidence_kcenter": 1.3,
+        "entropy_kcenter": 1.3,
+        "margin_kmeanspp": 1.3,
+        "least_confidence_kmeanspp": 1.3,
+        "entropy_kmeanspp": 1.3,
+        "density_weighted": 1.04,
+    },
+)
+
+
+def _base_strategy(strategy: str) -> str:
+    for prefix in _WRAPPER_PREFIXES:  # wrappers around a base strategy cost what the base costs
+        while strategy.startswith(prefix):
             strategy = strategy[len(prefix) :]
+    return strategy
+
+
+def strategy_cost_factor(
+    strategy: str, committee_size: int = 5, *, refit_every: int = 1, model: CostModel | None = None
+) -> float:
+    """Relative cost of one round of ``strategy`` against margin sampling (1.0) on the same pool.
+
+    A committee strategy adds ``committee_member x committee_size``, divided by ``refit_every`` for the
+    members' fits (their predictions run every round: a third of a member's cost is counted as prediction).
+    """
+    model = DEFAULT_COST_MODEL if model is None else model
+    strategy = _base_strategy(strategy)
     if strategy.startswith(_COMMITTEE_STRATEGIES):
-        return 1.0 + _COMMITTEE_MEMBER_FACTOR * committee_size
-    return _COST_FACTORS.get(strategy, 1.0)
+        member = model.committee_member * (1 / 3 + (2 / 3) / max(1, refit_every))
+        return 1.0 + member * committee_size
+    return float(model.factors.get(strategy, 1.0))
 
 
 @lru_cache(maxsize=256)
@@ -77,12 +134,8 @@ def _dataset_shape(spec: str, label: str | None) -> tuple[int, int, int]:
     return dataset.n_samples, max(dataset.features.shape[1], 1), len(set(dataset.target))
 
 
-def estimate_cell_cost(cell: Cell) -> float:
-    """Return the expected cost of a cell in arbitrary units (about seconds of one core where it was tuned).
-
-    ``rounds x (round overhead + pool rows x features x classes) x strategy factor``, plus a fixed part.
-    Used to weight the progress bar and to order cells; only ratios between cells matter.
-    """
+def _cell_terms(cell: Cell) -> tuple[float, float]:
+    """Return (rounds, rows x features x max(classes, 2)) of a cell."""
     n_rows, n_features, n_classes = _dataset_shape(cell.dataset, cell.dataset_label)
     n_pool = max(1, n_rows - math.ceil(cell.test_size * n_rows))
     if cell.mode == "stream":
@@ -91,11 +144,94 @@ def estimate_cell_cost(cell: Cell) -> float:
         initial = cell.initial_size if cell.initial_size is not None else max(cell.batch_size, n_classes)
         labels = min(n_pool, cell.label_budget if cell.label_budget is not None else n_pool)
         rounds = 1 + math.ceil(max(0, labels - initial) / cell.batch_size)
-    round_units = _ROUND_UNITS + _POOL_VALUE_UNITS * n_rows * n_features * max(n_classes, 2)
-    return _CELL_UNITS + rounds * round_units * strategy_cost_factor(cell.strategy, cell.committee_size)
+    return float(rounds), float(n_rows * n_features * max(n_classes, 2))
 
 
-def schedule_cells(cells: Sequence[Cell]) -> list[Cell]:
+def _refit_every(cell: Cell) -> int:
+    value = (cell.strategy_params or {}).get("refit_every", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
+
+
+def estimate_cell_cost(cell: Cell, model: CostModel | None = None) -> float:
+    """Return the expected cost of a cell, in seconds of one core where ``model`` was fitted.
+
+    ``cell + rounds x (round + pool_value x rows x features x classes) x strategy factor`` (see
+    :class:`CostModel`). Used to weight the progress bar and to order cells; only ratios between cells matter.
+    """
+    model = DEFAULT_COST_MODEL if model is None else model
+    rounds, pool_value = _cell_terms(cell)
+    factor = strategy_cost_factor(cell.strategy, cell.committee_size, refit_every=_refit_every(cell), model=model)
+    return model.cell + rounds * (model.round + model.pool_value * pool_value) * factor
+
+
+def fit_cost_model(cells: Sequence[Cell], seconds: Sequence[float], *, n_iterations: int = 300) -> CostModel:
+    """Fit a :class:`CostModel` to measured seconds (CPU time) of ``cells``.
+
+    Alternating least squares on the relative error of every cell (so the many short cells weigh as much as
+    the few long ones): with the strategy factors fixed, ``cell``, ``round`` and ``pool_value`` are a
+    non-negative least-squares fit; with those fixed, each strategy's factor (margin sampling is the unit,
+    or the first strategy by name when margin did not run) and the committee members' share have closed
+    forms. Starts from every factor at 1.
+
+    Parameters
+    ----------
+    cells : sequence of Cell
+        Cells that ran; stream cells are left out of the fit.
+    seconds : sequence of float
+        Each cell's measured seconds (> 0), in the same order.
+    n_iterations : int, default=300
+        Rounds of the alternating fit.
+    """
+    from scipy.optimize import nnls
+
+    if len(cells) != len(seconds):
+        raise InvalidParameterError(
+            f"fit_cost_model needs one time per cell. Got {len(cells)} cells and {len(seconds)} times."
+        )
+    pairs = [(cell, float(value)) for cell, value in zip(cells, seconds, strict=True) if cell.mode == "pool"]
+    if not pairs or min(value for _, value in pairs) <= 0:
+        raise InvalidParameterError("fit_cost_model needs at least one pool cell, and every time must be > 0.")
+    times = np.asarray([value for _, value in pairs])
+    terms = np.asarray([_cell_terms(cell) for cell, _ in pairs])  # (rounds, pool value)
+    names = [_base_strategy(cell.strategy) for cell, _ in pairs]
+    committee = np.asarray([name.startswith(_COMMITTEE_STRATEGIES) for name in names])
+    # A committee member's weight in a cell: committee_size x (predictions + fits / refit_every).
+    members = np.asarray(
+        [cell.committee_size * (1 / 3 + (2 / 3) / _refit_every(cell)) for cell, _ in pairs], dtype=float
+    )
+    plain = sorted({name for name, is_committee in zip(names, committee, strict=True) if not is_committee})
+    unit = "margin" if "margin" in plain else (plain[0] if plain else None)
+    factors = dict.fromkeys(plain, 1.0)
+    committee_member = DEFAULT_COST_MODEL.committee_member if committee.any() else 0.0
+    cell_part = round_part = pool_part = 0.0
+    weights = 1.0 / times
+    for _ in range(n_iterations):
+        factor = np.where(committee, 1.0 + committee_member * members, [factors.get(n, 1.0) for n in names])
+        design = np.column_stack([np.ones_like(times), terms[:, 0] * factor, terms[:, 0] * factor * terms[:, 1]])
+        design *= weights[:, None]
+        scale = design.max(axis=0)
+        scale[scale == 0] = 1.0
+        solution, _ = nnls(design / scale, np.ones_like(times))
+        cell_part, round_part, pool_part = (solution / scale).tolist()
+        base = terms[:, 0] * (round_part + pool_part * terms[:, 1])  # a margin round's cost times rounds
+        rest = times - cell_part
+        for name in plain:
+            if name == unit:
+                continue
+            mask = np.asarray([n == name for n in names])
+            x, y, w = base[mask], rest[mask], weights[mask] ** 2
+            if (w * x * x).sum() > 0:
+                factors[name] = max(0.0, float((w * x * y).sum() / (w * x * x).sum()))
+        if committee.any():
+            x, y, w = base[committee] * members[committee], rest[committee] - base[committee], weights[committee] ** 2
+            if (w * x * x).sum() > 0:
+                committee_member = max(0.0, float((w * x * y).sum() / (w * x * x).sum()))
+    return CostModel(
+        cell=cell_part, round=round_part, pool_value=pool_part, committee_member=committee_member, factors=factors
+    )
+
+
+def schedule_cells(cells: Sequence[Cell], model: CostModel | None = None) -> list[Cell]:
     """Order cells costliest group first, keeping the cells of one (dataset, seed, learner) together.
 
     Within a group the costliest cell comes first; ties are broken by group parameters and cell id, so
@@ -105,6 +241,6 @@ def schedule_cells(cells: Sequence[Cell]) -> list[Cell]:
     groups: dict[tuple[str, str, float, int, str], list[tuple[float, str, Cell]]] = defaultdict(list)
     for cell in cells:
         key = (cell.dataset, cell.dataset_label or "", cell.test_size, cell.seed, cell.learner)
-        groups[key].append((estimate_cell_cost(cell), cell.cell_id, cell))
+        groups[key].append((estimate_cell_cost(cell, model), cell.cell_id, cell))
     ordered = sorted(groups.items(), key=lambda item: (-sum(cost for cost, _, _ in item[1]), item[0]))
     return [cell for _, members in ordered for _, _, cell in sorted(members, key=lambda m: (-m[0], m[1]))]

@@ -1,4 +1,4 @@
-"""Grid throughput: cells per minute of experiments/quickstart.toml, 1 vs 2 local jobs vs a 2-worker Dask cluster.
+"""Grid throughput: cells per minute of experiments/quickstart.toml, 1 vs 2 local jobs, 1 vs 2 Dask workers.
 
 A timing run, skipped unless benchmarks are enabled (the project's pytest options disable them)::
 
@@ -22,7 +22,7 @@ import pytest
 from alsim.experiments import load_config, run_experiment
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "experiments" / "quickstart.toml"
-MODES = {"local-1": ("local", 1), "local-2": ("local", 2), "dask-2": ("dask", 2)}
+MODES = {"local-1": ("local", 1), "local-2": ("local", 2), "dask-1": ("dask", 1), "dask-2": ("dask", 2)}
 _cells_per_minute: dict[str, float] = {}
 
 
@@ -30,11 +30,14 @@ _cells_per_minute: dict[str, float] = {}
 def _report_ratios():
     yield
     rates = _cells_per_minute
-    if {"local-1", "local-2"} <= set(rates):
+    if rates:
         print("\ncells/min: " + ", ".join(f"{mode} {rate:.1f}" for mode, rate in rates.items()))
+    if {"local-1", "local-2"} <= set(rates):
         print(f"local-2 / local-1 = {rates['local-2'] / rates['local-1']:.2f} (bar >= 1.7)")
     if {"local-2", "dask-2"} <= set(rates):
         print(f"dask-2 / local-2 = {rates['dask-2'] / rates['local-2']:.2f} (bar >= 0.8)")
+    if {"dask-1", "dask-2"} <= set(rates):
+        print(f"dask-2 / dask-1 = {rates['dask-2'] / rates['dask-1']:.2f} (bar >= 1.7)")
 
 
 @pytest.mark.slow
