@@ -54,6 +54,8 @@ def test_report_has_the_bound_section_and_table(tmp_path, results):
     assert [line.split("|")[1].strip() for line in lines[2:]] == ["iris", "vote", "wine", "mean"]
     # The oracle learns fastest: every gap is positive, written with its sign.
     assert all(cell.strip().strip("*").startswith("+") for line in lines[2:] for cell in line.split("|")[2:-1])
+    assert "![AULC distance of each strategy to the lookahead_oracle bound" in section
+    assert (tmp_path / "report" / "figures" / "distance_to_bound_logreg_10.png").stat().st_size > 0
     table = pl.read_csv(tmp_path / "report" / "tables" / "distance_to_bound.csv")
     assert (table.get_column("gap") > 0).all()
 

@@ -535,6 +535,11 @@ def _setting_sections(
         header, rows = _wide(here.filter(~mean), ["dataset"], others, lambda r: f"{r['gap']:+.3f}")
         _, last = _wide(here.filter(mean), ["dataset"], others, lambda r: f"**{r['gap']:+.3f}**")
         doc.table(header, rows + last)
+        fig = figures.plot_distance_to_bound(here, others, bound=str(bound))
+        doc.image(
+            _save(fig, out, f"distance_to_bound_{slug}.png", dpi),
+            f"AULC distance of each strategy to the {bound} bound per dataset (red: further below the bound).",
+        )
 
     saving = computed["savings"]
     if saving is not None:
