@@ -1,7 +1,7 @@
 """Hierarchical sampling (Dasgupta & Hsu 2008): hand-computed bounds and prunings, refinement, determinism.
 
-No peer implementation can be installed here (libact's wheel needs a C build that fails, ALiPy has no
-hierarchical sampling), so the tests check the paper's invariants and small cases computed by hand.
+These tests check the paper's invariants and small cases computed by hand; the comparison with libact's
+implementation (ALiPy has none) is in test_hierarchical_parity.py.
 """
 
 from __future__ import annotations

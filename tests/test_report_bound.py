@@ -54,6 +54,8 @@ def test_report_has_the_bound_section_and_table(tmp_path, results):
     assert [line.split("|")[1].strip() for line in lines[2:]] == ["iris", "vote", "wine", "mean"]
     # The oracle learns fastest: every gap is positive, written with its sign.
     assert all(cell.strip().strip("*").startswith("+") for line in lines[2:] for cell in line.split("|")[2:-1])
+    assert "![AULC distance of each strategy to the lookahead_oracle bound" in section
+    assert (tmp_path / "report" / "figures" / "distance_to_bound_logreg_10.png").stat().st_size > 0
     table = pl.read_csv(tmp_path / "report" / "tables" / "distance_to_bound.csv")
     assert (table.get_column("gap") > 0).all()
 
@@ -63,3 +65,29 @@ def test_no_bound_section_without_the_bound_or_when_turned_off(tmp_path, results
     assert "Distance to the" not in write_report(without, tmp_path / "a").read_text()
     assert "Distance to the" not in write_report(results, tmp_path / "b", bound=None).read_text()
     assert not (tmp_path / "b" / "tables" / "distance_to_bound.csv").exists()
+
+
+def test_the_bound_is_a_reference_column_not_a_ranked_strategy(tmp_path, results):
+    markdown = write_report(results, tmp_path / "report").read_text()
+    ranks = pl.read_csv(tmp_path / "report" / "tables" / "average_ranks.csv")
+    assert sorted(ranks.get_column("strategy").to_list()) == ["coreset", "margin", "random"]
+    assert ranks.get_column("strategy").to_list()[0] == "margin"  # the fastest usable strategy ranks first
+    friedman = pl.read_csv(tmp_path / "report" / "tables" / "friedman.csv")
+    assert friedman.get_column("n_strategies").to_list() == [3]
+    assert "best average rank: `margin`" in markdown.lower()
+    assert "the `lookahead_oracle` bound reads the labels and is not ranked" in markdown
+    # The AULC table keeps the bound, as its first column; the win/tie/loss table keeps it too.
+    aulc = markdown.split("## Area under the learning curve")[1].split("\n## ")[0]
+    header = next(line for line in aulc.splitlines() if line.startswith("| dataset"))
+    assert [cell.strip() for cell in header.split("|")[1:-1]] == [
+        "dataset",
+        "lookahead_oracle",
+        "margin",
+        "coreset",
+        "random",
+    ]
+    assert "lookahead_oracle" in pl.read_csv(tmp_path / "report" / "tables" / "win_tie_loss.csv")["strategy"].to_list()
+    # Without a bound argument the oracle is one more ranked strategy.
+    write_report(results, tmp_path / "plain", bound=None)
+    plain = pl.read_csv(tmp_path / "plain" / "tables" / "average_ranks.csv")
+    assert plain.get_column("strategy").to_list()[0] == "lookahead_oracle"

@@ -38,6 +38,7 @@ __all__ = [
     "plot_backtest",
     "plot_budget",
     "plot_critical_difference",
+    "plot_distance_to_bound",
     "plot_drift_recovery",
     "plot_learning_curves",
     "plot_ranks",
@@ -252,6 +253,57 @@ def plot_ranks(
     ax.grid(True, axis="x", alpha=0.3)
     n_datasets = int(average.get_column("n_datasets").to_numpy().max())
     ax.set_title(title or f"Ranks over {counted(n_datasets, 'dataset')} (diamond = average rank)", fontsize=11)
+    return fig
+
+
+def plot_distance_to_bound(
+    distances: pl.DataFrame, strategies: Sequence[str], *, bound: str, title: str = ""
+) -> Figure:
+    """Heat map of each strategy's AULC distance to the bound, one row per dataset plus the mean row.
+
+    Parameters
+    ----------
+    distances : polars.DataFrame
+        Output of :func:`alsim.reports.bound.distance_to_bound` for one learner and batch size
+        (``dataset`` = ``"mean"`` rows last).
+    strategies : sequence of str
+        Column order (e.g. by average rank).
+    bound : str
+        Name of the bound, for the colour bar.
+
+    Examples
+    --------
+    >>> gaps = distance_to_bound(aulc(results), "lookahead_oracle")  # doctest: +SKIP
+    >>> plot_distance_to_bound(gaps, ["margin", "random"], bound="lookahead_oracle")  # doctest: +SKIP
+    """
+    lookup = {(r["dataset"], r["strategy"]): r["gap"] for r in distances.iter_rows(named=True)}
+    datasets = [*sorted({d for d, _ in lookup if d != "mean"}), "mean"]
+    columns = [s for s in strategies if any((d, s) in lookup for d in datasets)]
+    gaps = np.array([[lookup.get((d, s), np.nan) for s in columns] for d in datasets], dtype=np.float64)
+    fig = Figure(figsize=(0.55 * len(columns) + 3.2, 0.32 * len(datasets) + 2.6), layout="constrained")
+    ax = fig.subplots()
+    # Diverging around 0: below the bound (positive gap) in red, above it (negative, noise) in blue.
+    limit = float(np.nanmax(np.abs(gaps))) if np.isfinite(gaps).any() else 1.0
+    image = ax.imshow(gaps, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    for (row, column), gap in np.ndenumerate(gaps):
+        if not np.isfinite(gap):  # no paired run (e.g. failed cells): say so rather than look like 0
+            ax.text(column, row, "n/a", ha="center", va="center", fontsize=6.5, color="0.4")
+        else:
+            strong = abs(gap) > 0.6 * limit
+            ax.text(
+                column,
+                row,
+                f"{gap * 100:.1f}",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if strong else "black",
+            )
+    ax.axhline(len(datasets) - 1.5, color="black", lw=1.0)
+    ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(datasets)), datasets, fontsize=8)
+    fig.colorbar(image, ax=ax, shrink=0.8).set_label(f"AULC({bound}) - AULC(strategy)", fontsize=8)
+    ax.set_title(title or f"Distance to the {bound} bound (AULC points x 100; last row: mean)", fontsize=10)
     return fig
 
 

@@ -170,7 +170,7 @@ def write_report(
         }
         bar.update()
         computed = _compute(
-            frame, sections, bar, baseline, metric, alpha, confidence, fractions, n_subsamples, random_state
+            frame, sections, bar, baseline, bound, metric, alpha, confidence, fractions, n_subsamples, random_state
         )
         per_run = computed["aulc_per_run"]
         computed["distance_to_bound"] = None if bound is None or per_run is None else distance_to_bound(per_run, bound)
@@ -188,7 +188,9 @@ def write_report(
         [
             line
             for setting in settings
-            for line in _summary(computed, setting, len(settings) > 1, baseline, alpha, stability_threshold)
+            for line in _summary(
+                computed, setting, len(settings) > 1, baseline, alpha, stability_threshold, _bound_in(frame, bound)
+            )
         ]
     )
     for setting in settings:
@@ -238,6 +240,7 @@ def _compute(
     sections: _Sections,
     bar: tqdm,
     baseline: str,
+    bound: str | None,
     metric: str,
     alpha: float,
     confidence: float,
@@ -266,15 +269,18 @@ def _compute(
     computed["paired_tests"] = tests
     computed["win_tie_loss"] = None if tests is None else stats.win_tie_loss(tests)
     bar.update()
-    computed["dataset_ranks"] = sections.attempt("Ranks", lambda: stats.dataset_ranks(frame, metric=metric))
-    computed["average_ranks"] = sections.attempt("Average ranks", lambda: stats.average_ranks(frame, metric=metric))
+    # The bound reads the true labels: ranking it among the usable strategies would only add a constant first
+    # place (and inflate the Friedman statistic), so ranks, the Friedman test and seed stability leave it out.
+    ranked = frame if bound is None else frame.filter(pl.col("strategy") != bound)
+    computed["dataset_ranks"] = sections.attempt("Ranks", lambda: stats.dataset_ranks(ranked, metric=metric))
+    computed["average_ranks"] = sections.attempt("Average ranks", lambda: stats.average_ranks(ranked, metric=metric))
     computed["friedman"] = sections.attempt(
         "Friedman test and critical-difference diagram",
-        lambda: stats.friedman_test(frame, alpha=alpha, metric=metric),
+        lambda: stats.friedman_test(ranked, alpha=alpha, metric=metric),
     )
     stability = sections.attempt(
         "Seed stability",
-        lambda: stats.seed_stability(frame, n_subsamples=n_subsamples, metric=metric, random_state=random_state),
+        lambda: stats.seed_stability(ranked, n_subsamples=n_subsamples, metric=metric, random_state=random_state),
     )
     computed["seed_stability"] = stability
     bar.update()
@@ -347,6 +353,7 @@ def _summary(
     baseline: str,
     alpha: float,
     threshold: float,
+    bound: str | None,
 ) -> list[str]:
     """Return the few sentences a reader wants first: who ranks best, is it significant, is it stable."""
     prefix = f"{_setting_text(setting)}: " if several else ""
@@ -359,6 +366,7 @@ def _summary(
             f"{prefix}best average rank: `{best['strategy']}` ({best['average_rank']:.2f} over "
             f"{counted(best['n_datasets'], 'dataset')}); order: "
             + ", ".join(f"`{r['strategy']}` {r['average_rank']:.2f}" for r in table.iter_rows(named=True))
+            + (f" (the `{bound}` bound reads the labels and is not ranked)" if bound else "")
             + "."
         )
     friedman = computed["friedman"]
@@ -390,15 +398,23 @@ def _summary(
     return lines if several else [line[0].upper() + line[1:] for line in lines]
 
 
+def _bound_in(frame: pl.DataFrame, bound: str | None) -> str | None:
+    """``bound`` when the results hold it, else None."""
+    return bound if bound is not None and frame.filter(pl.col("strategy") == bound).height else None
+
+
 def _strategy_order(
-    frame: pl.DataFrame, average: pl.DataFrame | None, setting: Sequence[object], baseline: str
+    frame: pl.DataFrame, average: pl.DataFrame | None, setting: Sequence[object], bound: str | None
 ) -> list[str]:
+    """Table columns: the bound first (a reference, not ranked), then by average rank, then the unranked."""
     present = set(_in_setting(frame, setting).get_column("strategy").unique().to_list())
     if average is not None and _in_setting(average, setting).height:
         ordered = _in_setting(average, setting).sort("average_rank", "strategy").get_column("strategy").to_list()
     else:
         ordered = sorted(present)
-    return [s for s in ordered if s in present]
+    ranked = [s for s in ordered if s in present and s != bound]
+    unranked = sorted(present - set(ranked) - {bound})
+    return ([bound] if bound in present else []) + ranked + unranked
 
 
 def _wide(
@@ -448,7 +464,7 @@ def _setting_sections(
     level = 3 if several else 2
     if several:
         doc.heading(f"Results for {_setting_text(setting)}", level=2)
-    strategies = _strategy_order(frame, computed["average_ranks"], setting, baseline)
+    strategies = _strategy_order(frame, computed["average_ranks"], setting, bound)
     # The full-pool line is the reference accuracy: drawn only on accuracy curves.
     references = (
         dict(
@@ -495,7 +511,8 @@ def _setting_sections(
         doc.paragraph(
             f"Normalised AULC (mean test {metric} over the label range all runs of a dataset share), "
             f"mean over seeds +/- half-width of the {confidence:.0%} interval. Higher is better. "
-            f"Strategies are ordered by average rank."
+            f"Strategies are ordered by average rank"
+            + (f", after the `{bound}` bound." if _bound_in(_in_setting(frame, setting), bound) else ".")
         )
         header, rows = _wide(
             _in_setting(summary, setting),
@@ -518,6 +535,11 @@ def _setting_sections(
         header, rows = _wide(here.filter(~mean), ["dataset"], others, lambda r: f"{r['gap']:+.3f}")
         _, last = _wide(here.filter(mean), ["dataset"], others, lambda r: f"**{r['gap']:+.3f}**")
         doc.table(header, rows + last)
+        fig = figures.plot_distance_to_bound(here, others, bound=str(bound))
+        doc.image(
+            _save(fig, out, f"distance_to_bound_{slug}.png", dpi),
+            f"AULC distance of each strategy to the {bound} bound per dataset (red: further below the bound).",
+        )
 
     saving = computed["savings"]
     if saving is not None:
@@ -632,6 +654,12 @@ def _setting_sections(
                 + ("differ significantly" if friedman_row["significant"] else "do not differ significantly")
                 + f" at alpha = {alpha:g}. Nemenyi critical difference CD = "
                 f"{friedman_row['critical_difference']:.2f}."
+            )
+        if _bound_in(_in_setting(frame, setting), bound):
+            doc.paragraph(
+                f"`{bound}` reads the true labels, so it is left out of the ranks, the Friedman test, the "
+                "critical-difference diagram and the seed-stability check (its distance to the others is in "
+                "its own section)."
             )
         doc.table(
             ["strategy", "average rank", "datasets"],
