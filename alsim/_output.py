@@ -126,11 +126,15 @@ def check_output_file(path: str | os.PathLike[str], *, who: str) -> Path:
     Raises
     ------
     OutputPathError
-        ``path`` is a directory, a parent is a file, or the location is not writable.
+        ``path`` is a directory or another non-regular file, a parent is a file, or the location is not
+        writable.
     """
     path = Path(os.fspath(path)).expanduser()
     if path.is_dir():
         raise _fail(who, path, "it is a directory; name a file")
+    if path.exists() and not path.is_file():
+        # Files are written beside their target and renamed over it: that would replace a device or a pipe.
+        raise _fail(who, path, "it is not a regular file (a device, a pipe or a socket); name a file")
     _writable_dir(path.parent, who, path, create=True)
     if path.exists():
         try:

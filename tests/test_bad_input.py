@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def test_read_only_location_is_found_by_a_real_write_probe(tmp_path, capsys):
     _one_clear_line(capsys, "simulate", "--out")
 
 
+@pytest.mark.skipif(
+    not (os.path.exists("/dev/full") and stat.S_ISCHR(os.stat("/dev/full").st_mode)),
+    reason="needs /dev/full, the device that answers every write with ENOSPC",
+)
 def test_a_full_disk_while_writing_is_one_error_naming_the_location():
     from alsim._output import writing_to
 
@@ -83,6 +88,13 @@ def test_a_full_disk_while_writing_is_one_error_naming_the_location():
     ):
         handle.write("x" * 10_000)
         handle.flush()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_a_device_is_refused_as_an_output_file():
+    # Written beside the target and renamed over it, a device would be replaced by a regular file.
+    with pytest.raises(OutputPathError, match=r"'path' parameter of SimulationResult.save.*not a regular file"):
+        alsim.simulate("openml:61", batch_size=5, label_budget=20, random_state=0).save("/dev/null")
 
 
 def test_python_writers_name_their_parameter(tmp_path):

@@ -588,14 +588,15 @@ def run_experiment(
                     if lock is None:  # another live run is computing it
                         waiting.append(cell)
                         continue
+                    # Held from here on, so a Ctrl-C during the checks below still releases (and removes) it.
+                    held[cell.cell_id] = lock
                     claimed_any = True
                     if store.is_finished(cell.cell_id):  # that run finished it since we looked
-                        lock.release()
+                        held.pop(cell.cell_id).release()
                         n_done_elsewhere += 1
                         advance(cell, len(failures))
                         continue
                     store.remove_temp_files(cell.cell_id)
-                    held[cell.cell_id] = lock
                     yield _Task(cell, cell_function, tuple(config.imports))
 
             tasks = claim(pending)
