@@ -2,6 +2,8 @@
 //! place (checked against `f64::ln` in the tests). Used by the entropy-like kernels, whose cost is
 //! otherwise dominated by scalar `ln` calls.
 
+use multiversion::multiversion;
+
 use crate::real::Real;
 
 /// `ln(x)` for finite `x >= f64::MIN_POSITIVE` (normal numbers); callers clamp smaller inputs.
@@ -52,30 +54,6 @@ pub(crate) fn xlogx(p: f64) -> f64 {
     p * ln(clamped)
 }
 
-/// The vector instruction sets the loops below are also compiled for, chosen at run time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Simd {
-    Portable,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
-
-/// The widest instruction set this CPU supports, with fused multiply-add.
-fn simd() -> Simd {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Simd::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return Simd::Avx2;
-        }
-    }
-    Simd::Portable
-}
-
 /// A chunk of work whose loops the compiler vectorises on its own. [`vectorized`] runs it compiled for the
 /// widest vector instruction set of the CPU; implementations mark `run` `#[inline(always)]` (and so
 /// every function it calls in its hot loops), so that the whole body is compiled for that set.
@@ -87,32 +65,29 @@ pub(crate) trait Work {
     fn run(self) -> Self::Output;
 }
 
-/// Runs `work` compiled for the widest vector instruction set of this CPU (see [`simd`]). The code
-/// performs the same IEEE operations whatever the width (fixed accumulation orders, fused multiply-adds
-/// only where written), so results do not depend on the CPU. Code that `work` hands to other threads
-/// runs outside it: call it per chunk.
+/// Runs `work` compiled for the widest vector instruction set of this CPU: AVX-512 (if `W::WIDE`) or AVX2,
+/// each with fused multiply-add, else the portable build. The code performs the same IEEE operations
+/// whatever the width (fixed accumulation orders, fused multiply-adds only where written), so results do
+/// not depend on the CPU. Code that `work` hands to other threads runs outside it: call it per chunk.
 #[inline(always)]
 pub(crate) fn vectorized<W: Work>(work: W) -> W::Output {
-    match simd() {
-        // SAFETY: `simd` checked that the CPU supports these features.
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx512 if W::WIDE => unsafe { run_avx512(work) },
-        // SAFETY: as above (AVX-512 CPUs have AVX2).
-        #[cfg(target_arch = "x86_64")]
-        Simd::Avx2 | Simd::Avx512 => unsafe { run_avx2(work) },
-        Simd::Portable => work.run(),
+    if W::WIDE {
+        run_widest(work)
+    } else {
+        run_up_to_avx2(work)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2<W: Work>(work: W) -> W::Output {
+// The `multiversion` crate compiles each function once per target (and once portable) and picks the first
+// target this CPU supports at run time; generic functions get its direct dispatcher (std's cached feature
+// detection on each call).
+#[multiversion(targets("x86_64+avx512f+fma", "x86_64+avx2+fma"))]
+fn run_widest<W: Work>(work: W) -> W::Output {
     work.run()
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn run_avx512<W: Work>(work: W) -> W::Output {
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn run_up_to_avx2<W: Work>(work: W) -> W::Output {
     work.run()
 }
 
@@ -266,31 +241,31 @@ mod tests {
         let expected = (bits(&expected_sums), bits(&expected_terms));
         assert_eq!(accumulate(&|w| w.run()), expected);
 
-        let mut chosen = data.clone();
-        xlogx_in_place(&mut chosen);
-        assert_eq!(bits(&chosen), bits(&reference), "{:?}", simd());
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("fma") {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                let mut c = data.clone();
-                // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-                unsafe { run_avx2(XlogxInPlace(&mut c)) };
-                assert_eq!(bits(&c), bits(&reference), "avx2");
-                // SAFETY: as above.
-                assert_eq!(accumulate(&|w| unsafe { run_avx2(w) }), expected, "avx2");
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                let mut c = data.clone();
-                // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
-                unsafe { run_avx512(XlogxInPlace(&mut c)) };
-                assert_eq!(bits(&c), bits(&reference), "avx512f");
-                // SAFETY: as above.
-                assert_eq!(
-                    accumulate(&|w| unsafe { run_avx512(w) }),
-                    expected,
-                    "avx512f"
-                );
-            }
+        // The widest vectors this CPU has (AVX-512 where present), then AVX2 at most.
+        let mut widest = data.clone();
+        xlogx_in_place(&mut widest);
+        assert_eq!(bits(&widest), bits(&reference), "widest");
+        assert_eq!(accumulate(&|w| vectorized(w)), expected, "widest");
+        let mut narrow = data.clone();
+        vectorized(UpToAvx2(XlogxInPlace(&mut narrow)));
+        assert_eq!(bits(&narrow), bits(&reference), "up to avx2");
+        assert_eq!(
+            accumulate(&|w| vectorized(UpToAvx2(w))),
+            expected,
+            "up to avx2"
+        );
+    }
+
+    /// `W` with 512-bit vectors ruled out (`WIDE = false`), so that a CPU with AVX-512 tests its AVX2 path too.
+    struct UpToAvx2<W>(W);
+
+    impl<W: Work> Work for UpToAvx2<W> {
+        type Output = W::Output;
+        const WIDE: bool = false;
+
+        #[inline(always)]
+        fn run(self) -> W::Output {
+            self.0.run()
         }
     }
 
