@@ -8,7 +8,6 @@ names are public within the package; the module is not part of alsim's API.
 from __future__ import annotations
 
 import inspect
-import numbers
 import platform
 import warnings
 from collections.abc import Mapping, Sequence
@@ -17,36 +16,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from alsim._messages import describe_value
+from alsim._validation import fail
 from alsim.exceptions import InvalidParameterError
 from alsim.learners import make_learner
 from alsim.oracle import SimulatedOracle
 
 __all__ = [
-    "check_int",
     "classification_scores",
     "cv_accuracy",
-    "fail",
     "library_versions",
     "make_oracle",
 ]
-
-
-def fail(name: str, expected: str, value: Any, caller: str) -> InvalidParameterError:
-    """Return the error for parameter ``name`` of ``caller`` that is not ``expected``."""
-    return InvalidParameterError(
-        f"The '{name}' parameter of {caller} must be {expected}. Got {describe_value(value)} instead."
-    )
-
-
-def check_int(name: str, value: Any, low: int, high: float | None, caller: str) -> int:
-    """Return ``value`` as an int if it is one in ``[low, high]`` (``high`` None: no upper bound)."""
-    expected = f"an int in [{low}, {'inf' if high is None else int(high)}]"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise fail(name, expected, value, caller)
-    if int(value) < low or (high is not None and int(value) > high):
-        raise fail(name, expected, value, caller)
-    return int(value)
 
 
 def make_oracle(oracle: Any, seed: int, classes: Sequence[Any] | None, caller: str) -> SimulatedOracle:
@@ -68,7 +48,7 @@ def make_oracle(oracle: Any, seed: int, classes: Sequence[Any] | None, caller: s
                 f"The 'oracle' parameter of {caller} got unknown key(s) {unknown}; valid keys: {valid}."
             )
     else:
-        raise fail("oracle", "None, a SimulatedOracle or a dict of SimulatedOracle parameters", oracle, caller)
+        raise fail("oracle", caller, "None, a SimulatedOracle or a dict of SimulatedOracle parameters", oracle)
     # A fresh oracle per run keeps a simulation free of side effects on the caller's object.
     if params.get("random_state") is None:
         params["random_state"] = seed
