@@ -548,6 +548,58 @@ def _score_stopping_rules(
 # ---------------------------------------------------------------------------------------------------------
 # The whole estimate
 # ---------------------------------------------------------------------------------------------------------
+def _check_pool_size(n_available: int, *, test_size: float, max_labels: int | None) -> int:
+    """Return the rows the simulations label (the pool after the test split), checked against ``max_labels``."""
+    n_pool = n_available - math.ceil(n_available * test_size)
+    if max_labels is not None and max_labels < n_pool:
+        # The runs label the whole pool; a cap below what they simulate would contradict the data.
+        raise InvalidParameterError(
+            f"{_subject('max_labels')} must be at least the simulated pool ({n_pool} labeled rows after the "
+            f"{test_size:.0%} test split), since the simulations label all of them. Got {max_labels} instead."
+        )
+    return n_pool
+
+
+def _extrapolation_notes(estimates: Sequence[StrategyEstimate], *, n_simulated: int) -> list[str]:
+    """Say which estimates lie beyond the simulated labels or outside what the backtest calibrated."""
+    notes = []
+    if any(e.labels.extrapolated and not math.isinf(e.labels.median) for e in estimates):
+        notes.append(
+            f"Some estimates lie beyond the {n_simulated} labels that could be simulated on the labeled rows: "
+            "they are extrapolated from fitted learning curves and less certain."
+        )
+    # Where an estimate lies outside what the backtest calibrated, the reader is told, once per distinct note.
+    outside_calibration: dict[str, list[str]] = {}
+    for estimate in estimates:
+        for note in estimate.labels.notes:
+            outside_calibration.setdefault(note, []).append(estimate.strategy)
+    notes.extend(f"{note} ({', '.join(names)})" for note, names in outside_calibration.items())
+    return notes
+
+
+def _cost_note(cost_column: str | None, cost_per_label: float, mean_row_cost: float) -> str:
+    """Say in words how each label was charged."""
+    if cost_column is None:
+        return f"{float(cost_per_label):g} per label"
+    return f"each label charged its row's cost from column {cost_column!r} (mean {mean_row_cost:g})" + (
+        "" if cost_per_label == 1.0 else f", times {cost_per_label:g} per unit"
+    )
+
+
+def _mean_curves(results: pl.DataFrame, metric: str, *, price: float) -> pl.DataFrame:
+    """Return the mean and spread of ``metric`` and the mean money spent, per strategy and label count."""
+    return (
+        results.group_by(["strategy", "n_labeled"])
+        .agg(
+            pl.col(metric).mean().alias("mean"),
+            pl.col(metric).std().alias("std"),
+            pl.len().alias("n_seeds"),
+            (pl.col("cost").mean() * price).alias("mean_cost"),
+        )
+        .sort(["strategy", "n_labeled"])
+    )
+
+
 def estimate_budget(
     data: str | os.PathLike[str],
     *,
@@ -665,13 +717,7 @@ def estimate_budget(
     with _work_directory(out_dir) as work_dir:
         prepared = _prepare_data(data, label, cost_column, work_dir, ignore)
         n_available = prepared.n_available
-        n_pool = n_available - math.ceil(n_available * test_size)
-        if max_labels is not None and max_labels < n_pool:
-            # The runs label the whole pool; a cap below what they simulate would contradict the data.
-            raise InvalidParameterError(
-                f"{_subject('max_labels')} must be at least the simulated pool ({n_pool} labeled rows after the "
-                f"{test_size:.0%} test split), since the simulations label all of them. Got {max_labels} instead."
-            )
+        n_pool = _check_pool_size(n_available, test_size=test_size, max_labels=max_labels)
         if batch_size is None:
             batch_size = max(1, n_pool // 25)
         results = _simulate(
@@ -707,17 +753,7 @@ def estimate_budget(
     }
     estimates = _strategy_estimates(labels, cost_curves, price=float(cost_per_label), mean_row_cost=mean_row_cost)
     recommended, notes = _recommend(estimates, learner)
-    if any(e.labels.extrapolated and not math.isinf(e.labels.median) for e in estimates):
-        notes.append(
-            f"Some estimates lie beyond the {int(max(g.max() for g, _ in curves.values()))} labels that could be "
-            "simulated on the labeled rows: they are extrapolated from fitted learning curves and less certain."
-        )
-    # Where an estimate lies outside what the backtest calibrated, the reader is told, once per distinct note.
-    outside_calibration: dict[str, list[str]] = {}
-    for estimate in estimates:
-        for note in estimate.labels.notes:
-            outside_calibration.setdefault(note, []).append(estimate.strategy)
-    notes.extend(f"{note} ({', '.join(names)})" for note, names in outside_calibration.items())
+    notes.extend(_extrapolation_notes(estimates, n_simulated=int(max(g.max() for g, _ in curves.values()))))
 
     first_round = results.filter(pl.col("round") == 0)
     initial_score = float(first_round[metric].mean())  # type: ignore[arg-type]
@@ -739,22 +775,6 @@ def estimate_budget(
         cost_per_error=cost_per_error,
         progress=progress,
     )
-    cost_note = (
-        f"each label charged its row's cost from column {cost_column!r} (mean {mean_row_cost:g})"
-        + ("" if cost_per_label == 1.0 else f", times {cost_per_label:g} per unit")
-        if cost_column is not None
-        else f"{float(cost_per_label):g} per label"
-    )
-    curve_frame = (
-        results.group_by(["strategy", "n_labeled"])
-        .agg(
-            pl.col(metric).mean().alias("mean"),
-            pl.col(metric).std().alias("std"),
-            pl.len().alias("n_seeds"),
-            (pl.col("cost").mean() * float(cost_per_label)).alias("mean_cost"),
-        )
-        .sort(["strategy", "n_labeled"])
-    )
     return BudgetEstimate(
         data=os.fspath(data),
         metric=metric,
@@ -767,8 +787,8 @@ def estimate_budget(
         recommended=recommended,
         stopping_rule=stopping_rule,
         stopping_summary=stopping_summary,
-        curves=curve_frame,
-        cost_note=cost_note,
+        curves=_mean_curves(results, metric, price=float(cost_per_label)),
+        cost_note=_cost_note(cost_column, cost_per_label, mean_row_cost),
         notes=(*notes, *stopping_notes),
         warnings=tuple(target_warnings),
         majority_class_rate=prepared.majority_class_rate,
