@@ -416,7 +416,7 @@ def test_load_results_of_a_run_with_no_finished_cell_has_the_columns(tmp_path):
     assert frame.height == 0 and frame.columns[:8] == list(CELL_COLUMNS) and "accuracy" in frame.columns
 
 
-def test_a_rerun_removes_the_lock_a_killed_run_left_on_a_finished_cell(tmp_path):
+def test_a_rerun_removes_the_locks_a_killed_or_interrupted_run_left(tmp_path):
     from alsim.experiments.store import CellStore
 
     config = parse_config(
@@ -426,8 +426,9 @@ def test_a_rerun_removes_the_lock_a_killed_run_left_on_a_finished_cell(tmp_path)
     store = CellStore(tmp_path)
     (cell_id,) = store.finished_ids()
     store.lock_path(cell_id).touch()  # what a run killed after storing the cell, before unlocking it, leaves
+    store.lock_path("1" * 16).touch()  # what a Ctrl-C while taking the lock of an unfinished cell leaves
     held = store.try_lock("0" * 16)  # a lock held by a live run on an unfinished cell is never touched
     run_experiment(config, tmp_path, jobs=1, progress=False)
-    assert not store.lock_path(cell_id).exists()
+    assert not store.lock_path(cell_id).exists() and not store.lock_path("1" * 16).exists()
     assert held is not None and store.lock_path("0" * 16).exists()
     held.release()

@@ -539,7 +539,7 @@ def run_experiment(
     store = CellStore(out_dir)
     store.prepare(config)
     store.remove_temp_files()
-    store.remove_stale_locks()
+    store.remove_free_locks()
     cells = expand_cells(config)
     finished_at_start = store.finished_ids()
     # Costliest first, a (dataset, seed, learner) group together: see alsim.experiments.schedule.
@@ -631,6 +631,8 @@ def run_experiment(
     finally:
         for lock in held.values():
             lock.release()
+        # A Ctrl-C can land while a lock is being taken or handed back, where the run does not track it.
+        store.remove_free_locks()
         bar.close()
         worker_environment.close()
         clear_shared_work()  # what jobs=1 kept in this process is of no use after the run

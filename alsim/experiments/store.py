@@ -201,18 +201,18 @@ class CellStore:
         atomic_write(path, lambda temp: temp.write_text(text, encoding="utf-8"), temp_prefix=f".{cell_id}")
         return path
 
-    def remove_stale_locks(self) -> int:
-        """Delete the lock files that killed runs left on finished cells; returns how many.
+    def remove_free_locks(self) -> int:
+        """Delete the lock files that no live run holds; returns how many.
 
-        A run killed between storing a cell and releasing its lock leaves ``<cell_id>.lock`` beside the
-        finished file. Its lock is free, so it is taken briefly and released (which removes the file); a lock
+        A run killed between storing a cell and releasing its lock, or interrupted while taking one, leaves
+        ``<cell_id>.lock`` behind. Each lock file is taken briefly and released (which removes it); a lock
         that another live run holds is left alone.
         """
+        if not self.cells_dir.is_dir():
+            return 0
         removed = 0
-        for cell_id in self.finished_ids():
-            if not self.lock_path(cell_id).is_file():
-                continue
-            lock = self.try_lock(cell_id)
+        for path in sorted(self.cells_dir.glob("*.lock")):
+            lock = self.try_lock(path.name[: -len(".lock")])
             if lock is not None:
                 lock.release()
                 removed += 1
