@@ -10,7 +10,7 @@ finished cell that brings the run past ``--at`` of its cells, each way of estima
 with the replay's end:
 
 - ``alsim run`` (:class:`alsim.experiments.schedule.RunningCostEstimate`): the cost model's estimates,
-  corrected per strategy by the cells finished so far; ETA = remaining x elapsed / done;
+  corrected per strategy by the cells finished so far, at the rate since the first cell started;
 - the cost model alone (the bar before RunningCostEstimate), with the shipped weights and with weights
   fitted to these very measurements (a model no run can have in advance: the best a static model does);
 - counting cells.
@@ -74,12 +74,12 @@ def predicted_end(finishes: list[tuple[float, Cell]], seconds: dict[str, float],
     done = 0.0
     for count, (end, cell) in enumerate(finishes, start=1):
         if online is not None:
-            online.finish(cell.cell_id, seconds[cell.cell_id])
+            online.finish(cell.cell_id, seconds[cell.cell_id], at=end)
         else:
             done += weight[cell.cell_id] if method == "static" else 1.0
         if count >= at * len(cells):
             if online is not None:
-                return end + online.remaining * end / online.done
+                return end + (online.seconds_left(end) or 0.0)
             return end * total / done
     raise ValueError("no cell finished")
 

@@ -119,9 +119,11 @@ def _replay_eta(cells: list[Cell], seconds: dict[str, float], at: float = 0.1) -
     finishes.sort()
     estimate = RunningCostEstimate(cells)
     for count, (end, cell_id) in enumerate(finishes, start=1):
-        estimate.finish(cell_id, seconds[cell_id])
+        estimate.finish(cell_id, seconds[cell_id], at=end)
         if count >= at * len(finishes):
-            return end + estimate.remaining * end / estimate.done, end * len(finishes) / count, finishes[-1][0]
+            left = estimate.seconds_left(end)
+            assert left is not None
+            return end + left, end * len(finishes) / count, finishes[-1][0]
     raise AssertionError("no cell finished")
 
 
@@ -164,9 +166,23 @@ def test_running_estimate_learns_what_the_cost_model_gets_wrong():
 def test_running_estimate_drops_cells_done_elsewhere_without_counting_their_time():
     cells = expand_cells(parse_config(GRID))
     estimate = RunningCostEstimate(cells)
+    assert estimate.seconds_left(10.0) is None  # no rate before a cell has finished here
     before = estimate.remaining
     estimate.finish(cells[0].cell_id, None)
     assert estimate.done == 0.0
     assert estimate.remaining == pytest.approx(before - estimate_cell_cost(cells[0]))
     estimate.finish(cells[0].cell_id, 5.0)  # a second report of the same cell changes nothing
     assert estimate.done == 0.0
+
+
+def test_seconds_left_counts_the_rate_from_the_start_of_the_first_cell():
+    """Worker start-up (seconds before the first cell starts) does not recur, so it is not in the rate."""
+    cells = expand_cells(parse_config({**GRID, "strategies": ["margin"], "n_seeds": 1}))
+    estimate = RunningCostEstimate(cells)
+    took = estimate_cell_cost(cells[0])
+    # The workers start at t = 0, the first cell at t = 9; it takes its estimate in seconds.
+    estimate.finish(cells[0].cell_id, took, at=9.0 + took)
+    assert estimate.remaining == pytest.approx(sum(estimate_cell_cost(c) for c in cells[1:]))
+    assert estimate.seconds_left(9.0 + took) == pytest.approx(estimate.remaining)
+    # Counted from t = 0 the rate would be took / (9 + took), the time left (9 + took) / took as long.
+    assert estimate.seconds_left(9.0 + 2 * took) == pytest.approx(2 * estimate.remaining)

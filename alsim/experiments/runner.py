@@ -558,22 +558,30 @@ def run_experiment(
         total=max(cost.remaining, 1e-9),
         desc=config.name,
         unit="s",
-        bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
-        smoothing=0,  # ETA from the mean rate since the start: the corrected costs already even out the cells
+        bar_format="{l_bar}{bar}| [{elapsed}{postfix}]",  # the postfix starts with the time left (`cost`)
         disable=not progress,
         file=sys.stderr,
         dynamic_ncols=True,
     )
 
-    def advance(cell: Cell, failed: int, seconds: float | None = None, **extra: int) -> None:
+    def show(failed: int, **extra: int) -> None:
+        left = cost.seconds_left(time.perf_counter())
+        eta = "? left" if left is None else f"{tqdm.format_interval(left)} left"
+        counts = ", ".join(f"{name}={value}" for name, value in extra.items())
+        bar.set_postfix_str(
+            f"{eta}, cells={n_cells_done}/{len(cells)}, failed={failed}" + (f", {counts}" if counts else ""),
+            refresh=False,
+        )
+
+    def advance(cell: Cell, failed: int, seconds: float | None = None) -> None:
         nonlocal n_cells_done
         n_cells_done += 1
-        cost.finish(cell.cell_id, seconds)
-        bar.set_postfix(cells=f"{n_cells_done}/{len(cells)}", failed=failed, **extra, refresh=False)
+        cost.finish(cell.cell_id, seconds, time.perf_counter())
+        show(failed)
         bar.total = max(cost.done + cost.remaining, 1e-9)
         bar.update(cost.done - bar.n)  # throttled like any update (mininterval)
 
-    bar.set_postfix(cells=f"{n_cells_done}/{len(cells)}", failed=0)
+    show(0)
     backend: _Backend | None = None
     worker_environment = contextlib.ExitStack()
     worker_environment.enter_context(_environment_for_workers())
@@ -618,9 +626,8 @@ def run_experiment(
                     advance(cell, len(failures), outcome.seconds)
             pending = waiting
             if pending:
-                bar.set_postfix(
-                    cells=f"{n_cells_done}/{len(cells)}", failed=len(failures), waiting_for_other_run=len(pending)
-                )
+                show(len(failures), waiting_for_other_run=len(pending))
+                bar.refresh()
                 if not claimed_any:
                     time.sleep(_POLL_SECONDS)
         if backend is not None:
