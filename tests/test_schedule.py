@@ -5,14 +5,15 @@ from __future__ import annotations
 import heapq
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 
 from alsim.exceptions import InvalidParameterError
 from alsim.experiments import expand_cells, load_config, parse_config
+from alsim.experiments.grid import Cell
 from alsim.experiments.schedule import (
     CostModel,
+    RunningCostEstimate,
     estimate_cell_cost,
     fit_cost_model,
     schedule_cells,
@@ -106,28 +107,82 @@ def test_refitting_the_committee_less_often_weighs_less():
     assert estimate_cell_cost(kept) < estimate_cell_cost(default)
 
 
-def test_the_shipped_cost_model_predicts_the_measured_cc18_study_within_30_percent_at_10_percent():
-    """Replay of the measured CPU seconds of every cell of cc18.toml's seed 0 on two workers, in schedule
-    order: the bar's ETA after 10% of the estimated cost (tqdm, smoothing 0) against the replay's end."""
-    measured = pl.read_csv(Path(__file__).parent / "data" / "cc18_seed0_cell_cpu.csv")
-    seconds = dict(zip(measured["cell_id"], measured["cpu_seconds"], strict=True))
-    cells = [c for c in expand_cells(load_config(CC18)) if c.cell_id in seconds]
-    assert len(cells) == len(seconds) == 170
+def _replay_eta(cells: list[Cell], seconds: dict[str, float], at: float = 0.1) -> tuple[float, float, float]:
+    """Replay ``alsim run --jobs 2`` with measured cell times: (ETA from RunningCostEstimate, ETA from
+    counting cells, real end) at the first finish past ``at`` of the cells (tqdm's smoothing-0 ETA)."""
     free = [0.0, 0.0]
     finishes = []
     for cell in schedule_cells(cells):
         start = heapq.heappop(free)
-        finishes.append((start + seconds[cell.cell_id], estimate_cell_cost(cell)))
+        finishes.append((start + seconds[cell.cell_id], cell.cell_id))
         heapq.heappush(free, finishes[-1][0])
     finishes.sort()
-    total_weight = sum(weight for _, weight in finishes)
-    done = 0.0
-    for end, weight in finishes:
-        done += weight
-        if done >= 0.1 * total_weight:
-            predicted = end * total_weight / done
-            break
-    assert abs(predicted / finishes[-1][0] - 1) < 0.3
+    estimate = RunningCostEstimate(cells)
+    for count, (end, cell_id) in enumerate(finishes, start=1):
+        estimate.finish(cell_id, seconds[cell_id], at=end)
+        if count >= at * len(finishes):
+            left = estimate.seconds_left(end)
+            assert left is not None
+            return end + left, end * len(finishes) / count, finishes[-1][0]
+    raise AssertionError("no cell finished")
+
+
+def test_the_eta_holds_on_the_measured_cc18_study_at_10_percent_of_the_cells():
+    """Replay of the measured CPU seconds of every cell of cc18.toml's seed 0 on two workers, in schedule
+    order: the bar's ETA after 10% of the cells against the replay's end."""
+    measured = pl.read_csv(Path(__file__).parent / "data" / "cc18_seed0_cell_cpu.csv")
+    seconds = dict(zip(measured["cell_id"], measured["cpu_seconds"], strict=True))
+    cells = [c for c in expand_cells(load_config(CC18)) if c.cell_id in seconds]
+    assert len(cells) == len(seconds) == 170
+    eta, counting, end = _replay_eta(cells, seconds)
+    assert abs(eta / end - 1) < 0.3
     # Counting cells instead is far off: the costliest cells run first.
-    n_tenth = int(np.ceil(0.1 * len(finishes)))
-    assert finishes[n_tenth - 1][0] * len(finishes) / n_tenth > 1.5 * finishes[-1][0]
+    assert counting > 1.5 * end
+
+
+def test_running_estimate_learns_what_the_cost_model_gets_wrong():
+    """On a machine 3x slower than the model's, with a strategy 40x costlier than its factor says, the
+    remaining seconds come right once a group has finished; the model alone is off by far."""
+    grid = {**GRID, "strategies": ["random", "margin", "lookahead_oracle"], "n_seeds": 4}
+    cells = schedule_cells(expand_cells(parse_config(grid)))
+    slower = {"lookahead_oracle": 40.0}
+    truth = {c.cell_id: 3.0 * estimate_cell_cost(c) * slower.get(c.strategy, 1.0) for c in cells}
+    estimate = RunningCostEstimate(cells)
+    assert estimate.remaining == pytest.approx(sum(estimate_cell_cost(c) for c in cells))
+    first_group = cells[:3]
+    for cell in first_group:
+        estimate.finish(cell.cell_id, truth[cell.cell_id])
+    rest = sum(truth[c.cell_id] for c in cells[3:])
+    assert estimate.done == pytest.approx(sum(truth[c.cell_id] for c in first_group))
+    assert abs(estimate.remaining / rest - 1) < 0.3
+    static = sum(estimate_cell_cost(c) for c in cells[3:])
+    assert static < 0.2 * rest
+    # A strategy with no finished cell takes the run's overall ratio.
+    overall = estimate.done / sum(estimate_cell_cost(c) for c in first_group)
+    assert estimate.ratio("coreset") == pytest.approx(overall)
+    assert estimate.ratio("lookahead_oracle") > 10 * estimate.ratio("margin")
+
+
+def test_running_estimate_drops_cells_done_elsewhere_without_counting_their_time():
+    cells = expand_cells(parse_config(GRID))
+    estimate = RunningCostEstimate(cells)
+    assert estimate.seconds_left(10.0) is None  # no rate before a cell has finished here
+    before = estimate.remaining
+    estimate.finish(cells[0].cell_id, None)
+    assert estimate.done == 0.0
+    assert estimate.remaining == pytest.approx(before - estimate_cell_cost(cells[0]))
+    estimate.finish(cells[0].cell_id, 5.0)  # a second report of the same cell changes nothing
+    assert estimate.done == 0.0
+
+
+def test_seconds_left_counts_the_rate_from_the_start_of_the_first_cell():
+    """Worker start-up (seconds before the first cell starts) does not recur, so it is not in the rate."""
+    cells = expand_cells(parse_config({**GRID, "strategies": ["margin"], "n_seeds": 1}))
+    estimate = RunningCostEstimate(cells)
+    took = estimate_cell_cost(cells[0])
+    # The workers start at t = 0, the first cell at t = 9; it takes its estimate in seconds.
+    estimate.finish(cells[0].cell_id, took, at=9.0 + took)
+    assert estimate.remaining == pytest.approx(sum(estimate_cell_cost(c) for c in cells[1:]))
+    assert estimate.seconds_left(9.0 + took) == pytest.approx(estimate.remaining)
+    # Counted from t = 0 the rate would be took / (9 + took), the time left (9 + took) / took as long.
+    assert estimate.seconds_left(9.0 + 2 * took) == pytest.approx(2 * estimate.remaining)

@@ -34,7 +34,7 @@ from alsim._validation import check_choice, check_int
 from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
-from alsim.experiments.schedule import estimate_cell_cost, schedule_cells
+from alsim.experiments.schedule import RunningCostEstimate, schedule_cells
 from alsim.experiments.store import CellLock, CellStore
 
 __all__ = ["CellFailure", "RunSummary", "run_experiment"]
@@ -544,8 +544,9 @@ def run_experiment(
     finished_at_start = store.finished_ids()
     # Costliest first, a (dataset, seed, learner) group together: see alsim.experiments.schedule.
     pending = schedule_cells([cell for cell in cells if cell.cell_id not in finished_at_start])
-    # The bar counts estimated cost, not cells, so its rate (and ETA) does not swing with the cells' mix.
-    weight = {cell.cell_id: estimate_cell_cost(cell) for cell in cells}
+    # The bar counts seconds of work: measured for the finished cells, estimated for the pending ones and
+    # corrected by what the finished cells of each strategy took (see RunningCostEstimate).
+    cost = RunningCostEstimate(pending)
     n_cells_done = len(cells) - len(pending)
     n_already_done = len(cells) - len(pending)
     n_completed = 0
@@ -553,26 +554,34 @@ def run_experiment(
     failures: list[CellFailure] = []
     held: dict[str, CellLock] = {}
 
-    total_weight = sum(weight.values())
     bar = tqdm(
-        total=total_weight,
-        initial=total_weight - sum(weight[cell.cell_id] for cell in pending),
+        total=max(cost.remaining, 1e-9),
         desc=config.name,
-        unit="cost",
-        bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]",
-        smoothing=0,  # ETA from the mean rate since the start: the weights already even out the cells' costs
+        unit="s",
+        bar_format="{l_bar}{bar}| [{elapsed}{postfix}]",  # the postfix starts with the time left (`cost`)
         disable=not progress,
         file=sys.stderr,
         dynamic_ncols=True,
     )
 
-    def advance(cell: Cell, failed: int, **extra: int) -> None:
+    def show(failed: int, **extra: int) -> None:
+        left = cost.seconds_left(time.perf_counter())
+        eta = "? left" if left is None else f"{tqdm.format_interval(left)} left"
+        counts = ", ".join(f"{name}={value}" for name, value in extra.items())
+        bar.set_postfix_str(
+            f"{eta}, cells={n_cells_done}/{len(cells)}, failed={failed}" + (f", {counts}" if counts else ""),
+            refresh=False,
+        )
+
+    def advance(cell: Cell, failed: int, seconds: float | None = None) -> None:
         nonlocal n_cells_done
         n_cells_done += 1
-        bar.set_postfix(cells=f"{n_cells_done}/{len(cells)}", failed=failed, **extra, refresh=False)
-        bar.update(weight[cell.cell_id])
+        cost.finish(cell.cell_id, seconds, time.perf_counter())
+        show(failed)
+        bar.total = max(cost.done + cost.remaining, 1e-9)
+        bar.update(cost.done - bar.n)  # throttled like any update (mininterval)
 
-    bar.set_postfix(cells=f"{n_cells_done}/{len(cells)}", failed=0)
+    show(0)
     backend: _Backend | None = None
     worker_environment = contextlib.ExitStack()
     worker_environment.enter_context(_environment_for_workers())
@@ -614,12 +623,11 @@ def run_experiment(
                         n_completed += 1
                     else:
                         failures.append(failure)
-                    advance(cell, len(failures))
+                    advance(cell, len(failures), outcome.seconds)
             pending = waiting
             if pending:
-                bar.set_postfix(
-                    cells=f"{n_cells_done}/{len(cells)}", failed=len(failures), waiting_for_other_run=len(pending)
-                )
+                show(len(failures), waiting_for_other_run=len(pending))
+                bar.refresh()
                 if not claimed_any:
                     time.sleep(_POLL_SECONDS)
         if backend is not None:

@@ -26,6 +26,7 @@ from alsim.experiments.grid import Cell
 __all__ = [
     "DEFAULT_COST_MODEL",
     "CostModel",
+    "RunningCostEstimate",
     "estimate_cell_cost",
     "fit_cost_model",
     "schedule_cells",
@@ -244,3 +245,80 @@ def schedule_cells(cells: Sequence[Cell], model: CostModel | None = None) -> lis
         groups[key].append((estimate_cell_cost(cell, model), cell.cell_id, cell))
     ordered = sorted(groups.items(), key=lambda item: (-sum(cost for cost, _, _ in item[1]), item[0]))
     return [cell for _, members in ordered for _, _, cell in sorted(members, key=lambda m: (-m[0], m[1]))]
+
+
+class RunningCostEstimate:
+    """A run's done and remaining cost in measured seconds, corrected by the cells that have finished.
+
+    The cost model orders cells well but can be far off in scale: on another machine, or for a strategy
+    it was not fitted to (a lookahead oracle refits the learner hundreds of times a round, which the
+    model's factor of 1 does not know). A pending cell is weighted by its estimate times its strategy's
+    ratio of measured seconds to estimated cost over the strategy's finished cells; a strategy with no
+    finished cell yet takes the ratio of all finished cells (the machine's scale). Costliest groups run
+    first and a group holds every strategy, so every ratio is measured within the first group and settles
+    over the next ones.
+
+    The progress bar shows ``done / (done + remaining)`` and the ETA of :meth:`seconds_left`, which
+    assumes the load on the machine stays as it has been since the first cell started.
+
+    Parameters
+    ----------
+    cells : sequence of Cell
+        The cells the run still has to do.
+    model : CostModel, optional
+        Default :data:`DEFAULT_COST_MODEL`.
+    """
+
+    def __init__(self, cells: Sequence[Cell], model: CostModel | None = None) -> None:
+        self._estimate = {cell.cell_id: estimate_cell_cost(cell, model) for cell in cells}
+        self._strategy = {cell.cell_id: _base_strategy(cell.strategy) for cell in cells}
+        # Per strategy: estimated cost of its pending cells, and (measured seconds, estimated cost) of its
+        # finished ones.
+        self._pending: dict[str, float] = defaultdict(float)
+        for cell_id, estimate in self._estimate.items():
+            self._pending[self._strategy[cell_id]] += estimate
+        self._finished: dict[str, tuple[float, float]] = {}
+        self._work_started: float | None = None
+        self.done = 0.0
+
+    def finish(self, cell_id: str, seconds: float | None, at: float | None = None) -> None:
+        """Mark a cell finished.
+
+        ``seconds`` is what it took here (None when another run did it); ``at`` is when it finished, on
+        the clock :meth:`seconds_left` is asked with (``time.perf_counter``).
+        """
+        estimate = self._estimate.pop(cell_id, None)
+        if estimate is None:
+            return
+        if seconds is not None and at is not None:
+            started = at - seconds
+            self._work_started = started if self._work_started is None else min(self._work_started, started)
+        strategy = self._strategy[cell_id]
+        self._pending[strategy] = max(0.0, self._pending[strategy] - estimate)
+        if seconds is not None and seconds > 0:
+            measured, estimated = self._finished.get(strategy, (0.0, 0.0))
+            self._finished[strategy] = (measured + seconds, estimated + estimate)
+            self.done += seconds
+
+    def ratio(self, strategy: str) -> float:
+        """Measured seconds per unit of estimated cost for ``strategy`` (see the class docstring)."""
+        estimated = sum(pair[1] for pair in self._finished.values())
+        overall = self.done / estimated if estimated > 0 else 1.0
+        finished = self._finished.get(_base_strategy(strategy))
+        return overall if finished is None else finished[0] / finished[1]
+
+    @property
+    def remaining(self) -> float:
+        """Expected seconds of the cells not finished yet."""
+        return sum(estimate * self.ratio(strategy) for strategy, estimate in self._pending.items())
+
+    def seconds_left(self, now: float) -> float | None:
+        """Return the expected wall seconds to the end (``remaining`` at the rate so far), None before a cell.
+
+        The rate counts from the start of the first cell, not from the start of the run: starting the
+        workers (importing scikit-learn in each) takes seconds that do not recur, and counting them in the
+        rate made the ETA of a short study 80% long at a tenth of its cells.
+        """
+        if self._work_started is None or self.done <= 0:
+            return None
+        return self.remaining * max(now - self._work_started, 0.0) / self.done
