@@ -152,14 +152,14 @@ class FullPoolReference:
         return accuracy, macro_f1
 
     def __call__(self) -> dict[str, float]:
-        from threadpoolctl import threadpool_limits
+        from alsim._environment import thread_controller
 
         limits: dict[str, int] = {}
         for library in self.thread_libraries or []:
             api = _THREAD_APIS.get(str(library.get("library")))
             if api is not None and isinstance(library.get("num_threads"), int):
                 limits[api] = min(limits.get(api, library["num_threads"]), library["num_threads"])
-        with threadpool_limits(limits=limits or None):
+        with thread_controller().limit(limits=limits or None):
             accuracy, macro_f1 = self.scores()
         return {"reference_accuracy": accuracy, "reference_macro_f1": macro_f1}
 
