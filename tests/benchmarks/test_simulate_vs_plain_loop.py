@@ -11,9 +11,22 @@ Both sides get the same preprocessed split; compare the medians of each group (a
 ``alsim`` is the run alone; ``alsim+reference`` also reads ``reference_accuracy`` from its metadata, which
 fits the learner on the whole pool (the ceiling a plain loop does not compute; a lone run defers it until
 the metadata is first read).
+
+``test_simulate_vs_plain_loop_loaded`` runs the same pair on a loaded machine: it starts five busy
+processes per core for each test and stops them afterwards, so both sides see the same, known load (a
+background load that comes and goes between the groups, which pytest-benchmark runs one after the other,
+makes their ratio meaningless)::
+
+    python -m pytest tests/benchmarks/test_simulate_vs_plain_loop.py --benchmark-enable \
+        --benchmark-group-by=param:data -k loaded
 """
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -65,13 +78,13 @@ def plain_loop(split, seed: int = 0) -> list[float]:
     return accuracies
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("impl", ["alsim", "alsim+reference", "plain"])
-@pytest.mark.parametrize("data", ["digits", "letter", "synthetic50k"])
-def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> None:
+def _skip_unless_timing(request) -> None:
     options = request.config.option
     if options.benchmark_disable and not options.benchmark_enable:
         pytest.skip("timing run: pass --benchmark-enable")
+
+
+def _measure(benchmark, data: str, impl: str) -> None:
     split = _split(data)
     budget = INITIAL + BATCH * ROUNDS
     if impl.startswith("alsim"):
@@ -88,3 +101,37 @@ def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> Non
         benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
     else:
         benchmark.pedantic(plain_loop, args=(split,), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impl", ["alsim", "alsim+reference", "plain"])
+@pytest.mark.parametrize("data", ["digits", "letter", "synthetic50k"])
+def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> None:
+    _skip_unless_timing(request)
+    _measure(benchmark, data, impl)
+
+
+@pytest.fixture
+def busy_machine(request) -> Iterator[int]:
+    """Five busy processes per core (a load of about 5 x cores) for the duration of one test."""
+    _skip_unless_timing(request)
+    n_busy = 5 * (os.cpu_count() or 1)
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+        for _ in range(n_busy)
+    ]
+    try:
+        yield n_busy
+    finally:
+        for process in busy:
+            process.kill()
+        for process in busy:
+            process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impl", ["alsim", "plain"])
+@pytest.mark.parametrize("data", ["digits", "letter"])
+def test_simulate_vs_plain_loop_loaded(benchmark, busy_machine: int, data: str, impl: str) -> None:
+    benchmark.extra_info["busy_processes"] = busy_machine
+    _measure(benchmark, data, impl)
