@@ -8,9 +8,11 @@ round). A timing run, skipped unless benchmarks are enabled::
         --benchmark-group-by=param:data
 
 Both sides get the same preprocessed split; compare the medians of each group (and state the load).
-``alsim`` is the run alone; ``alsim+reference`` also reads ``reference_accuracy`` from its metadata, which
-fits the learner on the whole pool (the ceiling a plain loop does not compute; a lone run defers it until
-the metadata is first read).
+``alsim`` is the run alone (it limits BLAS to one thread for the run); ``alsim+reference`` also reads
+``reference_accuracy`` from its metadata, which fits the learner on the whole pool (the ceiling a plain
+loop does not compute; a lone run defers it until the metadata is first read). ``plain`` is the loop with
+the process's BLAS threads, as a researcher would run it; ``plain-1-blas-thread`` the same loop with BLAS
+limited to one thread, as alsim runs it (the side by side of the work itself).
 
 ``test_simulate_vs_plain_loop_loaded`` runs the same pair on a loaded machine: it starts five busy
 processes per core for each test and stops them afterwards, so both sides see the same, known load (a
@@ -33,6 +35,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 import alsim
 from alsim.datasets import Dataset, load_dataset, split_dataset
@@ -99,12 +102,19 @@ def _measure(benchmark, data: str, impl: str) -> None:
             return result
 
         benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    elif impl == "plain-1-blas-thread":
+
+        def run_pinned() -> list[float]:
+            with threadpool_limits(limits=1, user_api="blas"):
+                return plain_loop(split)
+
+        benchmark.pedantic(run_pinned, rounds=3, iterations=1, warmup_rounds=1)
     else:
         benchmark.pedantic(plain_loop, args=(split,), rounds=3, iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("impl", ["alsim", "alsim+reference", "plain"])
+@pytest.mark.parametrize("impl", ["alsim", "alsim+reference", "plain", "plain-1-blas-thread"])
 @pytest.mark.parametrize("data", ["digits", "letter", "synthetic50k"])
 def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> None:
     _skip_unless_timing(request)
@@ -130,7 +140,7 @@ def busy_machine(request) -> Iterator[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("impl", ["alsim", "plain"])
+@pytest.mark.parametrize("impl", ["alsim", "plain", "plain-1-blas-thread"])
 @pytest.mark.parametrize("data", ["digits", "letter"])
 def test_simulate_vs_plain_loop_loaded(benchmark, busy_machine: int, data: str, impl: str) -> None:
     benchmark.extra_info["busy_processes"] = busy_machine
