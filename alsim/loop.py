@@ -285,11 +285,11 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 def _one_blas_thread(function: _Function) -> _Function:
     """Run ``function`` with the BLAS libraries limited to one thread (restored afterwards).
 
-    A run's BLAS calls are small (fits on at most a few thousand labeled rows, predictions of a pool that
-    is a matrix-vector product per class), so a second thread saves little when the machine is idle; when it
-    is busy, the threads of OpenBLAS wait for each other spinning, and a run took 5 to 30 times its
-    single-thread CPU time (measured on 2 cores, docs/guides/study.md). A study's cells already run on one
-    thread, so a lone run now gives the same records as the same cell in a study.
+    A run's BLAS calls are small (fits on the labeled rows, predictions of the pool and test set), so a
+    second thread has little to gain; on a busy machine, OpenBLAS's threads wait for each other
+    spinning: on 2 cores at a load of 12, a letter run with 0.6 CPU-seconds of work took 5 to 35 s with
+    two threads (docs/guides/study.md, "One run against a plain scikit-learn loop"). A study's cells
+    already run on one thread, so BLAS-wise a lone run now runs as its cell does.
     """
 
     @functools.wraps(function)
