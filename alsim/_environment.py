@@ -12,12 +12,14 @@ import hashlib
 import json
 import os
 import platform
+import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["environment_fingerprints", "mixed_environment_note", "runtime_environment"]
+__all__ = ["environment_fingerprints", "mixed_environment_note", "runtime_environment", "thread_controller"]
 
 # Instruction-set extensions that decide which BLAS kernels run (and so how sums are rounded).
 _SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile", "asimd", "sve")
@@ -42,6 +44,32 @@ def _cpu() -> tuple[str, tuple[str, ...]]:
     return model or platform.processor() or platform.machine(), tuple(f for f in _SIMD_FLAGS if f in flags)
 
 
+_controller_lock = threading.Lock()
+_controller: tuple[int, Any] | None = None  # (len(sys.modules) when it was made, the controller)
+
+
+def thread_controller() -> Any:
+    """Return a ``threadpoolctl.ThreadpoolController`` of the BLAS/OpenMP libraries loaded in this process.
+
+    Finding the libraries walks every shared object the process has loaded (about a millisecond each time,
+    twice a cell in a study), so the controller is kept and made again only when a module has been imported
+    since: a new BLAS or OpenMP runtime arrives with an import (a library opened by hand with ``ctypes``
+    after the first call is not seen). Thread counts are read live from the libraries on every
+    ``info()`` and ``limit()``, so they are never stale.
+    """
+    global _controller
+    from threadpoolctl import ThreadpoolController
+
+    n_modules = len(sys.modules)
+    kept = _controller
+    if kept is not None and kept[0] == n_modules:
+        return kept[1]
+    with _controller_lock:
+        if _controller is None or _controller[0] != len(sys.modules):
+            _controller = (len(sys.modules), ThreadpoolController())
+        return _controller[1]
+
+
 def runtime_environment() -> dict[str, Any]:
     """The CPU, BLAS/OpenMP libraries with their thread counts, and a fingerprint of all of it.
 
@@ -58,8 +86,6 @@ def runtime_environment() -> dict[str, Any]:
     >>> sorted(runtime_environment())[:3]
     ['cpu', 'cpu_flags', 'fingerprint']
     """
-    from threadpoolctl import threadpool_info
-
     model, flags = _cpu()
     libraries = [
         {
@@ -69,7 +95,7 @@ def runtime_environment() -> dict[str, Any]:
             "threading_layer": info.get("threading_layer"),
             "num_threads": info.get("num_threads"),
         }
-        for info in threadpool_info()
+        for info in thread_controller().info()
     ]
     environment: dict[str, Any] = {
         "cpu": model,

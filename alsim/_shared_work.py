@@ -147,15 +147,37 @@ def _hash_update_array(digest: Any, array: np.ndarray) -> None:
     if array.dtype == object:
         digest.update("\x1f".join(map(str, array.ravel().tolist())).encode("utf-8", "surrogatepass"))
     else:
-        digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(np.ascontiguousarray(array))  # the buffer itself: no copy of a contiguous array
 
 
 def array_fingerprint(*arrays: np.ndarray) -> str:
-    """Hex digest of the dtype, shape and content of each array, in order."""
+    """Hex digest of the dtype, shape and content of each array, in order.
+
+    A read-only array that owns its data (as the store leaves the arrays of a shared split) is hashed once
+    for its life: every cell of a study fingerprints the same pool and test arrays, several megabytes each.
+    """
     digest = hashlib.blake2b(digest_size=16)
     for array in arrays:
-        _hash_update_array(digest, array)
+        digest.update(_array_digest(array))
     return digest.hexdigest()
+
+
+def _array_digest(array: np.ndarray) -> bytes:
+    frozen = isinstance(array, np.ndarray) and not array.flags.writeable and array.flags.owndata
+    if frozen:
+        remembered = _array_digests.get(id(array))
+        if remembered is not None and remembered[0]() is array:
+            return remembered[1]
+    digest = hashlib.blake2b(digest_size=16)
+    _hash_update_array(digest, array)
+    value = digest.digest()
+    if frozen:
+        key = id(array)
+        _array_digests[key] = (weakref.ref(array, lambda _: _array_digests.pop(key, None)), value)
+    return value
+
+
+_array_digests: dict[int, tuple[weakref.ref[Any], bytes]] = {}
 
 
 def dataset_fingerprint(dataset: Any) -> str:

@@ -209,9 +209,13 @@ def predict_proba_full(estimator: Any, X: np.ndarray, n_classes: int) -> np.ndar
         )
     if classes.size == n_classes:
         return np.ascontiguousarray(proba)
-    full = np.zeros((proba.shape[0], n_classes), dtype=np.float64)
-    full[:, classes.astype(np.intp)] = proba
-    return full
+    # Gather the columns (an unseen class reads a column of zeros): a contiguous take is about twice as
+    # fast as scattering into the columns of a zero matrix, and this runs on the whole pool every round.
+    padded = np.zeros((proba.shape[0], classes.size + 1), dtype=np.float64)
+    padded[:, : classes.size] = proba
+    source = np.full(n_classes, classes.size, dtype=np.intp)
+    source[classes.astype(np.intp)] = np.arange(classes.size)
+    return padded.take(source, axis=1)
 
 
 class Committee:

@@ -12,18 +12,20 @@ strategy, oracle, learner and committee each get an independent stream spawned f
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
 import time
 import warnings
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import polars as pl
 
 from alsim._engine import classification_scores, library_versions, make_oracle
+from alsim._environment import thread_controller
 from alsim._shared_work import array_fingerprint, cached, dataset_fingerprint, learner_fingerprint, shared_cache
 from alsim._validation import check_choice, check_int, check_real, fail
 from alsim.exceptions import InvalidInputError, InvalidParameterError
@@ -152,14 +154,12 @@ class FullPoolReference:
         return accuracy, macro_f1
 
     def __call__(self) -> dict[str, float]:
-        from threadpoolctl import threadpool_limits
-
         limits: dict[str, int] = {}
         for library in self.thread_libraries or []:
             api = _THREAD_APIS.get(str(library.get("library")))
             if api is not None and isinstance(library.get("num_threads"), int):
                 limits[api] = min(limits.get(api, library["num_threads"]), library["num_threads"])
-        with threadpool_limits(limits=limits or None):
+        with thread_controller().limit(limits=limits or None):
             accuracy, macro_f1 = self.scores()
         return {"reference_accuracy": accuracy, "reference_macro_f1": macro_f1}
 
@@ -279,6 +279,28 @@ def _difficulty(learner: Any, X_pool: np.ndarray, y_pool: np.ndarray, n_classes:
     return np.clip(1.0 - proba.max(axis=1), 0.0, 1.0)
 
 
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _one_blas_thread(function: _Function) -> _Function:
+    """Run ``function`` with the BLAS libraries limited to one thread (restored afterwards).
+
+    A run's BLAS calls are small (fits on the labeled rows, predictions of the pool and test set), so a
+    second thread has little to gain; on a busy machine, OpenBLAS's threads wait for each other
+    spinning: on 2 cores at a load of 12, a letter run with 0.6 CPU-seconds of work took 5 to 35 s with
+    two threads (docs/guides/study.md, "One run against a plain scikit-learn loop"). A study's cells
+    already run on one thread, so BLAS-wise a lone run now runs as its cell does.
+    """
+
+    @functools.wraps(function)
+    def pinned(*args: Any, **kwargs: Any) -> Any:
+        with thread_controller().limit(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+
+    return pinned  # type: ignore[return-value]
+
+
+@_one_blas_thread
 def simulate(
     dataset: Any,
     *,
@@ -351,6 +373,13 @@ def simulate(
     -------
     SimulationResult
         ``records`` (one row per round), ``config`` and ``metadata``; ``.save(path)`` writes parquet.
+
+    Notes
+    -----
+    The run limits the BLAS libraries to one thread (as ``alsim run`` does for every cell) and restores
+    them afterwards: its fits and predictions are too small to gain from more, and on a busy machine BLAS
+    threads waiting for each other made runs several times slower. OpenMP and the Rust kernels keep their
+    threads (the kernels' results do not depend on them).
 
     Examples
     --------

@@ -459,6 +459,32 @@ def test_a_deferred_reference_is_fitted_with_the_runs_thread_count(split):
     assert _POOL_FIT_THREADS == [1]
 
 
+class _BlasThreadsAtFit(LogisticRegression):
+    """``logreg``'s estimator that notes the BLAS thread count of every fit."""
+
+    def fit(self, X, y, sample_weight=None):
+        _BLAS_THREADS_AT_FIT.append(
+            max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        )
+        return super().fit(X, y, sample_weight)
+
+
+_BLAS_THREADS_AT_FIT: list[int] = []
+
+
+def test_a_run_uses_one_blas_thread_and_gives_the_process_its_threads_back(split):
+    _BLAS_THREADS_AT_FIT.clear()
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+        learner = _BlasThreadsAtFit(**make_learner("logreg").get_params())
+        result = alsim.simulate(split, learner=learner, batch_size=10, label_budget=40, random_state=0)
+        after = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    assert before and after == before
+    assert len(_BLAS_THREADS_AT_FIT) == result.records.height and set(_BLAS_THREADS_AT_FIT) == {1}
+    blas = [lib for lib in result.metadata["environment"]["thread_libraries"] if lib["library"] == "openblas"]
+    assert all(lib["num_threads"] == 1 for lib in blas)
+
+
 @pytest.mark.parametrize("read", ["summary", "save", "pickle"])
 def test_every_way_out_of_a_result_carries_the_reference(split, tmp_path, read):
     def run() -> SimulationResult:

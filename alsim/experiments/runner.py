@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from alsim._environment import thread_controller
 from alsim._output import check_output_dir, describe_os_error, parameter
 from alsim._shared_work import clear_shared_work, sharing
 from alsim._validation import check_choice, check_int
@@ -110,8 +111,6 @@ def _environment_for_workers() -> Iterator[None]:
 
 def _execute(task: _Task) -> _Outcome:
     """Run one cell; any Exception becomes a failure outcome (interrupts propagate)."""
-    from threadpoolctl import threadpool_limits
-
     _single_threaded_env()
     start = time.perf_counter()
     try:
@@ -119,7 +118,7 @@ def _execute(task: _Task) -> _Outcome:
             importlib.import_module(module)
         # Inside sharing(), cells of the same dataset, seed and learner reuse the split, the full-pool
         # reference and the difficulty model this process computed for an earlier one (bit-identical).
-        with threadpool_limits(limits=1), sharing():
+        with thread_controller().limit(limits=1), sharing():
             dataset = _load_dataset(task.cell.dataset, task.cell.dataset_label)
             result = task.simulate(dataset, **task.cell.simulate_kwargs())
     except Exception as exc:

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 from typing_extensions import override
 
 from alsim import kernels
+from alsim._environment import thread_controller
 from alsim._validation import check_choice, check_int
 from alsim.exceptions import InvalidInputError, InvalidParameterError
 from alsim.learners import fit_learner, predict_proba_full
@@ -69,7 +69,7 @@ def expected_errors(
     """
     errors = np.zeros(X_candidates.shape[0])
     # The refits are small: BLAS threads cost more than they save (8x slower on a busy 2-core machine).
-    with threadpool_limits(limits=1):
+    with thread_controller().limit(limits=1):
         for i in range(X_candidates.shape[0]):
             X_new = np.vstack([X_labeled, X_candidates[i : i + 1]])
             for label in np.flatnonzero(proba_candidates[i] > 0):
@@ -227,7 +227,7 @@ class LookaheadOracle(QueryStrategy):
     ) -> np.ndarray:
         """Pool accuracy of the learner refitted with each tried example and its true label added."""
         accuracy = np.empty(tried.size)
-        with threadpool_limits(limits=1):  # small refits, as in expected_errors
+        with thread_controller().limit(limits=1):  # small refits, as in expected_errors
             for i, index in enumerate(tried):
                 refit = fit_learner(
                     clone(state.model),

@@ -8,18 +8,35 @@ round). A timing run, skipped unless benchmarks are enabled::
         --benchmark-group-by=param:data
 
 Both sides get the same preprocessed split; compare the medians of each group (and state the load).
-``alsim`` is the run alone; ``alsim+reference`` also reads ``reference_accuracy`` from its metadata, which
-fits the learner on the whole pool (the ceiling a plain loop does not compute; a lone run defers it until
-the metadata is first read).
+``alsim`` is the run alone (it limits BLAS to one thread for the run); ``alsim+reference`` also reads
+``reference_accuracy`` from its metadata, which fits the learner on the whole pool (the ceiling a plain
+loop does not compute; a lone run defers it until the metadata is first read). ``plain`` is the loop with
+the process's BLAS threads, as a researcher would run it; ``plain-1-blas-thread`` the same loop with BLAS
+limited to one thread, as alsim runs it (the side by side of the work itself).
+
+``test_simulate_vs_plain_loop_loaded`` runs them on a loaded machine: it starts five busy processes per
+core for each test and stops them afterwards, and runs alsim and the two plain loops in turn within each
+round, so all three see the same load (a load that comes and goes between groups that run one after the
+other makes their ratio meaningless); ``-s`` prints each side's median and the ratios::
+
+    python -m pytest tests/benchmarks/test_simulate_vs_plain_loop.py --benchmark-enable -s -k loaded
 """
 
 from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 import alsim
 from alsim.datasets import Dataset, load_dataset, split_dataset
@@ -65,13 +82,13 @@ def plain_loop(split, seed: int = 0) -> list[float]:
     return accuracies
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("impl", ["alsim", "alsim+reference", "plain"])
-@pytest.mark.parametrize("data", ["digits", "letter", "synthetic50k"])
-def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> None:
+def _skip_unless_timing(request) -> None:
     options = request.config.option
     if options.benchmark_disable and not options.benchmark_enable:
         pytest.skip("timing run: pass --benchmark-enable")
+
+
+def _measure(benchmark, data: str, impl: str) -> None:
     split = _split(data)
     budget = INITIAL + BATCH * ROUNDS
     if impl.startswith("alsim"):
@@ -86,5 +103,74 @@ def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> Non
             return result
 
         benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    elif impl == "plain-1-blas-thread":
+
+        def run_pinned() -> list[float]:
+            with threadpool_limits(limits=1, user_api="blas"):
+                return plain_loop(split)
+
+        benchmark.pedantic(run_pinned, rounds=3, iterations=1, warmup_rounds=1)
     else:
         benchmark.pedantic(plain_loop, args=(split,), rounds=3, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("impl", ["alsim", "alsim+reference", "plain", "plain-1-blas-thread"])
+@pytest.mark.parametrize("data", ["digits", "letter", "synthetic50k"])
+def test_simulate_vs_plain_loop(benchmark, request, data: str, impl: str) -> None:
+    _skip_unless_timing(request)
+    _measure(benchmark, data, impl)
+
+
+@pytest.fixture
+def busy_machine(request) -> Iterator[int]:
+    """Five busy processes per core (a load of about 5 x cores) for the duration of one test."""
+    _skip_unless_timing(request)
+    n_busy = 5 * (os.cpu_count() or 1)
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL) for _ in range(n_busy)
+    ]
+    try:
+        yield n_busy
+    finally:
+        for process in busy:
+            process.kill()
+        for process in busy:
+            process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ["digits", "letter"])
+def test_simulate_vs_plain_loop_loaded(benchmark, busy_machine: int, data: str) -> None:
+    """One round runs alsim, the plain loop on one BLAS thread and the plain loop as is, one after the other.
+
+    Interleaved, so the three see the same load; the benchmark's time is the round's, and each side's
+    times and the ratios of their medians are in ``extra_info`` (printed with ``-s``).
+    """
+    split = _split(data)
+    budget = INITIAL + BATCH * ROUNDS
+    sides: dict[str, list[float]] = {"alsim": [], "plain-1-blas-thread": [], "plain": []}
+
+    def run_alsim() -> None:
+        alsim.simulate(split, strategy="margin", batch_size=BATCH, initial_size=INITIAL, label_budget=budget)
+
+    def run_plain_pinned() -> None:
+        with threadpool_limits(limits=1, user_api="blas"):
+            plain_loop(split)
+
+    def one_round() -> None:
+        for name, run in (
+            ("alsim", run_alsim),
+            ("plain-1-blas-thread", run_plain_pinned),
+            ("plain", lambda: plain_loop(split)),
+        ):
+            start = time.perf_counter()
+            run()
+            sides[name].append(time.perf_counter() - start)
+
+    benchmark.pedantic(one_round, rounds=3, iterations=1, warmup_rounds=1)
+    medians = {name: statistics.median(times[1:]) for name, times in sides.items()}  # the warm-up round aside
+    benchmark.extra_info.update(busy_processes=busy_machine, seconds={k: v[1:] for k, v in sides.items()})
+    benchmark.extra_info["alsim / plain-1-blas-thread"] = medians["alsim"] / medians["plain-1-blas-thread"]
+    benchmark.extra_info["alsim / plain"] = medians["alsim"] / medians["plain"]
+    print(f"\n{data}, {busy_machine} busy processes, median s: {medians}; ratios {benchmark.extra_info}")
