@@ -19,16 +19,15 @@
 //! picks do not depend on when the selection switches (which itself depends on counts only, not on
 //! timing or threads).
 //!
-//! Either way, most candidates examined for a new center are settled without reading their rows: a
-//! coarse copy of the points (one byte per value, see [`coarse`]) gives a rigorous lower bound on each
-//! distance from a quarter of the memory traffic of `f32` rows (an eighth of `f64`), and only points whose
-//! bound does not rule out a move get their full-precision distance. In the streaming regime the update is
-//! bound by memory bandwidth, so this is what makes it faster than a matrix-vector product over the full
-//! rows; in the pruned regime it shrinks the rows fetched at random from 8 cache lines to 2 (`d = 128`,
-//! `f32`). The copy costs about one pass over the points to make, so it is made only when enough centers
-//! are to be added, and the selection goes on without it when memory for it is lacking. The bound only
-//! skips computations whose result cannot change a minimum distance, so the picks are the same with or
-//! without it.
+//! Once the updates stream, most points are settled without reading their rows: a coarse copy of the
+//! points (one byte per value, see [`coarse`]) gives a rigorous lower bound on each distance from a quarter
+//! of the memory traffic of `f32` rows (an eighth of `f64`), and only points whose bound does not rule out
+//! a move get their full-precision distance. A streaming update over the full rows is bound by memory
+//! bandwidth, as is the matrix-vector product of the textbook loop; the copy is what lets it beat that
+//! loop. The copy is made when the updates first stream (it costs a few streaming updates), and the
+//! cluster updates use it from then on too; it is not made for the pruned regime alone, where it saves
+//! about what it costs, nor when memory for it is lacking. The bound only skips computations whose
+//! result cannot change a minimum distance, so the picks are the same with or without it.
 //!
 //! The clusters (or blocks of points while streaming) are updated in chunks, claimed by the picking
 //! thread and by helper threads of the rayon pool. Between picks, a waiting thread checks for work for a
@@ -64,15 +63,9 @@ const BLOCK_ROWS: usize = 4096;
 /// At most this many labelled points seed the clusters in the first pass (which compares every point
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
-/// The coarse copy is made only when at least this many centers are to be added: making it costs about as
+/// The coarse copy is allowed only when at least this many centers are to be added: making it costs about as
 /// much as a few streaming updates.
 const COARSE_MIN_CENTERS: usize = 16;
-/// Points taking at least this many bytes get the coarse copy from the start, for the pruned regime too:
-/// beyond the last-level cache of common machines, the rows that cluster updates read at random come from
-/// memory, and the copy's rows are a quarter (`f32`) or an eighth (`f64`) as long. Smaller inputs get it
-/// only when the updates first stream (in cache, the bound saves about what it costs on rows read at
-/// random: 1,000 picks on 100,000 x 128 clustered `f32` points took 60% longer with it).
-const COARSE_EAGER_BYTES: usize = 128 << 20;
 /// How many rows ahead of use the update loops ask for memory.
 const PREFETCH_AHEAD: usize = 12;
 /// Cluster updates over which the share of examined points is averaged before deciding to stream.
@@ -151,16 +144,6 @@ fn pruning_threshold(between2: f64, prune_factor: f64) -> f64 {
     }
 }
 
-/// When the selection makes the coarse copy of the points.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Coarse {
-    Never,
-    /// With the clusters, before the first update.
-    Now,
-    /// When the updates first stream.
-    WhenStreaming,
-}
-
 struct Cluster<T> {
     center: usize,
     /// Farthest first: the first member is the cluster's farthest, and a new center's update stops at
@@ -216,9 +199,12 @@ struct State<'a, T> {
     prune_factor: f64,
     /// Whether the input is large enough to split work over threads.
     parallel: bool,
-    /// When the coarse copy is made (see [`Coarse`]).
-    coarse_when: Coarse,
-    /// The points in one byte per value (see [`coarse`]); `None` inside when it could not be made.
+    /// Whether the coarse copy is made when the updates first stream. Not before: in the pruned regime
+    /// the bound saves about what it costs on rows read at random (1,000 picks on 100,000 x 128 clustered
+    /// `f32` points took 60% longer with it; on 1,000,000 such points the picks took 5% less time but
+    /// making the copy took more than that).
+    coarse_allowed: bool,
+    /// The points in one byte per value (see [`coarse`]) once made; `None` inside when it could not be.
     coarse: OnceLock<Option<CoarseCopy>>,
     /// Relative error bound of a computed squared distance (for the coarse copy's bound).
     rel: f64,
@@ -269,14 +255,14 @@ impl<'a, T: Real> State<'a, T> {
     /// Starts from the centers `initial` (at most [`MAX_INITIAL_CENTERS`]) in one pass over the points:
     /// each point is compared with the centers in order, skipping those that the triangle inequality
     /// rules out given the best center found so far.
-    /// `capacity` is the number of clusters the selection can create; `coarse_when` says when to make the
-    /// coarse copy of the points.
+    /// `capacity` is the number of clusters the selection can create; `coarse_allowed` says whether to
+    /// make the coarse copy of the points when the updates first stream.
     fn new(
         rows: Rows<'a, T>,
         initial: &[usize],
         is_center: &[bool],
         capacity: usize,
-        coarse_when: Coarse,
+        coarse_allowed: bool,
     ) -> Self {
         let (n, d) = (rows.n(), rows.d());
         // Relative error bound of a computed squared distance (differences, squares, d-term sum),
@@ -358,16 +344,12 @@ impl<'a, T: Real> State<'a, T> {
                 })
             })
             .collect();
-        let coarse = OnceLock::new();
-        if coarse_when == Coarse::Now {
-            let _ = coarse.set(CoarseCopy::new(&rows, rel, parallel));
-        }
         State {
             rows,
             prune_factor,
             parallel,
-            coarse_when,
-            coarse,
+            coarse_allowed,
+            coarse: OnceLock::new(),
             rel,
             chunks,
             blocks,
@@ -563,10 +545,10 @@ impl<'a, T: Real> State<'a, T> {
                 .map(|m| (key, m.index));
         }
         drop(found);
-        if self.coarse_when == Coarse::WhenStreaming {
+        if self.coarse_allowed {
             // On this thread, between updates: about as long as one or two streaming updates.
             self.coarse
-                .get_or_init(|| CoarseCopy::new(&self.rows, self.rel, false));
+                .get_or_init(|| CoarseCopy::new(&self.rows, self.rel));
         }
         let mut blocks: Vec<MutexGuard<'_, Block<T>>> = self.blocks.iter().map(locked).collect();
         let n = self.rows.n();
@@ -943,7 +925,8 @@ impl<T: Real> Work for StreamUpdate<'_, '_, T> {
 ///
 /// Labelled points and earlier picks are never picked again. With nothing labelled, the first pick is a
 /// uniform draw from `0..n` by [`PortableRng`] seeded with `seed` (which is ignored otherwise). Distances
-/// are computed in `T`; extra memory is O(n), plus `n (d + 24)` bytes for the coarse copy when made.
+/// are computed in `T`; extra memory is O(n), plus `n (d + 24)` bytes for the coarse copy once the updates
+/// stream.
 pub fn k_center_greedy<T: Real>(
     x: ArrayView2<'_, T>,
     labeled: &[i64],
@@ -996,15 +979,9 @@ pub fn k_center_greedy<T: Real>(
         let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
         (initial.to_vec(), rest)
     };
-    let entries = n * rows.d();
-    let coarse_when = if entries < PARALLEL_MIN_ENTRIES || rest.len() + k < COARSE_MIN_CENTERS {
-        Coarse::Never
-    } else if entries.saturating_mul(std::mem::size_of::<T>()) >= COARSE_EAGER_BYTES {
-        Coarse::Now
-    } else {
-        Coarse::WhenStreaming
-    };
-    let state = State::new(rows, &initial, &is_center, capacity, coarse_when);
+    let coarse_allowed =
+        n * rows.d() >= PARALLEL_MIN_ENTRIES && rest.len() + k >= COARSE_MIN_CENTERS;
+    let state = State::new(rows, &initial, &is_center, capacity, coarse_allowed);
     let pick_all = |picks: &mut Vec<usize>| {
         let _stop = StopOnDrop(&state);
         let mut picker = Picker::new(&state, initial.len());
@@ -1050,15 +1027,8 @@ mod tests {
         labelled: &[usize],
         k: usize,
     ) -> (Vec<usize>, Vec<bool>) {
-        let with_copy = picks_and_modes_with(x, labelled, k, Coarse::Now);
-        assert_eq!(
-            with_copy,
-            picks_and_modes_with(x, labelled, k, Coarse::Never)
-        );
-        assert_eq!(
-            with_copy,
-            picks_and_modes_with(x, labelled, k, Coarse::WhenStreaming)
-        );
+        let with_copy = picks_and_modes_with(x, labelled, k, true);
+        assert_eq!(with_copy, picks_and_modes_with(x, labelled, k, false));
         with_copy
     }
 
@@ -1066,7 +1036,7 @@ mod tests {
         x: &Array2<T>,
         labelled: &[usize],
         k: usize,
-        coarse: Coarse,
+        coarse: bool,
     ) -> (Vec<usize>, Vec<bool>) {
         let mut is_center = vec![false; x.nrows()];
         for &l in labelled {
@@ -1079,7 +1049,7 @@ mod tests {
             labelled.len() + k,
             coarse,
         );
-        assert_eq!(state.coarse().is_some(), coarse == Coarse::Now);
+
         let mut picker = Picker::new(&state, labelled.len());
         let (mut picks, mut modes) = (Vec::new(), Vec::new());
         while picks.len() < k {
@@ -1088,6 +1058,9 @@ mod tests {
             picker.add_center(next);
             modes.push(picker.streaming);
         }
+        // Made exactly when allowed and the updates streamed.
+        let streamed = modes.iter().any(|&streaming| streaming);
+        assert_eq!(state.coarse().is_some(), coarse && streamed);
         (picks, modes)
     }
 

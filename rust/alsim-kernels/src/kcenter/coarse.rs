@@ -16,10 +16,7 @@ use crate::alloc;
 use crate::distance::Rows;
 use crate::fastmath::{vectorized, Work};
 use crate::real::Real;
-use rayon::prelude::*;
 
-/// Rows per chunk of the copy's construction.
-const FILL_ROWS: usize = 2048;
 /// Integer dot products of `d` codes of magnitude at most 127 fit `i32` below this many columns.
 const MAX_COLUMNS: usize = (i32::MAX as usize) / (127 * 127);
 /// Scales are kept within `2^-MAX_EXPONENT ..= 2^MAX_EXPONENT`, so that products of two scales, and their
@@ -73,7 +70,7 @@ impl CoarseCopy {
     /// The copy of `rows`, or `None` when it cannot be made: no columns, too many for `i32` dot
     /// products, or not enough memory (the copy only saves work, so the selection goes on without it).
     /// `rel` bounds the relative rounding error of the full-precision squared distances.
-    pub(super) fn new<T: Real>(rows: &Rows<'_, T>, rel: f64, parallel: bool) -> Option<Self> {
+    pub(super) fn new<T: Real>(rows: &Rows<'_, T>, rel: f64) -> Option<Self> {
         const FUNCTION: &str = "k_center_greedy";
         let (n, d) = (rows.n(), rows.d());
         if d == 0 || d > MAX_COLUMNS {
@@ -81,27 +78,12 @@ impl CoarseCopy {
         }
         let mut codes = alloc::filled(FUNCTION, "its coarse copy", 0i8, n.checked_mul(d)?).ok()?;
         let mut bounds = alloc::filled(FUNCTION, "its coarse copy", RowBound::NONE, n).ok()?;
-        let fill = |(chunk, (codes, bounds)): (usize, (&mut [i8], &mut [RowBound]))| {
-            vectorized(Quantize {
-                rows,
-                first: chunk * FILL_ROWS,
-                codes,
-                bounds,
-            })
-        };
-        if parallel {
-            codes
-                .par_chunks_mut(FILL_ROWS * d)
-                .zip(bounds.par_chunks_mut(FILL_ROWS))
-                .enumerate()
-                .for_each(fill);
-        } else {
-            codes
-                .chunks_mut(FILL_ROWS * d)
-                .zip(bounds.chunks_mut(FILL_ROWS))
-                .enumerate()
-                .for_each(fill);
-        }
+        // One thread: the copy is made between two updates, while the helping threads wait.
+        vectorized(Quantize {
+            rows,
+            codes: &mut codes,
+            bounds: &mut bounds,
+        });
         Some(CoarseCopy {
             d,
             codes,
@@ -237,10 +219,9 @@ unsafe fn dot_avx2(a: &[i8], b: &[i16]) -> i32 {
     _mm_cvtsi128_si32(lane) + dot_portable(&a[full..len], &b[full..len])
 }
 
-/// Quantizes rows `first..` of `rows` into `codes` and `bounds` (as many rows as `bounds` holds).
+/// Quantizes the rows of `rows` into `codes` and `bounds`.
 struct Quantize<'a, 'r, T> {
     rows: &'a Rows<'r, T>,
-    first: usize,
     codes: &'a mut [i8],
     bounds: &'a mut [RowBound],
 }
@@ -254,7 +235,7 @@ impl<T: Real> Work for Quantize<'_, '_, T> {
         let mut scratch = Vec::new();
         for (offset, (codes, bound)) in self.codes.chunks_exact_mut(d).zip(self.bounds).enumerate()
         {
-            *bound = quantize(self.rows.row(self.first + offset, &mut scratch), codes);
+            *bound = quantize(self.rows.row(offset, &mut scratch), codes);
         }
     }
 }
@@ -262,7 +243,13 @@ impl<T: Real> Work for Quantize<'_, '_, T> {
 /// Fills `codes` with row `row` rounded to integer multiples of a power-of-two scale; returns its bound.
 #[inline(always)]
 fn quantize<T: Real>(row: &[T], codes: &mut [i8]) -> RowBound {
-    let largest = row.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    // Finite non-negative values order as their bits do; an integer maximum vectorises, unlike `f64::max`.
+    let largest = f64::from_bits(
+        row.iter()
+            .map(|v| v.to_f64().abs().to_bits())
+            .max()
+            .unwrap_or(0),
+    );
     if largest == 0.0 {
         codes.fill(0);
         return RowBound {
@@ -279,30 +266,49 @@ fn quantize<T: Real>(row: &[T], codes: &mut [i8]) -> RowBound {
         return RowBound::NONE;
     }
     // |x / scale| < 128: the codes use 7 of their 8 bits for the largest value.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
     let scale = f64::from_bits(((exponent + 1023) as u64) << 52);
     let inverse = f64::from_bits(((1023 - exponent) as u64) << 52);
-    let (mut norm2, mut residual2) = (0.0f64, 0.0f64);
+    // Three simple passes over the row (in cache), each of which vectorises.
     for (v, code) in row.iter().zip(codes.iter_mut()) {
         // x / scale, exact (a power of two) unless it underflows (a tiny value in a row of large ones),
-        // which loses less than the slack added to the residual below.
-        let x = v.to_f64() * inverse;
-        // 128 becomes 127, which the residual covers.
-        let q = x.round().clamp(-127.0, 127.0);
-        *code = q as i32 as i8;
-        norm2 += q * q;
-        // Exact: x lies within a factor two of q (or q is 0), so the difference is representable
-        // (Sterbenz).
-        let e = x - q;
-        residual2 += e * e;
+        // which loses less than the slack added to the residual below. 128 becomes 127, which the
+        // residual covers.
+        let q = (v.to_f64() * inverse)
+            .round_ties_even()
+            .clamp(-127.0, 127.0);
+        // The integer q from the low bits of q + 1.5 * 2^52 (exact), which vectorises where a
+        // float-to-integer cast (with its NaN and range checks) does not.
+        *code = (q + MAGIC).to_bits() as i8;
     }
+    // Integer squares sum exactly in any order.
+    let norm2: i32 = codes.iter().map(|&q| i32::from(q) * i32::from(q)).sum();
+    // Summed in interleaved lanes, which the error bound below allows whatever the order.
+    const LANES: usize = 8;
+    let mut lanes = [0.0f64; LANES];
+    let (values, quantized) = (row.chunks_exact(LANES), codes.chunks_exact(LANES));
+    let (value_tail, code_tail) = (values.remainder(), quantized.remainder());
+    let add = |lanes: &mut [f64; LANES], values: &[T], quantized: &[i8]| {
+        for ((lane, &v), &q) in lanes.iter_mut().zip(values).zip(quantized) {
+            // Exact: x / scale lies within a factor two of q (or q is 0), so the difference is
+            // representable (Sterbenz).
+            let e = v.to_f64() * inverse - f64::from(q);
+            *lane += e * e;
+        }
+    };
+    for (values, quantized) in values.zip(quantized) {
+        add(&mut lanes, values, quantized);
+    }
+    add(&mut lanes, value_tail, code_tail);
+    let residual2: f64 = lanes.iter().sum();
     let d = row.len() as f64;
     // The sum of d squares of values <= 1 in magnitude: at most (d + 1) u relative rounding, and at
     // most d times the smallest subnormal lost to underflow.
     let residual2 = (residual2 + d * f64::MIN_POSITIVE) * (1.0 + (d + 2.0) * f64::EPSILON);
     RowBound {
         scale,
-        // Integers below 2^31 times the square of a power of two in range: exact.
-        norm2: norm2 * (scale * scale),
+        // An integer below 2^31 times the square of a power of two in range: exact.
+        norm2: f64::from(norm2) * (scale * scale),
         residual: residual2.sqrt() * (1.0 + f64::EPSILON) * scale,
     }
 }
@@ -335,7 +341,7 @@ mod tests {
     /// many of the pairs were settled at half their distance (the bound's usefulness).
     fn check_sound<T: Real>(x: &Array2<T>) -> usize {
         let rows = Rows::new(x.view());
-        let copy = CoarseCopy::new(&rows, rel::<T>(x.ncols()), false).expect("a copy");
+        let copy = CoarseCopy::new(&rows, rel::<T>(x.ncols())).expect("a copy");
         let mut settled = 0;
         let mut scratch = (Vec::new(), Vec::new());
         for c in 0..x.nrows() {
