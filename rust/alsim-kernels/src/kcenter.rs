@@ -24,9 +24,10 @@
 //! of the memory traffic of `f32` rows (an eighth of `f64`), and only points whose bound does not rule out
 //! a move get their full-precision distance. A streaming update over the full rows is bound by memory
 //! bandwidth, as is the matrix-vector product of the textbook loop; the copy is what lets it beat that
-//! loop. The copy is made when the updates first stream (it costs a few streaming updates), and the
-//! cluster updates use it from then on too; it is not made for the pruned regime alone, where it saves
-//! about what it costs, nor when memory for it is lacking. The bound only skips computations whose
+//! loop. The copy is made when the updates first stream, if enough picks are left to repay it (it costs
+//! about what 100 streaming updates of `f32` points save), and the cluster updates use it from then on
+//! too; it is not made for the pruned regime alone, where it saves about what it costs, nor when memory
+//! for it is lacking. The bound only skips computations whose
 //! result cannot change a minimum distance, so the picks are the same with or without it.
 //!
 //! The clusters (or blocks of points while streaming) are updated in chunks, claimed by the picking
@@ -63,9 +64,11 @@ const BLOCK_ROWS: usize = 4096;
 /// At most this many labelled points seed the clusters in the first pass (which compares every point
 /// with each of them); the others are added one by one, when pruning is already effective.
 const MAX_INITIAL_CENTERS: usize = 256;
-/// The coarse copy is allowed only when at least this many centers are to be added: making it costs about as
-/// much as a few streaming updates.
-const COARSE_MIN_CENTERS: usize = 16;
+/// The coarse copy is made only when at least this many centers remain to be added as the updates first
+/// stream: making it (one thread, a pass over the points with some arithmetic per value) took about as
+/// long as 100 streaming updates of 100,000 x 128 `f32` points save with it (0.4 ms each on two threads;
+/// `f64` updates save ten times as much).
+const COARSE_MIN_REMAINING: usize = 128;
 /// How many rows ahead of use the update loops ask for memory.
 const PREFETCH_AHEAD: usize = 12;
 /// Cluster updates over which the share of examined points is averaged before deciding to stream.
@@ -199,7 +202,8 @@ struct State<'a, T> {
     prune_factor: f64,
     /// Whether the input is large enough to split work over threads.
     parallel: bool,
-    /// Whether the coarse copy is made when the updates first stream. Not before: in the pruned regime
+    /// Whether the input is large enough for the coarse copy, which is made when the updates first stream
+    /// with enough centers left to add ([`COARSE_MIN_REMAINING`]). Not before: in the pruned regime
     /// the bound saves about what it costs on rows read at random (1,000 picks on 100,000 x 128 clustered
     /// `f32` points took 60% longer with it; on 1,000,000 such points the picks took 5% less time but
     /// making the copy took more than that).
@@ -534,7 +538,8 @@ impl<'a, T: Real> State<'a, T> {
 
     /// Switches from clusters to streaming (between updates): the clusters' members become the blocks'
     /// minimum-distance vector, centers at minus infinity.
-    fn start_streaming(&self) {
+    /// `remaining` is the number of centers still to be added.
+    fn start_streaming(&self, remaining: usize) {
         // The next pick, found by the last cluster update, is named by its index from now on.
         let mut found = locked(&self.found);
         if let Some((key, position)) = found.farthest {
@@ -545,8 +550,8 @@ impl<'a, T: Real> State<'a, T> {
                 .map(|m| (key, m.index));
         }
         drop(found);
-        if self.coarse_allowed {
-            // On this thread, between updates: about as long as one or two streaming updates.
+        if self.coarse_allowed && remaining >= COARSE_MIN_REMAINING {
+            // On this thread, between updates, while the helping threads wait.
             self.coarse
                 .get_or_init(|| CoarseCopy::new(&self.rows, self.rel));
         }
@@ -648,10 +653,13 @@ struct Picker<'s, 'a, T> {
     window_updates: usize,
     /// Updates since the last probe, while streaming.
     since_probe: usize,
+    /// Centers still to be added.
+    remaining: usize,
 }
 
 impl<'s, 'a, T: Real> Picker<'s, 'a, T> {
-    fn new(state: &'s State<'a, T>, clusters: usize) -> Self {
+    /// `clusters` initial clusters, `planned` centers to be added.
+    fn new(state: &'s State<'a, T>, clusters: usize, planned: usize) -> Self {
         state.picker.get_or_init(std::thread::current);
         Picker {
             state,
@@ -661,6 +669,7 @@ impl<'s, 'a, T: Real> Picker<'s, 'a, T> {
             window_examined: 0,
             window_updates: 0,
             since_probe: 0,
+            remaining: planned,
         }
     }
 
@@ -668,6 +677,7 @@ impl<'s, 'a, T: Real> Picker<'s, 'a, T> {
     /// block of points), then gathers the members that moved into the new center's cluster.
     fn add_center(&mut self, c: usize) {
         let state = self.state;
+        self.remaining = self.remaining.saturating_sub(1);
         let center = state.rows.owned_row(c);
         if self.streaming {
             self.since_probe += 1;
@@ -732,7 +742,7 @@ impl<'s, 'a, T: Real> Picker<'s, 'a, T> {
         self.window_examined = 0;
         self.window_updates = 0;
         if share > STREAM_ABOVE && self.state.can_stream {
-            self.state.start_streaming();
+            self.state.start_streaming(self.remaining);
             self.streaming = true;
             self.since_probe = 0;
         }
@@ -979,12 +989,12 @@ pub fn k_center_greedy<T: Real>(
         let (initial, rest) = labelled.split_at(labelled.len().min(MAX_INITIAL_CENTERS));
         (initial.to_vec(), rest)
     };
-    let coarse_allowed =
-        n * rows.d() >= PARALLEL_MIN_ENTRIES && rest.len() + k >= COARSE_MIN_CENTERS;
+    let coarse_allowed = n * rows.d() >= PARALLEL_MIN_ENTRIES;
+    let planned = rest.len() + k - picks.len();
     let state = State::new(rows, &initial, &is_center, capacity, coarse_allowed);
     let pick_all = |picks: &mut Vec<usize>| {
         let _stop = StopOnDrop(&state);
-        let mut picker = Picker::new(&state, initial.len());
+        let mut picker = Picker::new(&state, initial.len(), planned);
         for &l in rest {
             picker.add_center(l);
         }
@@ -1026,10 +1036,11 @@ mod tests {
         x: &Array2<T>,
         labelled: &[usize],
         k: usize,
-    ) -> (Vec<usize>, Vec<bool>) {
-        let with_copy = picks_and_modes_with(x, labelled, k, true);
-        assert_eq!(with_copy, picks_and_modes_with(x, labelled, k, false));
-        with_copy
+    ) -> (Vec<usize>, Vec<bool>, bool) {
+        let (picks, modes, made) = picks_and_modes_with(x, labelled, k, true);
+        let (plain_picks, plain_modes, _) = picks_and_modes_with(x, labelled, k, false);
+        assert_eq!((&picks, &modes), (&plain_picks, &plain_modes));
+        (picks, modes, made)
     }
 
     fn picks_and_modes_with<T: Real>(
@@ -1037,7 +1048,7 @@ mod tests {
         labelled: &[usize],
         k: usize,
         coarse: bool,
-    ) -> (Vec<usize>, Vec<bool>) {
+    ) -> (Vec<usize>, Vec<bool>, bool) {
         let mut is_center = vec![false; x.nrows()];
         for &l in labelled {
             is_center[l] = true;
@@ -1050,7 +1061,7 @@ mod tests {
             coarse,
         );
 
-        let mut picker = Picker::new(&state, labelled.len());
+        let mut picker = Picker::new(&state, labelled.len(), k);
         let (mut picks, mut modes) = (Vec::new(), Vec::new());
         while picks.len() < k {
             let next = picker.take_farthest().expect("a candidate is left");
@@ -1058,10 +1069,10 @@ mod tests {
             picker.add_center(next);
             modes.push(picker.streaming);
         }
-        // Made exactly when allowed and the updates streamed.
-        let streamed = modes.iter().any(|&streaming| streaming);
-        assert_eq!(state.coarse().is_some(), coarse && streamed);
-        (picks, modes)
+        // Made only when allowed and the updates streamed.
+        let made = state.coarse().is_some();
+        assert!(!made || (coarse && modes.iter().any(|&streaming| streaming)));
+        (picks, modes, made)
     }
 
     /// The textbook loop: a full minimum-distance vector, updated with the same distance function.
@@ -1109,9 +1120,14 @@ mod tests {
     #[test]
     fn unclustered_points_switch_to_streaming_with_the_same_picks() {
         let x = uniform(3000, 32, 1);
-        let (picks, modes) = picks_and_modes(&x, &[7, 1500], 120);
+        let (picks, modes, made) = picks_and_modes(&x, &[7, 1500], 300);
         assert!(modes.iter().any(|&streaming| streaming));
-        assert_eq!(picks, textbook(&x, &[7, 1500], 120));
+        assert!(made, "the coarse copy is made when streaming starts");
+        assert_eq!(picks, textbook(&x, &[7, 1500], 300));
+        // Too few picks left when streaming starts: no copy, the same picks.
+        let (few, _, made) = picks_and_modes(&x, &[7, 1500], 100);
+        assert!(!made);
+        assert_eq!(few, picks[..100]);
     }
 
     #[test]
@@ -1122,7 +1138,8 @@ mod tests {
         let x = Array2::from_shape_fn((4000, 8), |(i, j)| {
             ((i % 64) * (j + 3) % 17) as f64 * 50.0 + noise[[i, j]]
         });
-        let (picks, modes) = picks_and_modes(&x, &[0], 200);
+        let (picks, modes, made) = picks_and_modes(&x, &[0], 200);
+        assert!(made);
         let first_streaming = modes.iter().position(|&s| s).expect("streams at first");
         assert!(modes[first_streaming..].iter().any(|&s| !s), "{modes:?}");
         assert!(!modes[modes.len() - 1]);
@@ -1144,22 +1161,37 @@ mod tests {
             }
         });
         let labelled = [5, 1234];
-        let (picks, _) = picks_and_modes(&x, &labelled, 300);
+        // Huge rows split these points into far groups, which the clusters prune: no streaming, no copy
+        // (the copy's bound on such rows is checked in `coarse`).
+        let (picks, _, _) = picks_and_modes(&x, &labelled, 300);
         assert_eq!(picks, textbook(&x, &labelled, 300));
-        let x32 = Array2::from_shape_fn((2000, 16), |(i, j)| {
-            let v = noise[[i % 500, j]] as f32;
-            match (i % 7, j) {
+        // Unclustered points (so that the updates stream and make the copy) with duplicates, a constant
+        // column and rows of tiny (in f32 also subnormal) values.
+        let base = uniform(3000, 32, 4);
+        let x = Array2::from_shape_fn((3000, 32), |(i, j)| {
+            let v = base[[i % 1500, j]];
+            match (i % 100, j) {
                 (_, 3) => 4.0,
-                (1, _) => v * 1e-30,
-                (2, _) => v * 1e15,
-                (4, _) => v * 1e-42, // subnormal
+                (1, _) => v * 1e-200,
                 _ => v,
             }
         });
-        picks_and_modes(&x32, &labelled, 300);
+        let (picks, _, made) = picks_and_modes(&x, &labelled, 300);
+        assert!(made);
+        assert_eq!(picks, textbook(&x, &labelled, 300));
+        let x32 = Array2::from_shape_fn((3000, 32), |(i, j)| {
+            let v = base[[i % 1500, j]] as f32;
+            match (i % 100, j) {
+                (_, 3) => 4.0,
+                (1, _) => v * 1e-30,
+                (2, _) => v * 1e-42,
+                _ => v,
+            }
+        });
+        assert!(picks_and_modes(&x32, &labelled, 300).2);
         // One column.
         let line = Array2::from_shape_fn((5000, 1), |(i, _)| ((i * 7919) % 5000) as f64 * 0.5);
-        let (picks, _) = picks_and_modes(&line, &[0], 50);
+        let (picks, _, _) = picks_and_modes(&line, &[0], 50);
         assert_eq!(picks, textbook(&line, &[0], 50));
     }
 }
