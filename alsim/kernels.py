@@ -291,7 +291,10 @@ def k_center_greedy(
     Picks ``k`` points one at a time, each the point farthest (Euclidean) from its nearest labelled or
     already-picked point, ties to the lowest index; labelled points and earlier picks are never picked.
     The result is the textbook farthest-first sequence; triangle-inequality bounds (with a safety margin
-    covering rounding) only skip distance computations that cannot change it. Extra memory is O(n).
+    covering rounding) only skip distance computations that cannot change it, and so do bounds from a
+    one-byte-per-value copy of ``X`` (made on data without cluster structure, where every pick has to
+    look at every point, for inputs of 65,536 values or more with 128 or more picks left to make; skipped
+    when memory for it is lacking). Extra memory is O(n) plus that copy, ``n_samples * (n_features + 24)`` bytes.
 
     Parameters
     ----------
