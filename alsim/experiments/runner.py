@@ -554,7 +554,9 @@ def run_experiment(
     held: dict[str, CellLock] = {}
 
     bar = tqdm(
-        total=max(cost.remaining, 1e-9),
+        # This run's work; with nothing left to do (a finished directory), the bar starts full.
+        total=max(cost.remaining, 1e-9) if pending else 1.0,
+        initial=0.0 if pending else 1.0,
         desc=config.name,
         unit="s",
         bar_format="{l_bar}{bar}| [{elapsed}{postfix}]",  # the postfix starts with the time left (`cost`)
