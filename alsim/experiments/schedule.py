@@ -3,7 +3,9 @@
 A grid's cells differ in cost by two orders of magnitude (a committee strategy on a 14,000-row pool against
 random sampling on 500 rows). Counting cells makes the ETA swing with whichever cells happen to run first;
 weighting each cell by an estimate of its cost keeps the rate, and so the ETA, steady. Running the costliest
-cells first stops a study from ending on one long cell while the other workers sit idle. Cells of one
+cells first stops a study from ending on one long cell while the other workers sit idle; one group of every
+dataset runs before that, so the estimate is corrected early for every strategy on every dataset
+(:class:`RunningCostEstimate`). Cells of one
 dataset, seed and learner run next to each other, so a worker finds the split, reference fit and
 difficulty model of the previous cell in its store (:mod:`alsim._shared_work`).
 
@@ -17,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -235,16 +238,29 @@ def fit_cost_model(cells: Sequence[Cell], seconds: Sequence[float], *, n_iterati
 def schedule_cells(cells: Sequence[Cell], model: CostModel | None = None) -> list[Cell]:
     """Order cells costliest group first, keeping the cells of one (dataset, seed, learner) together.
 
-    Within a group the costliest cell comes first; ties are broken by group parameters and cell id, so
-    the schedule does not depend on the input order. A group's cells then meet in a worker that already
-    holds their shared work.
+    The costliest group of each dataset (and learner) comes before all the others, so that the progress
+    bar measures every strategy on every dataset early; the other groups follow, costliest first. Within
+    a group the costliest cell comes first; ties are broken by group parameters and cell id, so the
+    schedule does not depend on the input order. A group's cells then meet in a worker that already holds
+    their shared work.
     """
     groups: dict[tuple[str, str, float, int, str], list[tuple[float, str, Cell]]] = defaultdict(list)
     for cell in cells:
         key = (cell.dataset, cell.dataset_label or "", cell.test_size, cell.seed, cell.learner)
         groups[key].append((estimate_cell_cost(cell, model), cell.cell_id, cell))
     ordered = sorted(groups.items(), key=lambda item: (-sum(cost for cost, _, _ in item[1]), item[0]))
+    # The costliest group of every dataset (and learner) first, then the rest costliest first: after those
+    # few groups the progress bar has measured every strategy on every dataset (RunningCostEstimate), and
+    # the cheapest groups still come last.
+    probes = {_data_key(members[0][2]): key for key, members in reversed(ordered)}
+    first = set(probes.values())
+    ordered = [item for item in ordered if item[0] in first] + [item for item in ordered if item[0] not in first]
     return [cell for _, members in ordered for _, _, cell in sorted(members, key=lambda m: (-m[0], m[1]))]
+
+
+def _data_key(cell: Cell) -> tuple[str, str, float, str]:
+    """Return what a cell's cost depends on besides its strategy and seed: the dataset, split and learner."""
+    return (cell.dataset, cell.dataset_label or "", cell.test_size, cell.learner)
 
 
 class RunningCostEstimate:
@@ -252,11 +268,11 @@ class RunningCostEstimate:
 
     The cost model orders cells well but can be far off in scale: on another machine, or for a strategy
     it was not fitted to (a lookahead oracle refits the learner hundreds of times a round, which the
-    model's factor of 1 does not know). A pending cell is weighted by its estimate times its strategy's
-    ratio of measured seconds to estimated cost over the strategy's finished cells; a strategy with no
-    finished cell yet takes the ratio of all finished cells (the machine's scale). Costliest groups run
-    first and a group holds every strategy, so every ratio is measured within the first group and settles
-    over the next ones.
+    model's factor of 1 does not know), whose cost does not scale from one dataset to another as the
+    model's terms do. A pending cell is weighted by its estimate times the ratio of measured seconds to
+    estimated cost over the finished cells of its strategy on its dataset (and learner); without one, of
+    its strategy; without one, of all finished cells (the machine's scale). :func:`schedule_cells` runs one
+    group of every dataset first and a group holds every strategy, so every ratio is measured early.
 
     The progress bar shows ``done / (done + remaining)`` and the ETA of :meth:`seconds_left`, which
     assumes the load on the machine stays as it has been since the first cell started.
@@ -271,13 +287,13 @@ class RunningCostEstimate:
 
     def __init__(self, cells: Sequence[Cell], model: CostModel | None = None) -> None:
         self._estimate = {cell.cell_id: estimate_cell_cost(cell, model) for cell in cells}
-        self._strategy = {cell.cell_id: _base_strategy(cell.strategy) for cell in cells}
-        # Per strategy: estimated cost of its pending cells, and (measured seconds, estimated cost) of its
-        # finished ones.
-        self._pending: dict[str, float] = defaultdict(float)
+        self._kind = {cell.cell_id: (_base_strategy(cell.strategy), _data_key(cell)) for cell in cells}
+        # Estimated cost of the pending cells per (strategy, data); (measured seconds, estimated cost) of the
+        # finished ones per (strategy, data) and per strategy.
+        self._pending: dict[tuple[str, tuple[str, str, float, str]], float] = defaultdict(float)
         for cell_id, estimate in self._estimate.items():
-            self._pending[self._strategy[cell_id]] += estimate
-        self._finished: dict[str, tuple[float, float]] = {}
+            self._pending[self._kind[cell_id]] += estimate
+        self._finished: dict[Any, tuple[float, float]] = {}
         self._work_started: float | None = None
         self.done = 0.0
 
@@ -293,24 +309,34 @@ class RunningCostEstimate:
         if seconds is not None and at is not None:
             started = at - seconds
             self._work_started = started if self._work_started is None else min(self._work_started, started)
-        strategy = self._strategy[cell_id]
-        self._pending[strategy] = max(0.0, self._pending[strategy] - estimate)
+        kind = self._kind[cell_id]
+        self._pending[kind] = max(0.0, self._pending[kind] - estimate)
         if seconds is not None and seconds > 0:
-            measured, estimated = self._finished.get(strategy, (0.0, 0.0))
-            self._finished[strategy] = (measured + seconds, estimated + estimate)
+            for key in (kind, kind[0], None):
+                measured, estimated = self._finished.get(key, (0.0, 0.0))
+                self._finished[key] = (measured + seconds, estimated + estimate)
             self.done += seconds
 
-    def ratio(self, strategy: str) -> float:
-        """Measured seconds per unit of estimated cost for ``strategy`` (see the class docstring)."""
-        estimated = sum(pair[1] for pair in self._finished.values())
-        overall = self.done / estimated if estimated > 0 else 1.0
-        finished = self._finished.get(_base_strategy(strategy))
-        return overall if finished is None else finished[0] / finished[1]
+    def ratio(self, strategy: str, cell: Cell | None = None) -> float:
+        """Measured seconds per unit of estimated cost for ``strategy`` (on ``cell``'s data if given).
+
+        From the finished cells of the same strategy on the same data, else of the same strategy, else of
+        all (the machine's scale).
+        """
+        name = _base_strategy(strategy)
+        return self._ratio([name, None] if cell is None else [(name, _data_key(cell)), name, None])
+
+    def _ratio(self, keys: Sequence[Any]) -> float:
+        for key in keys:
+            measured, estimated = self._finished.get(key, (0.0, 0.0))
+            if estimated > 0:
+                return measured / estimated
+        return 1.0
 
     @property
     def remaining(self) -> float:
         """Expected seconds of the cells not finished yet."""
-        return sum(estimate * self.ratio(strategy) for strategy, estimate in self._pending.items())
+        return sum(estimate * self._ratio((kind, kind[0], None)) for kind, estimate in self._pending.items())
 
     def seconds_left(self, now: float) -> float | None:
         """Return the expected wall seconds to the end (``remaining`` at the rate so far), None before a cell.
