@@ -35,7 +35,7 @@ from alsim._validation import check_choice, check_int
 from alsim.exceptions import InvalidParameterError, OutputPathError
 from alsim.experiments.config import ExperimentConfig, check_dataset_sizes, load_config
 from alsim.experiments.grid import Cell, expand_cells
-from alsim.experiments.schedule import RunningCostEstimate, schedule_cells
+from alsim.experiments.schedule import RunningCostEstimate, group_key, schedule_cells
 from alsim.experiments.store import CellLock, CellStore
 
 __all__ = ["CellFailure", "RunSummary", "run_experiment"]
@@ -131,10 +131,6 @@ def _execute_batch(tasks: list[_Task]) -> list[_Outcome]:
     return [_execute(task) for task in tasks]
 
 
-def _group_key(cell: Cell) -> tuple[str, str, float, int, str]:
-    return (cell.dataset, cell.dataset_label or "", cell.test_size, cell.seed, cell.learner)
-
-
 def _batches(tasks: Iterator[_Task], max_size: int) -> Iterator[list[_Task]]:
     """Consecutive tasks of one (dataset, seed, learner) group, at most ``max_size``, as one batch.
 
@@ -143,7 +139,7 @@ def _batches(tasks: Iterator[_Task], max_size: int) -> Iterator[list[_Task]]:
     """
     batch: list[_Task] = []
     for task in tasks:
-        if batch and (len(batch) >= max_size or _group_key(task.cell) != _group_key(batch[0].cell)):
+        if batch and (len(batch) >= max_size or group_key(task.cell) != group_key(batch[0].cell)):
             yield batch
             batch = []
         batch.append(task)
@@ -544,7 +540,7 @@ def run_experiment(
     # Costliest first, a (dataset, seed, learner) group together: see alsim.experiments.schedule.
     pending = schedule_cells([cell for cell in cells if cell.cell_id not in finished_at_start])
     # The bar counts seconds of work: measured for the finished cells, estimated for the pending ones and
-    # corrected by what the finished cells of each strategy took (see RunningCostEstimate).
+    # corrected by what the finished cells of the same strategy and dataset took (see RunningCostEstimate).
     cost = RunningCostEstimate(pending)
     n_cells_done = len(cells) - len(pending)
     n_already_done = len(cells) - len(pending)

@@ -246,8 +246,7 @@ def schedule_cells(cells: Sequence[Cell], model: CostModel | None = None) -> lis
     """
     groups: dict[tuple[str, str, float, int, str], list[tuple[float, str, Cell]]] = defaultdict(list)
     for cell in cells:
-        key = (cell.dataset, cell.dataset_label or "", cell.test_size, cell.seed, cell.learner)
-        groups[key].append((estimate_cell_cost(cell, model), cell.cell_id, cell))
+        groups[group_key(cell)].append((estimate_cell_cost(cell, model), cell.cell_id, cell))
     ordered = sorted(groups.items(), key=lambda item: (-sum(cost for cost, _, _ in item[1]), item[0]))
     # The costliest group of every dataset (and learner) first, then the rest costliest first: after those
     # few groups the progress bar has measured every strategy on every dataset (RunningCostEstimate), and
@@ -256,6 +255,15 @@ def schedule_cells(cells: Sequence[Cell], model: CostModel | None = None) -> lis
     first = set(probes.values())
     ordered = [item for item in ordered if item[0] in first] + [item for item in ordered if item[0] not in first]
     return [cell for _, members in ordered for _, _, cell in sorted(members, key=lambda m: (-m[0], m[1]))]
+
+
+def group_key(cell: Cell) -> tuple[str, str, float, int, str]:
+    """Return the group of a cell: its dataset, split, seed and learner.
+
+    Cells of one group share their split, reference fit and difficulty model (:mod:`alsim._shared_work`),
+    so they run together and go to a worker together.
+    """
+    return (cell.dataset, cell.dataset_label or "", cell.test_size, cell.seed, cell.learner)
 
 
 def _data_key(cell: Cell) -> tuple[str, str, float, str]:
